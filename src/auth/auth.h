@@ -1,0 +1,31 @@
+/* auth.h - credentials: password hashing and checking.
+ * Passwords are hashed with Argon2id (libsodium's crypto_pwhash_str, which
+ * records its parameters in the hash so they can be raised later).
+ * Hashing is slow on purpose: never call these on an event-loop thread
+ * for a peer-supplied password without handing the work to a helper. */
+#ifndef PETREL_AUTH_H
+#define PETREL_AUTH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/err.h"
+
+/* Long enough for crypto_pwhash_STRBYTES. */
+#define AUTH_HASH_MAX 128
+
+/* libsodium must be initialised once before any other call. */
+int auth_init(struct err *err) __attribute__((warn_unused_result));
+
+/* Hash password (len bytes) into out (AUTH_HASH_MAX). */
+int auth_password_hash(const char *password, size_t len, char *out,
+		       size_t outsz, struct err *err)
+	__attribute__((warn_unused_result));
+/* true if password matches hash; constant-time in the hash compare. */
+bool auth_password_check(const char *hash, const char *password, size_t len);
+
+/* Write a random password of n printable characters (no look-alikes such
+ * as 0/O, 1/l) and a NUL into out (size > n). */
+void auth_password_random(char *out, size_t n);
+
+#endif

@@ -1,0 +1,342 @@
+/* petrelctl.c - the admin command line. For now it works on the store in
+ * data_dir directly (bootstrap and single-machine use; the REST API comes
+ * with the tenants work). Safe while petreld runs: SQLite WAL serialises
+ * writers and readers never block. Commands are a table of words. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "auth/auth.h"
+#include "core/config.h"
+#include "core/log.h"
+#include "core/xmalloc.h"
+#include "store/store.h"
+
+struct ctl {
+	struct config cfg;
+	struct store *st;
+	struct err err;
+};
+
+static int fail(struct ctl *c)
+{
+	fprintf(stderr, "petrelctl: %s\n", c->err.msg);
+	return 1;
+}
+
+static int usage_error(const char *what)
+{
+	fprintf(stderr, "petrelctl: usage: petrelctl %s\n", what);
+	return 2;
+}
+
+/* "local@domain" -> local and domain; domain lower-cased. */
+static int split_address(const char *addr, char *local, size_t lsz,
+			 char *domain, size_t dsz)
+{
+	const char *at = strrchr(addr, '@');
+	if (at == NULL || at == addr || at[1] == '\0')
+		return -1;
+	size_t ll = (size_t)(at - addr);
+	if (ll >= lsz || strlen(at + 1) >= dsz)
+		return -1;
+	memcpy(local, addr, ll);
+	local[ll] = '\0';
+	size_t i = 0;
+	for (const char *p = at + 1; *p; p++)
+		domain[i++] = (*p >= 'A' && *p <= 'Z') ? (char)(*p + 32) : *p;
+	domain[i] = '\0';
+	return 0;
+}
+
+static int find_mailbox(struct ctl *c, const char *addr, struct store_mailbox *mb)
+{
+	char local[128], domain[256];
+	if (split_address(addr, local, sizeof local, domain, sizeof domain) != 0) {
+		err_set(&c->err, ERR_PEER, 0, NULL, "'%s' is not an address (local@domain)", addr);
+		return -1;
+	}
+	int rc = store_mailbox_find(c->st, local, domain, mb, &c->err);
+	if (rc == 0)
+		err_set(&c->err, ERR_NOTFOUND, 0, NULL, "no mailbox %s", addr);
+	return rc == 1 ? 0 : -1;
+}
+
+static int cmd_domain_add(struct ctl *c, int argc, char **argv)
+{
+	if (argc != 1)
+		return usage_error("domain add DOMAIN");
+	if (store_domain_add(c->st, argv[0], &c->err) != 0)
+		return fail(c);
+	printf("domain %s added\n", argv[0]);
+	return 0;
+}
+
+static int cmd_mailbox_add(struct ctl *c, int argc, char **argv)
+{
+	const char *addr = NULL;
+	uint64_t quota = c->cfg.default_quota;
+	bool from_stdin = false;
+	for (int i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "--quota") && i + 1 < argc) {
+			if (cfg_parse_size(argv[++i], &quota) != 0) {
+				fprintf(stderr, "petrelctl: bad size '%s'\n", argv[i]);
+				return 2;
+			}
+		} else if (!strcmp(argv[i], "--password-stdin")) {
+			from_stdin = true;
+		} else if (addr == NULL && argv[i][0] != '-') {
+			addr = argv[i];
+		} else {
+			return usage_error("mailbox add ADDRESS [--quota SIZE] [--password-stdin]");
+		}
+	}
+	if (addr == NULL)
+		return usage_error("mailbox add ADDRESS [--quota SIZE] [--password-stdin]");
+	char local[128], domain[256], pw[256], hash[AUTH_HASH_MAX];
+	if (split_address(addr, local, sizeof local, domain, sizeof domain) != 0) {
+		fprintf(stderr, "petrelctl: '%s' is not an address (local@domain)\n", addr);
+		return 2;
+	}
+	if (from_stdin) {
+		if (fgets(pw, sizeof pw, stdin) == NULL) {
+			fprintf(stderr, "petrelctl: no password on standard input\n");
+			return 2;
+		}
+		pw[strcspn(pw, "\r\n")] = '\0';
+		if (strlen(pw) < 8) {
+			fprintf(stderr, "petrelctl: password must have at least 8 characters\n");
+			return 2;
+		}
+	} else {
+		auth_password_random(pw, 16);
+	}
+	if (auth_password_hash(pw, strlen(pw), hash, sizeof hash, &c->err) != 0)
+		return fail(c);
+	int64_t id;
+	if (store_mailbox_add(c->st, local, domain, hash, quota, &id, &c->err) != 0)
+		return fail(c);
+	if (from_stdin)
+		printf("mailbox %s added\n", addr);
+	else
+		printf("mailbox %s added, password: %s\n", addr, pw);
+	explicit_bzero(pw, sizeof pw);
+	return 0;
+}
+
+static int print_mailbox(const struct store_mailbox *mb, void *arg)
+{
+	(void)arg;
+	printf("%s %llu %llu%s\n", mb->address, (unsigned long long)mb->quota,
+	       (unsigned long long)mb->used, mb->enabled ? "" : " disabled");
+	return 0;
+}
+
+static int cmd_mailbox_list(struct ctl *c, int argc, char **argv)
+{
+	(void)argv;
+	if (argc != 0)
+		return usage_error("mailbox list");
+	if (store_mailbox_each(c->st, print_mailbox, NULL, &c->err) != 0)
+		return fail(c);
+	return 0;
+}
+
+static int cmd_mailbox_quota(struct ctl *c, int argc, char **argv)
+{
+	uint64_t quota;
+	if (argc != 2)
+		return usage_error("mailbox quota ADDRESS SIZE");
+	if (cfg_parse_size(argv[1], &quota) != 0) {
+		fprintf(stderr, "petrelctl: bad size '%s'\n", argv[1]);
+		return 2;
+	}
+	if (store_mailbox_set_quota(c->st, argv[0], quota, &c->err) != 0)
+		return fail(c);
+	return 0;
+}
+
+static const char *const special_names[] = {
+	"-", "\\Inbox", "\\Sent", "\\Drafts", "\\Junk", "\\Trash", "\\Archive",
+};
+
+static int print_folder(const struct store_folder *f, void *arg)
+{
+	(void)arg;
+	printf("%s %s %u %u %u\n", f->name,
+	       (unsigned)f->special < sizeof special_names / sizeof *special_names
+		       ? special_names[f->special] : "?",
+	       f->uidvalidity, f->uidnext, f->messages);
+	return 0;
+}
+
+static int cmd_folder_list(struct ctl *c, int argc, char **argv)
+{
+	struct store_mailbox mb;
+	if (argc != 1)
+		return usage_error("folder list ADDRESS");
+	if (find_mailbox(c, argv[0], &mb) != 0 ||
+	    store_folder_each(c->st, mb.id, print_folder, NULL, &c->err) != 0)
+		return fail(c);
+	return 0;
+}
+
+static int print_message(const struct store_message *m, void *arg)
+{
+	(void)arg;
+	printf("%u %llu %lld %u\n", m->uid, (unsigned long long)m->size,
+	       (long long)m->internal_date, m->flags);
+	return 0;
+}
+
+static int open_folder(struct ctl *c, const char *addr, const char *name,
+		       struct store_folder *f)
+{
+	struct store_mailbox mb;
+	if (find_mailbox(c, addr, &mb) != 0)
+		return -1;
+	int rc = store_folder_find(c->st, mb.id, name, f, &c->err);
+	if (rc == 0)
+		err_set(&c->err, ERR_NOTFOUND, 0, NULL, "%s has no folder %s", addr, name);
+	return rc == 1 ? 0 : -1;
+}
+
+static int cmd_message_list(struct ctl *c, int argc, char **argv)
+{
+	struct store_folder f;
+	if (argc < 1 || argc > 2)
+		return usage_error("message list ADDRESS [FOLDER]");
+	if (open_folder(c, argv[0], argc == 2 ? argv[1] : "INBOX", &f) != 0 ||
+	    store_message_each(c->st, f.id, print_message, NULL, &c->err) != 0)
+		return fail(c);
+	return 0;
+}
+
+static int cmd_message_cat(struct ctl *c, int argc, char **argv)
+{
+	struct store_folder f;
+	if (argc != 3)
+		return usage_error("message cat ADDRESS FOLDER UID");
+	char *end;
+	errno = 0;
+	unsigned long uid = strtoul(argv[2], &end, 10);
+	if (errno || *end || uid == 0 || uid > UINT32_MAX) {
+		fprintf(stderr, "petrelctl: bad UID '%s'\n", argv[2]);
+		return 2;
+	}
+	if (open_folder(c, argv[0], argv[1], &f) != 0)
+		return fail(c);
+	unsigned char *data;
+	size_t len;
+	int rc = store_message_read(c->st, f.id, (uint32_t)uid, &data, &len, &c->err);
+	if (rc < 0)
+		return fail(c);
+	if (rc == 0) {
+		fprintf(stderr, "petrelctl: no message with UID %lu\n", uid);
+		return 1;
+	}
+	size_t w = fwrite(data, 1, len, stdout);
+	free(data);
+	if (w != len || fflush(stdout) != 0) {
+		fprintf(stderr, "petrelctl: write error\n");
+		return 1;
+	}
+	return 0;
+}
+
+static int cmd_store_check(struct ctl *c, int argc, char **argv)
+{
+	(void)argv;
+	uint64_t problems;
+	if (argc != 0)
+		return usage_error("store check");
+	if (store_check(c->st, &problems, &c->err) != 0)
+		return fail(c);
+	if (problems) {
+		printf("store has %llu problem(s)\n", (unsigned long long)problems);
+		return 1;
+	}
+	printf("store ok\n");
+	return 0;
+}
+
+static int cmd_config_dump(struct ctl *c, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	fflush(stdout);
+	cfg_dump(&c->cfg, 1);
+	return 0;
+}
+
+static const struct {
+	const char *group, *verb, *usage;
+	int (*fn)(struct ctl *c, int argc, char **argv);
+	bool needs_store;
+} commands[] = {
+	{ "domain", "add", "DOMAIN", cmd_domain_add, true },
+	{ "mailbox", "add", "ADDRESS [--quota SIZE] [--password-stdin]", cmd_mailbox_add, true },
+	{ "mailbox", "list", "", cmd_mailbox_list, true },
+	{ "mailbox", "quota", "ADDRESS SIZE", cmd_mailbox_quota, true },
+	{ "folder", "list", "ADDRESS", cmd_folder_list, true },
+	{ "message", "list", "ADDRESS [FOLDER]", cmd_message_list, true },
+	{ "message", "cat", "ADDRESS FOLDER UID", cmd_message_cat, true },
+	{ "store", "check", "", cmd_store_check, true },
+	{ "config", "dump", "", cmd_config_dump, false },
+};
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: petrelctl [-c FILE] [-o KEY=VALUE]... COMMAND\n");
+	for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+		fprintf(stderr, "  %s %s %s\n", commands[i].group, commands[i].verb,
+			commands[i].usage);
+}
+
+int main(int argc, char **argv)
+{
+	struct ctl *c = xcalloc(1, sizeof *c);
+	const char *conf = NULL;
+	int i = 1;
+	cfg_defaults(&c->cfg);
+	log_set_level(LOG_WARN);
+	const char *overrides[64];
+	size_t n_over = 0;
+	for (; i < argc && argv[i][0] == '-'; i++) {
+		if (!strcmp(argv[i], "-c") && i + 1 < argc)
+			conf = argv[++i];
+		else if (!strcmp(argv[i], "-o") && i + 1 < argc && n_over < 64)
+			overrides[n_over++] = argv[++i];
+		else {
+			usage();
+			return 2;
+		}
+	}
+	if (cfg_load_file(&c->cfg, conf ? conf : "petrel.conf", conf == NULL, &c->err) != 0)
+		return fail(c);
+	for (size_t k = 0; k < n_over; k++)
+		if (cfg_set(&c->cfg, "-o", overrides[k], &c->err) != 0)
+			return fail(c);
+	if (argc - i < 2) {
+		usage();
+		return 2;
+	}
+	for (size_t k = 0; k < sizeof commands / sizeof *commands; k++) {
+		if (strcmp(commands[k].group, argv[i]) || strcmp(commands[k].verb, argv[i + 1]))
+			continue;
+		if (auth_init(&c->err) != 0)
+			return fail(c);
+		if (commands[k].needs_store && store_open_admin(c->cfg.data_dir, &c->st, &c->err) != 0)
+			return fail(c);
+		int rc = commands[k].fn(c, argc - i - 2, argv + i + 2);
+		if (c->st)
+			store_close(&c->st);
+		free(c);
+		return rc;
+	}
+	usage();
+	return 2;
+}

@@ -1,0 +1,458 @@
+/* config.c - petrel.conf reader. Table-driven: each key names its type,
+ * where it lives in struct config, and its bounds. Values are plain text
+ * to the end of the line (no quoting); a '#' starts a comment only at the
+ * start of a line or after whitespace. */
+#include "core/config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/ssl.h>
+
+#include "core/limits.h"
+#include "core/log.h"
+
+enum cfg_type { T_STR, T_BOOL, T_UINT, T_SIZE, T_SECS, T_LISTEN, T_LEVEL,
+		T_TLSVER };
+
+struct cfg_key {
+	const char *name;
+	enum cfg_type type;
+	size_t off;
+	size_t size;		/* T_STR: buffer size; numbers: sizeof field */
+	uint64_t min, max;	/* numbers */
+};
+
+#define F(field) offsetof(struct config, field), sizeof(((struct config *)0)->field)
+
+static const struct cfg_key keys[] = {
+	{ "hostname", T_STR, F(hostname), 0, 0 },
+	{ "data_dir", T_STR, F(data_dir), 0, 0 },
+	{ "user", T_STR, F(user), 0, 0 },
+	{ "chroot", T_BOOL, F(chroot), 0, 0 },
+	{ "workers", T_UINT, F(workers), 0, 256 },
+	{ "log_level", T_LEVEL, F(log_level), 0, 0 },
+	{ "listen_smtp", T_LISTEN, F(listen_smtp), 0, 0 },
+	{ "listen_smtps", T_LISTEN, F(listen_smtps), 0, 0 },
+	{ "tls_cert", T_STR, F(tls_cert), 0, 0 },
+	{ "tls_key", T_STR, F(tls_key), 0, 0 },
+	{ "tls_min_version", T_TLSVER, F(tls_min_version), 0, 0 },
+	{ "tls_ciphers", T_STR, F(tls_ciphers), 0, 0 },
+	{ "smtp_max_message_size", T_SIZE, F(smtp_max_message_size), 1024,
+	  (uint64_t)2 * 1024 * 1024 * 1024 },
+	{ "smtp_max_line", T_SIZE, F(smtp_max_line), SMTP_MAX_LINE_MIN,
+	  SMTP_MAX_LINE_MAX },
+	{ "smtp_max_data_line", T_SIZE, F(smtp_max_data_line), 1000,
+	  16 * 1024 * 1024 },
+	{ "smtp_max_recipients", T_UINT, F(smtp_max_recipients), 1, 100000 },
+	{ "smtp_max_errors", T_UINT, F(smtp_max_errors), 1, 100000 },
+	{ "smtp_command_timeout", T_SECS, F(smtp_command_timeout), 1, 86400 },
+	{ "smtp_data_timeout", T_SECS, F(smtp_data_timeout), 1, 86400 },
+	{ "max_connections", T_UINT, F(max_connections), 1, 1000000 },
+	{ "default_quota", T_SIZE, F(default_quota), 0, UINT64_MAX },
+	{ "demo_domain", T_STR, F(demo_domain), 0, 0 },
+	{ "demo_user", T_STR, F(demo_user), 0, 0 },
+};
+
+static const char *const level_names[] = { "error", "warn", "info", "debug" };
+
+void cfg_defaults(struct config *cfg)
+{
+	memset(cfg, 0, sizeof *cfg);
+	if (gethostname(cfg->hostname, sizeof cfg->hostname) != 0 ||
+	    cfg->hostname[0] == '\0')
+		snprintf(cfg->hostname, sizeof cfg->hostname, "localhost");
+	cfg->hostname[sizeof cfg->hostname - 1] = '\0';
+	snprintf(cfg->data_dir, sizeof cfg->data_dir, "./var");
+	snprintf(cfg->user, sizeof cfg->user, "nobody");
+	cfg->chroot = true;
+	cfg->workers = 0;
+	cfg->log_level = LOG_INFO;
+	cfg->listen_smtp.n = 1;
+	snprintf(cfg->listen_smtp.addr[0].host, sizeof cfg->listen_smtp.addr[0].host, "0.0.0.0");
+	snprintf(cfg->listen_smtp.addr[0].port, sizeof cfg->listen_smtp.addr[0].port, "2525");
+	snprintf(cfg->tls_cert, sizeof cfg->tls_cert, "tls/cert.pem");
+	snprintf(cfg->tls_key, sizeof cfg->tls_key, "tls/key.pem");
+	cfg->tls_min_version = TLS1_2_VERSION;
+	snprintf(cfg->tls_ciphers, sizeof cfg->tls_ciphers,
+		 "HIGH:!aNULL:!eNULL:!MD5:!RC4:!3DES");
+	cfg->smtp_max_message_size = SMTP_MAX_MESSAGE_DEFAULT;
+	cfg->smtp_max_line = SMTP_MAX_LINE_DEFAULT;
+	cfg->smtp_max_data_line = SMTP_MAX_DATA_LINE_DEFAULT;
+	cfg->smtp_max_recipients = SMTP_MAX_RCPT_DEFAULT;
+	cfg->smtp_max_errors = SMTP_MAX_ERRORS_DEFAULT;
+	cfg->smtp_command_timeout = SMTP_COMMAND_TIMEOUT_DEFAULT;
+	cfg->smtp_data_timeout = SMTP_DATA_TIMEOUT_DEFAULT;
+	cfg->max_connections = NET_MAX_CONNECTIONS_DEFAULT;
+	cfg->default_quota = (uint64_t)1024 * 1024 * 1024;
+	snprintf(cfg->demo_domain, sizeof cfg->demo_domain, "example.test");
+	snprintf(cfg->demo_user, sizeof cfg->demo_user, "demo");
+}
+
+static int parse_uint(const char *s, uint64_t *out, const char **end_out)
+{
+	if (!isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	char *end;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno != 0)
+		return -1;
+	*out = v;
+	*end_out = end;
+	return 0;
+}
+
+int cfg_parse_size(const char *s, uint64_t *out)
+{
+	const char *end;
+	uint64_t v, mul = 1;
+	if (parse_uint(s, &v, &end) != 0)
+		return -1;
+	switch (*end) {
+	case '\0': break;
+	case 'k': case 'K': mul = 1024; end++; break;
+	case 'm': case 'M': mul = 1024 * 1024; end++; break;
+	case 'g': case 'G': mul = 1024 * 1024 * 1024; end++; break;
+	default: return -1;
+	}
+	if (*end != '\0' || __builtin_mul_overflow(v, mul, out))
+		return -1;
+	return 0;
+}
+
+int cfg_parse_seconds(const char *s, uint64_t *out)
+{
+	const char *end;
+	uint64_t v, mul = 1;
+	if (parse_uint(s, &v, &end) != 0)
+		return -1;
+	switch (*end) {
+	case '\0': break;
+	case 's': end++; break;
+	case 'm': mul = 60; end++; break;
+	case 'h': mul = 3600; end++; break;
+	case 'd': mul = 86400; end++; break;
+	default: return -1;
+	}
+	if (*end != '\0' || __builtin_mul_overflow(v, mul, out))
+		return -1;
+	return 0;
+}
+
+/* "host:port", "[v6]:port" or "port"; several separated by commas. An empty
+ * value turns the listener off. */
+static int parse_listen(const char *v, struct cfg_listen_list *l,
+			char *why, size_t whysz)
+{
+	memset(l, 0, sizeof *l);
+	const char *p = v;
+	while (*p) {
+		while (*p == ' ' || *p == ',')
+			p++;
+		if (*p == '\0')
+			break;
+		const char *e = p;
+		while (*e && *e != ',' && *e != ' ')
+			e++;
+		size_t n = (size_t)(e - p);
+		if (l->n == CFG_MAX_LISTEN) {
+			snprintf(why, whysz, "more than %d addresses", CFG_MAX_LISTEN);
+			return -1;
+		}
+		struct cfg_listen *a = &l->addr[l->n];
+		const char *host = p, *port;
+		size_t hlen;
+		if (*p == '[') {
+			const char *rb = memchr(p, ']', n);
+			if (rb == NULL || rb + 1 >= e || rb[1] != ':') {
+				snprintf(why, whysz, "expected [ipv6]:port");
+				return -1;
+			}
+			host = p + 1;
+			hlen = (size_t)(rb - host);
+			port = rb + 2;
+		} else {
+			const char *colon = NULL;
+			for (const char *c = p; c < e; c++)
+				if (*c == ':')
+					colon = c;
+			if (colon == NULL) {
+				host = "0.0.0.0";
+				hlen = 7;
+				port = p;
+			} else {
+				hlen = (size_t)(colon - p);
+				port = colon + 1;
+			}
+		}
+		size_t plen = (size_t)(e - port);
+		if (hlen == 0 || hlen >= sizeof a->host || plen == 0 ||
+		    plen >= sizeof a->port) {
+			snprintf(why, whysz, "expected host:port");
+			return -1;
+		}
+		memcpy(a->host, host, hlen);
+		a->host[hlen] = '\0';
+		memcpy(a->port, port, plen);
+		a->port[plen] = '\0';
+		uint64_t pn;
+		const char *pend;
+		if (parse_uint(a->port, &pn, &pend) != 0 || *pend != '\0' ||
+		    pn == 0 || pn > 65535) {
+			snprintf(why, whysz, "bad port '%s'", a->port);
+			return -1;
+		}
+		l->n++;
+		p = e;
+	}
+	return 0;
+}
+
+static int set_key(struct config *cfg, const struct cfg_key *k, const char *v,
+		   char *why, size_t whysz)
+{
+	void *field = (char *)cfg + k->off;
+	uint64_t n;
+	switch (k->type) {
+	case T_STR:
+		if (strlen(v) >= k->size) {
+			snprintf(why, whysz, "value longer than %zu bytes", k->size - 1);
+			return -1;
+		}
+		memcpy(field, v, strlen(v) + 1);
+		return 0;
+	case T_BOOL:
+		if (!strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "on") || !strcmp(v, "1"))
+			*(bool *)field = true;
+		else if (!strcmp(v, "no") || !strcmp(v, "false") || !strcmp(v, "off") || !strcmp(v, "0"))
+			*(bool *)field = false;
+		else {
+			snprintf(why, whysz, "expected yes or no");
+			return -1;
+		}
+		return 0;
+	case T_UINT:
+	case T_SIZE:
+	case T_SECS: {
+		int rc;
+		if (k->type == T_SIZE)
+			rc = cfg_parse_size(v, &n);
+		else if (k->type == T_SECS)
+			rc = cfg_parse_seconds(v, &n);
+		else {
+			const char *end;
+			rc = parse_uint(v, &n, &end);
+			if (rc == 0 && *end != '\0')
+				rc = -1;
+		}
+		if (rc != 0) {
+			snprintf(why, whysz, "expected a %s",
+				 k->type == T_SIZE ? "size (e.g. 512, 64K, 50M, 2G)" :
+				 k->type == T_SECS ? "duration (e.g. 30s, 5m, 1h)" :
+				 "non-negative integer");
+			return -1;
+		}
+		if (n < k->min || n > k->max) {
+			snprintf(why, whysz, "must be between %llu and %llu",
+				 (unsigned long long)k->min, (unsigned long long)k->max);
+			return -1;
+		}
+		if (k->size == sizeof(uint64_t))
+			*(uint64_t *)field = n;
+		else if (k->size == sizeof(unsigned))
+			*(unsigned *)field = (unsigned)n;
+		else
+			return snprintf(why, whysz, "internal: bad field size"), -1;
+		return 0;
+	}
+	case T_LISTEN:
+		return parse_listen(v, field, why, whysz);
+	case T_LEVEL:
+		for (size_t i = 0; i < sizeof level_names / sizeof *level_names; i++)
+			if (!strcmp(v, level_names[i])) {
+				*(int *)field = (int)i;
+				return 0;
+			}
+		snprintf(why, whysz, "expected error, warn, info or debug");
+		return -1;
+	case T_TLSVER:
+		if (!strcmp(v, "TLSv1.2"))
+			*(int *)field = TLS1_2_VERSION;
+		else if (!strcmp(v, "TLSv1.3"))
+			*(int *)field = TLS1_3_VERSION;
+		else {
+			snprintf(why, whysz, "expected TLSv1.2 or TLSv1.3");
+			return -1;
+		}
+		return 0;
+	}
+	return -1;
+}
+
+static const struct cfg_key *find_key(const char *name)
+{
+	for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
+		if (!strcmp(keys[i].name, name))
+			return &keys[i];
+	return NULL;
+}
+
+/* Parse "key = value" in line (modified in place). 0 ok or blank. */
+static int apply_line(struct config *cfg, char *line, char *why, size_t whysz)
+{
+	char *p = line;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (*p == '\0' || *p == '#')
+		return 0;
+	char *eq = strchr(p, '=');
+	if (eq == NULL) {
+		snprintf(why, whysz, "expected 'key = value'");
+		return -1;
+	}
+	char *kend = eq;
+	while (kend > p && (kend[-1] == ' ' || kend[-1] == '\t'))
+		kend--;
+	*kend = '\0';
+	char *v = eq + 1;
+	while (*v == ' ' || *v == '\t')
+		v++;
+	/* strip a trailing comment that follows whitespace, then trailing space */
+	for (char *c = v; *c; c++)
+		if (*c == '#' && c > v && (c[-1] == ' ' || c[-1] == '\t')) {
+			*c = '\0';
+			break;
+		}
+	size_t vl = strlen(v);
+	while (vl > 0 && (v[vl - 1] == ' ' || v[vl - 1] == '\t'))
+		v[--vl] = '\0';
+	const struct cfg_key *k = find_key(p);
+	if (k == NULL) {
+		snprintf(why, whysz, "unknown key '%.64s'", p);
+		return -1;
+	}
+	char inner[384];
+	if (set_key(cfg, k, v, inner, sizeof inner) != 0) {
+		snprintf(why, whysz, "bad value for %s: %s", k->name, inner);
+		return -1;
+	}
+	return 0;
+}
+
+int cfg_load_file(struct config *cfg, const char *path, bool optional,
+		  struct err *err)
+{
+	FILE *f = fopen(path, "r");
+	if (f == NULL) {
+		if (optional && errno == ENOENT)
+			return 0;
+		return err_set(err, ERR_CONFIG, 0, NULL, "%s: %s", path, strerror(errno));
+	}
+	char line[CFG_LINE_MAX + 2];
+	unsigned lineno = 0;
+	int rc = 0;
+	while (fgets(line, sizeof line, f) != NULL) {
+		lineno++;
+		size_t n = strlen(line);
+		if (n > 0 && line[n - 1] == '\n')
+			line[--n] = '\0';
+		else if (!feof(f)) {
+			rc = err_set(err, ERR_CONFIG, 0, NULL,
+				     "%s:%u: line longer than %d bytes", path,
+				     lineno, CFG_LINE_MAX);
+			break;
+		}
+		if (n > 0 && line[n - 1] == '\r')
+			line[--n] = '\0';
+		char why[448];
+		if (apply_line(cfg, line, why, sizeof why) != 0) {
+			rc = err_set(err, ERR_CONFIG, 0, NULL, "%s:%u: %s", path,
+				     lineno, why);
+			break;
+		}
+	}
+	if (rc == 0 && ferror(f))
+		rc = err_set(err, ERR_CONFIG, 0, NULL, "%s: read error", path);
+	fclose(f);
+	return rc;
+}
+
+int cfg_set(struct config *cfg, const char *origin, const char *kv,
+	    struct err *err)
+{
+	char line[CFG_LINE_MAX + 1], why[448];
+	if (strlen(kv) > CFG_LINE_MAX)
+		return err_set(err, ERR_CONFIG, 0, NULL, "%s: option too long", origin);
+	memcpy(line, kv, strlen(kv) + 1);
+	if (strchr(line, '=') == NULL)
+		return err_set(err, ERR_CONFIG, 0, NULL,
+			       "%s: expected key=value, got '%.64s'", origin, kv);
+	if (apply_line(cfg, line, why, sizeof why) != 0)
+		return err_set(err, ERR_CONFIG, 0, NULL, "%s: %s", origin, why);
+	return 0;
+}
+
+int cfg_finish(struct config *cfg, struct err *err)
+{
+	if (cfg->listen_smtp.n + cfg->listen_smtps.n == 0)
+		return err_set(err, ERR_CONFIG, 0, NULL,
+			       "no listener: set listen_smtp or listen_smtps");
+	if (cfg->data_dir[0] == '\0')
+		return err_set(err, ERR_CONFIG, 0, NULL, "data_dir must not be empty");
+	if (cfg->hostname[0] == '\0')
+		return err_set(err, ERR_CONFIG, 0, NULL, "hostname must not be empty");
+	for (const char *c = cfg->hostname; *c; c++)
+		if (!isalnum((unsigned char)*c) && *c != '.' && *c != '-')
+			return err_set(err, ERR_CONFIG, 0, NULL,
+				       "hostname '%.64s' may only hold letters, digits, '.' and '-'",
+				       cfg->hostname);
+	if (cfg->demo_domain[0] != '\0' && cfg->demo_user[0] == '\0')
+		return err_set(err, ERR_CONFIG, 0, NULL,
+			       "demo_domain is set but demo_user is empty");
+	return 0;
+}
+
+void cfg_dump(const struct config *cfg, int fd)
+{
+	FILE *f = fdopen(dup(fd), "w");
+	if (f == NULL)
+		return;
+	for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
+		const struct cfg_key *k = &keys[i];
+		const void *field = (const char *)cfg + k->off;
+		fprintf(f, "%s = ", k->name);
+		switch (k->type) {
+		case T_STR: fprintf(f, "%s", (const char *)field); break;
+		case T_BOOL: fprintf(f, "%s", *(const bool *)field ? "yes" : "no"); break;
+		case T_UINT: case T_SIZE: case T_SECS:
+			if (k->size == sizeof(uint64_t))
+				fprintf(f, "%llu", (unsigned long long)*(const uint64_t *)field);
+			else
+				fprintf(f, "%u", *(const unsigned *)field);
+			break;
+		case T_LISTEN: {
+			const struct cfg_listen_list *l = field;
+			for (size_t j = 0; j < l->n; j++)
+				fprintf(f, j ? ", %s%s%s:%s" : "%s%s%s:%s",
+					strchr(l->addr[j].host, ':') ? "[" : "",
+					l->addr[j].host,
+					strchr(l->addr[j].host, ':') ? "]" : "",
+					l->addr[j].port);
+			break;
+		}
+		case T_LEVEL: fprintf(f, "%s", level_names[*(const int *)field]); break;
+		case T_TLSVER:
+			fprintf(f, "%s", *(const int *)field == TLS1_3_VERSION ? "TLSv1.3" : "TLSv1.2");
+			break;
+		}
+		fputc('\n', f);
+	}
+	fclose(f);
+}

@@ -1,0 +1,77 @@
+/* config.h - petrel.conf: "key = value" lines, '#' comments.
+ * Every key has a built-in default (the embedded demo set-up of
+ * `make run`); the file and then -o key=value overrides replace them.
+ * An unknown key or bad value stops startup with "file:line: message".
+ * The loaded config is read-only; a reload builds a new one whole. */
+#ifndef PETREL_CONFIG_H
+#define PETREL_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/err.h"
+
+#define CFG_MAX_LISTEN 16
+
+struct cfg_listen {
+	char host[256];		/* "0.0.0.0", "::", "127.0.0.1", ... */
+	char port[8];
+};
+
+struct cfg_listen_list {
+	size_t n;
+	struct cfg_listen addr[CFG_MAX_LISTEN];
+};
+
+struct config {
+	char hostname[256];	/* our name in greetings and Received: */
+	char data_dir[1024];
+	char user[64];		/* account to run as when started as root */
+	bool chroot;		/* chroot into data_dir when started as root */
+	int workers;		/* 0: one per core */
+	int log_level;		/* enum log_level */
+
+	struct cfg_listen_list listen_smtp;	/* MX, STARTTLS offered */
+	struct cfg_listen_list listen_smtps;	/* MX, implicit TLS */
+
+	char tls_cert[1024];	/* relative paths are under data_dir */
+	char tls_key[1024];
+	int tls_min_version;	/* OpenSSL TLS1_2_VERSION etc. */
+	char tls_ciphers[512];	/* TLS 1.2 cipher list */
+
+	uint64_t smtp_max_message_size;
+	size_t smtp_max_line;
+	size_t smtp_max_data_line;
+	unsigned smtp_max_recipients;
+	unsigned smtp_max_errors;
+	unsigned smtp_command_timeout;	/* seconds */
+	unsigned smtp_data_timeout;	/* seconds */
+	unsigned max_connections;
+
+	uint64_t default_quota;	/* bytes; 0 = unlimited */
+	char demo_domain[256];	/* created on first start; "" = none */
+	char demo_user[64];
+};
+
+/* Fill cfg with the built-in defaults. */
+void cfg_defaults(struct config *cfg);
+/* Read a file over the current values. A missing file is an error unless
+ * optional is true. err->msg is "path:line: message". */
+int cfg_load_file(struct config *cfg, const char *path, bool optional,
+		  struct err *err) __attribute__((warn_unused_result));
+/* Apply one "key=value" (from the command line, origin for messages). */
+int cfg_set(struct config *cfg, const char *origin, const char *kv,
+	    struct err *err) __attribute__((warn_unused_result));
+/* Checks across keys (e.g. at least one listener); call after loading. */
+int cfg_finish(struct config *cfg, struct err *err)
+	__attribute__((warn_unused_result));
+/* Print every key with its current value, as a config file would say it. */
+void cfg_dump(const struct config *cfg, int fd);
+
+/* Parsers shared with other modules: "64M", "1G", "100" -> bytes;
+ * "30s", "5m", "1h", "10" -> seconds. 0 on success, -1 on bad input. */
+int cfg_parse_size(const char *s, uint64_t *out);
+int cfg_parse_seconds(const char *s, uint64_t *out);
+
+#endif

@@ -1,0 +1,58 @@
+/* limits.h - every hard limit in petrel, one place, each with its reason
+ * (after SQLite's sqliteLimit.h). Configurable limits have their default
+ * here and their key in docs/config.md; the rest are compile-time bounds
+ * on what a peer can make us hold. */
+#ifndef PETREL_LIMITS_H
+#define PETREL_LIMITS_H
+
+/* RFC 5321 4.5.3.1.4 allows 512 octets per command line, and each service
+ * extension may add to it (SIZE=, BODY=, SMTPUTF8 addresses). Postfix uses
+ * 2048; so do we. Configurable: smtp_max_line. */
+#define SMTP_MAX_LINE_DEFAULT 2048
+#define SMTP_MAX_LINE_MIN 512
+#define SMTP_MAX_LINE_MAX 65536
+
+/* RFC 5321 4.5.3.1.6 says 1000 octets per text line, but real mail breaks
+ * it (generated HTML); we accept up to 64 KiB so as not to lose mail and
+ * still bound what one line can be. Configurable: smtp_max_data_line. */
+#define SMTP_MAX_DATA_LINE_DEFAULT 65536
+
+/* RFC 5321 4.5.3.1.3: a path is at most 256 octets. */
+#define SMTP_PATH_MAX 256
+/* RFC 5321 4.5.3.1.1 and 4.5.3.1.2: local part 64, domain 255 octets. */
+#define SMTP_LOCAL_MAX 64
+#define SMTP_DOMAIN_MAX 255
+
+/* RFC 5321 4.5.3.1.8: servers must take at least 100 recipients. */
+#define SMTP_MAX_RCPT_DEFAULT 100
+
+/* Hosted domain mail commonly takes 50 MiB messages. */
+#define SMTP_MAX_MESSAGE_DEFAULT (50u * 1024 * 1024)
+
+/* Commands that failed (syntax, sequence, unknown recipient) before the
+ * session is told 421 and closed: stops address harvesting and junk. */
+#define SMTP_MAX_ERRORS_DEFAULT 20
+
+/* RFC 5321 4.5.3.2: 5 minutes for a command, 10 for the end of DATA. */
+#define SMTP_COMMAND_TIMEOUT_DEFAULT 300
+#define SMTP_DATA_TIMEOUT_DEFAULT 600
+
+/* Concurrent connections across all listeners; past this new ones get
+ * 421 and are closed. Each idle session costs a few KiB. */
+#define NET_MAX_CONNECTIONS_DEFAULT 10000
+
+/* Output queued to a slow reader before we stop reading its commands
+ * (pipelining clients that never read replies). */
+#define NET_MAX_OUTPUT 262144
+
+/* Group commit: most messages and bytes committed with one fsync. */
+#define STORE_GROUP_MAX_MSGS 1024
+#define STORE_GROUP_MAX_BYTES (64u * 1024 * 1024)
+
+/* A blob segment file is closed for appends once it passes this size. */
+#define STORE_SEGMENT_MAX (256u * 1024 * 1024)
+
+/* Configuration file: longest line and value. */
+#define CFG_LINE_MAX 4096
+
+#endif

@@ -1,0 +1,27 @@
+/* daemon.h - petreld's start-up steps, shared by main.c and setup.c. */
+#ifndef PETREL_DAEMON_H
+#define PETREL_DAEMON_H
+
+#include <stdbool.h>
+
+#include "core/config.h"
+#include "core/err.h"
+
+struct store;
+
+/* Make data_dir (and data_dir/tls) if missing. */
+int daemon_make_dirs(const struct config *cfg, struct err *err);
+/* Resolve tls_cert/tls_key against data_dir into out buffers; create a
+ * self-signed pair when both are missing and the paths are the defaults. */
+int daemon_tls_files(const struct config *cfg, char *cert, size_t certsz,
+		     char *key, size_t keysz, struct err *err);
+/* When root: chown the data dir to cfg->user, chroot into it (cfg->chroot),
+ * drop to that user for good. *store_dir_out is where the store is now
+ * reachable ("/" after chroot). A no-op for other users. */
+int daemon_drop_privileges(const struct config *cfg, const char **store_dir_out,
+			   struct err *err);
+/* First start: create the demo domain and mailbox and print its password. */
+int daemon_first_start(const struct config *cfg, struct store *st,
+		       struct err *err);
+
+#endif

@@ -1,0 +1,320 @@
+/* main.c - petreld: load the config, bind, drop root, open the store,
+ * run one event loop per worker thread, stop cleanly on SIGTERM/SIGINT.
+ * Signals are taken synchronously by the main thread (sigwait); workers
+ * never see them. */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <event2/thread.h>
+
+#include "auth/auth.h"
+#include "core/config.h"
+#include "core/log.h"
+#include "core/xmalloc.h"
+#include "daemon/daemon.h"
+#include "net/net.h"
+#include "smtp/smtp.h"
+#include "store/store.h"
+
+#define PETREL_VERSION "0.1.0"
+#define MAX_WORKERS 256
+
+struct listen_set {
+	const char *name;		/* "smtp", "smtps" */
+	const struct cfg_listen_list *addrs;
+	bool implicit_tls;
+	int *fds;			/* [addr * workers + worker] */
+};
+
+struct worker {
+	pthread_t thread;
+	struct event_base *base;
+	struct smtp_worker *smtp;
+	struct event *stop_ev;
+	struct evconnlistener **listeners;
+	bool *listener_tls;
+	size_t n_listeners;
+};
+
+static void on_accept(struct evconnlistener *l, evutil_socket_t fd,
+		      struct sockaddr *sa, int salen, void *arg)
+{
+	struct worker *w = arg;
+	bool tls = false;
+	for (size_t i = 0; i < w->n_listeners; i++)
+		if (w->listeners[i] == l)
+			tls = w->listener_tls[i];
+	smtp_worker_accept(w->smtp, fd, sa, (socklen_t)salen, tls);
+}
+
+static void on_accept_error(struct evconnlistener *l, void *arg)
+{
+	(void)arg;
+	(void)l;
+	/* EMFILE and friends: libevent retries on the next readiness. */
+	log_warn("net", NULL, "accept failed error=\"%s\"", strerror(errno));
+}
+
+static void on_idle(void *arg)
+{
+	struct worker *w = arg;
+	event_base_loopexit(w->base, NULL);
+}
+
+static void on_stop(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct worker *w = arg;
+	for (size_t i = 0; i < w->n_listeners; i++)
+		evconnlistener_free(w->listeners[i]);
+	w->n_listeners = 0;
+	smtp_worker_shutdown(w->smtp);
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	event_base_loop(w->base, EVLOOP_NO_EXIT_ON_EMPTY);
+	return NULL;
+}
+
+static void usage(void)
+{
+	fprintf(stderr,
+		"usage: petreld [-c FILE] [-o KEY=VALUE]... [-t] [-V]\n"
+		"  -c FILE       configuration file (default: ./petrel.conf if present)\n"
+		"  -o KEY=VALUE  override one key (after the file)\n"
+		"  -t            check the configuration and exit\n"
+		"  -V            print the version\n");
+}
+
+static void print_addresses(const struct config *cfg,
+			    const struct listen_set *sets, size_t nsets)
+{
+	printf("\npetrel %s is running. Server addresses for mail clients:\n\n",
+	       PETREL_VERSION);
+	printf("  %-26s %-28s %-6s %s\n", "service", "host", "port", "security");
+	for (size_t s = 0; s < nsets; s++)
+		for (size_t i = 0; i < sets[s].addrs->n; i++) {
+			const struct cfg_listen *a = &sets[s].addrs->addr[i];
+			bool any = !strcmp(a->host, "0.0.0.0") || !strcmp(a->host, "::");
+			printf("  %-26s %-28s %-6s %s\n",
+			       sets[s].implicit_tls ? "SMTP inbound (MX), TLS" : "SMTP inbound (MX)",
+			       any ? cfg->hostname : a->host, a->port,
+			       sets[s].implicit_tls ? "SSL/TLS" : "STARTTLS (optional)");
+		}
+	if (cfg->demo_domain[0])
+		printf("\n  hosted domain: %s   demo mailbox: %s@%s\n", cfg->demo_domain,
+		       cfg->demo_user, cfg->demo_domain);
+	printf("\n  data: %s   stop: Ctrl-C or kill -TERM %d\n\n", cfg->data_dir,
+	       (int)getpid());
+}
+
+int main(int argc, char **argv)
+{
+	struct config *cfg = xcalloc(1, sizeof *cfg);
+	struct err err;
+	const char *conf = NULL;
+	bool check_only = false;
+	cfg_defaults(cfg);
+
+	/* Overrides apply after the file, so collect them first. */
+	const char *overrides[64];
+	size_t n_over = 0;
+	int opt;
+	while ((opt = getopt(argc, argv, "c:o:tVh")) != -1) {
+		switch (opt) {
+		case 'c': conf = optarg; break;
+		case 'o':
+			if (n_over == 64) {
+				fprintf(stderr, "petreld: too many -o options\n");
+				return 1;
+			}
+			overrides[n_over++] = optarg;
+			break;
+		case 't': check_only = true; break;
+		case 'V': printf("petreld %s\n", PETREL_VERSION); return 0;
+		default: usage(); return opt == 'h' ? 0 : 1;
+		}
+	}
+	if (optind != argc) {
+		usage();
+		return 1;
+	}
+	if (cfg_load_file(cfg, conf ? conf : "petrel.conf", conf == NULL, &err) != 0)
+		goto config_error;
+	for (size_t i = 0; i < n_over; i++)
+		if (cfg_set(cfg, "-o", overrides[i], &err) != 0)
+			goto config_error;
+	if (cfg_finish(cfg, &err) != 0)
+		goto config_error;
+	if (check_only) {
+		printf("config ok\n");
+		return 0;
+	}
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	/* Mail and its metadata are for the service user alone. */
+	umask(027);
+	log_set_level((enum log_level)cfg->log_level);
+	if (auth_init(&err) != 0 || evthread_use_pthreads() != 0) {
+		fprintf(stderr, "petreld: %s\n", err.msg[0] ? err.msg : "libevent threads");
+		return 1;
+	}
+	/* Writes that fail must come back as errors, never as signals:
+	 * SIGPIPE from a gone client, SIGXFSZ from a file-size limit. */
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGXFSZ, SIG_IGN);
+
+	/* Thousands of sessions need thousands of descriptors. */
+	struct rlimit nofile;
+	if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+		nofile.rlim_cur = nofile.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &nofile) != 0)
+			log_warn("petreld", NULL, "cannot raise the open-file limit");
+	}
+
+	int nworkers = cfg->workers;
+	if (nworkers <= 0) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+		nworkers = n > 0 ? (int)n : 1;
+	}
+	if (nworkers > MAX_WORKERS)
+		nworkers = MAX_WORKERS;
+
+	char cert[1200], key[1200];
+	if (daemon_make_dirs(cfg, &err) != 0 ||
+	    daemon_tls_files(cfg, cert, sizeof cert, key, sizeof key, &err) != 0)
+		goto fatal;
+	SSL_CTX *tls = net_tls_server_ctx(cert, key, cfg->tls_min_version,
+					  cfg->tls_ciphers, &err);
+	if (tls == NULL)
+		goto fatal;
+
+	struct listen_set sets[2] = {
+		{ "smtp", &cfg->listen_smtp, false, NULL },
+		{ "smtps", &cfg->listen_smtps, true, NULL },
+	};
+	size_t nsets = 2, total_listeners = 0;
+	for (size_t s = 0; s < nsets; s++) {
+		size_t n = sets[s].addrs->n * (size_t)nworkers;
+		sets[s].fds = xcalloc(n ? n : 1, sizeof(int));
+		for (size_t i = 0; i < sets[s].addrs->n; i++) {
+			const struct cfg_listen *a = &sets[s].addrs->addr[i];
+			if (net_listen(a->host, a->port, sets[s].fds + i * (size_t)nworkers,
+				       (size_t)nworkers, &err) != 0)
+				goto fatal;
+			log_info("net", NULL, "listening service=%s addr=%s port=%s",
+				 sets[s].name, a->host, a->port);
+		}
+		total_listeners += sets[s].addrs->n;
+	}
+
+	const char *store_dir;
+	if (daemon_drop_privileges(cfg, &store_dir, &err) != 0)
+		goto fatal;
+
+	char dbpath[1200];
+	snprintf(dbpath, sizeof dbpath, "%s/petrel.db", store_dir);
+	bool first = access(dbpath, F_OK) != 0;
+	struct store *st;
+	if (store_open(store_dir, &st, &err) != 0)
+		goto fatal;
+	if (first && daemon_first_start(cfg, st, &err) != 0)
+		goto fatal;
+
+	/* Block the stop signals in every thread; main takes them. */
+	sigset_t sigs;
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+
+	struct smtp_server *srv = smtp_server_new(cfg, st, tls);
+	struct worker *workers = xcalloc((size_t)nworkers, sizeof *workers);
+	for (int i = 0; i < nworkers; i++) {
+		struct worker *w = &workers[i];
+		w->base = event_base_new();
+		if (w->base == NULL) {
+			err_set(&err, ERR_ENV, 0, NULL, "event_base_new failed");
+			goto fatal;
+		}
+		w->smtp = smtp_worker_new(srv, w->base, on_idle, w);
+		w->stop_ev = event_new(w->base, -1, 0, on_stop, w);
+		w->listeners = xcalloc(total_listeners, sizeof *w->listeners);
+		w->listener_tls = xcalloc(total_listeners, sizeof *w->listener_tls);
+		for (size_t s = 0; s < nsets; s++)
+			for (size_t a = 0; a < sets[s].addrs->n; a++) {
+				int fd = sets[s].fds[a * (size_t)nworkers + (size_t)i];
+				struct evconnlistener *l = evconnlistener_new(
+					w->base, on_accept, w,
+					LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
+				if (l == NULL) {
+					err_set(&err, ERR_ENV, 0, NULL, "evconnlistener_new failed");
+					goto fatal;
+				}
+				evconnlistener_set_error_cb(l, on_accept_error);
+				w->listener_tls[w->n_listeners] = sets[s].implicit_tls;
+				w->listeners[w->n_listeners++] = l;
+			}
+		if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
+			err_set(&err, ERR_ENV, 0, NULL, "pthread_create: %s", strerror(errno));
+			goto fatal;
+		}
+	}
+	log_info("petreld", NULL, "started version=%s workers=%d pid=%d",
+		 PETREL_VERSION, nworkers, (int)getpid());
+	print_addresses(cfg, sets, nsets);
+	printf("petreld ready\n");
+
+	for (;;) {
+		int sig;
+		if (sigwait(&sigs, &sig) != 0)
+			continue;
+		if (sig == SIGHUP) {
+			log_warn("petreld", NULL,
+				 "SIGHUP: configuration reload is not implemented yet; restart to apply changes");
+			continue;
+		}
+		log_info("petreld", NULL, "stopping signal=%d", sig);
+		break;
+	}
+	for (int i = 0; i < nworkers; i++)
+		event_active(workers[i].stop_ev, EV_READ, 0);
+	for (int i = 0; i < nworkers; i++) {
+		pthread_join(workers[i].thread, NULL);
+		event_free(workers[i].stop_ev);
+		smtp_worker_free(&workers[i].smtp);
+		event_base_free(workers[i].base);
+		free(workers[i].listeners);
+		free(workers[i].listener_tls);
+	}
+	free(workers);
+	smtp_server_free(&srv);
+	store_close(&st);
+	SSL_CTX_free(tls);
+	for (size_t s = 0; s < nsets; s++)
+		free(sets[s].fds);
+	log_info("petreld", NULL, "stopped");
+	free(cfg);
+	return 0;
+
+config_error:
+	fprintf(stderr, "%s\n", err.msg);
+	free(cfg);
+	return 1;
+fatal:
+	fprintf(stderr, "petreld: %s\n", err.msg);
+	free(cfg);
+	return 1;
+}

@@ -1,0 +1,384 @@
+/* smtp_cmd.c - SMTP commands: a table of verb, handler and the state each
+ * needs. Each handler checks its arguments (smtp_parse.c), then acts and
+ * replies. Every reply carries an RFC 3463 enhanced status code
+ * (RFC 2034 ENHANCEDSTATUSCODES). */
+#include "smtp/smtp_private.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "core/xmalloc.h"
+
+#define F_NEED_HELO 0x1u	/* 503 before HELO/EHLO */
+#define F_NO_ARG    0x2u	/* 501 if an argument is given */
+#define F_NOT_BDAT  0x4u	/* 503 inside a BDAT transaction (RFC 3030 2) */
+
+typedef void cmd_fn(struct smtp_session *s, struct span arg);
+
+static void fail(struct smtp_session *s, enum smtp_verb v, const struct err *err)
+{
+	s->failed[v]++;
+	s->errors++;
+	smtp_reply_err(s, err);
+}
+
+static void fail_with(struct smtp_session *s, enum smtp_verb v, int code,
+		      const char *esc, const char *text)
+{
+	struct err err;
+	err_set(&err, ERR_PEER, code, esc, "%s", text);
+	fail(s, v, &err);
+}
+
+static void cmd_helo_common(struct smtp_session *s, struct span arg, bool esmtp)
+{
+	struct err err;
+	enum smtp_verb v = esmtp ? SMTP_VERB_EHLO : SMTP_VERB_HELO;
+	if (smtp_parse_helo(arg, s->helo, sizeof s->helo, &err) != 0) {
+		fail(s, v, &err);
+		return;
+	}
+	/* RFC 5321 4.1.4: HELO/EHLO in a session resets the transaction. */
+	smtp_tx_reset(s);
+	s->helo_done = true;
+	s->esmtp = esmtp;
+	const struct config *cfg = s->w->srv->cfg;
+	if (!esmtp) {
+		smtp_reply(s, "250 %s", cfg->hostname);
+		return;
+	}
+	smtp_reply(s, "250-%s", cfg->hostname);
+	smtp_reply(s, "250-PIPELINING");
+	smtp_reply(s, "250-SIZE %llu", (unsigned long long)cfg->smtp_max_message_size);
+	if (s->w->srv->tls != NULL && !s->tls)
+		smtp_reply(s, "250-STARTTLS");
+	smtp_reply(s, "250-ENHANCEDSTATUSCODES");
+	smtp_reply(s, "250-8BITMIME");
+	smtp_reply(s, "250-SMTPUTF8");
+	smtp_reply(s, "250 CHUNKING");
+}
+
+static void cmd_helo(struct smtp_session *s, struct span arg)
+{
+	cmd_helo_common(s, arg, false);
+}
+
+static void cmd_ehlo(struct smtp_session *s, struct span arg)
+{
+	cmd_helo_common(s, arg, true);
+}
+
+static void cmd_mail(struct smtp_session *s, struct span arg)
+{
+	struct err err;
+	if (s->has_mail) {
+		fail_with(s, SMTP_VERB_MAIL, 503, "5.5.1", "Error: nested MAIL command");
+		return;
+	}
+	const struct config *cfg = s->w->srv->cfg;
+	if (smtp_parse_mail(arg, cfg->smtp_max_message_size, &s->from, &s->mail,
+			    &err) != 0) {
+		fail(s, SMTP_VERB_MAIL, &err);
+		return;
+	}
+	if (s->mail.body == SMTP_BODY_BINARYMIME) {
+		/* We do not offer BINARYMIME (RFC 3030 3). */
+		fail_with(s, SMTP_VERB_MAIL, 555, "5.5.4", "BODY=BINARYMIME is not supported");
+		return;
+	}
+	if (s->from.utf8 && !s->mail.smtputf8) {
+		/* RFC 6531 3.4 */
+		fail_with(s, SMTP_VERB_MAIL, 553, "5.6.7",
+			  "Non-ASCII address needs the SMTPUTF8 parameter");
+		return;
+	}
+	s->has_mail = true;
+	smtp_reply(s, "250 2.1.0 Ok");
+}
+
+static bool have_mailbox(const struct smtp_session *s, int64_t id)
+{
+	for (size_t i = 0; i < s->n_mailboxes; i++)
+		if (s->mailbox_ids[i] == id)
+			return true;
+	return false;
+}
+
+static void add_rcpt(struct smtp_session *s, const struct smtp_path *path,
+		     int64_t mailbox_id)
+{
+	if (s->n_rcpts == s->cap_rcpts) {
+		size_t ncap = s->cap_rcpts ? s->cap_rcpts * 2 : 4;
+		s->rcpts = xreallocarray(s->rcpts, ncap, sizeof *s->rcpts);
+		s->mailbox_ids = xreallocarray(s->mailbox_ids, ncap, sizeof *s->mailbox_ids);
+		s->cap_rcpts = ncap;
+	}
+	struct smtp_rcpt *r = &s->rcpts[s->n_rcpts++];
+	r->mailbox_id = mailbox_id;
+	snprintf(r->addr, sizeof r->addr, "%s", path->addr);
+	/* A message reaches each mailbox once, however often it was named. */
+	if (!have_mailbox(s, mailbox_id))
+		s->mailbox_ids[s->n_mailboxes++] = mailbox_id;
+}
+
+static void cmd_rcpt(struct smtp_session *s, struct span arg)
+{
+	const enum smtp_verb v = SMTP_VERB_RCPT;
+	struct err err;
+	const struct config *cfg = s->w->srv->cfg;
+	if (!s->has_mail) {
+		fail_with(s, v, 503, "5.5.1", "Error: need MAIL command");
+		return;
+	}
+	if (s->n_rcpts >= cfg->smtp_max_recipients) {
+		/* RFC 5321 4.5.3.1.10: 452 so that the client sends the rest in
+		 * another transaction. Not counted as a client error. */
+		s->failed[v]++;
+		smtp_reply(s, "452 4.5.3 Error: too many recipients");
+		return;
+	}
+	struct smtp_path path;
+	if (smtp_parse_rcpt(arg, &path, &err) != 0) {
+		fail(s, v, &err);
+		return;
+	}
+	char logaddr[200];
+	log_escape(span_cstr(path.addr), logaddr, sizeof logaddr);
+	if (path.utf8 && !s->mail.smtputf8) {
+		fail_with(s, v, 553, "5.6.7", "Non-ASCII address needs SMTPUTF8 in MAIL FROM");
+		return;
+	}
+	if (path.domain_literal || path.domain[0] == '\0') {
+		log_info("smtp", s->id, "reject rcpt=\"%s\" reason=relay ip=%s", logaddr, s->ip);
+		fail_with(s, v, 554, "5.7.1", "Relay access denied");
+		return;
+	}
+	struct store *st = s->w->srv->store;
+	int hosted = store_domain_exists(st, path.domain, &err);
+	if (hosted < 0) {
+		log_error("smtp", s->id, "store error=\"%s\"", err.msg);
+		fail_with(s, v, 451, "4.3.0", "Temporary lookup failure, try again later");
+		return;
+	}
+	if (hosted == 0) {
+		log_info("smtp", s->id, "reject rcpt=\"%s\" reason=relay ip=%s", logaddr, s->ip);
+		fail_with(s, v, 554, "5.7.1", "Relay access denied");
+		return;
+	}
+	struct store_mailbox mb;
+	int found = store_mailbox_find(st, path.local, path.domain, &mb, &err);
+	if (found < 0) {
+		log_error("smtp", s->id, "store error=\"%s\"", err.msg);
+		fail_with(s, v, 451, "4.3.0", "Temporary lookup failure, try again later");
+		return;
+	}
+	if (found == 0) {
+		log_info("smtp", s->id, "reject rcpt=\"%s\" reason=unknown_user ip=%s", logaddr, s->ip);
+		fail_with(s, v, 550, "5.1.1", "Recipient address rejected: User unknown");
+		return;
+	}
+	if (!mb.enabled) {
+		fail_with(s, v, 550, "5.2.1", "Recipient mailbox is disabled");
+		return;
+	}
+	if (mb.quota > 0) {
+		uint64_t want = s->mail.has_size ? s->mail.size : 0;
+		if (s->mail.has_size && want > mb.quota) {
+			/* RFC 3463 5.2.2; can never fit, so permanent. */
+			fail_with(s, v, 552, "5.2.2", "Mailbox full: message larger than quota");
+			return;
+		}
+		if (mb.used >= mb.quota || want > mb.quota - mb.used) {
+			log_info("smtp", s->id, "reject rcpt=\"%s\" reason=quota ip=%s", logaddr, s->ip);
+			fail_with(s, v, 452, "4.2.2", "Mailbox full, try again later");
+			return;
+		}
+	}
+	add_rcpt(s, &path, mb.id);
+	smtp_reply(s, "250 2.1.5 Ok");
+}
+
+static void cmd_data(struct smtp_session *s, struct span arg)
+{
+	(void)arg;
+	if (!s->has_mail) {
+		fail_with(s, SMTP_VERB_DATA, 503, "5.5.1", "Error: need MAIL command");
+		return;
+	}
+	if (s->n_rcpts == 0) {
+		fail_with(s, SMTP_VERB_DATA, 554, "5.5.1", "Error: no valid recipients");
+		return;
+	}
+	smtp_reply(s, "354 End data with <CR><LF>.<CR><LF>");
+	smtp_msg_begin(s, false);
+	s->state = SMTP_S_DATA;
+	smtp_set_timeout(s, s->w->srv->cfg->smtp_data_timeout);
+}
+
+static void cmd_bdat(struct smtp_session *s, struct span arg)
+{
+	struct err err;
+	uint64_t size;
+	bool last;
+	if (smtp_parse_bdat(arg, &size, &last, &err) != 0) {
+		/* Without a size we cannot tell where the chunk ends, so the
+		 * rest of the stream cannot be read as commands. */
+		s->failed[SMTP_VERB_BDAT]++;
+		smtp_reply_err(s, &err);
+		smtp_close_after_flush(s);
+		return;
+	}
+	s->bdat_discard = false;
+	if (!s->has_mail) {
+		err_set(&s->bdat_err, ERR_PEER, 503, "5.5.1", "Error: need MAIL command");
+		s->bdat_discard = true;
+	} else if (s->n_rcpts == 0) {
+		err_set(&s->bdat_err, ERR_PEER, 554, "5.5.1", "Error: no valid recipients");
+		s->bdat_discard = true;
+	}
+	if (s->bdat_discard) {
+		s->failed[SMTP_VERB_BDAT]++;
+		s->errors++;
+	} else if (!s->bdat_active) {
+		smtp_msg_begin(s, true);
+		s->bdat_active = true;
+	}
+	s->bdat_left = size;
+	s->bdat_last = last;
+	s->state = SMTP_S_BDAT;
+	smtp_set_timeout(s, s->w->srv->cfg->smtp_data_timeout);
+}
+
+static void cmd_rset(struct smtp_session *s, struct span arg)
+{
+	(void)arg;
+	smtp_tx_reset(s);
+	smtp_reply(s, "250 2.0.0 Ok");
+}
+
+static void cmd_noop(struct smtp_session *s, struct span arg)
+{
+	(void)arg;	/* RFC 5321 4.1.1.9: a parameter is ignored */
+	smtp_reply(s, "250 2.0.0 Ok");
+}
+
+static void cmd_quit(struct smtp_session *s, struct span arg)
+{
+	(void)arg;
+	smtp_reply(s, "221 2.0.0 Bye");
+	smtp_close_after_flush(s);
+}
+
+static void cmd_vrfy(struct smtp_session *s, struct span arg)
+{
+	if (arg.len == 0) {
+		fail_with(s, SMTP_VERB_VRFY, 501, "5.5.4", "Syntax: VRFY address");
+		return;
+	}
+	/* RFC 5321 3.5.3: 252 neither confirms nor denies (no harvesting). */
+	smtp_reply(s, "252 2.5.2 Cannot VRFY user, but will accept message and attempt delivery");
+}
+
+static void cmd_expn(struct smtp_session *s, struct span arg)
+{
+	(void)arg;
+	/* RFC 5321 7.3: lists are not disclosed. */
+	fail_with(s, SMTP_VERB_EXPN, 502, "5.5.1", "EXPN is disabled");
+}
+
+static void cmd_help(struct smtp_session *s, struct span arg)
+{
+	(void)arg;
+	smtp_reply(s, "214-2.0.0 Commands: HELO EHLO MAIL RCPT DATA BDAT RSET NOOP");
+	smtp_reply(s, "214-2.0.0   QUIT VRFY HELP%s", s->w->srv->tls ? " STARTTLS" : "");
+	smtp_reply(s, "214 2.0.0 See RFC 5321");
+}
+
+static void cmd_starttls(struct smtp_session *s, struct span arg)
+{
+	(void)arg;
+	if (s->w->srv->tls == NULL) {
+		fail_with(s, SMTP_VERB_STARTTLS, 454, "4.7.0", "TLS not available");
+		return;
+	}
+	if (s->tls) {
+		fail_with(s, SMTP_VERB_STARTTLS, 503, "5.5.1", "Error: TLS already active");
+		return;
+	}
+	if (s->has_mail) {
+		fail_with(s, SMTP_VERB_STARTTLS, 503, "5.5.1", "Error: MAIL transaction in progress");
+		return;
+	}
+	smtp_reply(s, "220 2.0.0 Ready to start TLS");
+	smtp_starttls_begin(s);
+}
+
+static void cmd_auth(struct smtp_session *s, struct span arg)
+{
+	(void)arg;
+	fail_with(s, SMTP_VERB_AUTH, 503, "5.5.1",
+		  "Error: authentication is not enabled on this port");
+}
+
+static const struct {
+	enum smtp_verb verb;
+	cmd_fn *fn;
+	unsigned flags;
+} commands[] = {
+	{ SMTP_VERB_HELO, cmd_helo, 0 },
+	{ SMTP_VERB_EHLO, cmd_ehlo, 0 },
+	{ SMTP_VERB_MAIL, cmd_mail, F_NEED_HELO | F_NOT_BDAT },
+	{ SMTP_VERB_RCPT, cmd_rcpt, F_NEED_HELO | F_NOT_BDAT },
+	{ SMTP_VERB_DATA, cmd_data, F_NEED_HELO | F_NO_ARG | F_NOT_BDAT },
+	{ SMTP_VERB_BDAT, cmd_bdat, F_NEED_HELO },
+	{ SMTP_VERB_RSET, cmd_rset, F_NO_ARG },
+	{ SMTP_VERB_NOOP, cmd_noop, 0 },
+	{ SMTP_VERB_QUIT, cmd_quit, F_NO_ARG },
+	{ SMTP_VERB_VRFY, cmd_vrfy, F_NOT_BDAT },
+	{ SMTP_VERB_EXPN, cmd_expn, F_NOT_BDAT },
+	{ SMTP_VERB_HELP, cmd_help, 0 },
+	{ SMTP_VERB_STARTTLS, cmd_starttls, F_NEED_HELO | F_NO_ARG | F_NOT_BDAT },
+	{ SMTP_VERB_AUTH, cmd_auth, F_NEED_HELO | F_NOT_BDAT },
+};
+
+void smtp_cmd_dispatch(struct smtp_session *s, struct span line)
+{
+	struct smtp_cmd cmd;
+	struct err err;
+	if (smtp_cmd_parse(line, &cmd, &err) != 0) {
+		s->count[SMTP_VERB_UNKNOWN]++;
+		s->errors++;
+		smtp_reply_err(s, &err);
+		return;
+	}
+	if (log_get_level() >= LOG_DEBUG) {
+		char esc[128];
+		log_debug("smtp", s->id, "command \"%s\"", log_escape(line, esc, sizeof esc));
+	}
+	for (size_t i = 0; i < sizeof commands / sizeof *commands; i++) {
+		if (commands[i].verb != cmd.verb)
+			continue;
+		s->count[cmd.verb]++;
+		unsigned f = commands[i].flags;
+		if ((f & F_NEED_HELO) && !s->helo_done) {
+			fail_with(s, cmd.verb, 503, "5.5.1", "Error: send HELO/EHLO first");
+			return;
+		}
+		if ((f & F_NOT_BDAT) && s->bdat_active) {
+			fail_with(s, cmd.verb, 503, "5.5.1",
+				  "Error: only BDAT, RSET or QUIT may follow BDAT");
+			return;
+		}
+		if ((f & F_NO_ARG) && cmd.arg.len > 0) {
+			fail_with(s, cmd.verb, 501, "5.5.4", "Syntax error: no parameters allowed");
+			return;
+		}
+		commands[i].fn(s, cmd.arg);
+		return;
+	}
+	s->count[SMTP_VERB_UNKNOWN]++;
+	s->errors++;
+	smtp_reply(s, "500 5.5.2 Error: command not recognized");
+}

@@ -1,0 +1,167 @@
+/* smtp_deliver.c - from a complete body to a durable message: trace
+ * headers (RFC 5321 4.4), the last checks, the hand-off to the store's
+ * group commit, and the reply once the store says the message is on disk.
+ * The 250 is sent from smtp_commit_done() and nowhere else. */
+#include "smtp/smtp_private.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/log.h"
+
+/* Room for Return-Path and Received: paths are at most 256 bytes, the
+ * HELO name 255, the host name 255, TLS text 96. */
+#define SMTP_TRACE_MAX 2048
+
+static void rfc5322_date(time_t t, char *out, size_t outsz)
+{
+	struct tm tm;
+	localtime_r(&t, &tm);
+	if (strftime(out, outsz, "%a, %d %b %Y %H:%M:%S %z", &tm) == 0)
+		snprintf(out, outsz, "Thu, 01 Jan 1970 00:00:00 +0000");
+}
+
+void smtp_msg_begin(struct smtp_session *s, bool bdat)
+{
+	const struct config *cfg = s->w->srv->cfg;
+	char trace[SMTP_TRACE_MAX], date[64], forpart[SMTP_PATH_MAX + 16];
+	rfc5322_date(time(NULL), date, sizeof date);
+	/* "for" only when there is one recipient, so that a copy does not
+	 * reveal the other (Bcc) recipients. */
+	if (s->n_rcpts == 1)
+		snprintf(forpart, sizeof forpart, "\r\n\tfor <%s>", s->rcpts[0].addr);
+	else
+		forpart[0] = '\0';
+	const char *proto = s->mail.smtputf8 ? (s->tls ? "UTF8SMTPS" : "UTF8SMTP")
+		: s->esmtp ? (s->tls ? "ESMTPS" : "ESMTP") : (s->tls ? "SMTPS" : "SMTP");
+	char tlsline[128];
+	if (s->tls)
+		snprintf(tlsline, sizeof tlsline, "\r\n\t(using %s)", s->tls_desc);
+	else
+		tlsline[0] = '\0';
+	int n = snprintf(trace, sizeof trace,
+			 "Return-Path: <%s>\r\n"
+			 "Received: from %s ([%s%s])%s\r\n"
+			 "\tby %s (petrel) with %s id %s.%u%s;\r\n"
+			 "\t%s\r\n",
+			 s->from.null_path ? "" : s->from.addr,
+			 s->helo, strchr(s->ip, ':') ? "IPv6:" : "", s->ip, tlsline,
+			 cfg->hostname, proto, s->id, s->n_tx + 1, forpart, date);
+	if (n < 0 || (size_t)n >= sizeof trace)
+		n = snprintf(trace, sizeof trace, "Received: by %s (petrel); %s\r\n",
+			     cfg->hostname, date);
+	/* UNSAFE: n < SMTP_TRACE_MAX by the snprintf checks above. */
+	buf_reset_max(&s->msg, (size_t)n + cfg->smtp_max_message_size);
+	if (buf_append(&s->msg, trace, (size_t)n) != 0)
+		s->msg.len = 0;	/* cannot happen: max covers n */
+	s->trace_len = s->msg.len;
+	if (bdat)
+		smtp_data_bdat_begin(&s->data, &s->msg, cfg->smtp_max_message_size,
+				     cfg->smtp_max_data_line);
+	else
+		smtp_data_begin(&s->data, &s->msg, cfg->smtp_max_message_size,
+				cfg->smtp_max_data_line);
+}
+
+/* On the committer thread: wake the session's loop; touch nothing else. */
+static void commit_notify(struct store_delivery *d)
+{
+	struct smtp_session *s = d->arg;
+	event_active(s->commit_ev, EV_READ, 0);
+}
+
+static void back_to_commands(struct smtp_session *s)
+{
+	smtp_tx_reset(s);
+	s->state = SMTP_S_CMD;
+	smtp_set_timeout(s, s->w->srv->cfg->smtp_command_timeout);
+}
+
+void smtp_msg_finish(struct smtp_session *s)
+{
+	struct err err;
+	enum smtp_verb v = s->bdat_active ? SMTP_VERB_BDAT : SMTP_VERB_DATA;
+	if (smtp_data_result(&s->data, &err) != 0) {
+		log_info("smtp", s->id, "reject reason=\"%s\" ip=%s", err.msg, s->ip);
+		s->failed[v]++;
+		s->errors++;
+		smtp_reply_err(s, &err);
+		back_to_commands(s);
+		return;
+	}
+	size_t size = s->msg.len;
+	if (s->n_mailboxes == 1) {
+		/* One recipient: the real size is known, so check the quota
+		 * again. With several, the RCPT check stands and a mailbox may
+		 * go over by this one message (as Dovecot's quota grace). */
+		struct store_mailbox mb;
+		const char *at = strrchr(s->rcpts[0].addr, '@');
+		char local[SMTP_LOCAL_MAX + 3];
+		size_t ll = at ? (size_t)(at - s->rcpts[0].addr) : 0;
+		if (at && ll < sizeof local) {
+			memcpy(local, s->rcpts[0].addr, ll);
+			local[ll] = '\0';
+			int found = store_mailbox_find(s->w->srv->store, local, at + 1, &mb, &err);
+			if (found == 1 && mb.quota > 0 &&
+			    (mb.used >= mb.quota || size > mb.quota - mb.used)) {
+				log_info("smtp", s->id, "reject reason=quota size=%zu ip=%s", size, s->ip);
+				s->failed[v]++;
+				smtp_reply(s, "552 5.2.2 Mailbox full");
+				back_to_commands(s);
+				return;
+			}
+		}
+	}
+	memset(&s->dlv, 0, sizeof s->dlv);
+	s->dlv.data = s->msg.data;
+	s->dlv.len = s->msg.len;
+	s->dlv.mailbox_ids = s->mailbox_ids;
+	s->dlv.n_mailboxes = s->n_mailboxes;
+	s->dlv.internal_date = (int64_t)time(NULL);
+	s->dlv.done = commit_notify;
+	s->dlv.arg = s;
+	if (store_deliver_submit(s->w->srv->store, &s->dlv, &err) != 0) {
+		log_error("smtp", s->id, "store submit failed error=\"%s\"", err.msg);
+		smtp_reply(s, "451 4.3.0 Temporary failure, try again later");
+		back_to_commands(s);
+		return;
+	}
+	s->state = SMTP_S_COMMIT;
+	bufferevent_disable(s->bev, EV_READ);
+}
+
+void smtp_commit_done(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct smtp_session *s = arg;
+	enum smtp_verb v = s->bdat_active ? SMTP_VERB_BDAT : SMTP_VERB_DATA;
+	s->n_tx++;
+	if (s->dlv.rc == 0) {
+		char from[200];
+		log_escape(span_cstr(s->from.addr), from, sizeof from);
+		log_info("smtp", s->id, "accepted id=%s.%u from=<%s> rcpts=%zu size=%zu%s",
+			 s->id, s->n_tx, from, s->n_mailboxes, s->dlv.len,
+			 s->peer_gone ? " client=gone" : "");
+		if (!s->peer_gone)
+			smtp_reply(s, "250 2.0.0 Ok: queued as %s.%u", s->id, s->n_tx);
+	} else {
+		log_error("smtp", s->id, "store failed id=%s.%u error=\"%s\"",
+			  s->id, s->n_tx, s->dlv.err.msg);
+		s->failed[v]++;
+		if (!s->peer_gone)
+			smtp_reply(s, "451 4.3.0 Temporary failure storing the message, try again later");
+	}
+	if (s->peer_gone) {
+		smtp_session_free(s);
+		return;
+	}
+	back_to_commands(s);
+	if (s->w->shutting_down) {
+		smtp_reply(s, "421 4.3.2 %s Service shutting down", s->w->srv->cfg->hostname);
+		smtp_close_after_flush(s);
+		return;
+	}
+	smtp_session_resume(s);
+}

@@ -1,0 +1,429 @@
+/* store_db.c - the store's SQLite side: opening connections with the
+ * right pragmas, the table of every SQL statement the store runs (prepared
+ * once per connection and cached), the pool of read-only connections, and
+ * the numbered schema migrations. No SQL text lives outside this file.
+ */
+#include "store/store_private.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "core/xmalloc.h"
+
+static const char *const store_sql[STMT_COUNT] = {
+	/* IMMEDIATE takes the write lock at BEGIN: a deferred transaction that
+	 * read first could not upgrade later when another writer committed,
+	 * and SQLite would fail it without waiting for busy_timeout. */
+	[STMT_BEGIN] = "BEGIN IMMEDIATE",
+	[STMT_COMMIT] = "COMMIT",
+	[STMT_ROLLBACK] = "ROLLBACK",
+	[STMT_SAVEPOINT] = "SAVEPOINT delivery",
+	[STMT_RELEASE] = "RELEASE delivery",
+	[STMT_ROLLBACK_TO] = "ROLLBACK TO delivery",
+	[STMT_META_GET] = "SELECT value FROM meta WHERE key = ?1",
+	[STMT_META_SET] =
+		"INSERT INTO meta(key, value) VALUES (?1, ?2) "
+		"ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+	[STMT_DOMAIN_FIND] = "SELECT id FROM domains WHERE name = ?1",
+	[STMT_DOMAIN_ADD] =
+		"INSERT INTO domains(name, created) VALUES (?1, ?2)",
+	[STMT_MAILBOX_FIND] =
+		"SELECT m.id, m.local_part, d.name, m.quota, m.used, m.enabled "
+		"FROM mailboxes m JOIN domains d ON d.id = m.domain_id "
+		"WHERE d.name = ?2 AND m.local_part = ?1",
+	[STMT_MAILBOX_PASSWORD] =
+		"SELECT m.password_hash "
+		"FROM mailboxes m JOIN domains d ON d.id = m.domain_id "
+		"WHERE d.name = ?2 AND m.local_part = ?1",
+	[STMT_MAILBOX_ADD] =
+		"INSERT INTO mailboxes(domain_id, local_part, password_hash, "
+		"quota, used, enabled, created) VALUES (?1, ?2, ?3, ?4, 0, 1, ?5)",
+	[STMT_MAILBOX_SET_QUOTA] =
+		"UPDATE mailboxes SET quota = ?3 WHERE local_part = ?1 AND "
+		"domain_id = (SELECT id FROM domains WHERE name = ?2)",
+	[STMT_MAILBOX_EACH] =
+		"SELECT m.id, m.local_part, d.name, m.quota, m.used, m.enabled "
+		"FROM mailboxes m JOIN domains d ON d.id = m.domain_id "
+		"ORDER BY (m.local_part || '@' || d.name) COLLATE NOCASE, m.id",
+	[STMT_MAILBOX_USED] =
+		"UPDATE mailboxes SET used = used + ?2 WHERE id = ?1",
+	[STMT_FOLDER_ADD] =
+		"INSERT INTO folders(mailbox_id, name, special_use, uidvalidity, "
+		"uidnext, highestmodseq, subscribed) "
+		"VALUES (?1, ?2, ?3, ?4, 1, 1, 1)",
+	[STMT_FOLDER_EACH] =
+		"SELECT f.id, f.name, f.special_use, f.uidvalidity, f.uidnext, "
+		"f.highestmodseq, "
+		"(SELECT count(*) FROM messages m WHERE m.folder_id = f.id) "
+		"FROM folders f WHERE f.mailbox_id = ?1 ORDER BY f.id",
+	[STMT_FOLDER_FIND] =
+		"SELECT f.id, f.name, f.special_use, f.uidvalidity, f.uidnext, "
+		"f.highestmodseq, "
+		"(SELECT count(*) FROM messages m WHERE m.folder_id = f.id) "
+		"FROM folders f WHERE f.mailbox_id = ?1 AND f.name = ?2",
+	/* One step allocates the UID and the mod-sequence of a delivery to
+	 * INBOX. No row: the mailbox is gone, or its UIDs are used up
+	 * (RFC 3501 2.3.1.1: UIDs are 32-bit and never reused; the last one,
+	 * 4294967295, would leave UIDNEXT unrepresentable). */
+	[STMT_INBOX_NEXT_UID] =
+		"UPDATE folders SET uidnext = uidnext + 1, "
+		"highestmodseq = highestmodseq + 1 "
+		"WHERE mailbox_id = ?1 AND special_use = 1 "
+		"AND uidnext < 4294967295 "
+		"RETURNING id, uidnext - 1, highestmodseq",
+	[STMT_BLOB_ADD] =
+		"INSERT INTO blobs(segment, offset, length, refcount) "
+		"VALUES (?1, ?2, ?3, ?4)",
+	[STMT_MESSAGE_ADD] =
+		"INSERT INTO messages(folder_id, uid, blob_id, size, "
+		"internal_date, flags, modseq) VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6)",
+	[STMT_MESSAGE_EACH] =
+		"SELECT uid, size, internal_date, flags, modseq, blob_id "
+		"FROM messages WHERE folder_id = ?1 ORDER BY uid",
+	[STMT_MESSAGE_BLOB] =
+		"SELECT b.id, b.segment, b.offset, b.length "
+		"FROM messages m JOIN blobs b ON b.id = m.blob_id "
+		"WHERE m.folder_id = ?1 AND m.uid = ?2",
+	[STMT_CHECK_MESSAGES] =
+		"SELECT m.id, m.blob_id, b.id IS NULL "
+		"FROM messages m LEFT JOIN blobs b ON b.id = m.blob_id "
+		"WHERE b.id IS NULL OR b.length != m.size",
+	[STMT_CHECK_BLOBS] =
+		"SELECT b.id, b.segment, b.offset, b.length, b.refcount, "
+		"(SELECT count(*) FROM messages m WHERE m.blob_id = b.id) "
+		"FROM blobs b ORDER BY b.segment, b.offset",
+};
+
+/* Schema migrations: step i brings schema_version from i to i + 1. All
+ * pending steps run in one transaction, so a store is never left between
+ * two versions. Append new steps; never edit a released one. */
+static const char *const store_migrations[] = {
+	/* 1: directory, folders, blobs and the message index. */
+	"CREATE TABLE domains ("
+	"  id INTEGER PRIMARY KEY,"
+	"  name TEXT NOT NULL UNIQUE COLLATE NOCASE,"
+	"  created INTEGER NOT NULL);"
+	"CREATE TABLE mailboxes ("
+	"  id INTEGER PRIMARY KEY,"
+	"  domain_id INTEGER NOT NULL REFERENCES domains(id),"
+	/* NOCASE on the column (not only in the UNIQUE) so that lookups
+	 * compare case-insensitively and use the index. */
+	"  local_part TEXT NOT NULL COLLATE NOCASE,"
+	"  password_hash TEXT NOT NULL,"
+	"  quota INTEGER NOT NULL DEFAULT 0,"
+	"  used INTEGER NOT NULL DEFAULT 0,"
+	"  enabled INTEGER NOT NULL DEFAULT 1,"
+	"  created INTEGER NOT NULL,"
+	"  UNIQUE (domain_id, local_part COLLATE NOCASE));"
+	"CREATE TABLE folders ("
+	"  id INTEGER PRIMARY KEY,"
+	"  mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id),"
+	"  name TEXT NOT NULL,"
+	"  special_use INTEGER NOT NULL DEFAULT 0,"
+	"  uidvalidity INTEGER NOT NULL,"
+	"  uidnext INTEGER NOT NULL DEFAULT 1,"
+	"  highestmodseq INTEGER NOT NULL DEFAULT 1,"
+	"  subscribed INTEGER NOT NULL DEFAULT 1,"
+	"  UNIQUE (mailbox_id, name));"
+	/* At most one folder per special use in a mailbox; also the index
+	 * the committer finds INBOX by. */
+	"CREATE UNIQUE INDEX folders_special ON folders(mailbox_id, special_use)"
+	"  WHERE special_use != 0;"
+	"CREATE TABLE blobs ("
+	"  id INTEGER PRIMARY KEY,"
+	"  segment INTEGER NOT NULL,"
+	"  offset INTEGER NOT NULL,"
+	"  length INTEGER NOT NULL,"
+	"  refcount INTEGER NOT NULL);"
+	"CREATE TABLE messages ("
+	"  id INTEGER PRIMARY KEY,"
+	"  folder_id INTEGER NOT NULL REFERENCES folders(id),"
+	"  uid INTEGER NOT NULL,"
+	"  blob_id INTEGER NOT NULL REFERENCES blobs(id),"
+	"  size INTEGER NOT NULL,"
+	"  internal_date INTEGER NOT NULL,"
+	"  flags INTEGER NOT NULL DEFAULT 0,"
+	"  modseq INTEGER NOT NULL,"
+	"  UNIQUE (folder_id, uid));"
+	"CREATE INDEX messages_blob ON messages(blob_id);",
+};
+
+#define STORE_SCHEMA_VERSION \
+	((int64_t)(sizeof store_migrations / sizeof store_migrations[0]))
+
+int store_db_fail(struct err *err, struct store_conn *c, const char *what)
+{
+	const char *why = c != NULL && c->db != NULL ? sqlite3_errmsg(c->db)
+						     : "out of memory";
+	log_error("store", NULL, "op=\"%s\" error=\"%s\"", what, why);
+	return err_set(err, ERR_ENV, 451, "4.3.0", "store: %s: %s", what, why);
+}
+
+int store_sys_fail(struct err *err, const char *what, int errnum)
+{
+	log_error("store", NULL, "op=\"%s\" error=\"%s\"", what,
+		  strerror(errnum));
+	return err_set(err, ERR_ENV, 451, "4.3.0", "store: %s: %s", what,
+		       strerror(errnum));
+}
+
+/* Run one pragma (which may return a row) and check it succeeded. */
+static int conn_pragma(struct store_conn *c, const char *sql,
+		       const char *expect, struct err *err)
+{
+	sqlite3_stmt *s = NULL;
+	if (sqlite3_prepare_v2(c->db, sql, -1, &s, NULL) != SQLITE_OK)
+		return store_db_fail(err, c, sql);
+	int rc = sqlite3_step(s);
+	bool ok = rc == SQLITE_ROW || rc == SQLITE_DONE;
+	if (ok && expect != NULL) {
+		const unsigned char *v =
+			rc == SQLITE_ROW ? sqlite3_column_text(s, 0) : NULL;
+		ok = v != NULL && strcmp((const char *)v, expect) == 0;
+		if (!ok) {
+			sqlite3_finalize(s);
+			return err_set(err, ERR_CONFIG, 0, "",
+				       "store: %s did not give %s (does the "
+				       "file system support shared memory?)",
+				       sql, expect);
+		}
+	}
+	if (!ok) {
+		store_db_fail(err, c, sql);
+		sqlite3_finalize(s);
+		return -1;
+	}
+	sqlite3_finalize(s);
+	return 0;
+}
+
+int store_conn_open(const char *db_path, enum store_conn_mode mode,
+		    struct store_conn **out, struct err *err)
+{
+	struct store_conn *c = xcalloc(1, sizeof *c);
+	/* NOMUTEX: a connection is only ever used by one thread at a time
+	 * (the committer, the admin mutex holder, or a pool borrower). */
+	int flags = SQLITE_OPEN_NOMUTEX |
+		    (mode == STORE_CONN_WRITE
+			     ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
+			     : SQLITE_OPEN_READONLY);
+	if (sqlite3_open_v2(db_path, &c->db, flags, NULL) != SQLITE_OK) {
+		store_db_fail(err, c, "open database");
+		store_conn_close(&c);
+		return -1;
+	}
+	sqlite3_extended_result_codes(c->db, 1);
+	if (sqlite3_busy_timeout(c->db, STORE_BUSY_TIMEOUT_MS) != SQLITE_OK)
+		goto fail;
+	/* After chroot there may be no /tmp: sorts and temporary tables stay
+	 * in memory. */
+	if (conn_pragma(c, "PRAGMA temp_store = MEMORY", NULL, err) < 0 ||
+	    conn_pragma(c, "PRAGMA foreign_keys = ON", NULL, err) < 0)
+		goto fail_err;
+	if (mode == STORE_CONN_WRITE) {
+		if (conn_pragma(c, "PRAGMA journal_mode = WAL", "wal", err) < 0 ||
+		    conn_pragma(c, "PRAGMA synchronous = FULL", NULL, err) < 0)
+			goto fail_err;
+	}
+	*out = c;
+	return 0;
+fail:
+	store_db_fail(err, c, "configure database");
+fail_err:
+	store_conn_close(&c);
+	return -1;
+}
+
+void store_conn_close(struct store_conn **cp)
+{
+	struct store_conn *c = *cp;
+	if (c == NULL)
+		return;
+	for (size_t i = 0; i < STMT_COUNT; i++)
+		sqlite3_finalize(c->stmt[i]);
+	/* sqlite3_close_v2 only fails for unfinalized statements, and all of
+	 * ours are finalized above. */
+	if (sqlite3_close_v2(c->db) != SQLITE_OK)
+		log_error("store", NULL, "op=close error=\"%s\"",
+			  sqlite3_errmsg(c->db));
+	free(c);
+	*cp = NULL;
+}
+
+sqlite3_stmt *store_stmt(struct store_conn *c, enum store_stmt id,
+			 struct err *err)
+{
+	if (c->stmt[id] == NULL) {
+		if (sqlite3_prepare_v3(c->db, store_sql[id], -1,
+				       SQLITE_PREPARE_PERSISTENT, &c->stmt[id],
+				       NULL) != SQLITE_OK) {
+			store_db_fail(err, c, store_sql[id]);
+			return NULL;
+		}
+		return c->stmt[id];
+	}
+	/* reset returns the previous step's error, already handled then */
+	(void)sqlite3_reset(c->stmt[id]);
+	return c->stmt[id];
+}
+
+int store_exec(struct store_conn *c, enum store_stmt id, struct err *err)
+{
+	sqlite3_stmt *s = store_stmt(c, id, err);
+	if (s == NULL)
+		return -1;
+	int rc = sqlite3_step(s);
+	(void)sqlite3_reset(s);	/* the step's code is checked below */
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+		return store_db_fail(err, c, store_sql[id]);
+	return 0;
+}
+
+void store_rollback(struct store_conn *c)
+{
+	if (sqlite3_get_autocommit(c->db))
+		return;	/* SQLite already rolled back (e.g. SQLITE_FULL) */
+	struct err e;
+	/* A failed ROLLBACK is logged by store_exec; the connection then has
+	 * no usable transaction either way and the next BEGIN will say. */
+	(void)store_exec(c, STMT_ROLLBACK, &e);
+}
+
+struct store_conn *store_reader_get(struct store *st, struct err *err)
+{
+	pthread_mutex_lock(&st->pool_mu);
+	struct store_conn *c = st->pool;
+	if (c != NULL) {
+		st->pool = c->next;
+		st->pool_len--;
+	}
+	pthread_mutex_unlock(&st->pool_mu);
+	if (c != NULL) {
+		c->next = NULL;
+		return c;
+	}
+	if (store_conn_open(st->db_path, STORE_CONN_READ, &c, err) < 0)
+		return NULL;
+	return c;
+}
+
+void store_reader_put(struct store *st, struct store_conn *c)
+{
+	if (c == NULL)
+		return;
+	pthread_mutex_lock(&st->pool_mu);
+	if (st->pool_len < STORE_READER_POOL_MAX) {
+		c->next = st->pool;
+		st->pool = c;
+		st->pool_len++;
+		c = NULL;
+	}
+	pthread_mutex_unlock(&st->pool_mu);
+	store_conn_close(&c);
+}
+
+static int meta_get_int(struct store_conn *c, const char *key, int64_t dflt,
+			int64_t *out, struct err *err)
+{
+	sqlite3_stmt *s = store_stmt(c, STMT_META_GET, err);
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*out = sqlite3_column_int64(s, 0);
+	else if (rc == SQLITE_DONE)
+		*out = dflt;
+	(void)sqlite3_reset(s);	/* rc is checked below */
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return store_db_fail(err, c, "read meta");
+	return 0;
+}
+
+static int meta_set_int(struct store_conn *c, const char *key, int64_t v,
+			struct err *err)
+{
+	sqlite3_stmt *s = store_stmt(c, STMT_META_SET, err);
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, v);
+	int rc = sqlite3_step(s);
+	(void)sqlite3_reset(s);	/* rc is checked below */
+	if (rc != SQLITE_DONE)
+		return store_db_fail(err, c, "write meta");
+	return 0;
+}
+
+/* UIDVALIDITY (RFC 3501 2.3.1.1) must change whenever a folder name is
+ * reused with other UIDs. Taking max(now, last + 1) from a counter in meta
+ * keeps the values time-based, non-zero and strictly increasing across the
+ * whole store, even for folders created within the same second. Runs
+ * inside the caller's write transaction. */
+int store_meta_next_uidvalidity(struct store_conn *c, int64_t now,
+				uint32_t *out, struct err *err)
+{
+	int64_t last;
+	if (meta_get_int(c, "uidvalidity_last", 0, &last, err) < 0)
+		return -1;
+	int64_t v = now > last ? now : last + 1;
+	if (v < 1)
+		v = 1;
+	if (v > (int64_t)UINT32_MAX)
+		return err_set(err, ERR_LIMIT, 451, "4.3.0",
+			       "store: UIDVALIDITY values are exhausted");
+	if (meta_set_int(c, "uidvalidity_last", v, err) < 0)
+		return -1;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+int store_schema_migrate(struct store_conn *c, struct err *err)
+{
+	if (sqlite3_exec(c->db,
+			 "CREATE TABLE IF NOT EXISTS meta ("
+			 "  key TEXT PRIMARY KEY, value)",
+			 NULL, NULL, NULL) != SQLITE_OK)
+		return store_db_fail(err, c, "create meta table");
+	if (store_exec(c, STMT_BEGIN, err) < 0)
+		return -1;
+	int64_t version;
+	if (meta_get_int(c, "schema_version", 0, &version, err) < 0)
+		goto fail;
+	if (version < 0 || version > STORE_SCHEMA_VERSION) {
+		err_set(err, ERR_CONFIG, 0, "",
+			"store: schema version %lld is not one this petrel "
+			"knows (newest %lld)",
+			(long long)version, (long long)STORE_SCHEMA_VERSION);
+		goto fail;
+	}
+	if (version == STORE_SCHEMA_VERSION) {
+		store_rollback(c);
+		return 0;
+	}
+	for (int64_t v = version; v < STORE_SCHEMA_VERSION; v++) {
+		char *msg = NULL;
+		if (sqlite3_exec(c->db, store_migrations[v], NULL, NULL, &msg) !=
+		    SQLITE_OK) {
+			log_error("store", NULL,
+				  "op=migrate step=%lld error=\"%s\"",
+				  (long long)v + 1, msg ? msg : "?");
+			err_set(err, ERR_ENV, 451, "4.3.0",
+				"store: schema migration %lld failed: %s",
+				(long long)v + 1, msg ? msg : "?");
+			sqlite3_free(msg);
+			goto fail;
+		}
+	}
+	if (meta_set_int(c, "schema_version", STORE_SCHEMA_VERSION, err) < 0 ||
+	    store_exec(c, STMT_COMMIT, err) < 0)
+		goto fail;
+	log_info("store", NULL, "op=migrate from=%lld to=%lld",
+		 (long long)version, (long long)STORE_SCHEMA_VERSION);
+	return 0;
+fail:
+	store_rollback(c);
+	return -1;
+}
