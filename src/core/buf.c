@@ -61,6 +61,8 @@ void buf_reset_max(struct buf *b, size_t max)
 int buf_getline(const struct buf *b, size_t max, struct span *line_out,
 		size_t *used_out)
 {
+	if (b->len == 0)
+		return max == 0 ? -1 : 0;
 	size_t scan = b->len < max ? b->len : max;
 	const unsigned char *nl = memchr(b->data, '\n', scan);
 	if (nl == NULL)

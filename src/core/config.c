@@ -355,7 +355,7 @@ int cfg_load_file(struct config *cfg, const char *path, bool optional,
 			return 0;
 		return err_set(err, ERR_CONFIG, 0, NULL, "%s: %s", path, strerror(errno));
 	}
-	char line[CFG_LINE_MAX + 2];
+	char line[CFG_LINE_MAX + 3];	/* text, CR, LF, NUL */
 	unsigned lineno = 0;
 	int rc = 0;
 	while (fgets(line, sizeof line, f) != NULL) {
@@ -363,7 +363,7 @@ int cfg_load_file(struct config *cfg, const char *path, bool optional,
 		size_t n = strlen(line);
 		if (n > 0 && line[n - 1] == '\n')
 			line[--n] = '\0';
-		else if (!feof(f)) {
+		else if (!feof(f) || n > CFG_LINE_MAX) {
 			rc = err_set(err, ERR_CONFIG, 0, NULL,
 				     "%s:%u: line longer than %d bytes", path,
 				     lineno, CFG_LINE_MAX);
@@ -371,6 +371,12 @@ int cfg_load_file(struct config *cfg, const char *path, bool optional,
 		}
 		if (n > 0 && line[n - 1] == '\r')
 			line[--n] = '\0';
+		if (n > CFG_LINE_MAX) {
+			rc = err_set(err, ERR_CONFIG, 0, NULL,
+				     "%s:%u: line longer than %d bytes", path,
+				     lineno, CFG_LINE_MAX);
+			break;
+		}
 		char why[448];
 		if (apply_line(cfg, line, why, sizeof why) != 0) {
 			rc = err_set(err, ERR_CONFIG, 0, NULL, "%s:%u: %s", path,

@@ -45,7 +45,12 @@ struct smtp_data {	/* opaque in spirit: callers use the functions */
 	struct buf *out;	/* not owned */
 };
 
-/* Start reading a DATA body into out (which the caller reset). */
+/* Start reading a DATA body, appended to out after whatever it already
+ * holds (the session puts its trace headers there first). max_size counts
+ * body bytes only (0: only an empty message fits). After an error, what
+ * out holds is unspecified and must not be stored. When several errors
+ * occur, bare CR/LF is reported before "too big", which comes before
+ * "line too long", so the result does not depend on how input was split. */
 void smtp_data_begin(struct smtp_data *d, struct buf *out, uint64_t max_size,
 		     size_t max_line);
 /* Start a BDAT transaction (first chunk); the state carries across
