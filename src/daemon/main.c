@@ -160,6 +160,7 @@ int main(int argc, char **argv)
 		goto config_error;
 	if (check_only) {
 		printf("config ok\n");
+		free(cfg);
 		return 0;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);

@@ -57,7 +57,8 @@ static void cmd_helo_common(struct smtp_session *s, struct span arg, bool esmtp)
 	smtp_reply(s, "250-ENHANCEDSTATUSCODES");
 	smtp_reply(s, "250-8BITMIME");
 	smtp_reply(s, "250-SMTPUTF8");
-	smtp_reply(s, "250 CHUNKING");
+	smtp_reply(s, "250-CHUNKING");
+	smtp_reply(s, "250 HELP");
 }
 
 static void cmd_helo(struct smtp_session *s, struct span arg)

@@ -559,6 +559,20 @@ static bool parse_u64(struct span v, uint64_t *out)
 	return true;
 }
 
+/* RFC 1870 6: size-value = 1*20DIGIT. A well-formed value beyond
+ * uint64_t is "too big", not a syntax error: it saturates. */
+static bool parse_size_value(struct span v, uint64_t *out)
+{
+	if (v.len == 0 || v.len > 20)
+		return false;
+	for (size_t i = 0; i < v.len; i++)
+		if (!is_digit(v.p[i]))
+			return false;
+	if (!parse_u64(v, out))
+		*out = UINT64_MAX;
+	return true;
+}
+
 /* After the '>' comes nothing or SP and parameters (RFC 5321 4.1.1.2). */
 static int check_after_path(struct span rest, struct err *err)
 {
@@ -586,7 +600,7 @@ int smtp_parse_mail(struct span arg, uint64_t max_size, struct smtp_path *path,
 			/* RFC 1870 6: size-value = 1*20DIGIT */
 			dup = params->has_size;
 			if (!dup && (!prm.has_value ||
-				     !parse_u64(prm.value, &params->size)))
+				     !parse_size_value(prm.value, &params->size)))
 				return err_set(err, ERR_PEER, 501, "5.5.4",
 					       "Syntax: SIZE=<number of octets>");
 			params->has_size = true;
