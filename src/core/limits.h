@@ -49,6 +49,12 @@
 #define STORE_GROUP_MAX_MSGS 1024
 #define STORE_GROUP_MAX_BYTES (64u * 1024 * 1024)
 
+/* Recipients (records' metadata entries) in one group, on top of
+ * STORE_GROUP_MAX_MSGS and _BYTES: each costs STORE_REC_RCPT_SIZE bytes of
+ * scratch, and a group always takes at least one delivery however many it
+ * has. */
+#define STORE_GROUP_MAX_RCPTS 65536
+
 /* A blob segment file is closed for appends once it passes this size. */
 #define STORE_SEGMENT_MAX (256u * 1024 * 1024)
 

@@ -1,8 +1,9 @@
 /* store.c - opening and closing the mailbox store: the data directory and
  * its blobs/ subdirectory, the exclusive lock that keeps a second process
- * from appending to the same segments, the schema, the connections and
- * the committer thread. Paths are relative to the directory given, so
- * store_open works the same after petreld has chrooted into it.
+ * from appending to the same segments, the schema, the connections,
+ * recovery of the log (store_log.c) and the committer thread. Paths are
+ * relative to the directory given, so store_open works the same after
+ * petreld has chrooted into it.
  */
 #include "store/store_private.h"
 
@@ -64,25 +65,42 @@ static int open_dirs(struct store *st, const char *dir, bool lock,
 	return 0;
 }
 
+/* Per-delivery arrays for a full group; the per-recipient ones grow on
+ * demand (store_commit.c). */
 static void group_alloc(struct store_group *g)
 {
 	g->d = xcalloc(STORE_GROUP_MAX_MSGS, sizeof *g->d);
-	g->hdr = xcalloc(STORE_GROUP_MAX_MSGS, sizeof *g->hdr);
-	g->iov = xcalloc(2 * (size_t)STORE_GROUP_MAX_MSGS, sizeof *g->iov);
-	g->offset = xcalloc(STORE_GROUP_MAX_MSGS, sizeof *g->offset);
+	g->rec = xcalloc(STORE_GROUP_MAX_MSGS, sizeof *g->rec);
+	g->rcpt_at = xcalloc(STORE_GROUP_MAX_MSGS, sizeof *g->rcpt_at);
+	g->iov_cap = 2 * (size_t)STORE_GROUP_MAX_MSGS + 1 +
+		     STORE_PREALLOC_CARRY / STORE_ZERO_BLOCK + 1;
+	g->iov = xcalloc(g->iov_cap, sizeof *g->iov);
 	g->n = 0;
 }
 
 static void group_free(struct store_group *g)
 {
 	free(g->d);
-	free(g->hdr);
+	free(g->rec);
+	free(g->rcpt_at);
+	free(g->rcpt);
+	free(g->pre);
 	free(g->iov);
-	free(g->offset);
+	free(g->folders);
+	free(g->slots);
 	memset(g, 0, sizeof *g);
 }
 
+static const struct store_tuning tuning_default = {
+	.segment_max = STORE_SEGMENT_MAX,
+	.prealloc_chunk = STORE_PREALLOC_CHUNK,
+	.prealloc_low = STORE_PREALLOC_LOW,
+	.prealloc_carry = STORE_PREALLOC_CARRY,
+};
+
 static int open_common(const char *dir, bool admin_only,
+		       const struct store_tuning *tuning,
+		       store_test_hook_fn hook, void *hook_arg,
 		       struct store **store_out, struct err *err)
 {
 	*store_out = NULL;
@@ -90,10 +108,21 @@ static int open_common(const char *dir, bool admin_only,
 	st->dir_fd = -1;
 	st->blobs_fd = -1;
 	st->seg.fd = -1;
+	st->tuning = tuning != NULL ? *tuning : tuning_default;
+	if (st->tuning.segment_max == 0)
+		st->tuning.segment_max = 1;
+	if (st->tuning.prealloc_carry > STORE_PREALLOC_CARRY)
+		st->tuning.prealloc_carry = STORE_PREALLOC_CARRY; /* iov room */
+	st->hook = hook;
+	st->hook_arg = hook_arg;
+	st->q_hook = hook;
+	st->q_hook_arg = hook_arg;
 	pthread_mutex_init(&st->pool_mu, NULL);
 	pthread_mutex_init(&st->admin_mu, NULL);
 	pthread_mutex_init(&st->q_mu, NULL);
 	pthread_cond_init(&st->q_cv, NULL);
+	pthread_mutex_init(&st->ckpt_mu, NULL);
+	pthread_cond_init(&st->ckpt_cv, NULL);
 	group_alloc(&st->group);
 
 	size_t dlen = strlen(dir);
@@ -114,17 +143,25 @@ static int open_common(const char *dir, bool admin_only,
 	    store_schema_migrate(st->admin, err) < 0)
 		goto fail;
 	if (admin_only) {
-		/* No committer: deliveries are refused (see submit). */
+		/* No committer and no recovery: the log is petreld's, which
+		 * may be running. Deliveries are refused (see submit). */
 		st->closing = true;
 		*store_out = st;
 		return 0;
 	}
-	if (store_conn_open(st->db_path, STORE_CONN_WRITE, &st->writer, err) < 0 ||
-	    store_segment_open_last(st->blobs_fd, &st->seg, err) < 0 ||
+	if (store_conn_open(st->db_path, STORE_CONN_COMMIT, &st->writer,
+			    err) < 0 ||
+	    store_log_recover(st, err) < 0)
+		goto fail;
+	store_committer_prealloc(st);
+	if (store_checkpointer_start(st, err) < 0 ||
 	    store_committer_start(st, err) < 0)
 		goto fail;
-	log_info("store", NULL, "op=open segment=%u offset=%llu",
-		 (unsigned)st->seg.id, (unsigned long long)st->seg.size);
+	log_info("store", NULL, "op=open segment=%u offset=%llu seq=%llu "
+		 "alloc=%llu", (unsigned)st->seg.id,
+		 (unsigned long long)st->seg.end,
+		 (unsigned long long)st->next_seq,
+		 (unsigned long long)st->seg.alloc);
 	*store_out = st;
 	return 0;
 fail:
@@ -134,13 +171,29 @@ fail:
 
 int store_open(const char *dir, struct store **store_out, struct err *err)
 {
-	return open_common(dir, false, store_out, err);
+	return open_common(dir, false, NULL, NULL, NULL, store_out, err);
+}
+
+int store_open_tuned(const char *dir, const struct store_tuning *tuning,
+		     store_test_hook_fn hook, void *hook_arg,
+		     struct store **store_out, struct err *err)
+{
+	return open_common(dir, false, tuning, hook, hook_arg, store_out, err);
 }
 
 int store_open_admin(const char *dir, struct store **store_out,
 		     struct err *err)
 {
-	return open_common(dir, true, store_out, err);
+	return open_common(dir, true, NULL, NULL, NULL, store_out, err);
+}
+
+void store_set_test_hook(struct store *st, store_test_hook_fn hook,
+			 void *arg)
+{
+	pthread_mutex_lock(&st->q_mu);
+	st->q_hook = hook;
+	st->q_hook_arg = arg;
+	pthread_mutex_unlock(&st->q_mu);
 }
 
 void store_close(struct store **sp)
@@ -149,6 +202,7 @@ void store_close(struct store **sp)
 	if (st == NULL)
 		return;
 	store_committer_stop(st);
+	store_checkpointer_stop(st);
 	store_segment_close(&st->seg);
 	store_conn_close(&st->writer);
 	store_conn_close(&st->admin);
@@ -164,6 +218,8 @@ void store_close(struct store **sp)
 	if (st->dir_fd >= 0 && close(st->dir_fd) < 0)
 		log_warn("store", NULL, "op=close error=\"%s\"", strerror(errno));
 	group_free(&st->group);
+	pthread_cond_destroy(&st->ckpt_cv);
+	pthread_mutex_destroy(&st->ckpt_mu);
 	pthread_cond_destroy(&st->q_cv);
 	pthread_mutex_destroy(&st->q_mu);
 	pthread_mutex_destroy(&st->admin_mu);

@@ -2,12 +2,16 @@
  * bodies in append-only blob segment files on the local file system.
  *
  * The durability contract: store_deliver_submit() completes with rc == 0
- * only after the message bytes and the metadata that points at them are
- * on stable storage (fdatasync of the segment, then a SQLite commit with
- * synchronous=FULL). Deliveries submitted by many sessions at once are
- * committed together by one committer thread (group commit), so they share
- * the fsyncs. A message for several local recipients is stored once and
- * reference-counted.
+ * only after the message bytes and everything needed to index them (UIDs,
+ * folders, size, date) are on stable storage, as one record of the
+ * segments' write-ahead log (fdatasync). SQLite's index is updated right
+ * after, without a sync; if a crash loses that update, store_open replays
+ * it from the log before it returns. A delivery completes with rc == -1
+ * only if its record can never be replayed, so a client that retries
+ * does not get the message twice. Deliveries submitted by many sessions
+ * at once are committed together by one committer thread (group commit),
+ * so they share the sync. A message for several local recipients is
+ * stored once and reference-counted.
  *
  * Threads: every call is thread-safe. Lookups use a read-only SQLite
  * connection of the calling thread; writes go through the committer
@@ -27,12 +31,14 @@ struct store;
 /* ---- open and close ---------------------------------------------------- */
 
 /* Open (creating if needed) the store in directory dir: dir/petrel.db and
- * dir/blobs/. Starts the committer thread. */
+ * dir/blobs/. Recovers (replays the log past what SQLite holds), then
+ * starts the committer and checkpointer threads. */
 int store_open(const char *dir, struct store **store_out, struct err *err)
 	__attribute__((warn_unused_result));
 /* Open for administration and reading only (petrelctl): no lock, no
- * committer, so it works while petreld has the store open; deliveries
- * are refused. */
+ * committer and no recovery (the log is petreld's), so it works while
+ * petreld has the store open; deliveries are refused. Messages that are
+ * in the log but not yet replayed are not visible through it. */
 int store_open_admin(const char *dir, struct store **store_out,
 		     struct err *err) __attribute__((warn_unused_result));
 /* Finish pending deliveries, stop the committer, close; *sp = NULL. */
@@ -179,9 +185,12 @@ void store_get_stats(struct store *st, struct store_stats *out);
 /* ---- integrity --------------------------------------------------------- */
 
 /* Check that every message row points at a blob whose bytes are present
- * in its segment and whose reference count matches. Fills *problems_out
- * with the number found (0 = consistent). For `petrelctl store check` and
- * the crash tests. */
+ * in its segment and whose reference count matches, that nothing is
+ * indexed past the applied log position, and that every record between
+ * that position and the end of the log is either indexed or absent from
+ * the index (so that replay can put it there). Fills *problems_out with
+ * the number found (0 = consistent). For `petrelctl store check` and the
+ * crash tests; works while petreld runs. */
 int store_check(struct store *st, uint64_t *problems_out, struct err *err);
 
 #endif

@@ -1,8 +1,9 @@
-/* store_blob.c - blob segment files: the record format with its CRC32C,
- * finding and rolling the segment the committer appends to, writing a
- * group's records, and reading a record back with its checks. Syncing and
- * the metadata that points at records are the committer's business
- * (store_commit.c); compaction of expunged blobs is not done yet.
+/* store_blob.c - the bytes of the log: CRC32C, the record format
+ * (store_private.h), segment files (listing, creating, pre-allocating
+ * with real zero blocks, writing) and reading a message record back with
+ * its checks. What the records mean, replay and the order of syncs and
+ * commits are store_log.c's and store_commit.c's business; compaction of
+ * expunged blobs is not done yet.
  */
 #include "store/store_private.h"
 
@@ -15,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "core/limits.h"
@@ -107,9 +109,20 @@ uint32_t store_crc32c(uint32_t crc, const void *p, size_t n)
 	return ~crc32c_sw(crc, p, n);
 }
 
-/* ---- record headers ---------------------------------------------------- */
+/* ---- record format ----------------------------------------------------- */
 
-static const unsigned char rec_magic[4] = { 'P', 'T', 'R', 'B' };
+static const unsigned char rec_magic[4] = { 'P', 'T', 'R', 'L' };
+
+static void put16le(unsigned char *p, uint16_t v)
+{
+	p[0] = (unsigned char)v;
+	p[1] = (unsigned char)(v >> 8);
+}
+
+static uint16_t get16le(const unsigned char *p)
+{
+	return (uint16_t)(p[0] | p[1] << 8);
+}
 
 static void put32le(unsigned char *p, uint32_t v)
 {
@@ -123,30 +136,122 @@ static uint32_t get32le(const unsigned char *p)
 	       (uint32_t)p[3] << 24;
 }
 
-void store_rec_encode(unsigned char hdr[STORE_REC_HDR_SIZE],
-		      const unsigned char *data, size_t len)
+static void put64le(unsigned char *p, uint64_t v)
 {
+	for (int i = 0; i < 8; i++)
+		p[i] = (unsigned char)(v >> (8 * i));
+}
+
+void store_rec_encode(unsigned char hdr[STORE_REC_HDR_SIZE],
+		      const struct store_rec *r)
+{
+	memset(hdr, 0, STORE_REC_HDR_SIZE);
 	memcpy(hdr, rec_magic, 4);
-	put32le(hdr + 4, store_crc32c(0, data, len));
-	put32le(hdr + 8, (uint32_t)((uint64_t)len & 0xffffffffu));
-	put32le(hdr + 12, (uint32_t)((uint64_t)len >> 32));
-	put32le(hdr + 16, 0);
-	put32le(hdr + 20, store_crc32c(0, hdr, 20));
+	put16le(hdr + 4, (uint16_t)r->kind);
+	put32le(hdr + 8, r->segment);
+	put32le(hdr + 12, r->n_rcpt);
+	put64le(hdr + 16, r->offset);
+	put64le(hdr + 24, r->seq);
+	put64le(hdr + 32, (uint64_t)r->internal_date);
+	put64le(hdr + 40, r->data_len);
+	put32le(hdr + 48, r->data_crc);
+	put32le(hdr + 52, r->meta_crc);
+	put32le(hdr + 60, store_crc32c(0, hdr, 60));
 }
 
 int store_rec_decode(const unsigned char hdr[STORE_REC_HDR_SIZE],
-		     uint64_t *len_out, uint32_t *crc_out)
+		     struct store_rec *out)
 {
 	if (memcmp(hdr, rec_magic, 4) != 0 ||
-	    get32le(hdr + 20) != store_crc32c(0, hdr, 20) ||
-	    get32le(hdr + 16) != 0)
+	    get32le(hdr + 60) != store_crc32c(0, hdr, 60) ||
+	    get16le(hdr + 6) != 0 || get32le(hdr + 56) != 0)
 		return -1;
-	*crc_out = get32le(hdr + 4);
-	*len_out = load64le(hdr + 8);
+	struct store_rec r = {
+		.kind = (enum store_rec_kind)get16le(hdr + 4),
+		.segment = get32le(hdr + 8),
+		.n_rcpt = get32le(hdr + 12),
+		.offset = load64le(hdr + 16),
+		.seq = load64le(hdr + 24),
+		.internal_date = (int64_t)load64le(hdr + 32),
+		.data_len = load64le(hdr + 40),
+		.data_crc = get32le(hdr + 48),
+		.meta_crc = get32le(hdr + 52),
+	};
+	if (r.seq == 0 || r.segment == 0 ||
+	    r.offset % STORE_REC_ALIGN != 0 || r.offset > (uint64_t)INT64_MAX)
+		return -1;
+	switch (r.kind) {
+	case STORE_REC_MESSAGE:
+		if (r.n_rcpt == 0 || r.n_rcpt > STORE_REC_RCPT_MAX ||
+		    r.data_len > STORE_REC_DATA_MAX)
+			return -1;
+		break;
+	case STORE_REC_ABORT:
+		if (r.n_rcpt != 0 || r.data_len != 0 || r.internal_date != 0)
+			return -1;
+		break;
+	default:
+		return -1;
+	}
+	*out = r;
 	return 0;
 }
 
+void store_rcpt_encode(unsigned char out[STORE_REC_RCPT_SIZE],
+		       const struct store_rec_rcpt *r)
+{
+	put64le(out, (uint64_t)r->mailbox_id);
+	put64le(out + 8, (uint64_t)r->folder_id);
+	put32le(out + 16, r->uidvalidity);
+	put32le(out + 20, r->uid);
+	put64le(out + 24, r->modseq);
+}
+
+void store_rcpt_decode(const unsigned char in[STORE_REC_RCPT_SIZE],
+		       struct store_rec_rcpt *out)
+{
+	out->mailbox_id = (int64_t)load64le(in);
+	out->folder_id = (int64_t)load64le(in + 8);
+	out->uidvalidity = get32le(in + 16);
+	out->uid = get32le(in + 20);
+	out->modseq = load64le(in + 24);
+}
+
+void store_abort_encode(unsigned char out[STORE_REC_ABORT_META],
+			uint64_t first, uint64_t last)
+{
+	put64le(out, first);
+	put64le(out + 8, last);
+}
+
+void store_abort_decode(const unsigned char in[STORE_REC_ABORT_META],
+			uint64_t *first_out, uint64_t *last_out)
+{
+	*first_out = load64le(in);
+	*last_out = load64le(in + 8);
+}
+
+uint64_t store_rec_meta_len(const struct store_rec *r)
+{
+	return r->kind == STORE_REC_ABORT
+		       ? STORE_REC_ABORT_META
+		       : (uint64_t)r->n_rcpt * STORE_REC_RCPT_SIZE;
+}
+
+uint64_t store_rec_size(const struct store_rec *r)
+{
+	/* UNSAFE: at most 64 + 100000 * 32 + 4 GiB + 7 for a header that
+	 * store_rec_decode accepts or the committer built within the same
+	 * bounds; far below 2^64. */
+	uint64_t n = STORE_REC_HDR_SIZE + store_rec_meta_len(r) + r->data_len;
+	return (n + STORE_REC_ALIGN - 1) & ~(uint64_t)(STORE_REC_ALIGN - 1);
+}
+
 /* ---- segment files ----------------------------------------------------- */
+
+/* Written where space is pre-allocated; read-only. */
+const unsigned char store_zero_block[STORE_ZERO_BLOCK];
+#define zero_block store_zero_block
 
 static void segment_name(uint32_t id, char name[16])
 {
@@ -173,13 +278,17 @@ static int segment_parse(const char *name, uint32_t *id_out)
 	return 1;
 }
 
-int store_segment_open_last(int blobs_fd, struct store_segment *seg,
-			    struct err *err)
+static int cmp_u32(const void *a, const void *b)
 {
-	seg->id = 0;
-	seg->fd = -1;
-	seg->size = 0;
-	seg->retire = false;
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+int store_segment_list(int blobs_fd, uint32_t **ids_out, size_t *n_out,
+		       struct err *err)
+{
+	*ids_out = NULL;
+	*n_out = 0;
 	int fd = dup(blobs_fd);
 	if (fd < 0)
 		return store_sys_fail(err, "dup blobs directory", errno);
@@ -191,79 +300,42 @@ int store_segment_open_last(int blobs_fd, struct store_segment *seg,
 	}
 	/* fdopendir shares the offset of the dup'd descriptor: start over. */
 	rewinddir(d);
-	uint32_t last = 0;
+	uint32_t *ids = NULL;
+	size_t n = 0, cap = 0;
 	struct dirent *de;
 	errno = 0;
 	while ((de = readdir(d)) != NULL) {
 		uint32_t id;
-		if (segment_parse(de->d_name, &id) && id > last)
-			last = id;
+		if (!segment_parse(de->d_name, &id))
+			continue;
+		if (n == cap) {
+			cap = cap ? 2 * cap : 16;
+			uint32_t *p = reallocarray(ids, cap, sizeof *ids);
+			if (p == NULL) {
+				errno = ENOMEM;
+				break;
+			}
+			ids = p;
+		}
+		ids[n++] = id;
+		errno = 0;
 	}
 	int e = errno;
 	(void)closedir(d); /* read-only directory stream */
-	if (e != 0)
+	if (e != 0) {
+		free(ids);
 		return store_sys_fail(err, "read blobs directory", e);
-	if (last == 0)
-		return 0;
-	char name[16];
-	segment_name(last, name);
-	seg->fd = openat(blobs_fd, name, O_WRONLY | O_CLOEXEC);
-	if (seg->fd < 0)
-		return store_sys_fail(err, "open segment", errno);
-	struct stat sb;
-	if (fstat(seg->fd, &sb) < 0) {
-		e = errno;
-		store_segment_close(seg);
-		return store_sys_fail(err, "stat segment", e);
 	}
-	seg->id = last;
-	seg->size = (uint64_t)sb.st_size;
+	if (n > 1)
+		qsort(ids, n, sizeof *ids, cmp_u32);
+	*ids_out = ids;
+	*n_out = n;
 	return 0;
 }
 
-int store_segment_prepare(int blobs_fd, struct store_segment *seg,
-			  struct err *err)
-{
-	if (seg->fd >= 0 && !seg->retire && seg->size < STORE_SEGMENT_MAX)
-		return 0;
-	if (seg->id == UINT32_MAX)
-		return err_set(err, ERR_ENV, 451, "4.3.0",
-			       "store: segment numbers are exhausted");
-	uint32_t id = seg->id + 1;
-	char name[16];
-	segment_name(id, name);
-	/* Not O_EXCL: a file left by an earlier attempt whose directory sync
-	 * failed is reused from its end. Not O_APPEND: pwritev needs its
-	 * offsets honoured. */
-	int fd = openat(blobs_fd, name, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return store_sys_fail(err, "create segment", errno);
-	struct stat sb;
-	if (fstat(fd, &sb) < 0) {
-		int e = errno;
-		(void)close(fd); /* nothing written to it yet */
-		return store_sys_fail(err, "stat segment", e);
-	}
-	/* The new name must be durable before any record in it is
-	 * referenced by a committed transaction. */
-	if (fsync(blobs_fd) < 0) {
-		int e = errno;
-		(void)close(fd); /* nothing written to it yet */
-		return store_sys_fail(err, "sync blobs directory", e);
-	}
-	store_segment_close(seg);
-	seg->id = id;
-	seg->fd = fd;
-	seg->size = (uint64_t)sb.st_size;
-	seg->retire = false;
-	log_info("store", NULL, "op=segment-new segment=%u", (unsigned)id);
-	return 0;
-}
-
-int store_segment_write(struct store_segment *seg, struct iovec *iov,
+int store_segment_write(int fd, uint64_t off, struct iovec *iov,
 			size_t iovcnt, struct err *err)
 {
-	uint64_t off = seg->size;
 	while (iovcnt > 0 && iov->iov_len == 0) {
 		iov++;
 		iovcnt--;
@@ -272,7 +344,7 @@ int store_segment_write(struct store_segment *seg, struct iovec *iov,
 		int n = iovcnt > IOV_MAX ? IOV_MAX : (int)iovcnt;
 		if (off > (uint64_t)INT64_MAX)
 			return store_sys_fail(err, "write segment", EFBIG);
-		ssize_t w = pwritev(seg->fd, iov, n, (off_t)off);
+		ssize_t w = pwritev(fd, iov, n, (off_t)off);
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;
@@ -301,11 +373,146 @@ int store_segment_write(struct store_segment *seg, struct iovec *iov,
 	return 0;
 }
 
+/* Zeros over [from, to) of fd, 4 MiB per system call. */
+static int zero_fill(int fd, uint64_t from, uint64_t to, struct err *err)
+{
+	enum { ZIOV = 64 };
+	struct iovec iov[ZIOV];
+	while (from < to) {
+		size_t cnt = 0;
+		uint64_t left = to - from;
+		while (cnt < ZIOV && left > 0) {
+			size_t n = left < sizeof zero_block ? (size_t)left
+							    : sizeof zero_block;
+			/* iovec has no const; pwritev only reads from it */
+			iov[cnt].iov_base = (void *)(uintptr_t)zero_block;
+			iov[cnt].iov_len = n;
+			left -= n;
+			cnt++;
+		}
+		uint64_t chunk = to - from - left;
+		if (store_segment_write(fd, from, iov, cnt, err) < 0)
+			return -1;
+		from += chunk;
+	}
+	return 0;
+}
+
+int store_segment_create(int blobs_fd, uint32_t id, const struct iovec *first,
+			 size_t iovcnt, struct store_segment *seg,
+			 struct err *err)
+{
+	char name[16];
+	segment_name(id, name);
+	/* O_TRUNC: a file of this name can only be left by an earlier
+	 * attempt that failed (recovery appends to the newest segment that
+	 * exists), and its bytes were never acknowledged. Not O_APPEND:
+	 * pwritev needs its offsets honoured. */
+	int fd = openat(blobs_fd, name, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC,
+			0600);
+	if (fd < 0)
+		return store_sys_fail(err, "create segment", errno);
+	enum { FIRST_MAX = 4 };
+	struct iovec iov[FIRST_MAX];
+	uint64_t first_len = 0;
+	if (iovcnt > FIRST_MAX) {
+		store_sys_fail(err, "create segment", EINVAL);
+		goto fail;
+	}
+	for (size_t i = 0; i < iovcnt; i++) {
+		iov[i] = first[i];
+		first_len += iov[i].iov_len;
+	}
+	if (store_segment_write(fd, 0, iov, iovcnt, err) < 0)
+		goto fail;
+	if (fdatasync(fd) < 0) {
+		store_sys_fail(err, "sync new segment", errno);
+		goto fail;
+	}
+	/* The new name must be durable before anything in the file is
+	 * acknowledged. */
+	if (fsync(blobs_fd) < 0) {
+		store_sys_fail(err, "sync blobs directory", errno);
+		goto fail;
+	}
+	*seg = (struct store_segment){
+		.id = id, .fd = fd, .end = first_len, .alloc = first_len,
+	};
+	log_info("store", NULL, "op=segment-new segment=%u", (unsigned)id);
+	return 0;
+fail:
+	(void)close(fd); /* never acknowledged: nothing to lose */
+	return -1;
+}
+
+int store_segment_open_rw(int blobs_fd, uint32_t id, struct store_segment *seg,
+			  struct err *err)
+{
+	char name[16];
+	segment_name(id, name);
+	int fd = openat(blobs_fd, name, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return store_sys_fail(err, "open segment", errno);
+	*seg = (struct store_segment){ .id = id, .fd = fd };
+	return 0;
+}
+
+int store_segment_zero(int fd, uint64_t from, uint64_t to, struct err *err)
+{
+	return zero_fill(fd, from, to, err);
+}
+
+int store_segment_rewind(struct store_segment *seg, uint64_t start,
+			 uint64_t bytes, struct err *err)
+{
+	/* Within the pre-allocated part: zeros again. Past it (the group
+	 * appended): cut the file back. Neither needs a new block, so a
+	 * full disk does not stop it. */
+	uint64_t keep = seg->alloc > start ? seg->alloc : start;
+	uint64_t zero_to = start + bytes < seg->alloc ? start + bytes
+						      : seg->alloc;
+	if (start < zero_to && zero_fill(seg->fd, start, zero_to, err) < 0)
+		return -1;
+	if (keep > (uint64_t)INT64_MAX || ftruncate(seg->fd, (off_t)keep) < 0)
+		return store_sys_fail(err, "truncate segment", errno);
+	if (fdatasync(seg->fd) < 0)
+		return store_sys_fail(err, "sync segment", errno);
+	return 0;
+}
+
+int store_segment_zero_tail(struct store_segment *seg, uint64_t from,
+			    uint64_t to, bool *wrote_out, struct err *err)
+{
+	*wrote_out = false;
+	unsigned char *buf = malloc(sizeof zero_block);
+	if (buf == NULL)
+		return store_sys_fail(err, "zero segment tail", ENOMEM);
+	int rc = 0;
+	while (from < to) {
+		size_t n = to - from < sizeof zero_block ? (size_t)(to - from)
+							 : sizeof zero_block;
+		if (store_pread_full(seg->fd, buf, n, from) < 0) {
+			rc = store_sys_fail(err, "read segment tail", errno);
+			break;
+		}
+		if (memcmp(buf, zero_block, n) != 0) {
+			if (zero_fill(seg->fd, from, from + n, err) < 0) {
+				rc = -1;
+				break;
+			}
+			*wrote_out = true;
+		}
+		from += n;
+	}
+	free(buf);
+	return rc;
+}
+
 void store_segment_close(struct store_segment *seg)
 {
 	if (seg->fd >= 0) {
-		/* Everything referenced was fdatasync'ed before it was
-		 * committed, so a close error loses nothing we promised. */
+		/* Everything acknowledged was fdatasync'ed first, so a close
+		 * error loses nothing we promised. */
 		if (close(seg->fd) < 0)
 			log_warn("store", NULL, "op=close-segment segment=%u "
 				 "error=\"%s\"", (unsigned)seg->id,
@@ -321,9 +528,7 @@ int store_segment_open_read(int blobs_fd, uint32_t id)
 	return openat(blobs_fd, name, O_RDONLY | O_CLOEXEC);
 }
 
-/* Read exactly n bytes at off; -1 with errno (EIO-like ENODATA for a file
- * that ends early). */
-static int pread_full(int fd, void *p, size_t n, uint64_t off)
+int store_pread_full(int fd, void *p, size_t n, uint64_t off)
 {
 	unsigned char *q = p;
 	while (n > 0) {
@@ -348,6 +553,42 @@ static int pread_full(int fd, void *p, size_t n, uint64_t off)
 	return 0;
 }
 
+int store_crc_range(int fd, uint64_t off, uint64_t n, uint32_t *crc_out)
+{
+	enum { SMALL = 4096, CHUNK = 65536 };
+	if (n <= SMALL) {
+		/* metadata and small messages: no allocation */
+		unsigned char small[SMALL];
+		if (store_pread_full(fd, small, (size_t)n, off) < 0)
+			return -1;
+		*crc_out = store_crc32c(0, small, (size_t)n);
+		return 0;
+	}
+	unsigned char *chunk = malloc(CHUNK);
+	if (chunk == NULL) {
+		errno = ENOMEM;
+		return -1;
+	}
+	uint32_t crc = 0;
+	uint64_t done = 0;
+	int rc = 0;
+	while (done < n) {
+		size_t k = n - done < CHUNK ? (size_t)(n - done) : CHUNK;
+		if (store_pread_full(fd, chunk, k, off + done) < 0) {
+			rc = -1;
+			break;
+		}
+		crc = store_crc32c(crc, chunk, k);
+		done += k;
+	}
+	int e = errno;
+	free(chunk);
+	errno = e;
+	if (rc == 0)
+		*crc_out = crc;
+	return rc;
+}
+
 /* Not logged here: the caller knows which blob this is and logs once. */
 static int record_corrupt(struct err *err, uint64_t offset, const char *why)
 {
@@ -363,67 +604,59 @@ static int record_io_fail(struct err *err, uint64_t offset, int errnum)
 		       (unsigned long long)offset, strerror(errnum));
 }
 
-int store_record_read(int fd, uint64_t offset, uint64_t len,
+static int record_read_fail(struct err *err, uint64_t offset, int errnum,
+			    const char *short_why)
+{
+	return errnum == ENODATA ? record_corrupt(err, offset, short_why)
+				 : record_io_fail(err, offset, errnum);
+}
+
+int store_record_read(int fd, uint32_t segment, uint64_t offset, uint64_t len,
 		      unsigned char **data_out, struct err *err)
 {
 	unsigned char hdr[STORE_REC_HDR_SIZE];
-	uint64_t hlen;
-	uint32_t hcrc;
-	if (pread_full(fd, hdr, sizeof hdr, offset) < 0)
-		return errno == ENODATA
-			       ? record_corrupt(err, offset, "file too short")
-			       : record_io_fail(err, offset, errno);
-	if (store_rec_decode(hdr, &hlen, &hcrc) < 0)
+	struct store_rec r;
+	if (store_pread_full(fd, hdr, sizeof hdr, offset) < 0)
+		return record_read_fail(err, offset, errno, "file too short");
+	if (store_rec_decode(hdr, &r) < 0 || r.kind != STORE_REC_MESSAGE)
 		return record_corrupt(err, offset, "bad record header");
-	if (hlen != len)
+	if (r.segment != segment || r.offset != offset)
+		return record_corrupt(err, offset, "record of another place");
+	if (r.data_len != len)
 		return record_corrupt(err, offset, "length differs from index");
-	uint64_t data_off;
-	if (__builtin_add_overflow(offset, (uint64_t)STORE_REC_HDR_SIZE,
-				   &data_off) ||
-	    data_off > (uint64_t)INT64_MAX || len > SIZE_MAX ||
+	/* UNSAFE: offset <= INT64_MAX and meta + data <= 4 GiB + 3.2 MB by
+	 * store_rec_decode; the sums below stay far from 2^64. */
+	uint64_t meta_off = offset + STORE_REC_HDR_SIZE;
+	uint64_t meta_len = store_rec_meta_len(&r);
+	uint64_t data_off = meta_off + meta_len;
+	if (data_off > (uint64_t)INT64_MAX || len > SIZE_MAX ||
 	    len > (uint64_t)INT64_MAX - data_off)
 		return record_corrupt(err, offset, "length out of range");
+	uint32_t crc;
+	if (store_crc_range(fd, meta_off, meta_len, &crc) < 0)
+		return record_read_fail(err, offset, errno, "truncated");
+	if (crc != r.meta_crc)
+		return record_corrupt(err, offset, "metadata checksum mismatch");
 
-	if (data_out != NULL) {
-		unsigned char *p = malloc(len ? (size_t)len : 1);
-		if (p == NULL)
-			return record_io_fail(err, offset, ENOMEM);
-		if (pread_full(fd, p, (size_t)len, data_off) < 0) {
-			int e = errno;
-			free(p);
-			return e == ENODATA
-				       ? record_corrupt(err, offset, "truncated")
-				       : record_io_fail(err, offset, e);
-		}
-		if (store_crc32c(0, p, (size_t)len) != hcrc) {
-			free(p);
+	if (data_out == NULL) {
+		if (store_crc_range(fd, data_off, len, &crc) < 0)
+			return record_read_fail(err, offset, errno, "truncated");
+		if (crc != r.data_crc)
 			return record_corrupt(err, offset, "checksum mismatch");
-		}
-		*data_out = p;
 		return 0;
 	}
-
-	/* verify only: stream through a bounded buffer */
-	enum { CHUNK = 65536 };
-	unsigned char *chunk = malloc(CHUNK);
-	if (chunk == NULL)
+	unsigned char *p = malloc(len ? (size_t)len : 1);
+	if (p == NULL)
 		return record_io_fail(err, offset, ENOMEM);
-	uint32_t crc = 0;
-	uint64_t done = 0;
-	int rc = 0;
-	while (done < len) {
-		size_t n = len - done < CHUNK ? (size_t)(len - done) : CHUNK;
-		if (pread_full(fd, chunk, n, data_off + done) < 0) {
-			rc = errno == ENODATA
-				     ? record_corrupt(err, offset, "truncated")
-				     : record_io_fail(err, offset, errno);
-			break;
-		}
-		crc = store_crc32c(crc, chunk, n);
-		done += n;
+	if (store_pread_full(fd, p, (size_t)len, data_off) < 0) {
+		int e = errno;
+		free(p);
+		return record_read_fail(err, offset, e, "truncated");
 	}
-	free(chunk);
-	if (rc == 0 && crc != hcrc)
-		rc = record_corrupt(err, offset, "checksum mismatch");
-	return rc;
+	if (store_crc32c(0, p, (size_t)len) != r.data_crc) {
+		free(p);
+		return record_corrupt(err, offset, "checksum mismatch");
+	}
+	*data_out = p;
+	return 0;
 }

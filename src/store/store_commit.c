@@ -1,10 +1,11 @@
-/* store_commit.c - delivery by group commit. Sessions queue deliveries;
- * one committer thread takes everything queued as a group, appends the
- * group's records to the current segment with pwritev, makes them durable
- * with ONE fdatasync, records them in ONE SQLite transaction (COMMIT with
- * synchronous=FULL), and only then completes each delivery. While it
- * syncs, new submissions queue up for the next group, so the cost of the
- * two syncs is shared by everything that arrived meanwhile.
+/* store_commit.c - delivery by group commit into the log. Sessions queue
+ * deliveries; one committer thread takes everything queued as a group,
+ * gives each recipient its UID, writes the group as log records with one
+ * pwritev into segment space that was zero-filled and synced beforehand,
+ * makes them durable with ONE fdatasync, indexes them in ONE SQLite
+ * transaction that is not synced (synchronous=NORMAL), and only then
+ * completes each delivery. While it works, new submissions queue up for
+ * the next group, so the cost of the sync is shared by all of them.
  */
 #include "store/store_private.h"
 
@@ -12,14 +13,73 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "core/limits.h"
 #include "core/log.h"
+#include "core/xmalloc.h"
 
-/* STMT_INBOX_NEXT_UID finds INBOX by this value (store_db.c). */
+/* STMT_INBOX_STATE finds INBOX by this value (store_db.c). */
 _Static_assert(STORE_SPECIAL_INBOX == 1, "special_use of INBOX is 1");
+
+/* The highest UID a delivery may get (RFC 3501 2.3.1.1: UIDs are 32-bit
+ * and never reused; giving 4294967295 would leave UIDNEXT
+ * unrepresentable). */
+#define STORE_UID_MAX 4294967294u
+
+/* Why one fdatasync is enough, and what happens when a step fails
+ * ----------------------------------------------------------------
+ * A group goes: records (pwritev) -> fdatasync of the segment -> SQLite
+ * transaction (rows + the applied position, synchronous=NORMAL, so no
+ * sync) -> done(). The records carry the UIDs, folders and sizes, so the
+ * log alone can rebuild the rows: when the transaction is lost in a crash,
+ * recovery (store_log.c) replays every valid record past the applied
+ * position. The 250 therefore waits only for the segment's fdatasync.
+ * That sync is cheap because the blocks were written (as zeros) and
+ * synced before, when the committer was idle: overwriting them changes no
+ * file size or extent, so ext4 journals nothing. (Zeros, not fallocate:
+ * its unwritten extents cost a journal commit at their first write.) A
+ * committer that never idles appends instead, and its sync journals the
+ * new size; such a group carries zeros for the next ones in the same
+ * write and sync (STORE_PREALLOC_CARRY).
+ *
+ * The rule for failures: a delivery is answered 451 only if its record
+ * can never be replayed, because the client will send it again.
+ *  - Before anything is written (a mailbox without INBOX, a new segment
+ *    that cannot be made): 451, nothing to undo, and the UIDs are given
+ *    again.
+ *  - The write fails (disk full, size limit, I/O error): the bytes are
+ *    taken back, zeros written over them or the file cut back to where
+ *    the group started, and synced; then nothing of the group can be
+ *    replayed and its sequence numbers and UIDs are given again.
+ *  - The fdatasync fails, or taking the bytes back does: the records may
+ *    be anywhere from absent to complete on disk. The segment is retired
+ *    and the next one starts with an abort record naming the group's
+ *    sequence numbers, synced before the 451s go out; replay skips what
+ *    an abort names.
+ *  - SQLite fails after the sync: the records are durable and would be
+ *    replayed, so an abort record is written right after them and synced
+ *    (in a new segment if that fails) before the 451s.
+ *  - If even the abort cannot be made durable, the deliveries still get
+ *    451 (a duplicate after a crash is better than a lost message), and
+ *    every later group fails without writing until an abort record is
+ *    durable, so that no record reusing those UIDs is written before it.
+ */
+
+/* Padding after the last record of a group. */
+static const unsigned char pad_zeros[STORE_REC_ALIGN];
+
+static uint64_t round_page(uint64_t v)
+{
+	return (v + 4095) & ~(uint64_t)4095;
+}
+
+static int hook(struct store *st, enum store_hook where)
+{
+	return st->hook != NULL ? st->hook(st, where, st->hook_arg) : 0;
+}
 
 int store_deliver_submit(struct store *st, struct store_delivery *d,
 			 struct err *err)
@@ -89,105 +149,438 @@ int store_deliver_wait(struct store *st, struct store_delivery *d,
 	return rc;
 }
 
-/* Index one delivery inside the group's transaction: its blob row, then
- * per mailbox a UID and mod-sequence from INBOX, the message row, and the
- * mailbox's used bytes. 1 done; 0 this delivery cannot be stored (d->err
- * set; the caller rolls back to its savepoint); -1 SQLite failed (err). */
-static int delivery_index(struct store_conn *c, struct store_delivery *d,
-			  uint32_t segment, uint64_t offset, struct err *err)
+/* ---- group scratch and UIDs ------------------------------------------- */
+
+/* Room for n_rcpt recipients and the INBOX table of the group. */
+static void group_reserve(struct store_group *g, size_t n_rcpt)
 {
-	sqlite3_stmt *s = store_stmt(c, STMT_BLOB_ADD, err);
-	if (s == NULL)
-		return -1;
-	sqlite3_bind_int64(s, 1, segment);
-	sqlite3_bind_int64(s, 2, (int64_t)offset);
-	sqlite3_bind_int64(s, 3, (int64_t)d->len);
-	sqlite3_bind_int64(s, 4, (int64_t)d->n_mailboxes);
-	int rc = sqlite3_step(s);
-	(void)sqlite3_reset(s);	/* rc checked here */
-	if (rc != SQLITE_DONE)
-		return store_db_fail(err, c, "insert blob");
-	int64_t blob_id = sqlite3_last_insert_rowid(c->db);
-
-	for (size_t i = 0; i < d->n_mailboxes; i++) {
-		s = store_stmt(c, STMT_INBOX_NEXT_UID, err);
-		if (s == NULL)
-			return -1;
-		sqlite3_bind_int64(s, 1, d->mailbox_ids[i]);
-		rc = sqlite3_step(s);
-		int64_t folder_id = sqlite3_column_int64(s, 0);
-		int64_t uid = sqlite3_column_int64(s, 1);
-		int64_t modseq = sqlite3_column_int64(s, 2);
-		(void)sqlite3_reset(s);	/* rc checked here */
-		if (rc == SQLITE_DONE) {
-			/* deleted after RCPT, or 2^32 - 2 UIDs used: the
-			 * client retries and RCPT decides again */
-			log_warn("store", NULL, "op=deliver mailbox=%lld "
-				 "error=\"no INBOX or no free UID\"",
-				 (long long)d->mailbox_ids[i]);
-			err_set(&d->err, ERR_NOTFOUND, 451, "4.3.0",
-				"store: mailbox %lld cannot take mail now",
-				(long long)d->mailbox_ids[i]);
-			return 0;
-		}
-		if (rc != SQLITE_ROW)
-			return store_db_fail(err, c, "allocate UID");
-
-		s = store_stmt(c, STMT_MESSAGE_ADD, err);
-		if (s == NULL)
-			return -1;
-		sqlite3_bind_int64(s, 1, folder_id);
-		sqlite3_bind_int64(s, 2, uid);
-		sqlite3_bind_int64(s, 3, blob_id);
-		sqlite3_bind_int64(s, 4, (int64_t)d->len);
-		sqlite3_bind_int64(s, 5, d->internal_date);
-		sqlite3_bind_int64(s, 6, modseq);
-		rc = sqlite3_step(s);
-		(void)sqlite3_reset(s);	/* rc checked here */
-		if (rc != SQLITE_DONE)
-			return store_db_fail(err, c, "insert message");
-
-		s = store_stmt(c, STMT_MAILBOX_USED, err);
-		if (s == NULL)
-			return -1;
-		sqlite3_bind_int64(s, 1, d->mailbox_ids[i]);
-		sqlite3_bind_int64(s, 2, (int64_t)d->len);
-		rc = sqlite3_step(s);
-		(void)sqlite3_reset(s);	/* rc checked here */
-		if (rc != SQLITE_DONE)
-			return store_db_fail(err, c, "update used bytes");
-
-		if (d->uids_out != NULL)
-			d->uids_out[i] = (uint32_t)uid;
+	/* forget the previous group's mailboxes */
+	if (g->slots != NULL)
+		for (size_t i = 0; i < g->n_folders; i++)
+			g->slots[g->folders[i].slot] = 0;
+	g->n_folders = 0;
+	if (n_rcpt > g->rcpt_cap) {
+		size_t cap = g->rcpt_cap * 2 > n_rcpt ? g->rcpt_cap * 2 : n_rcpt;
+		g->rcpt = xreallocarray(g->rcpt, cap, sizeof *g->rcpt);
+		g->folders = xreallocarray(g->folders, cap, sizeof *g->folders);
+		g->rcpt_cap = cap;
 	}
-	return 1;
+	size_t slots = 16;
+	while (slots < 2 * n_rcpt)
+		slots *= 2;
+	if (slots > g->slots_cap) {
+		free(g->slots);
+		g->slots = xcalloc(slots, sizeof *g->slots);
+		g->slots_cap = slots;
+	}
 }
 
-/* The group's metadata in one transaction. Each delivery runs under a
- * savepoint so that one whose mailbox vanished fails alone; any SQLite
- * error fails (and rolls back) the whole group. */
+/* The INBOX state of mailbox_id for this group: read from SQLite the
+ * first time, then as the group's earlier deliveries left it. A folder_id
+ * of 0 means the mailbox has no INBOX (gone since RCPT). NULL if SQLite
+ * fails. */
+static struct store_group_folder *folder_of(struct store *st,
+					    struct store_group *g,
+					    int64_t mailbox_id, struct err *err)
+{
+	size_t mask = g->slots_cap - 1;
+	size_t h = (size_t)(((uint64_t)mailbox_id * 0x9E3779B97F4A7C15u) >> 32) &
+		   mask;
+	for (; g->slots[h] != 0; h = (h + 1) & mask)
+		if (g->folders[g->slots[h] - 1].mailbox_id == mailbox_id)
+			return &g->folders[g->slots[h] - 1];
+	struct store_conn *c = st->writer;
+	sqlite3_stmt *s = store_stmt(c, STMT_INBOX_STATE, err);
+	if (s == NULL)
+		return NULL;
+	struct store_group_folder *f = &g->folders[g->n_folders];
+	*f = (struct store_group_folder){ .mailbox_id = mailbox_id, .slot = h };
+	sqlite3_bind_int64(s, 1, mailbox_id);
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		int64_t uidnext = sqlite3_column_int64(s, 2);
+		int64_t modseq = sqlite3_column_int64(s, 3);
+		f->folder_id = sqlite3_column_int64(s, 0);
+		f->uidvalidity = (uint32_t)sqlite3_column_int64(s, 1);
+		f->uidnext = uidnext > 0 ? (uint64_t)uidnext : 1;
+		f->modseq = modseq > 0 ? (uint64_t)modseq : 0;
+	}
+	(void)sqlite3_reset(s);	/* rc checked here */
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		store_db_fail(err, c, "read INBOX state");
+		return NULL;
+	}
+	/* UNSAFE: n_folders < rcpt_cap, which is at most 100000 recipients
+	 * of one delivery or STORE_GROUP_MAX_RCPTS */
+	g->slots[h] = (uint32_t)++g->n_folders;
+	return f;
+}
+
+/* Give each delivery's recipients their UIDs and mod-sequences and build
+ * its record header (kind 0: not logged). A delivery that cannot be
+ * stored fails alone here, before anything is written, and gives its UIDs
+ * back. -1 if SQLite fails (the whole group fails). */
+static int group_assign(struct store *st, struct store_group *g,
+			size_t *n_logged_out, struct err *err)
+{
+	size_t total = 0;
+	for (size_t i = 0; i < g->n; i++)
+		total += g->d[i]->n_mailboxes; /* bounded by the group take */
+	group_reserve(g, total);
+	size_t at = 0, logged = 0;
+	for (size_t i = 0; i < g->n; i++) {
+		struct store_delivery *d = g->d[i];
+		g->rec[i] = (struct store_rec){ .kind = 0 };
+		g->rcpt_at[i] = at;
+		if (d->n_mailboxes > STORE_REC_RCPT_MAX ||
+		    (uint64_t)d->len > STORE_REC_DATA_MAX) {
+			d->rc = -1;
+			err_set(&d->err, ERR_LIMIT, 451, "4.3.0",
+				"store: %zu recipients or %zu bytes are more "
+				"than one record holds", d->n_mailboxes, d->len);
+			continue;
+		}
+		size_t k;
+		for (k = 0; k < d->n_mailboxes; k++) {
+			struct store_group_folder *f =
+				folder_of(st, g, d->mailbox_ids[k], err);
+			if (f == NULL)
+				return -1;
+			if (f->folder_id == 0 || f->uidnext > STORE_UID_MAX)
+				break;
+			g->rcpt[at + k] = (struct store_rec_rcpt){
+				.mailbox_id = d->mailbox_ids[k],
+				.folder_id = f->folder_id,
+				.uidvalidity = f->uidvalidity,
+				.uid = (uint32_t)f->uidnext,
+				.modseq = ++f->modseq,
+			};
+			f->uidnext++;
+		}
+		if (k < d->n_mailboxes) {
+			/* deleted after RCPT, or 2^32 - 2 UIDs used: the
+			 * client retries and RCPT decides again */
+			int64_t bad = d->mailbox_ids[k];
+			while (k-- > 0) {
+				/* in the table already: no SQL, no failure */
+				struct store_group_folder *f = folder_of(
+					st, g, d->mailbox_ids[k], err);
+				assert(f != NULL);
+				f->uidnext--;
+				f->modseq--;
+			}
+			log_warn("store", NULL, "op=deliver mailbox=%lld "
+				 "error=\"no INBOX or no free UID\"",
+				 (long long)bad);
+			d->rc = -1;
+			err_set(&d->err, ERR_NOTFOUND, 451, "4.3.0",
+				"store: mailbox %lld cannot take mail now",
+				(long long)bad);
+			continue;
+		}
+		g->rec[i] = (struct store_rec){
+			.kind = STORE_REC_MESSAGE,
+			.n_rcpt = (uint32_t)d->n_mailboxes,
+			.internal_date = d->internal_date,
+			.data_len = (uint64_t)d->len,
+		};
+		at += d->n_mailboxes;
+		logged++;
+	}
+	*n_logged_out = logged;
+	return 0;
+}
+
+/* ---- segment space ------------------------------------------------------- */
+
+/* Make the current segment able to take a group of need bytes: a new
+ * (empty) segment if there is none, it was retired or the group would
+ * take it past its size limit (unless it is empty: a group always fits
+ * somewhere). The group then overwrites pre-allocated blocks, or appends
+ * where they run short (a busy committer never idles to pre-allocate: it
+ * pays a size change in its sync, as any append does). Nothing is
+ * written to an existing segment here, so failing needs no abort. */
+static int segment_ready(struct store *st, uint64_t need, struct err *err)
+{
+	struct store_segment *seg = &st->seg;
+	uint64_t max = st->tuning.segment_max;
+	if (seg->fd >= 0 && !seg->retire &&
+	    (seg->end == 0 || (seg->end < max && need <= max - seg->end)))
+		return 0;
+	if (seg->id == UINT32_MAX)
+		return err_set(err, ERR_ENV, 451, "4.3.0",
+			       "store: segment numbers are exhausted");
+	struct store_segment next;
+	if (store_segment_create(st->blobs_fd, seg->id + 1, NULL, 0, &next,
+				 err) < 0)
+		return -1;
+	store_segment_close(seg);
+	*seg = next;
+	return 0;
+}
+
+/* ---- aborts ---------------------------------------------------------------- */
+
+/* Make the pending abort durable: an abort record right after the
+ * group's records in the current segment, or (after a write or sync
+ * failure there, or if that fails) as the first record of a new one.
+ * Every attempt takes a new sequence number: a failed one may still
+ * have reached the disk, and two records with one number would end the
+ * log at the second. */
+static int abort_resolve(struct store *st, struct err *err)
+{
+	unsigned char buf[STORE_REC_HDR_SIZE + STORE_REC_ABORT_META +
+			  STORE_REC_ALIGN];
+	memset(buf, 0, sizeof buf);
+	struct store_rec r = { .kind = STORE_REC_ABORT };
+	store_abort_encode(buf + STORE_REC_HDR_SIZE, st->abort.first,
+			   st->abort.last);
+	r.meta_crc = store_crc32c(0, buf + STORE_REC_HDR_SIZE,
+				  STORE_REC_ABORT_META);
+	uint64_t size = store_rec_size(&r);
+	struct iovec iov = { .iov_base = buf, .iov_len = (size_t)size };
+	struct store_segment *seg = &st->seg;
+	int inj;
+
+	if (!st->abort.retire && seg->fd >= 0 && !seg->retire) {
+		r.segment = seg->id;
+		r.offset = seg->end;
+		r.seq = st->next_seq++;
+		store_rec_encode(buf, &r);
+		if (store_segment_write(seg->fd, seg->end, &iov, 1, err) < 0)
+			goto retire;
+		if (fdatasync(seg->fd) < 0) {
+			store_sys_fail(err, "sync abort record", errno);
+			goto retire;
+		}
+		if ((inj = hook(st, STORE_HOOK_ABORT_SYNC)) != 0) {
+			store_sys_fail(err, "sync abort record", inj);
+			goto retire;
+		}
+		log_warn("store", NULL, "op=abort first=%llu last=%llu "
+			 "segment=%u offset=%llu",
+			 (unsigned long long)st->abort.first,
+			 (unsigned long long)st->abort.last, (unsigned)seg->id,
+			 (unsigned long long)seg->end);
+		seg->end += size;
+		if (seg->alloc < seg->end)
+			seg->alloc = seg->end;
+		st->abort.pending = false;
+		return 0;
+retire:
+		st->abort.retire = true;
+		seg->retire = true;
+	}
+
+	if (seg->id == UINT32_MAX)
+		return err_set(err, ERR_ENV, 451, "4.3.0",
+			       "store: segment numbers are exhausted");
+	r.segment = seg->id + 1;
+	r.offset = 0;
+	r.seq = st->next_seq++;
+	store_rec_encode(buf, &r);
+	struct store_segment next;
+	if (store_segment_create(st->blobs_fd, r.segment, &iov, 1, &next,
+				 err) < 0)
+		return -1;
+	if ((inj = hook(st, STORE_HOOK_ABORT_SYNC)) != 0) {
+		store_segment_close(&next);
+		return store_sys_fail(err, "sync abort record", inj);
+	}
+	log_warn("store", NULL, "op=abort first=%llu last=%llu segment=%u "
+		 "offset=0", (unsigned long long)st->abort.first,
+		 (unsigned long long)st->abort.last, (unsigned)next.id);
+	store_segment_close(seg);
+	*seg = next;
+	st->abort.pending = false;
+	return 0;
+}
+
+/* Records first..last were written but their deliveries will be answered
+ * 451: void them for replay before that (see the comment at the top). */
+static void log_abort(struct store *st, uint64_t first, uint64_t last,
+		      bool retire)
+{
+	st->abort.pending = true;
+	st->abort.retire = retire;
+	st->abort.first = first;
+	st->abort.last = last;
+	st->next_seq = last + 1;
+	if (retire)
+		st->seg.retire = true;
+	struct err err;
+	if (abort_resolve(st, &err) < 0)
+		log_error("store", NULL, "op=abort first=%llu last=%llu "
+			  "error=\"%s\" note=\"deliveries fail until an "
+			  "abort record is durable; a crash before may "
+			  "store these messages although they got 451\"",
+			  (unsigned long long)first, (unsigned long long)last,
+			  err.msg);
+}
+
+/* ---- one group -------------------------------------------------------------- */
+
+static void fail_logged(struct store_group *g, const struct err *err)
+{
+	for (size_t i = 0; i < g->n; i++) {
+		if (g->rec[i].kind == 0)
+			continue;	/* failed alone before */
+		g->d[i]->rc = -1;
+		g->d[i]->err = *err;
+	}
+}
+
+static void fail_all(struct store_group *g, const struct err *err)
+{
+	for (size_t i = 0; i < g->n; i++) {
+		g->d[i]->rc = -1;
+		g->d[i]->err = *err;
+	}
+}
+
+/* Bytes of the logged records in the segment, and of their prefixes in
+ * g->pre (padding of the one before, header, metadata). */
+static int group_size(struct store_group *g, uint64_t *bytes_out,
+		      size_t *pre_out, struct err *err)
+{
+	uint64_t bytes = 0;
+	size_t pre = 0;
+	for (size_t i = 0; i < g->n; i++) {
+		if (g->rec[i].kind == 0)
+			continue;
+		/* UNSAFE: record sizes are bounded (STORE_REC_DATA_MAX,
+		 * STORE_REC_RCPT_MAX), and so are the deliveries of a group;
+		 * only the sum is checked */
+		size_t meta = (size_t)store_rec_meta_len(&g->rec[i]);
+		if (__builtin_add_overflow(bytes, store_rec_size(&g->rec[i]),
+					   &bytes) ||
+		    __builtin_add_overflow(pre, STORE_REC_ALIGN +
+						STORE_REC_HDR_SIZE + meta,
+					   &pre))
+			return store_sys_fail(err, "place records", EFBIG);
+	}
+	*bytes_out = bytes;
+	*pre_out = pre;
+	return 0;
+}
+
+/* Number the logged records from st->next_seq, place them from start,
+ * encode them and point g->iov at them; the number of iovecs. */
+static size_t group_encode(struct store *st, struct store_group *g,
+			   uint64_t start, size_t pre_bytes)
+{
+	if (pre_bytes > g->pre_cap) {
+		free(g->pre);
+		g->pre = xmalloc(pre_bytes);
+		g->pre_cap = pre_bytes;
+	}
+	uint64_t off = start, seq = st->next_seq;
+	unsigned char *p = g->pre;
+	size_t pad = 0, v = 0;
+	for (size_t i = 0; i < g->n; i++) {
+		struct store_rec *r = &g->rec[i];
+		if (r->kind == 0)
+			continue;
+		struct store_delivery *d = g->d[i];
+		r->segment = st->seg.id;
+		r->offset = off;
+		r->seq = seq++;
+		unsigned char *chunk = p;
+		memset(p, 0, pad);
+		p += pad;
+		unsigned char *hdr = p;
+		p += STORE_REC_HDR_SIZE;
+		unsigned char *meta = p;
+		for (uint32_t k = 0; k < r->n_rcpt; k++) {
+			store_rcpt_encode(p, &g->rcpt[g->rcpt_at[i] + k]);
+			p += STORE_REC_RCPT_SIZE;
+		}
+		r->meta_crc = store_crc32c(0, meta, (size_t)(p - meta));
+		r->data_crc = store_crc32c(0, d->data, d->len);
+		store_rec_encode(hdr, r);
+		g->iov[v].iov_base = chunk;
+		g->iov[v++].iov_len = (size_t)(p - chunk);
+		/* iovec has no const; pwritev only reads from it */
+		g->iov[v].iov_base = (void *)(uintptr_t)d->data;
+		g->iov[v++].iov_len = d->len;
+		uint64_t size = store_rec_size(r);
+		pad = (size_t)(size - STORE_REC_HDR_SIZE - (uint64_t)(p - meta) -
+			       (uint64_t)d->len);
+		off += size;
+	}
+	g->iov[v].iov_base = (void *)(uintptr_t)pad_zeros;
+	g->iov[v++].iov_len = pad;
+	return v;
+}
+
+/* Zeros a group that grows the file carries after its records (see
+ * STORE_PREALLOC_CARRY), up to a page boundary and never past the
+ * segment's size limit; appended to g->iov from *v. Their byte count. */
+static uint64_t group_carry(struct store *st, struct store_group *g,
+			    uint64_t end, size_t *v)
+{
+	const struct store_segment *seg = &st->seg;
+	uint64_t max = st->tuning.segment_max;
+	if (end <= seg->alloc || end >= max || st->tuning.prealloc_carry == 0)
+		return 0;
+	uint64_t to = round_page(end + st->tuning.prealloc_carry);
+	if (to > max)
+		to = max;
+	uint64_t carry = to - end;
+	/* room: group_alloc sized iov for STORE_PREALLOC_CARRY, the most
+	 * tuning allows */
+	assert(*v + (size_t)(carry / STORE_ZERO_BLOCK) + 1 <= g->iov_cap);
+	for (uint64_t left = carry; left > 0;) {
+		size_t n = left < STORE_ZERO_BLOCK ? (size_t)left
+						   : STORE_ZERO_BLOCK;
+		/* iovec has no const; pwritev only reads from it */
+		g->iov[*v].iov_base = (void *)(uintptr_t)store_zero_block;
+		g->iov[(*v)++].iov_len = n;
+		left -= n;
+	}
+	return carry;
+}
+
+/* The group's rows and the new applied position in one transaction. A
+ * delivery that cannot be indexed (its folder went away between the UID
+ * and now) fails alone, exactly as its replay would skip it; any SQLite
+ * error fails the whole group. */
 static int group_index(struct store *st, struct store_group *g,
 		       struct err *err)
 {
 	struct store_conn *c = st->writer;
+	store_checkpoint_finish(st);
 	if (store_exec(c, STMT_BEGIN, err) < 0)
 		return -1;
 	for (size_t i = 0; i < g->n; i++) {
+		struct store_rec *r = &g->rec[i];
+		if (r->kind == 0)
+			continue;
 		struct store_delivery *d = g->d[i];
-		if (store_exec(c, STMT_SAVEPOINT, err) < 0)
+		const struct store_rec_rcpt *rcpt = &g->rcpt[g->rcpt_at[i]];
+		const char *why;
+		int res = store_log_apply(c, r, rcpt, &why, err);
+		if (res < 0)
 			goto fail;
-		int r = delivery_index(c, d, st->seg.id, g->offset[i], err);
-		if (r < 0)
-			goto fail;
-		if (r == 0) {
-			d->rc = -1;
-			if (store_exec(c, STMT_ROLLBACK_TO, err) < 0)
-				goto fail;
+		if (res == 1) {
+			if (d->uids_out != NULL)
+				for (uint32_t k = 0; k < r->n_rcpt; k++)
+					d->uids_out[k] = rcpt[k].uid;
+			continue;
 		}
-		if (store_exec(c, STMT_RELEASE, err) < 0)
-			goto fail;
+		if (res == 2)
+			why = "its place in the log is indexed already";
+		log_warn("store", NULL, "op=deliver seq=%llu error=\"%s\"",
+			 (unsigned long long)r->seq, why);
+		d->rc = -1;
+		err_set(&d->err, ERR_NOTFOUND, 451, "4.3.0",
+			"store: cannot index the message: %s", why);
 	}
-	if (store_exec(c, STMT_COMMIT, err) < 0)
+	struct store_log_pos end = { .segment = st->seg.id,
+				     .offset = st->seg.end,
+				     .seq = st->next_seq - 1 };
+	if (store_log_applied_set(c, &end, err) < 0 ||
+	    store_exec(c, STMT_COMMIT, err) < 0)
 		goto fail;
 	return 0;
 fail:
@@ -195,63 +588,152 @@ fail:
 	return -1;
 }
 
-/* Append the group's records, sync them, index them. On return each
- * delivery's rc/err say how it went. */
+/* Log the group, sync it, index it. On return each delivery's rc/err say
+ * how it went. */
 static void group_commit(struct store *st, struct store_group *g)
 {
 	struct err err;
 	err_clear(&err);
-	for (size_t i = 0; i < g->n; i++) {
-		struct store_delivery *d = g->d[i];
-		d->rc = 0;
-		store_rec_encode(g->hdr[i], d->data, d->len);
-		g->iov[2 * i].iov_base = g->hdr[i];
-		g->iov[2 * i].iov_len = STORE_REC_HDR_SIZE;
-		/* iovec has no const; pwritev only reads from it */
-		g->iov[2 * i + 1].iov_base = (void *)(uintptr_t)d->data;
-		g->iov[2 * i + 1].iov_len = d->len;
+	for (size_t i = 0; i < g->n; i++)
+		g->d[i]->rc = 0;
+	if (st->abort.pending && abort_resolve(st, &err) < 0) {
+		fail_all(g, &err);
+		return;
 	}
-	if (store_segment_prepare(st->blobs_fd, &st->seg, &err) < 0)
-		goto fail;
-
-	uint64_t start = st->seg.size;
-	uint64_t end = start;
-	for (size_t i = 0; i < g->n; i++) {
-		g->offset[i] = end;
-		if (__builtin_add_overflow(end, (uint64_t)STORE_REC_HDR_SIZE,
-					   &end) ||
-		    __builtin_add_overflow(end, (uint64_t)g->d[i]->len, &end)) {
-			store_sys_fail(&err, "place records", EFBIG);
-			goto fail;
-		}
+	size_t n_logged;
+	if (group_assign(st, g, &n_logged, &err) < 0) {
+		fail_all(g, &err);
+		return;
 	}
-	if (store_segment_write(&st->seg, g->iov, 2 * g->n, &err) < 0) {
-		/* Drop the partial bytes and write the next group at start;
-		 * if that fails too, the next group overwrites them. Either
-		 * way nothing refers to them. */
-		if (ftruncate(st->seg.fd, (off_t)start) < 0)
-			log_warn("store", NULL, "op=truncate segment=%u "
-				 "error=\"%s\"", (unsigned)st->seg.id,
-				 strerror(errno));
-		goto fail;
+	if (n_logged == 0)
+		return;
+	uint64_t bytes = 0;
+	size_t pre_bytes = 0;
+	if (group_size(g, &bytes, &pre_bytes, &err) < 0 ||
+	    segment_ready(st, bytes, &err) < 0) {
+		fail_logged(g, &err);
+		return;
+	}
+	uint64_t start = st->seg.end;
+	uint64_t first = st->next_seq, last = first + n_logged - 1;
+	size_t iovcnt = group_encode(st, g, start, pre_bytes);
+	uint64_t carry = group_carry(st, g, start + bytes, &iovcnt);
+	int inj;
+	if (store_segment_write(st->seg.fd, start, g->iov, iovcnt, &err) < 0 ||
+	    ((inj = hook(st, STORE_HOOK_WRITE)) != 0 &&
+	     store_sys_fail(&err, "write segment", inj) < 0)) {
+		/* A full disk or a size limit: take the bytes back (zeros
+		 * or a shorter file, synced) and nothing is left to void;
+		 * the sequence numbers are given again. */
+		struct err rerr;
+		if (store_segment_rewind(&st->seg, start, bytes + carry,
+					 &rerr) < 0)
+			log_abort(st, first, last, true);
+		fail_logged(g, &err);
+		return;
 	}
 	if (fdatasync(st->seg.fd) < 0) {
-		store_sys_fail(&err, "sync segment", errno);
 		/* After a failed sync the kernel may have dropped the dirty
-		 * pages and marked them clean; do not append to this file
-		 * again, start a new one with the next group. */
-		st->seg.retire = true;
-		goto fail;
+		 * pages and marked them clean: nothing more goes into this
+		 * file (log_abort retires it). */
+		store_sys_fail(&err, "sync segment", errno);
+		log_abort(st, first, last, true);
+		fail_logged(g, &err);
+		return;
 	}
-	st->seg.size = end;
-	if (group_index(st, g, &err) < 0)
-		goto fail;
-	return;
-fail:
-	for (size_t i = 0; i < g->n; i++) {
-		g->d[i]->rc = -1;
-		g->d[i]->err = err;
+	if ((inj = hook(st, STORE_HOOK_SYNC)) != 0) {
+		store_sys_fail(&err, "sync segment", inj);
+		log_abort(st, first, last, true);
+		fail_logged(g, &err);
+		return;
 	}
+	/* Durable: from here on these records are part of the log. */
+	st->seg.end = start + bytes;
+	if (st->seg.alloc < st->seg.end + carry)
+		st->seg.alloc = st->seg.end + carry;
+	st->next_seq = last + 1;
+	if ((inj = hook(st, STORE_HOOK_SYNCED)) != 0) {
+		err_set(&err, ERR_ENV, 451, "4.3.0",
+			"store: index group: injected failure %d", inj);
+		log_abort(st, first, last, false);
+		fail_logged(g, &err);
+		return;
+	}
+	if (group_index(st, g, &err) < 0) {
+		log_abort(st, first, last, false);
+		fail_logged(g, &err);
+	}
+}
+
+static bool queue_busy(struct store *st)
+{
+	pthread_mutex_lock(&st->q_mu);
+	bool busy = st->q_head != NULL || st->closing;
+	pthread_mutex_unlock(&st->q_mu);
+	return busy;
+}
+
+/* When the queue is empty: finish a pending abort, and keep a chunk of
+ * zeroed, synced space ahead of the append position so that the next
+ * groups only overwrite blocks. Written a step at a time: a delivery that
+ * arrives meanwhile ends the work (what is written is synced and kept).
+ * A failure here costs the next groups only an append, and is logged. */
+static void committer_idle(struct store *st)
+{
+	struct err err;
+	if (st->abort.pending && abort_resolve(st, &err) < 0)
+		return;
+	struct store_segment *seg = &st->seg;
+	uint64_t max = st->tuning.segment_max;
+	if (st->prealloc_wait > 0)
+		st->prealloc_wait--;
+	if (st->prealloc_wait > 0 || seg->fd < 0 || seg->retire ||
+	    seg->alloc >= max ||
+	    (seg->alloc > seg->end &&
+	     seg->alloc - seg->end >= st->tuning.prealloc_low))
+		return;
+	int inj = hook(st, STORE_HOOK_EXTEND);
+	uint64_t from = seg->alloc > seg->end ? seg->alloc : seg->end;
+	uint64_t target = round_page(from + st->tuning.prealloc_chunk);
+	if (target > max)
+		target = max > from ? max : from;
+	uint64_t at = from;
+	int failed = inj;
+	while (failed == 0 && at < target) {
+		uint64_t step = target - at < STORE_PREALLOC_STEP
+					? target - at
+					: STORE_PREALLOC_STEP;
+		if (store_segment_zero(seg->fd, at, at + step, &err) < 0) {
+			failed = EIO;	/* logged by the write */
+			break;
+		}
+		at += step;
+		if (queue_busy(st))
+			break;
+	}
+	if (failed != 0) {
+		/* what was written is kept below; later groups append */
+		st->prealloc_wait = STORE_PREALLOC_BACKOFF;
+		log_warn("store", NULL, "op=prealloc segment=%u error=\"%s\" "
+			 "retry-after-groups=%u", (unsigned)seg->id,
+			 inj != 0 ? strerror(inj) : err.msg,
+			 STORE_PREALLOC_BACKOFF);
+	}
+	if (at == from)
+		return;
+	if (fdatasync(seg->fd) < 0) {
+		/* the kernel may have dropped pages of this file: do not
+		 * put records in it any more */
+		seg->retire = true;
+		store_sys_fail(&err, "sync segment extension", errno);
+		return;
+	}
+	seg->alloc = at;
+}
+
+void store_committer_prealloc(struct store *st)
+{
+	committer_idle(st);
 }
 
 static void *committer_main(void *arg)
@@ -264,17 +746,29 @@ static void *committer_main(void *arg)
 			pthread_cond_wait(&st->q_cv, &st->q_mu);
 		if (st->q_head == NULL)
 			break;	/* closing and drained */
+		st->hook = st->q_hook;
+		st->hook_arg = st->q_hook_arg;
+		if (st->hook != NULL) {
+			pthread_mutex_unlock(&st->q_mu);
+			(void)hook(st, STORE_HOOK_TAKE); /* a pause, no result */
+			pthread_mutex_lock(&st->q_mu);
+		}
 
 		/* Take what is queued, up to the group bounds; always at
 		 * least one delivery, however large. */
 		uint64_t bytes = 0;
+		size_t rcpts = 0;
 		g->n = 0;
 		while (st->q_head != NULL && g->n < STORE_GROUP_MAX_MSGS) {
 			struct store_delivery *d = st->q_head;
 			if (g->n > 0 && (bytes >= STORE_GROUP_MAX_BYTES ||
-					 d->len > STORE_GROUP_MAX_BYTES - bytes))
+					 d->len > STORE_GROUP_MAX_BYTES - bytes ||
+					 rcpts >= STORE_GROUP_MAX_RCPTS ||
+					 d->n_mailboxes >
+						 STORE_GROUP_MAX_RCPTS - rcpts))
 				break;
 			bytes += d->len;
+			rcpts += d->n_mailboxes;
 			st->q_head = d->next_;
 			d->next_ = NULL;
 			g->d[g->n++] = d;
@@ -319,6 +813,11 @@ static void *committer_main(void *arg)
 				g->d[i]->done(g->d[i]);
 		g->n = 0;
 		pthread_mutex_lock(&st->q_mu);
+		if (st->q_head == NULL && !st->closing) {
+			pthread_mutex_unlock(&st->q_mu);
+			committer_idle(st);
+			pthread_mutex_lock(&st->q_mu);
+		}
 	}
 	pthread_mutex_unlock(&st->q_mu);
 	return NULL;
@@ -354,4 +853,12 @@ void store_committer_stop(struct store *st)
 		log_error("store", NULL, "op=join-committer error=\"%s\"",
 			  strerror(rc));
 	st->committer_running = false;
+	/* the thread is gone: its state is ours for a last try */
+	struct err err;
+	if (st->abort.pending && abort_resolve(st, &err) < 0)
+		log_error("store", NULL, "op=close error=\"abort record of "
+			  "%llu..%llu is not durable: they may be stored "
+			  "although they got 451\"",
+			  (unsigned long long)st->abort.first,
+			  (unsigned long long)st->abort.last);
 }

@@ -6,6 +6,7 @@
 #include "store/store_private.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,6 +18,8 @@ static const char *const store_sql[STMT_COUNT] = {
 	 * read first could not upgrade later when another writer committed,
 	 * and SQLite would fail it without waiting for busy_timeout. */
 	[STMT_BEGIN] = "BEGIN IMMEDIATE",
+	/* store_check: one snapshot for all its queries */
+	[STMT_BEGIN_READ] = "BEGIN",
 	[STMT_COMMIT] = "COMMIT",
 	[STMT_ROLLBACK] = "ROLLBACK",
 	[STMT_SAVEPOINT] = "SAVEPOINT delivery",
@@ -63,21 +66,30 @@ static const char *const store_sql[STMT_COUNT] = {
 		"f.highestmodseq, "
 		"(SELECT count(*) FROM messages m WHERE m.folder_id = f.id) "
 		"FROM folders f WHERE f.mailbox_id = ?1 AND f.name = ?2",
-	/* One step allocates the UID and the mod-sequence of a delivery to
-	 * INBOX. No row: the mailbox is gone, or its UIDs are used up
-	 * (RFC 3501 2.3.1.1: UIDs are 32-bit and never reused; the last one,
-	 * 4294967295, would leave UIDNEXT unrepresentable). */
-	[STMT_INBOX_NEXT_UID] =
-		"UPDATE folders SET uidnext = uidnext + 1, "
-		"highestmodseq = highestmodseq + 1 "
-		"WHERE mailbox_id = ?1 AND special_use = 1 "
-		"AND uidnext < 4294967295 "
-		"RETURNING id, uidnext - 1, highestmodseq",
+	/* The committer gives UIDs and mod-sequences from this before it
+	 * writes a group to the log (store_commit.c). */
+	[STMT_INBOX_STATE] =
+		"SELECT id, uidvalidity, uidnext, highestmodseq FROM folders "
+		"WHERE mailbox_id = ?1 AND special_use = 1",
+	/* Raise, never lower: replaying a record again, or after later
+	 * ones, must leave UIDNEXT and HIGHESTMODSEQ where they are. The
+	 * folder must be the one the record was written for: same id, same
+	 * mailbox, same UIDVALIDITY (unique in the store). */
+	[STMT_FOLDER_ADVANCE] =
+		"UPDATE folders SET uidnext = max(uidnext, ?4 + 1), "
+		"highestmodseq = max(highestmodseq, ?5) "
+		"WHERE id = ?1 AND mailbox_id = ?2 AND uidvalidity = ?3",
+	/* OR IGNORE with the unique (segment, offset): a record indexed
+	 * before makes no second row (store_log_apply). */
 	[STMT_BLOB_ADD] =
-		"INSERT INTO blobs(segment, offset, length, refcount) "
+		"INSERT OR IGNORE INTO blobs(segment, offset, length, refcount) "
 		"VALUES (?1, ?2, ?3, ?4)",
+	[STMT_BLOB_AT] = "SELECT id FROM blobs WHERE segment = ?1 AND offset = ?2",
+	[STMT_BLOBS_PAST] =
+		"SELECT count(*) FROM blobs "
+		"WHERE segment > ?1 OR (segment = ?1 AND offset >= ?2)",
 	[STMT_MESSAGE_ADD] =
-		"INSERT INTO messages(folder_id, uid, blob_id, size, "
+		"INSERT OR IGNORE INTO messages(folder_id, uid, blob_id, size, "
 		"internal_date, flags, modseq) VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6)",
 	[STMT_MESSAGE_EACH] =
 		"SELECT uid, size, internal_date, flags, modseq, blob_id "
@@ -86,6 +98,12 @@ static const char *const store_sql[STMT_COUNT] = {
 		"SELECT b.id, b.segment, b.offset, b.length "
 		"FROM messages m JOIN blobs b ON b.id = m.blob_id "
 		"WHERE m.folder_id = ?1 AND m.uid = ?2",
+	[STMT_MESSAGE_AT] =
+		"SELECT blob_id FROM messages WHERE folder_id = ?1 AND uid = ?2",
+	[STMT_LOG_GET] = "SELECT segment, offset, seq FROM log_applied "
+			 "WHERE id = 1",
+	[STMT_LOG_SET] = "UPDATE log_applied SET segment = ?1, offset = ?2, "
+			 "seq = ?3 WHERE id = 1",
 	[STMT_CHECK_MESSAGES] =
 		"SELECT m.id, m.blob_id, b.id IS NULL "
 		"FROM messages m LEFT JOIN blobs b ON b.id = m.blob_id "
@@ -148,6 +166,18 @@ static const char *const store_migrations[] = {
 	"  modseq INTEGER NOT NULL,"
 	"  UNIQUE (folder_id, uid));"
 	"CREATE INDEX messages_blob ON messages(blob_id);",
+	/* 2: the segments become the write-ahead log (decision 0002): blob
+	 * rows are keyed by their place so that replay is idempotent, and
+	 * SQLite records how far into the log it holds. Stores of version 1
+	 * with messages are refused (store_schema_migrate): their records
+	 * have the old format. */
+	"CREATE UNIQUE INDEX blobs_location ON blobs(segment, offset);"
+	"CREATE TABLE log_applied ("
+	"  id INTEGER PRIMARY KEY CHECK (id = 1),"
+	"  segment INTEGER NOT NULL,"
+	"  offset INTEGER NOT NULL,"
+	"  seq INTEGER NOT NULL);"
+	"INSERT INTO log_applied(id, segment, offset, seq) VALUES (1, 0, 0, 0);",
 };
 
 #define STORE_SCHEMA_VERSION \
@@ -206,7 +236,7 @@ int store_conn_open(const char *db_path, enum store_conn_mode mode,
 	/* NOMUTEX: a connection is only ever used by one thread at a time
 	 * (the committer, the admin mutex holder, or a pool borrower). */
 	int flags = SQLITE_OPEN_NOMUTEX |
-		    (mode == STORE_CONN_WRITE
+		    (mode != STORE_CONN_READ
 			     ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
 			     : SQLITE_OPEN_READONLY);
 	if (sqlite3_open_v2(db_path, &c->db, flags, NULL) != SQLITE_OK) {
@@ -222,9 +252,17 @@ int store_conn_open(const char *db_path, enum store_conn_mode mode,
 	if (conn_pragma(c, "PRAGMA temp_store = MEMORY", NULL, err) < 0 ||
 	    conn_pragma(c, "PRAGMA foreign_keys = ON", NULL, err) < 0)
 		goto fail_err;
-	if (mode == STORE_CONN_WRITE) {
+	/* Admin writes are FULL: each commit syncs the WAL, and with it
+	 * every committer transaction before it. The committer's are NORMAL
+	 * (see STORE_CONN_COMMIT): WAL order means a crash loses at most the
+	 * committer transactions after the last synced commit, never an admin
+	 * one, which store_log.c relies on. */
+	if (mode != STORE_CONN_READ) {
 		if (conn_pragma(c, "PRAGMA journal_mode = WAL", "wal", err) < 0 ||
-		    conn_pragma(c, "PRAGMA synchronous = FULL", NULL, err) < 0)
+		    conn_pragma(c, mode == STORE_CONN_COMMIT
+					   ? "PRAGMA synchronous = NORMAL"
+					   : "PRAGMA synchronous = FULL",
+				NULL, err) < 0)
 			goto fail_err;
 	}
 	*out = c;
@@ -380,6 +418,22 @@ int store_meta_next_uidvalidity(struct store_conn *c, int64_t now,
 	return 0;
 }
 
+/* One integer from sql (no parameters), for migration checks. */
+static int count_rows(struct store_conn *c, const char *sql, int64_t *out,
+		      struct err *err)
+{
+	sqlite3_stmt *s = NULL;
+	if (sqlite3_prepare_v2(c->db, sql, -1, &s, NULL) != SQLITE_OK)
+		return store_db_fail(err, c, sql);
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*out = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	if (rc != SQLITE_ROW)
+		return store_db_fail(err, c, sql);
+	return 0;
+}
+
 int store_schema_migrate(struct store_conn *c, struct err *err)
 {
 	if (sqlite3_exec(c->db,
@@ -402,6 +456,18 @@ int store_schema_migrate(struct store_conn *c, struct err *err)
 	if (version == STORE_SCHEMA_VERSION) {
 		store_rollback(c);
 		return 0;
+	}
+	if (version == 1) {
+		int64_t blobs = 0;
+		if (count_rows(c, "SELECT count(*) FROM blobs", &blobs, err) < 0)
+			goto fail;
+		if (blobs > 0) {
+			err_set(err, ERR_CONFIG, 0, "",
+				"store: it holds messages in the segment format "
+				"of schema 1, which this petrel cannot replay; "
+				"recreate the store");
+			goto fail;
+		}
 	}
 	for (int64_t v = version; v < STORE_SCHEMA_VERSION; v++) {
 		char *msg = NULL;
@@ -426,4 +492,114 @@ int store_schema_migrate(struct store_conn *c, struct err *err)
 fail:
 	store_rollback(c);
 	return -1;
+}
+
+/* ---- checkpointer ------------------------------------------------------- */
+
+/* On the committer's thread, inside its COMMIT: only a signal, once per
+ * STORE_CHECKPOINT_PAGES new pages (a pass does not shrink the WAL; only
+ * a transaction that begins when all of it is copied does). */
+static int wal_hook(void *arg, sqlite3 *db, const char *name, int pages)
+{
+	(void)db;
+	(void)name;
+	struct store *st = arg;
+	if (pages < st->ckpt_last)	/* SQLite started the WAL over */
+		st->ckpt_next = STORE_CHECKPOINT_PAGES;
+	st->ckpt_last = pages;
+	if (pages >= st->ckpt_next) {
+		st->ckpt_next = pages + STORE_CHECKPOINT_PAGES;
+		pthread_mutex_lock(&st->ckpt_mu);
+		st->ckpt_wanted = true;
+		pthread_cond_signal(&st->ckpt_cv);
+		pthread_mutex_unlock(&st->ckpt_mu);
+	}
+	return SQLITE_OK;
+}
+
+static void *checkpointer_main(void *arg)
+{
+	struct store *st = arg;
+	pthread_mutex_lock(&st->ckpt_mu);
+	for (;;) {
+		while (!st->ckpt_wanted && !st->ckpt_stop)
+			pthread_cond_wait(&st->ckpt_cv, &st->ckpt_mu);
+		if (st->ckpt_stop)
+			break;
+		st->ckpt_wanted = false;
+		pthread_mutex_unlock(&st->ckpt_mu);
+		/* PASSIVE: copies what no reader still needs, without waiting
+		 * for readers or the writer. Busy (another connection
+		 * checkpointing) is normal. */
+		int wal_pages = 0, done = 0;
+		int rc = sqlite3_wal_checkpoint_v2(st->ckpt_conn->db, NULL,
+						   SQLITE_CHECKPOINT_PASSIVE,
+						   &wal_pages, &done);
+		if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+			log_warn("store", NULL, "op=checkpoint error=\"%s\"",
+				 sqlite3_errmsg(st->ckpt_conn->db));
+		else
+			log_debug("store", NULL, "op=checkpoint wal=%d done=%d",
+				  wal_pages, done);
+		pthread_mutex_lock(&st->ckpt_mu);
+		if (rc == SQLITE_OK)
+			st->ckpt_finish = true;
+	}
+	pthread_mutex_unlock(&st->ckpt_mu);
+	return NULL;
+}
+
+void store_checkpoint_finish(struct store *st)
+{
+	pthread_mutex_lock(&st->ckpt_mu);
+	bool finish = st->ckpt_finish;
+	st->ckpt_finish = false;
+	pthread_mutex_unlock(&st->ckpt_mu);
+	if (!finish)
+		return;
+	int rc = sqlite3_wal_checkpoint_v2(st->writer->db, NULL,
+					   SQLITE_CHECKPOINT_PASSIVE, NULL,
+					   NULL);
+	if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+		log_warn("store", NULL, "op=checkpoint-finish error=\"%s\"",
+			 sqlite3_errmsg(st->writer->db));
+}
+
+int store_checkpointer_start(struct store *st, struct err *err)
+{
+	if (store_conn_open(st->db_path, STORE_CONN_WRITE, &st->ckpt_conn,
+			    err) < 0)
+		return -1;
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	int rc = pthread_create(&st->ckpt_thread, NULL, checkpointer_main, st);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0)
+		return store_sys_fail(err, "start checkpointer thread", rc);
+	st->ckpt_running = true;
+	/* only a name for ps/gdb; failure changes nothing */
+	(void)pthread_setname_np(st->ckpt_thread, "petrel-ckpt");
+	st->ckpt_next = STORE_CHECKPOINT_PAGES;
+	st->ckpt_last = 0;
+	sqlite3_wal_hook(st->writer->db, wal_hook, st);
+	return 0;
+}
+
+void store_checkpointer_stop(struct store *st)
+{
+	if (st->writer != NULL)
+		sqlite3_wal_hook(st->writer->db, NULL, NULL);
+	if (st->ckpt_running) {
+		pthread_mutex_lock(&st->ckpt_mu);
+		st->ckpt_stop = true;
+		pthread_cond_signal(&st->ckpt_cv);
+		pthread_mutex_unlock(&st->ckpt_mu);
+		int rc = pthread_join(st->ckpt_thread, NULL);
+		if (rc != 0)
+			log_error("store", NULL, "op=join-checkpointer "
+				  "error=\"%s\"", strerror(rc));
+		st->ckpt_running = false;
+	}
+	store_conn_close(&st->ckpt_conn);
 }

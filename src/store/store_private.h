@@ -1,7 +1,8 @@
 /* store_private.h - internals shared by the files of src/store/: struct
- * store, SQLite connections with their cached statements, the blob record
- * format and the segment files. Nothing outside src/store/ includes this;
- * callers see only store.h.
+ * store, SQLite connections with their cached statements, the log record
+ * format, the segment files that hold the log, recovery, and the hooks
+ * the tests use to inject faults and crashes. Nothing outside src/store/
+ * includes this (except the store's own tests); callers see only store.h.
  */
 #ifndef PETREL_STORE_PRIVATE_H
 #define PETREL_STORE_PRIVATE_H
@@ -14,6 +15,7 @@
 #include <sys/uio.h>
 
 #include "core/err.h"
+#include "core/limits.h"
 #include "store/store.h"
 
 #define STORE_DB_NAME "petrel.db"
@@ -27,12 +29,34 @@
  * closed again when returned to a full pool. */
 #define STORE_READER_POOL_MAX 32
 
+/* WAL pages after a committer transaction that wake the checkpointer
+ * thread (SQLite's own auto-checkpoint default). */
+#define STORE_CHECKPOINT_PAGES 1000
+
+/* Pre-allocation of segment space (see store_commit.c): when idle, the
+ * committer keeps zero-filled, synced blocks ahead of the append position
+ * so that a group commit only overwrites blocks and its fdatasync has no
+ * file size to journal. Extended by CHUNK when less than LOW remains,
+ * STEP at a time so that a delivery arriving meanwhile waits for one step
+ * at most. */
+#define STORE_PREALLOC_CHUNK (8u * 1024 * 1024)
+#define STORE_PREALLOC_LOW (4u * 1024 * 1024)
+#define STORE_PREALLOC_STEP (1u * 1024 * 1024)
+/* A group that must grow the file anyway (a busy committer has no idle
+ * time to pre-allocate) writes this many zeros after its records, in the
+ * same pwritev and sync: the next groups then overwrite. */
+#define STORE_PREALLOC_CARRY (1u * 1024 * 1024)
+/* After pre-allocation failed (disk full), groups before it is tried
+ * again: a full disk is not written to and logged after every group. */
+#define STORE_PREALLOC_BACKOFF 1024
+
 /* ---- SQLite connections ------------------------------------------------ */
 
 /* Every SQL statement of the store, prepared lazily once per connection.
  * The text is in store_db.c, indexed by these ids. */
 enum store_stmt {
 	STMT_BEGIN = 0,
+	STMT_BEGIN_READ,
 	STMT_COMMIT,
 	STMT_ROLLBACK,
 	STMT_SAVEPOINT,
@@ -51,11 +75,17 @@ enum store_stmt {
 	STMT_FOLDER_ADD,
 	STMT_FOLDER_EACH,
 	STMT_FOLDER_FIND,
-	STMT_INBOX_NEXT_UID,
+	STMT_INBOX_STATE,
+	STMT_FOLDER_ADVANCE,
 	STMT_BLOB_ADD,
+	STMT_BLOB_AT,
+	STMT_BLOBS_PAST,
 	STMT_MESSAGE_ADD,
 	STMT_MESSAGE_EACH,
 	STMT_MESSAGE_BLOB,
+	STMT_MESSAGE_AT,
+	STMT_LOG_GET,
+	STMT_LOG_SET,
 	STMT_CHECK_MESSAGES,
 	STMT_CHECK_BLOBS,
 	STMT_COUNT
@@ -69,7 +99,12 @@ struct store_conn {
 
 enum store_conn_mode {
 	STORE_CONN_READ,	/* read-only, for lookups */
-	STORE_CONN_WRITE,	/* read-write, synchronous=FULL */
+	STORE_CONN_WRITE,	/* read-write, synchronous=FULL (admin) */
+	/* read-write, synchronous=NORMAL: the committer's. Its commits need
+	 * no fsync because the log already holds what they record; after a
+	 * crash SQLite is consistent but may miss the last of them, which
+	 * recovery replays from the log (store_log.c). */
+	STORE_CONN_COMMIT,
 };
 
 /* Open a connection to dir/petrel.db with the store's pragmas. */
@@ -94,78 +129,293 @@ int store_meta_next_uidvalidity(struct store_conn *c, int64_t now,
 /* Bring the schema of a write connection up to date (store_db.c). */
 int store_schema_migrate(struct store_conn *c, struct err *err);
 
+/* The checkpointer: a thread with its own connection that runs PASSIVE
+ * checkpoints when the committer's commits have grown the WAL, so that the
+ * syncs of a checkpoint (WAL, then database) never delay a group commit.
+ * _start installs the WAL hook on st->writer (which replaces SQLite's
+ * auto-checkpoint there); _stop joins the thread. */
+int store_checkpointer_start(struct store *st, struct err *err);
+void store_checkpointer_stop(struct store *st);
+/* On the committer, before a group's transaction: after a background
+ * pass, copy the few frames committed meanwhile, so that the transaction
+ * finds the WAL fully copied and SQLite starts it over from the top
+ * (a busy committer would otherwise never let the WAL shrink). */
+void store_checkpoint_finish(struct store *st);
+
 /* A read-only connection from the pool of st (opened if none is idle);
  * give it back with store_reader_put. NULL with err on failure. */
 struct store_conn *store_reader_get(struct store *st, struct err *err);
 void store_reader_put(struct store *st, struct store_conn *c);
 
-/* ---- blob records in segment files ------------------------------------- */
+/* ---- log records ------------------------------------------------------- */
 
-/* A record is a 24-byte header, then the message bytes:
- *   0  4  magic "PTRB"
- *   4  4  CRC32C of the data (little-endian)
- *   8  8  data length (little-endian)
- *  16  4  reserved, zero
- *  20  4  CRC32C of bytes 0..19
- * blobs.offset is the offset of the header; blobs.length the data length.
+/* The segment files form one write-ahead log: every delivery is a record
+ * that carries, besides the message bytes, everything needed to index it
+ * again (store_log.c replays it after a crash). A record, at an offset
+ * that is a multiple of STORE_REC_ALIGN:
+ *
+ *   header (64 bytes, integers little-endian)
+ *     0  4  magic "PTRL"
+ *     4  2  kind: 1 message, 2 abort
+ *     6  2  reserved, zero
+ *     8  4  segment id the record was written to
+ *    12  4  n: recipients of a message (0 for an abort)
+ *    16  8  offset of this header in its segment
+ *    24  8  sequence number (1, 2, 3, ... across all segments)
+ *    32  8  internal date of a message (Unix seconds), 0 for an abort
+ *    40  8  data length (message bytes; 0 for an abort)
+ *    48  4  CRC32C of the data
+ *    52  4  CRC32C of the metadata
+ *    56  4  reserved, zero
+ *    60  4  CRC32C of bytes 0..59
+ *   metadata
+ *     message: n entries of 32 bytes, one per recipient:
+ *       0 8 mailbox id, 8 8 folder id, 16 4 folder UIDVALIDITY,
+ *       20 4 UID, 24 8 mod-sequence
+ *     abort: 0 8 first, 8 8 last sequence number it voids
+ *   data, then zero padding up to the alignment.
+ *
+ * blobs.offset is the offset of the header, blobs.length the data length.
+ * An abort record says that the records first..last (written before it)
+ * were answered 451 and must never be indexed.
  */
-#define STORE_REC_HDR_SIZE 24
+#define STORE_REC_HDR_SIZE 64
+#define STORE_REC_RCPT_SIZE 32
+#define STORE_REC_ABORT_META 16
+#define STORE_REC_ALIGN 8
+/* Bounds a reader enforces on a header, so that a damaged one cannot make
+ * it read or allocate without limit: smtp_max_recipients is at most
+ * 100000 and smtp_max_message_size 2 GiB plus trace headers. */
+#define STORE_REC_RCPT_MAX 100000u
+#define STORE_REC_DATA_MAX ((uint64_t)4 << 30)
+
+enum store_rec_kind {
+	STORE_REC_MESSAGE = 1,
+	STORE_REC_ABORT = 2,
+};
+
+struct store_rec {
+	enum store_rec_kind kind;
+	uint32_t segment;
+	uint32_t n_rcpt;
+	uint64_t offset;
+	uint64_t seq;
+	int64_t internal_date;
+	uint64_t data_len;
+	uint32_t data_crc;
+	uint32_t meta_crc;
+};
+
+struct store_rec_rcpt {
+	int64_t mailbox_id;
+	int64_t folder_id;
+	uint32_t uidvalidity;
+	uint32_t uid;
+	uint64_t modseq;
+};
 
 /* CRC32C, chainable: crc = store_crc32c(crc, more, n), starting at 0.
  * Uses the CPU's crc32 instruction where there is one; _portable is the
  * table-driven code (for tests to compare). */
 uint32_t store_crc32c(uint32_t crc, const void *p, size_t n);
 uint32_t store_crc32c_portable(uint32_t crc, const void *p, size_t n);
+
+/* Header bytes of r (its CRCs already filled in by the caller). */
 void store_rec_encode(unsigned char hdr[STORE_REC_HDR_SIZE],
-		      const unsigned char *data, size_t len);
-/* 0 and the fields if hdr is a well-formed header, -1 if not. */
+		      const struct store_rec *r);
+/* 0 and *out if hdr is a well-formed header within the bounds above, -1
+ * if not. Says nothing about the metadata and data (their CRCs). */
 int store_rec_decode(const unsigned char hdr[STORE_REC_HDR_SIZE],
-		     uint64_t *len_out, uint32_t *crc_out);
+		     struct store_rec *out);
+void store_rcpt_encode(unsigned char out[STORE_REC_RCPT_SIZE],
+		       const struct store_rec_rcpt *r);
+void store_rcpt_decode(const unsigned char in[STORE_REC_RCPT_SIZE],
+		       struct store_rec_rcpt *out);
+void store_abort_encode(unsigned char out[STORE_REC_ABORT_META],
+			uint64_t first, uint64_t last);
+void store_abort_decode(const unsigned char in[STORE_REC_ABORT_META],
+			uint64_t *first_out, uint64_t *last_out);
+/* Metadata bytes of a decoded header; whole record with padding. Cannot
+ * overflow for a header store_rec_decode accepted. */
+uint64_t store_rec_meta_len(const struct store_rec *r);
+uint64_t store_rec_size(const struct store_rec *r);
+
+/* ---- segment files ----------------------------------------------------- */
 
 /* The segment the committer appends to. Only the committer thread (and
  * store_open/store_close around it) touches it. */
 struct store_segment {
-	uint32_t id;		/* 0: none yet, the first append creates 1 */
-	int fd;			/* -1 when none */
-	uint64_t size;		/* append offset */
-	bool retire;		/* an fsync failed: roll before the next append */
+	uint32_t id;	/* 0 and fd -1: none yet; the next one is id + 1 */
+	int fd;		/* read-write, -1 when none */
+	uint64_t end;	/* append position: the end of the log */
+	uint64_t alloc;	/* bytes known written (records or zeros) and synced */
+	bool retire;	/* a sync failed: start a new segment for the next group */
 };
 
-/* Find the newest segment in blobs_fd and open it for appending at its
- * current size (bytes after the last committed record are orphans of a
- * crash and are never referenced). */
-int store_segment_open_last(int blobs_fd, struct store_segment *seg,
-			    struct err *err);
-/* Make seg ready for a group: roll to a new file (synced into the
- * directory) if there is none, it passed STORE_SEGMENT_MAX or it was
- * retired. */
-int store_segment_prepare(int blobs_fd, struct store_segment *seg,
+/* Ids of the segment files in blobs_fd, ascending, in a new array (*ids_out,
+ * free it; NULL when there are none). */
+int store_segment_list(int blobs_fd, uint32_t **ids_out, size_t *n_out,
+		       struct err *err);
+/* Create segment id (truncating a leftover of a failed attempt), write
+ * first (iovcnt entries, may be 0) at offset 0, fdatasync it and sync the
+ * directory. On success *seg is the new segment with end = alloc = the
+ * bytes of first; on failure *seg is untouched and the file is left for
+ * the next attempt to truncate. Pre-allocation comes later, when idle. */
+int store_segment_create(int blobs_fd, uint32_t id, const struct iovec *first,
+			 size_t iovcnt, struct store_segment *seg,
+			 struct err *err);
+/* Open an existing segment read-write for appending; end and alloc are
+ * set by the caller (recovery). */
+int store_segment_open_rw(int blobs_fd, uint32_t id, struct store_segment *seg,
 			  struct err *err);
-/* Write iov (all of it, any number of entries) at seg->size and advance
- * nothing: the caller moves seg->size once the group is durable. */
-int store_segment_write(struct store_segment *seg, struct iovec *iov,
+/* 64 KiB of zero bytes to point iovecs at; read-only. */
+#define STORE_ZERO_BLOCK 65536
+extern const unsigned char store_zero_block[STORE_ZERO_BLOCK];
+/* Write zeros over [from, to) of fd (not synced): pre-allocation. */
+int store_segment_zero(int fd, uint64_t from, uint64_t to, struct err *err);
+/* Undo a group whose write failed: the bytes [start, start + bytes) are
+ * made zero again (or cut off where they were appended) and synced, so
+ * that no record of it can be replayed. */
+int store_segment_rewind(struct store_segment *seg, uint64_t start,
+			 uint64_t bytes, struct err *err);
+/* Make [from, to) of seg all zero bytes: read it and overwrite what is
+ * not (stale bytes of a write a crash interrupted). *wrote_out says
+ * whether anything was written; the caller syncs. */
+int store_segment_zero_tail(struct store_segment *seg, uint64_t from,
+			    uint64_t to, bool *wrote_out, struct err *err);
+/* Write iov (all of it, any number of entries; entries are consumed) at
+ * off of fd. */
+int store_segment_write(int fd, uint64_t off, struct iovec *iov,
 			size_t iovcnt, struct err *err);
 void store_segment_close(struct store_segment *seg);
 /* Open segment id of blobs_fd read-only; -1 (errno set) on failure. */
 int store_segment_open_read(int blobs_fd, uint32_t id);
-/* Read the record at offset of fd expecting len data bytes: checks the
- * header and the checksum. Into a new malloc'd buffer if data_out is not
+/* Read exactly n bytes at off; -1 with errno (ENODATA: the file ends
+ * first). */
+int store_pread_full(int fd, void *p, size_t n, uint64_t off);
+/* Read the message record at offset of segment fd (segment id) expecting
+ * len data bytes: checks the header, that it is a message written at that
+ * place, and both checksums. Into a new malloc'd buffer if data_out is not
  * NULL (else only verified, streaming). -1 with err: ERR_ENV for I/O
- * errors and corrupt records alike; not logged (the caller knows the
- * blob and logs once). */
-int store_record_read(int fd, uint64_t offset, uint64_t len,
+ * errors and corrupt records alike; not logged (the caller knows the blob
+ * and logs once). */
+int store_record_read(int fd, uint32_t segment, uint64_t offset, uint64_t len,
 		      unsigned char **data_out, struct err *err);
+/* CRC32C of n bytes at off of fd, streamed; -1 with errno. */
+int store_crc_range(int fd, uint64_t off, uint64_t n, uint32_t *crc_out);
+
+/* ---- the log: positions, walking, applying, recovery (store_log.c) ---- */
+
+/* A place in the log: the end of the record with sequence number seq.
+ * {0, 0, 0} is the start of an empty log. */
+struct store_log_pos {
+	uint32_t segment;
+	uint64_t offset;
+	uint64_t seq;
+};
+
+/* The position up to which SQLite holds the log (table log_applied). */
+int store_log_applied_get(struct store_conn *c, struct store_log_pos *out,
+			  struct err *err);
+int store_log_applied_set(struct store_conn *c, const struct store_log_pos *p,
+			  struct err *err);
+
+/* Index one message record, inside c's open transaction, under a
+ * savepoint: the blob row (keyed by segment and offset), then for each
+ * recipient the message row, the folder's UIDNEXT / HIGHESTMODSEQ (raised
+ * to cover it, never lowered) and the mailbox's used bytes. All or
+ * nothing, and idempotent: a record whose blob row exists is already
+ * indexed and changes nothing. Returns 1 indexed, 2 already indexed, 0
+ * skipped (a folder is gone or one of its UIDs is taken; *why_out says
+ * which, nothing changed), -1 SQLite failed (err; the caller rolls back).
+ * The committer and recovery both use it, so that a record replayed
+ * against the state it was first indexed against has the same outcome. */
+int store_log_apply(struct store_conn *c, const struct store_rec *r,
+		    const struct store_rec_rcpt *rcpt, const char **why_out,
+		    struct err *err);
+
+/* Recovery, for store_open in committer mode before the committer runs:
+ * replay every record past the applied position that is valid and not
+ * aborted, zero the stale bytes after the end of the log, and set
+ * st->seg (append position) and st->next_seq. */
+int store_log_recover(struct store *st, struct err *err);
+
+/* For store_check, inside c's read transaction: every message record
+ * between the applied position and the end of the log is either indexed
+ * or absent from the index (so that replaying it puts it in place), and no
+ * blob lies past the applied position. Adds to *problems. */
+int store_log_check(struct store *st, struct store_conn *c,
+		    uint64_t *problems, struct err *err);
+
+/* store_check.c: count a problem, logging the first ones. */
+void store_check_problem(uint64_t *problems, const char *what, int64_t id,
+			 const char *why);
+
+/* ---- tests: tuning and hooks ------------------------------------------- */
+
+/* Sizes the tests shrink to reach segment rolls and extensions quickly. */
+struct store_tuning {
+	uint64_t segment_max;		/* STORE_SEGMENT_MAX */
+	uint64_t prealloc_chunk;	/* STORE_PREALLOC_CHUNK */
+	uint64_t prealloc_low;		/* STORE_PREALLOC_LOW */
+	uint64_t prealloc_carry;	/* STORE_PREALLOC_CARRY */
+};
+
+/* Where the committer calls the test hook. For the points marked
+ * "inject", a non-zero return is an errno the step then fails with, as if
+ * the system call had; the real call is made first where noted, so the
+ * bytes are there although the step "failed" (the worst case). */
+enum store_hook {
+	STORE_HOOK_TAKE,	/* queue not empty, before taking a group
+				 * (without the queue lock: may wait) */
+	STORE_HOOK_EXTEND,	/* inject: before idle pre-allocation */
+	STORE_HOOK_WRITE,	/* inject: after the group's pwritev */
+	STORE_HOOK_SYNC,	/* inject: after the group's fdatasync */
+	STORE_HOOK_SYNCED,	/* inject: log durable, before SQLite; a
+				 * non-zero return fails the SQLite step */
+	STORE_HOOK_ABORT_SYNC,	/* inject: after an abort record's sync */
+};
+typedef int (*store_test_hook_fn)(struct store *st, enum store_hook where,
+				  void *arg);
+
+/* store_open with other sizes (NULL: the defaults) and a hook (NULL:
+ * none) that is in place before recovery runs. */
+int store_open_tuned(const char *dir, const struct store_tuning *tuning,
+		     store_test_hook_fn hook, void *hook_arg,
+		     struct store **store_out, struct err *err);
+/* Install or remove the hook of an open store (taken at the next group). */
+void store_set_test_hook(struct store *st, store_test_hook_fn hook,
+			 void *arg);
 
 /* ---- the store --------------------------------------------------------- */
 
-/* Committer scratch, allocated once at open for a full group so that a
- * group costs no allocation. */
+/* Committer scratch for a group, grown on demand and kept, so that a
+ * steady load of groups costs no allocation. */
 struct store_group {
 	struct store_delivery **d;	/* STORE_GROUP_MAX_MSGS */
-	unsigned char (*hdr)[STORE_REC_HDR_SIZE];
-	struct iovec *iov;		/* 2 per delivery */
-	uint64_t *offset;		/* record offset per delivery */
+	struct store_rec *rec;		/* per delivery; kind 0: not logged */
+	size_t *rcpt_at;		/* per delivery: first index in rcpt */
 	size_t n;
+	struct store_rec_rcpt *rcpt;	/* all recipients of the group */
+	size_t rcpt_cap;
+	unsigned char *pre;		/* per record: padding of the one
+					 * before, header, metadata */
+	size_t pre_cap;
+	struct iovec *iov;		/* 2 per record + 1 + carried zeros */
+	size_t iov_cap;
+	/* INBOX state of each mailbox in the group: open addressing on
+	 * mailbox id into folders[] */
+	struct store_group_folder {
+		int64_t mailbox_id;
+		int64_t folder_id;	/* 0: no INBOX */
+		uint32_t uidvalidity;
+		uint64_t uidnext;	/* next UID to give */
+		uint64_t modseq;	/* highest given */
+		size_t slot;		/* its place in slots */
+	} *folders;
+	size_t n_folders;
+	uint32_t *slots;		/* index + 1 into folders, 0 empty */
+	size_t slots_cap;		/* power of two */
 };
 
 struct store {
@@ -182,26 +432,57 @@ struct store {
 	pthread_mutex_t admin_mu;
 	struct store_conn *admin;
 
-	/* committer thread: owns writer, seg and group */
+	/* committer thread (and store_open before it starts): owns writer,
+	 * seg, next_seq, abort and group. The committer is the only writer
+	 * of message and blob rows and of folders' UIDNEXT/HIGHESTMODSEQ, so
+	 * what it reads of them between its own transactions stays true. */
 	struct store_conn *writer;
 	struct store_segment seg;
+	uint64_t next_seq;		/* of the next record */
+	struct {
+		bool pending;		/* records first..last need voiding */
+		bool retire;		/* in a new segment */
+		uint64_t first, last;
+	} abort;
 	struct store_group group;
+	struct store_tuning tuning;
+	uint32_t prealloc_wait;		/* groups before the next try */
+	store_test_hook_fn hook;	/* the committer's copy */
+	void *hook_arg;
 	pthread_t committer;
 	bool committer_running;
 
-	/* delivery queue, closing flag and stats, under q_mu */
+	/* checkpointer thread (store_db.c): owns ckpt_conn; the committer
+	 * owns ckpt_next and ckpt_last; the flags are under ckpt_mu */
+	struct store_conn *ckpt_conn;
+	pthread_t ckpt_thread;
+	bool ckpt_running;
+	int ckpt_next;		/* WAL pages that call for the next pass */
+	int ckpt_last;		/* WAL pages after the last commit */
+	pthread_mutex_t ckpt_mu;
+	pthread_cond_t ckpt_cv;
+	bool ckpt_wanted;	/* a pass is asked for */
+	bool ckpt_finish;	/* a pass is done: finish it */
+	bool ckpt_stop;
+
+	/* delivery queue, closing flag, stats and the hook to install,
+	 * under q_mu */
 	pthread_mutex_t q_mu;
 	pthread_cond_t q_cv;
 	struct store_delivery *q_head;
 	struct store_delivery *q_tail;
 	bool closing;
 	struct store_stats stats;
+	store_test_hook_fn q_hook;
+	void *q_hook_arg;
 };
 
 /* store_commit.c */
 int store_committer_start(struct store *st, struct err *err);
 /* Drain the queue, then stop and join the thread. */
 void store_committer_stop(struct store *st);
+/* After recovery, before the committer starts: pre-allocate if short. */
+void store_committer_prealloc(struct store *st);
 
 /* A 451 4.3.0 environment error from errno, logged once; returns -1. */
 int store_sys_fail(struct err *err, const char *what, int errnum);

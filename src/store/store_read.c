@@ -176,8 +176,8 @@ int store_message_read(struct store *st, int64_t folder_id, uint32_t uid,
 	if (fd < 0)
 		return store_sys_fail(err, "open segment", errno);
 	unsigned char *data = NULL;
-	int rc = store_record_read(fd, (uint64_t)offset, (uint64_t)length,
-				   &data, err);
+	int rc = store_record_read(fd, (uint32_t)segment, (uint64_t)offset,
+				   (uint64_t)length, &data, err);
 	/* read-only descriptor: close cannot lose data */
 	if (close(fd) < 0)
 		log_warn("store", NULL, "op=close-segment error=\"%s\"",

@@ -1,9 +1,10 @@
 /* test_store.c - unit tests of the mailbox store (src/store/): directory,
  * folders, UIDs across reopen, reference-counted blobs, group commit under
- * concurrent submitters, the integrity check, and real faults (a file size
- * limit on the segment write, a held SQLite write lock) that must fail a
- * group with 451 4.3.0, store nothing half, and let later groups succeed.
- * Each test gets its own directory under /tmp.
+ * concurrent submitters, segment rolls, the integrity check, and real
+ * faults (a file size limit on the segment write, a held SQLite write
+ * lock) that must fail a group with 451 4.3.0, store nothing half, and let
+ * later groups succeed. Crash recovery and injected faults are in
+ * test_store_recovery.c. Each test gets its own directory under /tmp.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -55,6 +56,14 @@ static void fx_open(struct fx *f)
 	int rc = store_open(f->dir, &f->st, &err);
 	if (rc != 0)
 		fail_msg("store_open: %s", err.msg);
+}
+
+static void fx_open_tuned(struct fx *f, const struct store_tuning *tu)
+{
+	struct err err;
+	int rc = store_open_tuned(f->dir, tu, NULL, NULL, &f->st, &err);
+	if (rc != 0)
+		fail_msg("store_open_tuned: %s", err.msg);
 }
 
 static void fx_reopen(struct fx *f)
@@ -191,6 +200,14 @@ static void segment_path(const struct fx *f, uint32_t id, char *out, size_t n)
 	snprintf(out, n, "%s/blobs/%08u.seg", f->dir, (unsigned)id);
 }
 
+/* Bytes a message record of n recipients and len data bytes takes. */
+static int64_t rec_size(uint32_t n, size_t len)
+{
+	struct store_rec r = { .kind = STORE_REC_MESSAGE, .n_rcpt = n,
+			       .data_len = len };
+	return (int64_t)store_rec_size(&r);
+}
+
 /* ---- record format ------------------------------------------------------ */
 
 static void test_crc32c(void **state)
@@ -222,19 +239,86 @@ static void test_crc32c(void **state)
 static void test_record_header(void **state)
 {
 	(void)state;
-	unsigned char data[300], hdr[STORE_REC_HDR_SIZE];
-	fill(data, sizeof data, 3);
-	store_rec_encode(hdr, data, sizeof data);
-	uint64_t len;
-	uint32_t crc;
-	assert_int_equal(store_rec_decode(hdr, &len, &crc), 0);
-	assert_int_equal(len, sizeof data);
-	assert_int_equal(crc, store_crc32c(0, data, sizeof data));
+	unsigned char hdr[STORE_REC_HDR_SIZE];
+	struct store_rec r = {
+		.kind = STORE_REC_MESSAGE, .segment = 3, .n_rcpt = 2,
+		.offset = 4096, .seq = 77, .internal_date = 1700000000,
+		.data_len = 300, .data_crc = 0x12345678u, .meta_crc = 0x9abcdef0u,
+	}, got;
+	store_rec_encode(hdr, &r);
+	assert_int_equal(store_rec_decode(hdr, &got), 0);
+	assert_int_equal(got.kind, r.kind);
+	assert_int_equal(got.segment, 3);
+	assert_int_equal(got.n_rcpt, 2);
+	assert_int_equal(got.offset, 4096);
+	assert_int_equal(got.seq, 77);
+	assert_int_equal(got.internal_date, 1700000000);
+	assert_int_equal(got.data_len, 300);
+	assert_int_equal(got.data_crc, 0x12345678u);
+	assert_int_equal(got.meta_crc, 0x9abcdef0u);
+	assert_int_equal(store_rec_meta_len(&got), 2 * STORE_REC_RCPT_SIZE);
+	assert_int_equal(store_rec_size(&got),
+			 (STORE_REC_HDR_SIZE + 2 * STORE_REC_RCPT_SIZE + 300 +
+			  STORE_REC_ALIGN - 1) / STORE_REC_ALIGN * STORE_REC_ALIGN);
+	/* every bit of the header counts */
 	for (size_t i = 0; i < sizeof hdr; i++) {
-		hdr[i] ^= 0x10;
-		assert_int_equal(store_rec_decode(hdr, &len, &crc), -1);
-		hdr[i] ^= 0x10;
+		for (int bit = 0; bit < 8; bit++) {
+			hdr[i] ^= (unsigned char)(1u << bit);
+			assert_int_equal(store_rec_decode(hdr, &got), -1);
+			hdr[i] ^= (unsigned char)(1u << bit);
+		}
 	}
+	/* headers outside the bounds, each with a valid CRC */
+	struct store_rec bad = r;
+	bad.n_rcpt = 0;
+	store_rec_encode(hdr, &bad);
+	assert_int_equal(store_rec_decode(hdr, &got), -1);
+	bad = r;
+	bad.n_rcpt = STORE_REC_RCPT_MAX + 1;
+	store_rec_encode(hdr, &bad);
+	assert_int_equal(store_rec_decode(hdr, &got), -1);
+	bad = r;
+	bad.data_len = STORE_REC_DATA_MAX + 1;
+	store_rec_encode(hdr, &bad);
+	assert_int_equal(store_rec_decode(hdr, &got), -1);
+	bad = r;
+	bad.offset = 4097;	/* not aligned */
+	store_rec_encode(hdr, &bad);
+	assert_int_equal(store_rec_decode(hdr, &got), -1);
+	bad = r;
+	bad.seq = 0;
+	store_rec_encode(hdr, &bad);
+	assert_int_equal(store_rec_decode(hdr, &got), -1);
+	bad = r;
+	bad.segment = 0;
+	store_rec_encode(hdr, &bad);
+	assert_int_equal(store_rec_decode(hdr, &got), -1);
+	bad = r;
+	bad.kind = (enum store_rec_kind)3;
+	store_rec_encode(hdr, &bad);
+	assert_int_equal(store_rec_decode(hdr, &got), -1);
+	bad = (struct store_rec){ .kind = STORE_REC_ABORT, .segment = 1,
+				  .seq = 5, .data_len = 1 };
+	store_rec_encode(hdr, &bad);
+	assert_int_equal(store_rec_decode(hdr, &got), -1);
+	bad.data_len = 0;
+	store_rec_encode(hdr, &bad);
+	assert_int_equal(store_rec_decode(hdr, &got), 0);
+	assert_int_equal(store_rec_meta_len(&got), STORE_REC_ABORT_META);
+
+	/* recipients and abort ranges round-trip */
+	unsigned char buf[STORE_REC_RCPT_SIZE];
+	struct store_rec_rcpt rc = { -5, 1LL << 40, 0xfffffffeu, 0xfffffffeu,
+				     UINT64_MAX - 1 }, rc2;
+	store_rcpt_encode(buf, &rc);
+	store_rcpt_decode(buf, &rc2);
+	assert_memory_equal(&rc, &rc2, sizeof rc);
+	unsigned char ab[STORE_REC_ABORT_META];
+	uint64_t first, last;
+	store_abort_encode(ab, 9, 1ULL << 50);
+	store_abort_decode(ab, &first, &last);
+	assert_int_equal(first, 9);
+	assert_int_equal(last, 1ULL << 50);
 }
 
 /* ---- directory ---------------------------------------------------------- */
@@ -258,7 +342,7 @@ static void test_open_reopen(void **state)
 	assert_int_equal(err.kind, ERR_CONFIG);
 
 	assert_int_equal(sql_int(f, "SELECT value FROM meta WHERE "
-				    "key = 'schema_version'"), 1);
+				    "key = 'schema_version'"), 2);
 	fx_reopen(f);
 	assert_int_equal(store_domain_exists(f->st, "example.com", &err), 1);
 	assert_int_equal(store_domain_exists(f->st, "Example.COM", &err), 1);
@@ -268,7 +352,7 @@ static void test_open_reopen(void **state)
 					    &err), 1);
 	assert_int_equal(mb.id, f->mb[1]);
 	assert_int_equal(sql_int(f, "SELECT value FROM meta WHERE "
-				    "key = 'schema_version'"), 1);
+				    "key = 'schema_version'"), 2);
 }
 
 static void test_domain_mailbox(void **state)
@@ -516,12 +600,10 @@ static void test_multi_recipient(void **state)
 	assert_int_equal(used_of(f->st, "carol"), sizeof data);
 	assert_int_equal(sql_int(f, "SELECT count(*) FROM blobs"), 1);
 	assert_int_equal(sql_int(f, "SELECT refcount FROM blobs"), 3);
-	/* stored once: one record in the segment */
-	char path[160];
-	struct stat sb;
-	segment_path(f, 1, path, sizeof path);
-	assert_int_equal(stat(path, &sb), 0);
-	assert_int_equal(sb.st_size, STORE_REC_HDR_SIZE + sizeof data);
+	/* stored once: one record in the log, with three recipients */
+	assert_int_equal(sql_int(f, "SELECT offset FROM log_applied"),
+			 rec_size(3, sizeof data));
+	assert_int_equal(sql_int(f, "SELECT seq FROM log_applied"), 1);
 
 	struct store_stats stats;
 	store_get_stats(f->st, &stats);
@@ -762,8 +844,9 @@ static void test_close_drains(void **state)
 
 /* ---- segments and integrity --------------------------------------------- */
 
-/* Bytes after the last committed record (a crash mid-append) stay there,
- * unreferenced; appends continue after them in the newest segment. */
+/* Bytes after the end of the log (a crash mid-write) are not records:
+ * recovery clears them and appends where the log ends; an empty newer
+ * segment (a crash right after a roll) is where appends continue. */
 static void test_orphan_tail(void **state)
 {
 	struct fx *f = *state;
@@ -774,15 +857,34 @@ static void test_orphan_tail(void **state)
 	assert_int_equal(deliver(f->st, data, sizeof data, &f->mb[0], 1, &uid,
 				 &err), 0);
 	store_close(&f->st);
+	int64_t end = sql_int(f, "SELECT offset FROM log_applied");
+	assert_int_equal(end, rec_size(1, sizeof data));
 
+	/* garbage right where the next record would go */
 	char path[160];
 	segment_path(f, 1, path, sizeof path);
-	int fd = open(path, O_WRONLY | O_APPEND);
+	int fd = open(path, O_WRONLY);
 	assert_true(fd >= 0);
-	assert_int_equal(write(fd, "PTRBgarbage", 11), 11);
+	assert_int_equal(pwrite(fd, "PTRLgarbage", 11, (off_t)end), 11);
 	assert_int_equal(close(fd), 0);
-	/* and an empty newer segment, as if the crash came right after the
-	 * roll: it is the one appended to */
+	fx_open(f);
+	assert_int_equal(check(f->st), 0);
+	store_close(&f->st);
+	/* cleared by recovery */
+	unsigned char back[11];
+	fd = open(path, O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(pread(fd, back, sizeof back, (off_t)end), 11);
+	assert_int_equal(close(fd), 0);
+	static const unsigned char zeros[11];
+	assert_memory_equal(back, zeros, sizeof back);
+
+	/* garbage again, and an empty newer segment, as if the crash came
+	 * right after a roll: appends go there */
+	fd = open(path, O_WRONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(pwrite(fd, "PTRLgarbage", 11, (off_t)end), 11);
+	assert_int_equal(close(fd), 0);
 	segment_path(f, 7, path, sizeof path);
 	fd = open(path, O_WRONLY | O_CREAT, 0600);
 	assert_true(fd >= 0);
@@ -800,49 +902,58 @@ static void test_orphan_tail(void **state)
 	assert_int_equal(sql_int(f, "SELECT offset FROM blobs ORDER BY id "
 				    "DESC LIMIT 1"), 0);
 	assert_int_equal(check(f->st), 0);
+	fx_reopen(f);
+	assert_int_equal(check(f->st), 0);
+	assert_message(f->st, f->inbox[0], 2, data, sizeof data);
 }
 
-/* A segment that has passed STORE_SEGMENT_MAX takes no more records: the
- * group after it starts the next file. (The big segment is sparse.) */
+/* A group that would take a segment past its size limit goes to the next
+ * one (unless the segment is empty: a big message fits somewhere), and
+ * appends continue in the newest after a reopen. */
 static void test_segment_roll(void **state)
 {
 	struct fx *f = *state;
 	struct err err;
 	store_close(&f->st);
-	char path[160];
-	segment_path(f, 1, path, sizeof path);
-	int fd = open(path, O_WRONLY | O_CREAT, 0600);
-	assert_true(fd >= 0);
-	assert_int_equal(ftruncate(fd, (off_t)STORE_SEGMENT_MAX - 10), 0);
-	assert_int_equal(close(fd), 0);
-	fx_open(f);
+	struct store_tuning tu = { .segment_max = 4096,
+				   .prealloc_chunk = 4096,
+				   .prealloc_low = 1024 };
+	fx_open_tuned(f, &tu);
 
-	unsigned char a[100], b[200];
+	unsigned char a[1000], b[3000], big[10000];
 	fill(a, sizeof a, 41);
 	fill(b, sizeof b, 42);
+	fill(big, sizeof big, 43);
 	uint32_t uid;
-	/* still below the limit: appended to segment 1, passing it */
 	assert_int_equal(deliver(f->st, a, sizeof a, &f->mb[0], 1, &uid, &err),
 			 0);
 	assert_int_equal(sql_int(f, "SELECT segment FROM blobs WHERE id = 1"),
 			 1);
-	assert_int_equal(sql_int(f, "SELECT offset FROM blobs WHERE id = 1"),
-			 STORE_SEGMENT_MAX - 10);
+	assert_int_equal(sql_int(f, "SELECT offset FROM blobs WHERE id = 1"), 0);
+	/* 1000 + 3000 and their headers pass 4096: segment 2 */
 	assert_int_equal(deliver(f->st, b, sizeof b, &f->mb[0], 1, &uid, &err),
 			 0);
 	assert_int_equal(sql_int(f, "SELECT segment FROM blobs WHERE id = 2"),
 			 2);
-	assert_int_equal(sql_int(f, "SELECT offset FROM blobs WHERE id = 2"),
-			 0);
-	fx_reopen(f);
+	assert_int_equal(sql_int(f, "SELECT offset FROM blobs WHERE id = 2"), 0);
+	/* bigger than a segment: alone in segment 3 */
+	assert_int_equal(deliver(f->st, big, sizeof big, &f->mb[0], 1, &uid,
+				 &err), 0);
+	assert_int_equal(sql_int(f, "SELECT segment FROM blobs WHERE id = 3"),
+			 3);
+	store_close(&f->st);
+	fx_open_tuned(f, &tu);
 	assert_int_equal(deliver(f->st, a, sizeof a, &f->mb[0], 1, &uid, &err),
 			 0);
-	assert_int_equal(sql_int(f, "SELECT segment FROM blobs WHERE id = 3"),
-			 2);
+	assert_int_equal(uid, 4);
+	assert_int_equal(sql_int(f, "SELECT segment FROM blobs WHERE id = 4"),
+			 4);
 	assert_message(f->st, f->inbox[0], 1, a, sizeof a);
 	assert_message(f->st, f->inbox[0], 2, b, sizeof b);
-	assert_message(f->st, f->inbox[0], 3, a, sizeof a);
+	assert_message(f->st, f->inbox[0], 3, big, sizeof big);
+	assert_message(f->st, f->inbox[0], 4, a, sizeof a);
 	assert_int_equal(check(f->st), 0);
+	assert_int_equal(sql_int(f, "SELECT segment FROM log_applied"), 4);
 }
 
 static void test_check_corruption(void **state)
@@ -864,8 +975,10 @@ static void test_check_corruption(void **state)
 	segment_path(f, 1, path, sizeof path);
 	int fd = open(path, O_RDWR);
 	assert_true(fd >= 0);
-	off_t at = (off_t)(STORE_REC_HDR_SIZE + sizeof a + STORE_REC_HDR_SIZE +
-			   500);
+	assert_int_equal(sql_int(f, "SELECT offset FROM blobs WHERE id = 2"),
+			 rec_size(1, sizeof a));
+	off_t at = (off_t)(rec_size(1, sizeof a) + STORE_REC_HDR_SIZE +
+			   STORE_REC_RCPT_SIZE + 500);
 	unsigned char c;
 	assert_int_equal(pread(fd, &c, 1, at), 1);
 	c ^= 0x01;
@@ -920,11 +1033,16 @@ static void test_check_corruption(void **state)
 static void write_failure_child(struct fx *f)
 {
 	struct err err;
-	unsigned char small[200], big[4096];
+	unsigned char small[200], big[16384];
 	fill(small, sizeof small, 21);
 	fill(big, sizeof big, 22);
 	uint32_t uids[2] = { 0, 0 };
-	CHILD_CHECK(store_open(f->dir, &f->st, &err) == 0);
+	/* little pre-allocation: the big message must grow the file */
+	struct store_tuning tu = { .segment_max = STORE_SEGMENT_MAX,
+				   .prealloc_chunk = 4096,
+				   .prealloc_low = 4096 };
+	CHILD_CHECK(store_open_tuned(f->dir, &tu, NULL, NULL, &f->st, &err) ==
+		    0);
 	CHILD_CHECK(deliver(f->st, small, sizeof small, f->mb, 2, uids, &err) ==
 		    0);
 	CHILD_CHECK(uids[0] == 1 && uids[1] == 1);
@@ -937,7 +1055,11 @@ static void write_failure_child(struct fx *f)
 	struct rlimit old, lim;
 	CHILD_CHECK(getrlimit(RLIMIT_FSIZE, &old) == 0);
 	lim = old;
-	lim.rlim_cur = (rlim_t)sb.st_size + 100;	/* header fits, data not */
+	off_t size_before = sb.st_size;
+	/* pre-allocated space is a few KiB: the record starts in it and is
+	 * cut by the limit */
+	CHILD_CHECK((size_t)sb.st_size < sizeof big);
+	lim.rlim_cur = (rlim_t)sb.st_size + 100;
 	CHILD_CHECK(setrlimit(RLIMIT_FSIZE, &lim) == 0);
 
 	int rc = deliver(f->st, big, sizeof big, f->mb, 2, uids, &err);
@@ -960,9 +1082,12 @@ static void write_failure_child(struct fx *f)
 	CHILD_CHECK(store_mailbox_find(f->st, "alice", "example.com", &mb,
 				       &err) == 1);
 	CHILD_CHECK(mb.used == sizeof small);
-	/* the partial record was cut off again */
+	/* the partial record was taken back: the file is cut to what it
+	 * was (the pre-allocated part stays) and the log ends where it did */
 	CHILD_CHECK(stat(path, &sb) == 0);
-	CHILD_CHECK((size_t)sb.st_size == STORE_REC_HDR_SIZE + sizeof small);
+	CHILD_CHECK(sb.st_size == size_before);
+	CHILD_CHECK(f->st->seg.end == (uint64_t)rec_size(2, sizeof small));
+	CHILD_CHECK(!f->st->abort.pending);
 
 	CHILD_CHECK(setrlimit(RLIMIT_FSIZE, &old) == 0);
 	CHILD_CHECK(deliver(f->st, big, sizeof big, f->mb, 2, uids, &err) == 0);
@@ -998,13 +1123,15 @@ static void test_write_failure(void **state)
 	assert_int_equal(WEXITSTATUS(status), 0);
 	fx_open(f);
 	assert_int_equal(check(f->st), 0);
-	assert_int_equal(used_of(f->st, "alice"), 200 + 4096);
+	assert_int_equal(used_of(f->st, "alice"), 200 + 16384);
 	assert_int_equal(used_of(f->st, "carol"), 0);
 }
 
 /* Another connection holds SQLite's write lock past busy_timeout: the
- * segment bytes are written and synced, the transaction fails, the group
- * fails with 451 4.3.0, and the orphaned bytes are never referenced. */
+ * record is written and synced, the transaction fails, an abort record
+ * voids it (so that replay does not store the message the client will
+ * send again), the group fails with 451 4.3.0, and the UID is given
+ * again. */
 static void test_sqlite_failure(void **state)
 {
 	struct fx *f = *state;
@@ -1033,13 +1160,32 @@ static void test_sqlite_failure(void **state)
 				 &err), 0);
 	assert_int_equal(uid, 1);
 	assert_message(f->st, f->inbox[0], 1, data, sizeof data);
+	struct store_rec abort_rec = { .kind = STORE_REC_ABORT };
+	/* record 1 (voided), abort record 2, record 3 */
 	assert_int_equal(sql_int(f, "SELECT offset FROM blobs"),
-			 STORE_REC_HDR_SIZE + sizeof data);
+			 rec_size(1, sizeof data) +
+				 (int64_t)store_rec_size(&abort_rec));
+	assert_int_equal(sql_int(f, "SELECT seq FROM log_applied"), 3);
 	assert_int_equal(check(f->st), 0);
 	struct store_stats stats;
 	store_get_stats(f->st, &stats);
 	assert_int_equal(stats.failures, 1);
 	assert_int_equal(stats.deliveries, 1);
+	/* replay from before the voided record stores nothing twice */
+	store_close(&f->st);
+	assert_int_equal(sqlite3_open(dbpath, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "UPDATE log_applied SET segment = 0, "
+					  "offset = 0, seq = 0", NULL, NULL,
+				      NULL), SQLITE_OK);
+	sqlite3_close(db);
+	fx_open(f);
+	struct store_folder fo;
+	assert_int_equal(store_folder_find(f->st, f->mb[0], "INBOX", &fo, &err),
+			 1);
+	assert_int_equal(fo.messages, 1);
+	assert_int_equal(fo.uidnext, 2);
+	assert_int_equal(used_of(f->st, "alice"), sizeof data);
+	assert_int_equal(check(f->st), 0);
 }
 
 int main(void)
