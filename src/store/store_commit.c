@@ -823,20 +823,29 @@ static void *committer_main(void *arg)
 	return NULL;
 }
 
-int store_committer_start(struct store *st, struct err *err)
+int store_thread_start(pthread_t *thread, void *(*fn)(void *), void *arg,
+		       const char *name, struct err *err)
 {
 	/* Signals are for the daemon's main thread; block them here. A
 	 * file-size limit then shows up as EFBIG, like any write error. */
 	sigset_t all, old;
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	int rc = pthread_create(&st->committer, NULL, committer_main, st);
+	int rc = pthread_create(thread, NULL, fn, arg);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc != 0)
-		return store_sys_fail(err, "start committer thread", rc);
-	st->committer_running = true;
+		return store_sys_fail(err, "start a store thread", rc);
 	/* only a name for ps/gdb; failure changes nothing */
-	(void)pthread_setname_np(st->committer, "petrel-commit");
+	(void)pthread_setname_np(*thread, name);
+	return 0;
+}
+
+int store_committer_start(struct store *st, struct err *err)
+{
+	if (store_thread_start(&st->committer, committer_main, st,
+			       "petrel-commit", err) < 0)
+		return -1;
+	st->committer_running = true;
 	return 0;
 }
 

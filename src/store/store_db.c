@@ -570,16 +570,10 @@ int store_checkpointer_start(struct store *st, struct err *err)
 	if (store_conn_open(st->db_path, STORE_CONN_WRITE, &st->ckpt_conn,
 			    err) < 0)
 		return -1;
-	sigset_t all, old;
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	int rc = pthread_create(&st->ckpt_thread, NULL, checkpointer_main, st);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc != 0)
-		return store_sys_fail(err, "start checkpointer thread", rc);
+	if (store_thread_start(&st->ckpt_thread, checkpointer_main, st,
+			       "petrel-ckpt", err) < 0)
+		return -1;
 	st->ckpt_running = true;
-	/* only a name for ps/gdb; failure changes nothing */
-	(void)pthread_setname_np(st->ckpt_thread, "petrel-ckpt");
 	st->ckpt_next = STORE_CHECKPOINT_PAGES;
 	st->ckpt_last = 0;
 	sqlite3_wal_hook(st->writer->db, wal_hook, st);

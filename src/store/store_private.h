@@ -484,6 +484,11 @@ void store_committer_stop(struct store *st);
 /* After recovery, before the committer starts: pre-allocate if short. */
 void store_committer_prealloc(struct store *st);
 
+/* Start a store thread with every signal blocked (they are the daemon
+ * main thread's), named for ps/gdb. */
+int store_thread_start(pthread_t *thread, void *(*fn)(void *), void *arg,
+		       const char *name, struct err *err);
+
 /* A 451 4.3.0 environment error from errno, logged once; returns -1. */
 int store_sys_fail(struct err *err, const char *what, int errnum);
 
