@@ -213,3 +213,33 @@ def test_many_connections_open_and_close(server):
         c.ehlo()
         c.send_mail("after@remote.test", [DEMO], make_message(unique("afterdrops")))
         c.quit()
+
+
+def test_thousands_of_open_sessions(server):
+    """2,000 connections held open at once are all greeted, and a message
+    sent meanwhile on another connection is stored: idle sessions cost
+    descriptors and a little memory, not service."""
+    import resource
+    want = 2000
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < want + 200:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, want + 500), hard))
+    mbox = server.new_mailbox("many")
+    socks = []
+    try:
+        for _ in range(want):
+            socks.append(socket.create_connection(("127.0.0.1", server.port), timeout=30))
+        greeted = 0
+        for s in socks:
+            if s.recv(200).startswith(b"220 "):
+                greeted += 1
+        assert greeted == want
+        marker = unique("many")
+        c = SMTPConn(server.port, timeout=30)
+        c.ehlo("client.petrel.test")
+        c.send_mail("a@remote.test", [mbox], make_message(marker, to=mbox))
+        c.quit()
+    finally:
+        for s in socks:
+            s.close()
+    assert len(find_marker(server.messages(mbox), marker)) == 1
