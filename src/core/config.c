@@ -55,6 +55,8 @@ static const struct cfg_key keys[] = {
 	{ "smtp_command_timeout", T_SECS, F(smtp_command_timeout), 1, 86400 },
 	{ "smtp_data_timeout", T_SECS, F(smtp_data_timeout), 1, 86400 },
 	{ "max_connections", T_UINT, F(max_connections), 1, 1000000 },
+	{ "max_connections_per_ip", T_UINT, F(max_connections_per_ip), 0, 1000000 },
+	{ "limit_loopback", T_BOOL, F(limit_loopback), 0, 0 },
 	{ "default_quota", T_SIZE, F(default_quota), 0, UINT64_MAX },
 	{ "demo_domain", T_STR, F(demo_domain), 0, 0 },
 	{ "demo_user", T_STR, F(demo_user), 0, 0 },
@@ -90,6 +92,7 @@ void cfg_defaults(struct config *cfg)
 	cfg->smtp_command_timeout = SMTP_COMMAND_TIMEOUT_DEFAULT;
 	cfg->smtp_data_timeout = SMTP_DATA_TIMEOUT_DEFAULT;
 	cfg->max_connections = NET_MAX_CONNECTIONS_DEFAULT;
+	cfg->max_connections_per_ip = NET_MAX_CONNECTIONS_PER_IP_DEFAULT;
 	cfg->default_quota = (uint64_t)1024 * 1024 * 1024;
 	snprintf(cfg->demo_domain, sizeof cfg->demo_domain, "example.test");
 	snprintf(cfg->demo_user, sizeof cfg->demo_user, "demo");

@@ -48,6 +48,8 @@ struct config {
 	unsigned smtp_command_timeout;	/* seconds */
 	unsigned smtp_data_timeout;	/* seconds */
 	unsigned max_connections;
+	unsigned max_connections_per_ip;	/* 0 = no limit */
+	bool limit_loopback;	/* apply it to 127.0.0.0/8 and ::1 too */
 
 	uint64_t default_quota;	/* bytes; 0 = unlimited */
 	char demo_domain[256];	/* created on first start; "" = none */

@@ -41,6 +41,11 @@
  * 421 and are closed. Each idle session costs a few KiB. */
 #define NET_MAX_CONNECTIONS_DEFAULT 10000
 
+/* Concurrent connections from one client address, so that one host cannot
+ * take every slot (Postfix's anvil default is 50). Loopback is exempt unless
+ * limit_loopback is set, as Postfix exempts $mynetworks. */
+#define NET_MAX_CONNECTIONS_PER_IP_DEFAULT 50
+
 /* Output queued to a slow reader before we stop reading its commands
  * (pipelining clients that never read replies). */
 #define NET_MAX_OUTPUT 262144

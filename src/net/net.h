@@ -11,6 +11,7 @@
 #include <stddef.h>
 
 #include <openssl/ssl.h>
+#include <sys/socket.h>
 
 #include "core/err.h"
 
@@ -22,6 +23,22 @@ int net_listen(const char *host, const char *port, int *fds_out, size_t n,
 
 /* Format a peer address as text ("192.0.2.1" or "2001:db8::1") and port. */
 void net_addr_text(const void *sockaddr, char *ip, size_t ipsz, int *port_out);
+
+/* Concurrent connections per client address, across all workers.
+ * Thread-safe. expected: about how many distinct addresses to size for. */
+struct net_iplimit;
+struct net_iplimit *net_iplimit_new(size_t expected);
+void net_iplimit_free(struct net_iplimit **lp);
+/* Count one more connection from sa's address; false (and nothing
+ * counted) if it already has max (0 = no limit). Every true must be
+ * matched by one net_iplimit_release(). */
+bool net_iplimit_acquire(struct net_iplimit *l, const struct sockaddr *sa,
+			 unsigned max);
+void net_iplimit_release(struct net_iplimit *l, const struct sockaddr *sa);
+/* Current count for sa's address (for tests and logs). */
+unsigned net_iplimit_count(struct net_iplimit *l, const struct sockaddr *sa);
+/* 127.0.0.0/8, ::1, ::ffff:127.x, or not an IP socket. */
+bool net_addr_is_loopback(const struct sockaddr *sa);
 
 /* A server TLS context: certificate chain and key from PEM files, minimum
  * version (TLS1_2_VERSION...), TLS 1.2 cipher list; compression and

@@ -13,6 +13,7 @@
 
 #include "core/buf.h"
 #include "core/config.h"
+#include "net/net.h"
 #include "smtp/smtp.h"
 #include "smtp/smtp_data.h"
 #include "smtp/smtp_parse.h"
@@ -23,6 +24,7 @@ struct smtp_server {
 	struct store *store;
 	SSL_CTX *tls;
 	atomic_uint connections;
+	struct net_iplimit *iplimit;
 };
 
 struct smtp_worker {
@@ -62,6 +64,8 @@ struct smtp_session {
 	char id[16];
 	char ip[64];
 	int port;
+	struct sockaddr_storage addr;
+	bool ip_counted;	/* holds a slot in srv->iplimit */
 
 	enum smtp_state state;
 	bool helo_done;

@@ -39,11 +39,14 @@ struct smtp_server *smtp_server_new(const struct config *cfg,
 	srv->store = store;
 	srv->tls = tls;
 	atomic_init(&srv->connections, 0);
+	srv->iplimit = net_iplimit_new(cfg->max_connections);
 	return srv;
 }
 
 void smtp_server_free(struct smtp_server **sp)
 {
+	if (*sp)
+		net_iplimit_free(&(*sp)->iplimit);
 	free(*sp);
 	*sp = NULL;
 }
@@ -102,6 +105,8 @@ void smtp_session_free(struct smtp_session *s)
 		s->next->prev = s->prev;
 	w->n_sessions--;
 	atomic_fetch_sub(&w->srv->connections, 1);
+	if (s->ip_counted)
+		net_iplimit_release(w->srv->iplimit, (struct sockaddr *)&s->addr);
 
 	if (s->bev)
 		bufferevent_free(s->bev);
@@ -465,7 +470,6 @@ void smtp_worker_accept(struct smtp_worker *w, int fd,
 			const struct sockaddr *sa, socklen_t salen,
 			bool implicit_tls)
 {
-	(void)salen;
 	const struct config *cfg = w->srv->cfg;
 	unsigned now = atomic_fetch_add(&w->srv->connections, 1) + 1;
 	if (w->shutting_down || now > cfg->max_connections) {
@@ -473,7 +477,20 @@ void smtp_worker_accept(struct smtp_worker *w, int fd,
 		reject_now(fd, "421 4.7.0 Too many connections, try again later\r\n");
 		return;
 	}
+	bool exempt = !cfg->limit_loopback && net_addr_is_loopback(sa);
+	if (!exempt && !net_iplimit_acquire(w->srv->iplimit, sa,
+					    cfg->max_connections_per_ip)) {
+		atomic_fetch_sub(&w->srv->connections, 1);
+		char ip[64];
+		int port;
+		net_addr_text(sa, ip, sizeof ip, &port);
+		log_info("smtp", NULL, "reject ip=%s reason=too_many_connections_from_ip", ip);
+		reject_now(fd, "421 4.7.0 Too many connections from your address, try again later\r\n");
+		return;
+	}
 	if (implicit_tls && w->srv->tls == NULL) {
+		if (!exempt)
+			net_iplimit_release(w->srv->iplimit, sa);
 		atomic_fetch_sub(&w->srv->connections, 1);
 		close(fd);
 		return;
@@ -481,6 +498,10 @@ void smtp_worker_accept(struct smtp_worker *w, int fd,
 	struct smtp_session *s = xcalloc(1, sizeof *s);
 	s->w = w;
 	s->fd = fd;
+	s->ip_counted = !exempt;
+	/* accept() never returns more than a sockaddr_storage */
+	memcpy(&s->addr, sa, salen < (socklen_t)sizeof s->addr ? salen
+							: (socklen_t)sizeof s->addr);
 	unsigned char rnd[6];
 	randombytes_buf(rnd, sizeof rnd);
 	for (size_t i = 0; i < sizeof rnd; i++)
@@ -499,6 +520,8 @@ void smtp_worker_accept(struct smtp_worker *w, int fd,
 			event_free(s->commit_ev);
 		if (!s->bev_owns_fd)
 			close(fd);
+		if (s->ip_counted)
+			net_iplimit_release(w->srv->iplimit, sa);
 		free(s);
 		atomic_fetch_sub(&w->srv->connections, 1);
 		return;

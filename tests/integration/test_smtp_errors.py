@@ -712,3 +712,36 @@ def test_max_connections(limited):
         time.sleep(0.1)
     else:
         pytest.fail("no connection accepted after the others closed")
+
+
+def test_max_connections_per_ip(make_server):
+    """One address may hold max_connections_per_ip sessions; the next gets
+    421 4.7.0 and is closed, and the slot comes back when one closes.
+    Loopback is exempt by default, so this server sets limit_loopback."""
+    srv = make_server("max_connections_per_ip = 3", "limit_loopback = yes")
+    conns = []
+    try:
+        for _ in range(3):
+            c = petreltest.SMTPConn(srv.port, greeting=False)
+            conns.append(c)
+            assert c.greeting().code == 220, c.dialogue()
+        extra = petreltest.SMTPConn(srv.port, greeting=False)
+        r = extra.greeting()
+        assert (r.code, r.esc) == (421, "4.7.0"), extra.dialogue()
+        extra.expect_eof(10)
+        extra.close()
+        conns.pop().close()
+        for _ in range(100):     # the close is seen asynchronously
+            c = petreltest.SMTPConn(srv.port, greeting=False)
+            r = c.greeting()
+            if r.code == 220:
+                conns.append(c)
+                break
+            c.close()
+            time.sleep(0.05)
+        else:
+            pytest.fail("the freed slot never came back")
+    finally:
+        for c in conns:
+            c.close()
+    assert "reason=too_many_connections_from_ip" in srv.stderr_text()
