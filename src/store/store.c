@@ -72,8 +72,7 @@ static void group_alloc(struct store_group *g)
 	g->d = xcalloc(STORE_GROUP_MAX_MSGS, sizeof *g->d);
 	g->rec = xcalloc(STORE_GROUP_MAX_MSGS, sizeof *g->rec);
 	g->rcpt_at = xcalloc(STORE_GROUP_MAX_MSGS, sizeof *g->rcpt_at);
-	g->iov_cap = 2 * (size_t)STORE_GROUP_MAX_MSGS + 1 +
-		     STORE_PREALLOC_CARRY / STORE_ZERO_BLOCK + 1;
+	g->iov_cap = 2 * (size_t)STORE_GROUP_MAX_MSGS + 1;
 	g->iov = xcalloc(g->iov_cap, sizeof *g->iov);
 	g->n = 0;
 }
@@ -86,6 +85,7 @@ static void group_free(struct store_group *g)
 	free(g->rcpt);
 	free(g->pre);
 	free(g->iov);
+	free(g->wbuf);
 	free(g->folders);
 	free(g->slots);
 	memset(g, 0, sizeof *g);
@@ -112,7 +112,7 @@ static int open_common(const char *dir, bool admin_only,
 	if (st->tuning.segment_max == 0)
 		st->tuning.segment_max = 1;
 	if (st->tuning.prealloc_carry > STORE_PREALLOC_CARRY)
-		st->tuning.prealloc_carry = STORE_PREALLOC_CARRY; /* iov room */
+		st->tuning.prealloc_carry = STORE_PREALLOC_CARRY;
 	st->hook = hook;
 	st->hook_arg = hook_arg;
 	st->q_hook = hook;

@@ -1,7 +1,7 @@
 /* store_blob.c - the bytes of the log: CRC32C, the record format
  * (store_private.h), segment files (listing, creating, pre-allocating
- * with real zero blocks, writing) and reading a message record back with
- * its checks. What the records mean, replay and the order of syncs and
+ * with real zero blocks, writing whole aligned blocks with O_DIRECT) and
+ * reading a message record back with its checks. What the records mean, replay and the order of syncs and
  * commits are store_log.c's and store_commit.c's business; compaction of
  * expunged blobs is not done yet.
  */
@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -249,9 +250,10 @@ uint64_t store_rec_size(const struct store_rec *r)
 
 /* ---- segment files ----------------------------------------------------- */
 
-/* Written where space is pre-allocated; read-only. */
-const unsigned char store_zero_block[STORE_ZERO_BLOCK];
-#define zero_block store_zero_block
+/* Written where space is pre-allocated; read-only. Aligned: O_DIRECT
+ * writes it straight from here. */
+static _Alignas(STORE_DIO_ALIGN) const unsigned char
+	zero_block[STORE_ZERO_BLOCK];
 
 static void segment_name(uint32_t id, char name[16])
 {
@@ -399,7 +401,7 @@ static int zero_fill(int fd, uint64_t from, uint64_t to, struct err *err)
 }
 
 int store_segment_create(int blobs_fd, uint32_t id, const struct iovec *first,
-			 size_t iovcnt, struct store_segment *seg,
+			 size_t iovcnt, bool direct, struct store_segment *seg,
 			 struct err *err)
 {
 	char name[16];
@@ -435,10 +437,16 @@ int store_segment_create(int blobs_fd, uint32_t id, const struct iovec *first,
 		store_sys_fail(err, "sync blobs directory", errno);
 		goto fail;
 	}
-	*seg = (struct store_segment){
+	struct store_segment s = {
 		.id = id, .fd = fd, .end = first_len, .alloc = first_len,
 	};
-	log_info("store", NULL, "op=segment-new segment=%u", (unsigned)id);
+	if (store_segment_writable(&s, direct, err) < 0) {
+		free(s.tail);
+		goto fail;
+	}
+	*seg = s;
+	log_info("store", NULL, "op=segment-new segment=%u direct=%s",
+		 (unsigned)id, s.direct ? "yes" : "no");
 	return 0;
 fail:
 	(void)close(fd); /* never acknowledged: nothing to lose */
@@ -457,9 +465,174 @@ int store_segment_open_rw(int blobs_fd, uint32_t id, struct store_segment *seg,
 	return 0;
 }
 
-int store_segment_zero(int fd, uint64_t from, uint64_t to, struct err *err)
+static uint64_t block_down(uint64_t v)
 {
-	return zero_fill(fd, from, to, err);
+	return v & ~(uint64_t)(STORE_DIO_ALIGN - 1);
+}
+
+static uint64_t block_up(uint64_t v)
+{
+	/* UNSAFE: segment offsets are below INT64_MAX (checked before any
+	 * write) */
+	return block_down(v + STORE_DIO_ALIGN - 1);
+}
+
+/* Whether the file system of fd takes O_DIRECT writes of our blocks:
+ * where statx reports its alignment (Linux 6.1), it must divide
+ * STORE_DIO_ALIGN. Where it does not, the fcntl below decides. */
+static bool dio_align_ok(int fd)
+{
+#ifdef STATX_DIOALIGN
+	struct statx sx;
+	if (statx(fd, "", AT_EMPTY_PATH, STATX_DIOALIGN, &sx) == 0 &&
+	    (sx.stx_mask & STATX_DIOALIGN) != 0)
+		return sx.stx_dio_offset_align != 0 &&
+		       sx.stx_dio_mem_align != 0 &&
+		       STORE_DIO_ALIGN % sx.stx_dio_offset_align == 0 &&
+		       STORE_DIO_ALIGN % sx.stx_dio_mem_align == 0;
+#endif
+	return true;
+}
+
+/* Said once per process, not per segment. */
+static atomic_bool dio_refused_logged;
+
+int store_segment_writable(struct store_segment *seg, bool direct,
+			   struct err *err)
+{
+	if (seg->tail == NULL) {
+		void *p;
+		int rc = posix_memalign(&p, STORE_DIO_ALIGN, STORE_DIO_ALIGN);
+		if (rc != 0)
+			return store_sys_fail(err, "allocate segment tail", rc);
+		seg->tail = p;
+	}
+	memset(seg->tail, 0, STORE_DIO_ALIGN);
+	/* Read before O_DIRECT is on: a buffered read needs no alignment. */
+	uint64_t at = block_down(seg->end);
+	if (seg->end > at &&
+	    store_pread_full(seg->fd, seg->tail, (size_t)(seg->end - at),
+			     at) < 0)
+		return store_sys_fail(err, "read segment tail", errno);
+	seg->direct = false;
+	if (!direct)
+		return 0;
+	int fl = fcntl(seg->fd, F_GETFL);
+	if (fl < 0)
+		return store_sys_fail(err, "get segment flags", errno);
+	if (dio_align_ok(seg->fd) &&
+	    fcntl(seg->fd, F_SETFL, fl | O_DIRECT) == 0) {
+		seg->direct = true;
+		return 0;
+	}
+	/* EINVAL: the file system has no direct I/O (or wants larger
+	 * blocks). Same blocks, through the page cache. */
+	int e = errno;
+	if (!atomic_exchange(&dio_refused_logged, true))
+		log_warn("store", NULL, "op=segment-open segment=%u "
+			 "error=\"no O_DIRECT: %s\" note=\"writing through "
+			 "the page cache\"", (unsigned)seg->id,
+			 e == EINVAL ? "refused by the file system"
+				     : strerror(e));
+	return 0;
+}
+
+/* buf[0, n) (n a multiple of the block) at off of seg. */
+static int put_blocks(struct store_segment *seg, unsigned char *buf, size_t n,
+		      uint64_t off, struct err *err)
+{
+	struct iovec v = { .iov_base = buf, .iov_len = n };
+	return store_segment_write(seg->fd, off, &v, 1, err);
+}
+
+int store_segment_put(struct store_segment *seg, unsigned char *buf,
+		      const struct iovec *iov, size_t iovcnt, uint64_t zeros,
+		      unsigned char *tail_out, uint64_t *rec_end_out,
+		      uint64_t *to_out, struct err *err)
+{
+	/* The buffer is flushed whenever it is full, so any group fits:
+	 * STORE_WBUF_SIZE is a multiple of the block, and every write but
+	 * the last is a full buffer at an aligned offset. */
+	_Static_assert(STORE_WBUF_SIZE % STORE_DIO_ALIGN == 0,
+		       "the write buffer is whole blocks");
+	uint64_t off = block_down(seg->end);
+	size_t fill = (size_t)(seg->end - off);
+	memcpy(buf, seg->tail, fill);
+	uint64_t rec_end = seg->end;
+	for (size_t i = 0; i < iovcnt; i++) {
+		const unsigned char *p = iov[i].iov_base;
+		size_t left = iov[i].iov_len;
+		rec_end += left;
+		while (left > 0) {
+			size_t n = STORE_WBUF_SIZE - fill;
+			if (n > left)
+				n = left;
+			memcpy(buf + fill, p, n);
+			fill += n;
+			p += n;
+			left -= n;
+			if (fill == STORE_WBUF_SIZE) {
+				if (put_blocks(seg, buf, fill, off, err) < 0)
+					return -1;
+				off += fill;
+				fill = 0;
+			}
+		}
+	}
+	/* rec_end - off == fill: the last block of the records is the
+	 * partial block at the end of buf (if any) */
+	size_t part = fill % STORE_DIO_ALIGN;
+	memcpy(tail_out, buf + fill - part, part);
+	memset(tail_out + part, 0, STORE_DIO_ALIGN - part);
+	/* zeros, then padding to the block: recovery's walk stops at the
+	 * first zero header, which is where the next group goes */
+	uint64_t zleft = zeros + (block_up(rec_end + zeros) - (rec_end + zeros));
+	while (zleft > 0) {
+		size_t n = STORE_WBUF_SIZE - fill;
+		if (n > zleft)
+			n = (size_t)zleft;
+		memset(buf + fill, 0, n);
+		fill += n;
+		zleft -= n;
+		if (fill == STORE_WBUF_SIZE || zleft == 0) {
+			if (put_blocks(seg, buf, fill, off, err) < 0)
+				return -1;
+			off += fill;
+			fill = 0;
+		}
+	}
+	if (fill > 0) {
+		/* records ended on a block boundary with no zeros after */
+		if (put_blocks(seg, buf, fill, off, err) < 0)
+			return -1;
+		off += fill;
+	}
+	*rec_end_out = rec_end;
+	*to_out = off;
+	return 0;
+}
+
+void store_segment_advance(struct store_segment *seg, uint64_t end,
+			   uint64_t to, const unsigned char *tail)
+{
+	memcpy(seg->tail, tail, STORE_DIO_ALIGN);
+	seg->end = end;
+	if (seg->alloc < to)
+		seg->alloc = to;
+}
+
+int store_segment_zero(struct store_segment *seg, uint64_t from, uint64_t to,
+		       struct err *err)
+{
+	if (seg->direct) {
+		/* never the block that holds end: the records in it are
+		 * not in zero_block */
+		if (from % STORE_DIO_ALIGN != 0 || from < block_up(seg->end))
+			return store_sys_fail(err, "pre-allocate segment",
+					      EINVAL);
+		to = block_up(to);
+	}
+	return zero_fill(seg->fd, from, to, err);
 }
 
 int store_segment_rewind(struct store_segment *seg, uint64_t start,
@@ -467,11 +640,21 @@ int store_segment_rewind(struct store_segment *seg, uint64_t start,
 {
 	/* Within the pre-allocated part: zeros again. Past it (the group
 	 * appended): cut the file back. Neither needs a new block, so a
-	 * full disk does not stop it. */
+	 * full disk does not stop it. In whole blocks: the block that holds
+	 * start gets its old bytes back from seg->tail (zeros after start),
+	 * the blocks after it zeros, up to the block end of what the group
+	 * wrote or of the pre-allocated part, whichever is first. */
+	if (start != seg->end)
+		return store_sys_fail(err, "rewind segment", EINVAL);
 	uint64_t keep = seg->alloc > start ? seg->alloc : start;
-	uint64_t zero_to = start + bytes < seg->alloc ? start + bytes
-						      : seg->alloc;
-	if (start < zero_to && zero_fill(seg->fd, start, zero_to, err) < 0)
+	uint64_t first = block_down(start);
+	uint64_t zero_to = block_up(start + bytes) < block_up(keep)
+				   ? block_up(start + bytes)
+				   : block_up(keep);
+	if (first < zero_to &&
+	    (put_blocks(seg, seg->tail, STORE_DIO_ALIGN, first, err) < 0 ||
+	     (first + STORE_DIO_ALIGN < zero_to &&
+	      zero_fill(seg->fd, first + STORE_DIO_ALIGN, zero_to, err) < 0)))
 		return -1;
 	if (keep > (uint64_t)INT64_MAX || ftruncate(seg->fd, (off_t)keep) < 0)
 		return store_sys_fail(err, "truncate segment", errno);
@@ -519,6 +702,9 @@ void store_segment_close(struct store_segment *seg)
 				 strerror(errno));
 		seg->fd = -1;
 	}
+	free(seg->tail);
+	seg->tail = NULL;
+	seg->direct = false;
 }
 
 int store_segment_open_read(int blobs_fd, uint32_t id)

@@ -487,6 +487,13 @@ static int open_tail(struct store *st, const struct walk *w, struct err *err)
 	/* a record must start at an aligned offset; a foreign file may end
 	 * anywhere: then start the next segment */
 	seg.retire = seg.end % STORE_REC_ALIGN != 0;
+	/* the last block of the log into memory, then O_DIRECT: the zeros
+	 * above were written through the page cache, which is fine (a
+	 * direct write flushes and drops cached pages of its range) */
+	if (store_segment_writable(&seg, !st->tuning.buffered, err) < 0) {
+		store_segment_close(&seg);
+		return -1;
+	}
 	st->seg = seg;
 	return 0;
 }

@@ -242,6 +242,15 @@ uint64_t store_rec_size(const struct store_rec *r);
 
 /* ---- segment files ----------------------------------------------------- */
 
+/* The committer writes segments with O_DIRECT (decision 0002): whole
+ * blocks of STORE_DIO_ALIGN bytes, at offsets and from buffers aligned to
+ * it, assembled in a buffer of STORE_WBUF_SIZE. 4096 is a multiple of
+ * the logical block size of the disks we run on and of the page size;
+ * a file system that asks for more (statx STATX_DIOALIGN) or refuses
+ * O_DIRECT gets the same whole-block writes through the page cache. */
+#define STORE_DIO_ALIGN 4096u
+#define STORE_WBUF_SIZE (4u * 1024 * 1024)
+
 /* The segment the committer appends to. Only the committer thread (and
  * store_open/store_close around it) touches it. */
 struct store_segment {
@@ -250,6 +259,12 @@ struct store_segment {
 	uint64_t end;	/* append position: the end of the log */
 	uint64_t alloc;	/* bytes known written (records or zeros) and synced */
 	bool retire;	/* a sync failed: start a new segment for the next group */
+	bool direct;	/* fd has O_DIRECT */
+	/* STORE_DIO_ALIGN bytes, aligned: the block that holds end, as it is
+	 * on disk before end and zeros from end on. The next write starts
+	 * with it, so that appending never reads the block back. NULL until
+	 * store_segment_writable. */
+	unsigned char *tail;
 };
 
 /* Ids of the segment files in blobs_fd, ascending, in a new array (*ids_out,
@@ -258,24 +273,51 @@ int store_segment_list(int blobs_fd, uint32_t **ids_out, size_t *n_out,
 		       struct err *err);
 /* Create segment id (truncating a leftover of a failed attempt), write
  * first (iovcnt entries, may be 0) at offset 0, fdatasync it and sync the
- * directory. On success *seg is the new segment with end = alloc = the
- * bytes of first; on failure *seg is untouched and the file is left for
- * the next attempt to truncate. Pre-allocation comes later, when idle. */
+ * directory, then make it writable (store_segment_writable). On success
+ * *seg is the new segment with end = alloc = the bytes of first; on
+ * failure *seg is untouched and the file is left for the next attempt to
+ * truncate. Pre-allocation comes later, when idle. */
 int store_segment_create(int blobs_fd, uint32_t id, const struct iovec *first,
-			 size_t iovcnt, struct store_segment *seg,
+			 size_t iovcnt, bool direct, struct store_segment *seg,
 			 struct err *err);
 /* Open an existing segment read-write for appending; end and alloc are
- * set by the caller (recovery). */
+ * set by the caller (recovery), which then calls store_segment_writable. */
 int store_segment_open_rw(int blobs_fd, uint32_t id, struct store_segment *seg,
 			  struct err *err);
-/* 64 KiB of zero bytes to point iovecs at; read-only. */
+/* Ready seg (end set) for store_segment_put: read the block that holds
+ * end into seg->tail, through the page cache, then switch fd to O_DIRECT
+ * if direct is true and the file system takes it (else buffered, logged
+ * once). After this nothing reads through seg->fd. */
+int store_segment_writable(struct store_segment *seg, bool direct,
+			   struct err *err);
+/* Write whole blocks from the block that holds start = seg->end: the
+ * bytes of seg->tail before start, then iov (entries are not changed),
+ * then zeros more zero bytes, then zeros to the end of the block; through
+ * buf (STORE_WBUF_SIZE bytes aligned to STORE_DIO_ALIGN). Not synced,
+ * and seg is not changed: on success *rec_end_out is where iov ended,
+ * *to_out where the written blocks end, and tail_out (STORE_DIO_ALIGN
+ * bytes, aligned) the block that holds *rec_end_out, for
+ * store_segment_advance once the write is durable. */
+int store_segment_put(struct store_segment *seg, unsigned char *buf,
+		      const struct iovec *iov, size_t iovcnt, uint64_t zeros,
+		      unsigned char *tail_out, uint64_t *rec_end_out,
+		      uint64_t *to_out, struct err *err);
+/* After store_segment_put and the sync: the log ends at end, the blocks
+ * up to to are written, and tail is the block that holds end. */
+void store_segment_advance(struct store_segment *seg, uint64_t end,
+			   uint64_t to, const unsigned char *tail);
+/* Size of the read-only, O_DIRECT-aligned block of zeros in store_blob.c
+ * that pre-allocation points its iovecs at. */
 #define STORE_ZERO_BLOCK 65536
-extern const unsigned char store_zero_block[STORE_ZERO_BLOCK];
-/* Write zeros over [from, to) of fd (not synced): pre-allocation. */
-int store_segment_zero(int fd, uint64_t from, uint64_t to, struct err *err);
+/* Write zeros over [from, to) of seg (not synced): pre-allocation. from
+ * is at or past the block after end; with O_DIRECT it is aligned and to
+ * is rounded up to a block. */
+int store_segment_zero(struct store_segment *seg, uint64_t from, uint64_t to,
+		       struct err *err);
 /* Undo a group whose write failed: the bytes [start, start + bytes) are
  * made zero again (or cut off where they were appended) and synced, so
- * that no record of it can be replayed. */
+ * that no record of it can be replayed. start is seg->end; the block that
+ * holds it is rewritten from seg->tail. */
 int store_segment_rewind(struct store_segment *seg, uint64_t start,
 			 uint64_t bytes, struct err *err);
 /* Make [from, to) of seg all zero bytes: read it and overwrite what is
@@ -359,6 +401,7 @@ struct store_tuning {
 	uint64_t prealloc_chunk;	/* STORE_PREALLOC_CHUNK */
 	uint64_t prealloc_low;		/* STORE_PREALLOC_LOW */
 	uint64_t prealloc_carry;	/* STORE_PREALLOC_CARRY */
+	bool buffered;			/* as if O_DIRECT were refused */
 };
 
 /* Where the committer calls the test hook. For the points marked
@@ -401,8 +444,11 @@ struct store_group {
 	unsigned char *pre;		/* per record: padding of the one
 					 * before, header, metadata */
 	size_t pre_cap;
-	struct iovec *iov;		/* 2 per record + 1 + carried zeros */
+	struct iovec *iov;		/* 2 per record + 1 */
 	size_t iov_cap;
+	/* for store_segment_put: STORE_WBUF_SIZE bytes, then the next tail
+	 * block (STORE_DIO_ALIGN); aligned, allocated at first use */
+	unsigned char *wbuf;
 	/* INBOX state of each mailbox in the group: open addressing on
 	 * mailbox id into folders[] */
 	struct store_group_folder {
