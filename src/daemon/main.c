@@ -38,7 +38,10 @@ struct listen_set {
 struct worker {
 	pthread_t thread;
 	struct event_base *base;
-	struct smtp_worker *smtp;
+	struct net_worker net;
+	struct net_limits *limits;
+	struct smtp_server *smtp;
+	SSL_CTX *tls;
 	struct event *stop_ev;
 	struct evconnlistener **listeners;
 	bool *listener_tls;
@@ -53,7 +56,8 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd,
 	for (size_t i = 0; i < w->n_listeners; i++)
 		if (w->listeners[i] == l)
 			tls = w->listener_tls[i];
-	smtp_worker_accept(w->smtp, fd, sa, (socklen_t)salen, tls);
+	net_conn_accept(&w->net, w->limits, &smtp_proto, w->smtp, w->tls, tls,
+			fd, sa, (socklen_t)salen);
 }
 
 static void on_accept_error(struct evconnlistener *l, void *arg)
@@ -78,7 +82,7 @@ static void on_stop(evutil_socket_t fd, short what, void *arg)
 	for (size_t i = 0; i < w->n_listeners; i++)
 		evconnlistener_free(w->listeners[i]);
 	w->n_listeners = 0;
-	smtp_worker_shutdown(w->smtp);
+	net_worker_shutdown(&w->net);
 }
 
 static void *worker_main(void *arg)
@@ -242,6 +246,9 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 
 	struct smtp_server *srv = smtp_server_new(cfg, st, tls);
+	struct net_limits limits;
+	net_limits_init(&limits, cfg->max_connections, cfg->max_connections_per_ip,
+			cfg->limit_loopback);
 	struct worker *workers = xcalloc((size_t)nworkers, sizeof *workers);
 	for (int i = 0; i < nworkers; i++) {
 		struct worker *w = &workers[i];
@@ -250,7 +257,10 @@ int main(int argc, char **argv)
 			err_set(&err, ERR_ENV, 0, NULL, "event_base_new failed");
 			goto fatal;
 		}
-		w->smtp = smtp_worker_new(srv, w->base, on_idle, w);
+		net_worker_init(&w->net, w->base, on_idle, w);
+		w->limits = &limits;
+		w->smtp = srv;
+		w->tls = tls;
 		w->stop_ev = event_new(w->base, -1, 0, on_stop, w);
 		w->listeners = xcalloc(total_listeners, sizeof *w->listeners);
 		w->listener_tls = xcalloc(total_listeners, sizeof *w->listener_tls);
@@ -295,13 +305,13 @@ int main(int argc, char **argv)
 	for (int i = 0; i < nworkers; i++) {
 		pthread_join(workers[i].thread, NULL);
 		event_free(workers[i].stop_ev);
-		smtp_worker_free(&workers[i].smtp);
 		event_base_free(workers[i].base);
 		free(workers[i].listeners);
 		free(workers[i].listener_tls);
 	}
 	free(workers);
 	smtp_server_free(&srv);
+	net_limits_release(&limits);
 	store_close(&st);
 	SSL_CTX_free(tls);
 	for (size_t s = 0; s < nsets; s++)

@@ -44,21 +44,21 @@ static void cmd_helo_common(struct smtp_session *s, struct span arg, bool esmtp)
 	smtp_tx_reset(s);
 	s->helo_done = true;
 	s->esmtp = esmtp;
-	const struct config *cfg = s->w->srv->cfg;
+	const struct config *cfg = s->srv->cfg;
 	if (!esmtp) {
-		smtp_reply(s, "250 %s", cfg->hostname);
+		net_conn_reply(s->c, "250 %s", cfg->hostname);
 		return;
 	}
-	smtp_reply(s, "250-%s", cfg->hostname);
-	smtp_reply(s, "250-PIPELINING");
-	smtp_reply(s, "250-SIZE %llu", (unsigned long long)cfg->smtp_max_message_size);
-	if (s->w->srv->tls != NULL && !s->tls)
-		smtp_reply(s, "250-STARTTLS");
-	smtp_reply(s, "250-ENHANCEDSTATUSCODES");
-	smtp_reply(s, "250-8BITMIME");
-	smtp_reply(s, "250-SMTPUTF8");
-	smtp_reply(s, "250-CHUNKING");
-	smtp_reply(s, "250 HELP");
+	net_conn_reply(s->c, "250-%s", cfg->hostname);
+	net_conn_reply(s->c, "250-PIPELINING");
+	net_conn_reply(s->c, "250-SIZE %llu", (unsigned long long)cfg->smtp_max_message_size);
+	if (s->srv->tls != NULL && !s->c->tls)
+		net_conn_reply(s->c, "250-STARTTLS");
+	net_conn_reply(s->c, "250-ENHANCEDSTATUSCODES");
+	net_conn_reply(s->c, "250-8BITMIME");
+	net_conn_reply(s->c, "250-SMTPUTF8");
+	net_conn_reply(s->c, "250-CHUNKING");
+	net_conn_reply(s->c, "250 HELP");
 }
 
 static void cmd_helo(struct smtp_session *s, struct span arg)
@@ -78,7 +78,7 @@ static void cmd_mail(struct smtp_session *s, struct span arg)
 		fail_with(s, SMTP_VERB_MAIL, 503, "5.5.1", "Error: nested MAIL command");
 		return;
 	}
-	const struct config *cfg = s->w->srv->cfg;
+	const struct config *cfg = s->srv->cfg;
 	if (smtp_parse_mail(arg, cfg->smtp_max_message_size, &s->from, &s->mail,
 			    &err) != 0) {
 		fail(s, SMTP_VERB_MAIL, &err);
@@ -96,7 +96,7 @@ static void cmd_mail(struct smtp_session *s, struct span arg)
 		return;
 	}
 	s->has_mail = true;
-	smtp_reply(s, "250 2.1.0 Ok");
+	net_conn_reply(s->c, "250 2.1.0 Ok");
 }
 
 static bool have_mailbox(const struct smtp_session *s, int64_t id)
@@ -128,7 +128,7 @@ static void cmd_rcpt(struct smtp_session *s, struct span arg)
 {
 	const enum smtp_verb v = SMTP_VERB_RCPT;
 	struct err err;
-	const struct config *cfg = s->w->srv->cfg;
+	const struct config *cfg = s->srv->cfg;
 	if (!s->has_mail) {
 		fail_with(s, v, 503, "5.5.1", "Error: need MAIL command");
 		return;
@@ -137,7 +137,7 @@ static void cmd_rcpt(struct smtp_session *s, struct span arg)
 		/* RFC 5321 4.5.3.1.10: 452 so that the client sends the rest in
 		 * another transaction. Not counted as a client error. */
 		s->failed[v]++;
-		smtp_reply(s, "452 4.5.3 Error: too many recipients");
+		net_conn_reply(s->c, "452 4.5.3 Error: too many recipients");
 		return;
 	}
 	struct smtp_path path;
@@ -152,31 +152,31 @@ static void cmd_rcpt(struct smtp_session *s, struct span arg)
 		return;
 	}
 	if (path.domain_literal || path.domain[0] == '\0') {
-		log_info("smtp", s->id, "reject rcpt=\"%s\" reason=relay ip=%s", logaddr, s->ip);
+		log_info("smtp", s->c->id, "reject rcpt=\"%s\" reason=relay ip=%s", logaddr, s->c->ip);
 		fail_with(s, v, 554, "5.7.1", "Relay access denied");
 		return;
 	}
-	struct store *st = s->w->srv->store;
+	struct store *st = s->srv->store;
 	int hosted = store_domain_exists(st, path.domain, &err);
 	if (hosted < 0) {
-		log_error("smtp", s->id, "store error=\"%s\"", err.msg);
+		log_error("smtp", s->c->id, "store error=\"%s\"", err.msg);
 		fail_with(s, v, 451, "4.3.0", "Temporary lookup failure, try again later");
 		return;
 	}
 	if (hosted == 0) {
-		log_info("smtp", s->id, "reject rcpt=\"%s\" reason=relay ip=%s", logaddr, s->ip);
+		log_info("smtp", s->c->id, "reject rcpt=\"%s\" reason=relay ip=%s", logaddr, s->c->ip);
 		fail_with(s, v, 554, "5.7.1", "Relay access denied");
 		return;
 	}
 	struct store_mailbox mb;
 	int found = store_mailbox_find(st, path.local, path.domain, &mb, &err);
 	if (found < 0) {
-		log_error("smtp", s->id, "store error=\"%s\"", err.msg);
+		log_error("smtp", s->c->id, "store error=\"%s\"", err.msg);
 		fail_with(s, v, 451, "4.3.0", "Temporary lookup failure, try again later");
 		return;
 	}
 	if (found == 0) {
-		log_info("smtp", s->id, "reject rcpt=\"%s\" reason=unknown_user ip=%s", logaddr, s->ip);
+		log_info("smtp", s->c->id, "reject rcpt=\"%s\" reason=unknown_user ip=%s", logaddr, s->c->ip);
 		fail_with(s, v, 550, "5.1.1", "Recipient address rejected: User unknown");
 		return;
 	}
@@ -192,13 +192,13 @@ static void cmd_rcpt(struct smtp_session *s, struct span arg)
 			return;
 		}
 		if (mb.used >= mb.quota || want > mb.quota - mb.used) {
-			log_info("smtp", s->id, "reject rcpt=\"%s\" reason=quota ip=%s", logaddr, s->ip);
+			log_info("smtp", s->c->id, "reject rcpt=\"%s\" reason=quota ip=%s", logaddr, s->c->ip);
 			fail_with(s, v, 452, "4.2.2", "Mailbox full, try again later");
 			return;
 		}
 	}
 	add_rcpt(s, &path, mb.id);
-	smtp_reply(s, "250 2.1.5 Ok");
+	net_conn_reply(s->c, "250 2.1.5 Ok");
 }
 
 static void cmd_data(struct smtp_session *s, struct span arg)
@@ -212,10 +212,10 @@ static void cmd_data(struct smtp_session *s, struct span arg)
 		fail_with(s, SMTP_VERB_DATA, 554, "5.5.1", "Error: no valid recipients");
 		return;
 	}
-	smtp_reply(s, "354 End data with <CR><LF>.<CR><LF>");
+	net_conn_reply(s->c, "354 End data with <CR><LF>.<CR><LF>");
 	smtp_msg_begin(s, false);
 	s->state = SMTP_S_DATA;
-	smtp_set_timeout(s, s->w->srv->cfg->smtp_data_timeout);
+	net_conn_set_timeout(s->c, s->srv->cfg->smtp_data_timeout);
 }
 
 static void cmd_bdat(struct smtp_session *s, struct span arg)
@@ -228,7 +228,7 @@ static void cmd_bdat(struct smtp_session *s, struct span arg)
 		 * rest of the stream cannot be read as commands. */
 		s->failed[SMTP_VERB_BDAT]++;
 		smtp_reply_err(s, &err);
-		smtp_close_after_flush(s);
+		net_conn_close_after_flush(s->c);
 		return;
 	}
 	s->bdat_discard = false;
@@ -249,27 +249,27 @@ static void cmd_bdat(struct smtp_session *s, struct span arg)
 	s->bdat_left = size;
 	s->bdat_last = last;
 	s->state = SMTP_S_BDAT;
-	smtp_set_timeout(s, s->w->srv->cfg->smtp_data_timeout);
+	net_conn_set_timeout(s->c, s->srv->cfg->smtp_data_timeout);
 }
 
 static void cmd_rset(struct smtp_session *s, struct span arg)
 {
 	(void)arg;
 	smtp_tx_reset(s);
-	smtp_reply(s, "250 2.0.0 Ok");
+	net_conn_reply(s->c, "250 2.0.0 Ok");
 }
 
 static void cmd_noop(struct smtp_session *s, struct span arg)
 {
 	(void)arg;	/* RFC 5321 4.1.1.9: a parameter is ignored */
-	smtp_reply(s, "250 2.0.0 Ok");
+	net_conn_reply(s->c, "250 2.0.0 Ok");
 }
 
 static void cmd_quit(struct smtp_session *s, struct span arg)
 {
 	(void)arg;
-	smtp_reply(s, "221 2.0.0 Bye");
-	smtp_close_after_flush(s);
+	net_conn_reply(s->c, "221 2.0.0 Bye");
+	net_conn_close_after_flush(s->c);
 }
 
 static void cmd_vrfy(struct smtp_session *s, struct span arg)
@@ -279,7 +279,7 @@ static void cmd_vrfy(struct smtp_session *s, struct span arg)
 		return;
 	}
 	/* RFC 5321 3.5.3: 252 neither confirms nor denies (no harvesting). */
-	smtp_reply(s, "252 2.5.2 Cannot VRFY user, but will accept message and attempt delivery");
+	net_conn_reply(s->c, "252 2.5.2 Cannot VRFY user, but will accept message and attempt delivery");
 }
 
 static void cmd_expn(struct smtp_session *s, struct span arg)
@@ -292,19 +292,19 @@ static void cmd_expn(struct smtp_session *s, struct span arg)
 static void cmd_help(struct smtp_session *s, struct span arg)
 {
 	(void)arg;
-	smtp_reply(s, "214-2.0.0 Commands: HELO EHLO MAIL RCPT DATA BDAT RSET NOOP");
-	smtp_reply(s, "214-2.0.0   QUIT VRFY HELP%s", s->w->srv->tls ? " STARTTLS" : "");
-	smtp_reply(s, "214 2.0.0 See RFC 5321");
+	net_conn_reply(s->c, "214-2.0.0 Commands: HELO EHLO MAIL RCPT DATA BDAT RSET NOOP");
+	net_conn_reply(s->c, "214-2.0.0   QUIT VRFY HELP%s", s->srv->tls ? " STARTTLS" : "");
+	net_conn_reply(s->c, "214 2.0.0 See RFC 5321");
 }
 
 static void cmd_starttls(struct smtp_session *s, struct span arg)
 {
 	(void)arg;
-	if (s->w->srv->tls == NULL) {
+	if (s->srv->tls == NULL) {
 		fail_with(s, SMTP_VERB_STARTTLS, 454, "4.7.0", "TLS not available");
 		return;
 	}
-	if (s->tls) {
+	if (s->c->tls) {
 		fail_with(s, SMTP_VERB_STARTTLS, 503, "5.5.1", "Error: TLS already active");
 		return;
 	}
@@ -312,8 +312,8 @@ static void cmd_starttls(struct smtp_session *s, struct span arg)
 		fail_with(s, SMTP_VERB_STARTTLS, 503, "5.5.1", "Error: MAIL transaction in progress");
 		return;
 	}
-	smtp_reply(s, "220 2.0.0 Ready to start TLS");
-	smtp_starttls_begin(s);
+	net_conn_reply(s->c, "220 2.0.0 Ready to start TLS");
+	net_conn_starttls(s->c);
 }
 
 static void cmd_auth(struct smtp_session *s, struct span arg)
@@ -356,7 +356,7 @@ void smtp_cmd_dispatch(struct smtp_session *s, struct span line)
 	}
 	if (log_get_level() >= LOG_DEBUG) {
 		char esc[128];
-		log_debug("smtp", s->id, "command \"%s\"", log_escape(line, esc, sizeof esc));
+		log_debug("smtp", s->c->id, "command \"%s\"", log_escape(line, esc, sizeof esc));
 	}
 	for (size_t i = 0; i < sizeof commands / sizeof *commands; i++) {
 		if (commands[i].verb != cmd.verb)
@@ -381,5 +381,5 @@ void smtp_cmd_dispatch(struct smtp_session *s, struct span line)
 	}
 	s->count[SMTP_VERB_UNKNOWN]++;
 	s->errors++;
-	smtp_reply(s, "500 5.5.2 Error: command not recognized");
+	net_conn_reply(s->c, "500 5.5.2 Error: command not recognized");
 }

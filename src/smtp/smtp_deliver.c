@@ -24,7 +24,7 @@ static void rfc5322_date(time_t t, char *out, size_t outsz)
 
 void smtp_msg_begin(struct smtp_session *s, bool bdat)
 {
-	const struct config *cfg = s->w->srv->cfg;
+	const struct config *cfg = s->srv->cfg;
 	char trace[SMTP_TRACE_MAX], date[64], forpart[SMTP_PATH_MAX + 16];
 	rfc5322_date(time(NULL), date, sizeof date);
 	/* "for" only when there is one recipient, so that a copy does not
@@ -33,11 +33,11 @@ void smtp_msg_begin(struct smtp_session *s, bool bdat)
 		snprintf(forpart, sizeof forpart, "\r\n\tfor <%s>", s->rcpts[0].addr);
 	else
 		forpart[0] = '\0';
-	const char *proto = s->mail.smtputf8 ? (s->tls ? "UTF8SMTPS" : "UTF8SMTP")
-		: s->esmtp ? (s->tls ? "ESMTPS" : "ESMTP") : (s->tls ? "SMTPS" : "SMTP");
+	const char *proto = s->mail.smtputf8 ? (s->c->tls ? "UTF8SMTPS" : "UTF8SMTP")
+		: s->esmtp ? (s->c->tls ? "ESMTPS" : "ESMTP") : (s->c->tls ? "SMTPS" : "SMTP");
 	char tlsline[128];
-	if (s->tls)
-		snprintf(tlsline, sizeof tlsline, "\r\n\t(using %s)", s->tls_desc);
+	if (s->c->tls)
+		snprintf(tlsline, sizeof tlsline, "\r\n\t(using %s)", s->c->tls_desc);
 	else
 		tlsline[0] = '\0';
 	int n = snprintf(trace, sizeof trace,
@@ -46,8 +46,8 @@ void smtp_msg_begin(struct smtp_session *s, bool bdat)
 			 "\tby %s (petrel) with %s id %s.%u%s;\r\n"
 			 "\t%s\r\n",
 			 s->from.null_path ? "" : s->from.addr,
-			 s->helo, strchr(s->ip, ':') ? "IPv6:" : "", s->ip, tlsline,
-			 cfg->hostname, proto, s->id, s->n_tx + 1, forpart, date);
+			 s->helo, strchr(s->c->ip, ':') ? "IPv6:" : "", s->c->ip, tlsline,
+			 cfg->hostname, proto, s->c->id, s->n_tx + 1, forpart, date);
 	if (n < 0 || (size_t)n >= sizeof trace)
 		n = snprintf(trace, sizeof trace, "Received: by %s (petrel); %s\r\n",
 			     cfg->hostname, date);
@@ -75,7 +75,7 @@ static void back_to_commands(struct smtp_session *s)
 {
 	smtp_tx_reset(s);
 	s->state = SMTP_S_CMD;
-	smtp_set_timeout(s, s->w->srv->cfg->smtp_command_timeout);
+	net_conn_set_timeout(s->c, s->srv->cfg->smtp_command_timeout);
 }
 
 void smtp_msg_finish(struct smtp_session *s)
@@ -83,7 +83,7 @@ void smtp_msg_finish(struct smtp_session *s)
 	struct err err;
 	enum smtp_verb v = s->bdat_active ? SMTP_VERB_BDAT : SMTP_VERB_DATA;
 	if (smtp_data_result(&s->data, &err) != 0) {
-		log_info("smtp", s->id, "reject reason=\"%s\" ip=%s", err.msg, s->ip);
+		log_info("smtp", s->c->id, "reject reason=\"%s\" ip=%s", err.msg, s->c->ip);
 		s->failed[v]++;
 		s->errors++;
 		smtp_reply_err(s, &err);
@@ -102,12 +102,12 @@ void smtp_msg_finish(struct smtp_session *s)
 		if (at && ll < sizeof local) {
 			memcpy(local, s->rcpts[0].addr, ll);
 			local[ll] = '\0';
-			int found = store_mailbox_find(s->w->srv->store, local, at + 1, &mb, &err);
+			int found = store_mailbox_find(s->srv->store, local, at + 1, &mb, &err);
 			if (found == 1 && mb.quota > 0 &&
 			    (mb.used >= mb.quota || size > mb.quota - mb.used)) {
-				log_info("smtp", s->id, "reject reason=quota size=%zu ip=%s", size, s->ip);
+				log_info("smtp", s->c->id, "reject reason=quota size=%zu ip=%s", size, s->c->ip);
 				s->failed[v]++;
-				smtp_reply(s, "552 5.2.2 Mailbox full");
+				net_conn_reply(s->c, "552 5.2.2 Mailbox full");
 				back_to_commands(s);
 				return;
 			}
@@ -121,14 +121,14 @@ void smtp_msg_finish(struct smtp_session *s)
 	s->dlv.internal_date = (int64_t)time(NULL);
 	s->dlv.done = commit_notify;
 	s->dlv.arg = s;
-	if (store_deliver_submit(s->w->srv->store, &s->dlv, &err) != 0) {
-		log_error("smtp", s->id, "store submit failed error=\"%s\"", err.msg);
-		smtp_reply(s, "451 4.3.0 Temporary failure, try again later");
+	if (store_deliver_submit(s->srv->store, &s->dlv, &err) != 0) {
+		log_error("smtp", s->c->id, "store submit failed error=\"%s\"", err.msg);
+		net_conn_reply(s->c, "451 4.3.0 Temporary failure, try again later");
 		back_to_commands(s);
 		return;
 	}
 	s->state = SMTP_S_COMMIT;
-	bufferevent_disable(s->bev, EV_READ);
+	net_conn_set_busy(s->c);
 }
 
 void smtp_commit_done(evutil_socket_t fd, short what, void *arg)
@@ -136,32 +136,26 @@ void smtp_commit_done(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	struct smtp_session *s = arg;
+	struct net_conn *c = s->c;
 	enum smtp_verb v = s->bdat_active ? SMTP_VERB_BDAT : SMTP_VERB_DATA;
 	s->n_tx++;
 	if (s->dlv.rc == 0) {
 		char from[200];
 		log_escape(span_cstr(s->from.addr), from, sizeof from);
-		log_info("smtp", s->id, "accepted id=%s.%u from=<%s> rcpts=%zu size=%zu%s",
-			 s->id, s->n_tx, from, s->n_mailboxes, s->dlv.len,
-			 s->peer_gone ? " client=gone" : "");
-		if (!s->peer_gone)
-			smtp_reply(s, "250 2.0.0 Ok: queued as %s.%u", s->id, s->n_tx);
+		log_info("smtp", c->id, "accepted id=%s.%u from=<%s> rcpts=%zu size=%zu%s",
+			 c->id, s->n_tx, from, s->n_mailboxes, s->dlv.len,
+			 c->peer_gone ? " client=gone" : "");
+		if (!c->peer_gone)
+			net_conn_reply(c, "250 2.0.0 Ok: queued as %s.%u", c->id, s->n_tx);
 	} else {
-		log_error("smtp", s->id, "store failed id=%s.%u error=\"%s\"",
-			  s->id, s->n_tx, s->dlv.err.msg);
+		log_error("smtp", c->id, "store failed id=%s.%u error=\"%s\"",
+			  c->id, s->n_tx, s->dlv.err.msg);
 		s->failed[v]++;
-		if (!s->peer_gone)
-			smtp_reply(s, "451 4.3.0 Temporary failure storing the message, try again later");
-	}
-	if (s->peer_gone) {
-		smtp_session_free(s);
-		return;
+		if (!c->peer_gone)
+			net_conn_reply(c, "451 4.3.0 Temporary failure storing the message, try again later");
 	}
 	back_to_commands(s);
-	if (s->w->shutting_down) {
-		smtp_reply(s, "421 4.3.2 %s Service shutting down", s->w->srv->cfg->hostname);
-		smtp_close_after_flush(s);
-		return;
-	}
-	smtp_session_resume(s);
+	/* Frees the connection if the peer went away meanwhile, says 421 if
+	 * the server is stopping, or reads the next command. */
+	(void)net_conn_done_busy(c);
 }

@@ -13,7 +13,7 @@
 
 #include "core/buf.h"
 #include "core/config.h"
-#include "net/net.h"
+#include "net/conn.h"
 #include "smtp/smtp.h"
 #include "smtp/smtp_data.h"
 #include "smtp/smtp_parse.h"
@@ -23,18 +23,6 @@ struct smtp_server {
 	const struct config *cfg;
 	struct store *store;
 	SSL_CTX *tls;
-	atomic_uint connections;
-	struct net_iplimit *iplimit;
-};
-
-struct smtp_worker {
-	struct smtp_server *srv;
-	struct event_base *base;
-	struct smtp_session *sessions;	/* doubly linked */
-	size_t n_sessions;
-	bool shutting_down;
-	void (*on_idle)(void *arg);
-	void *idle_arg;
 };
 
 enum smtp_state {
@@ -42,8 +30,6 @@ enum smtp_state {
 	SMTP_S_DATA,		/* reading a DATA body */
 	SMTP_S_BDAT,		/* reading a BDAT chunk */
 	SMTP_S_COMMIT,		/* waiting for the store; input paused */
-	SMTP_S_STARTTLS,	/* 220 sent; handshake starts when flushed */
-	SMTP_S_CLOSING,		/* last reply being flushed, then free */
 };
 
 struct smtp_rcpt {
@@ -54,18 +40,8 @@ struct smtp_rcpt {
 #define SMTP_NVERBS (SMTP_VERB_AUTH + 1)
 
 struct smtp_session {
-	struct smtp_worker *w;
-	struct smtp_session *prev, *next;
-	struct bufferevent *bev;
-	int fd;
-	bool bev_owns_fd;	/* the TLS bufferevent closes fd on free */
-	bool tls;
-	char tls_desc[96];
-	char id[16];
-	char ip[64];
-	int port;
-	struct sockaddr_storage addr;
-	bool ip_counted;	/* holds a slot in srv->iplimit */
+	struct net_conn *c;
+	struct smtp_server *srv;
 
 	enum smtp_state state;
 	bool helo_done;
@@ -97,22 +73,11 @@ struct smtp_session {
 	/* delivery in flight */
 	struct store_delivery dlv;
 	struct event *commit_ev;
-	bool peer_gone;		/* free as soon as the commit completes */
 };
 
 /* smtp_session.c */
-void smtp_reply(struct smtp_session *s, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
 void smtp_reply_err(struct smtp_session *s, const struct err *err);
-void smtp_close_after_flush(struct smtp_session *s);
-/* Read and write timeout for what the session waits for next. */
-void smtp_set_timeout(struct smtp_session *s, unsigned seconds);
 void smtp_tx_reset(struct smtp_session *s);
-void smtp_starttls_begin(struct smtp_session *s);
-/* Free now: only from a callback of this session, never mid-dispatch. */
-void smtp_session_free(struct smtp_session *s);
-/* Read again and work through input already buffered. */
-void smtp_session_resume(struct smtp_session *s);
 
 /* smtp_cmd.c: handle one command line (without CRLF). */
 void smtp_cmd_dispatch(struct smtp_session *s, struct span line);
