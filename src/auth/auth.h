@@ -8,8 +8,10 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "core/err.h"
+#include "core/jobs.h"
 
 /* Long enough for crypto_pwhash_STRBYTES. */
 #define AUTH_HASH_MAX 128
@@ -23,6 +25,34 @@ int auth_password_hash(const char *password, size_t len, char *out,
 	__attribute__((warn_unused_result));
 /* true if password matches hash; constant-time in the hash compare. */
 bool auth_password_check(const char *hash, const char *password, size_t len);
+
+/* ---- logins of mail clients (POP3, IMAP, submission) --------------------
+ * Checked on a jobs pool thread: the Argon2id verification takes tens of
+ * milliseconds and must not stall an event loop. */
+struct store;
+struct jobs;
+
+struct auth_login {
+	struct job job;			/* private: set by auth_login_submit */
+	/* in: the caller fills these */
+	struct store *store;
+	char user[320];			/* "local@domain" */
+	char password[256];		/* wiped once checked */
+	size_t password_len;
+	void (*done)(struct auth_login *a);	/* on the pool thread; must
+						 * only wake the owner */
+	void *arg;
+	/* out */
+	bool ok;			/* credentials good and mailbox enabled */
+	bool temp_fail;			/* store error: try again later */
+	int64_t mailbox_id;
+	char address[320];		/* canonical local@domain */
+};
+
+/* Check a's credentials on a pool thread, then call a->done. A user that
+ * does not exist costs the same hash verification as one that does, so
+ * timing does not tell which addresses exist. */
+void auth_login_submit(struct jobs *jp, struct auth_login *a);
 
 /* Write a random password of n printable characters (no look-alikes such
  * as 0/O, 1/l) and a NUL into out (size > n). */

@@ -40,6 +40,10 @@ static const struct cfg_key keys[] = {
 	{ "log_level", T_LEVEL, F(log_level), 0, 0 },
 	{ "listen_smtp", T_LISTEN, F(listen_smtp), 0, 0 },
 	{ "listen_smtps", T_LISTEN, F(listen_smtps), 0, 0 },
+	{ "listen_pop3", T_LISTEN, F(listen_pop3), 0, 0 },
+	{ "listen_pop3s", T_LISTEN, F(listen_pop3s), 0, 0 },
+	{ "pop3_timeout", T_SECS, F(pop3_timeout), 60, 86400 },
+	{ "pop3_plaintext_auth", T_BOOL, F(pop3_plaintext_auth), 0, 0 },
 	{ "tls_cert", T_STR, F(tls_cert), 0, 0 },
 	{ "tls_key", T_STR, F(tls_key), 0, 0 },
 	{ "tls_min_version", T_TLSVER, F(tls_min_version), 0, 0 },
@@ -79,6 +83,14 @@ void cfg_defaults(struct config *cfg)
 	cfg->listen_smtp.n = 1;
 	snprintf(cfg->listen_smtp.addr[0].host, sizeof cfg->listen_smtp.addr[0].host, "0.0.0.0");
 	snprintf(cfg->listen_smtp.addr[0].port, sizeof cfg->listen_smtp.addr[0].port, "2525");
+	cfg->listen_pop3.n = 1;
+	snprintf(cfg->listen_pop3.addr[0].host, sizeof cfg->listen_pop3.addr[0].host, "0.0.0.0");
+	snprintf(cfg->listen_pop3.addr[0].port, sizeof cfg->listen_pop3.addr[0].port, "2110");
+	cfg->listen_pop3s.n = 1;
+	snprintf(cfg->listen_pop3s.addr[0].host, sizeof cfg->listen_pop3s.addr[0].host, "0.0.0.0");
+	snprintf(cfg->listen_pop3s.addr[0].port, sizeof cfg->listen_pop3s.addr[0].port, "2995");
+	/* RFC 1939 3: the autologout timer is at least 10 minutes */
+	cfg->pop3_timeout = 600;
 	snprintf(cfg->tls_cert, sizeof cfg->tls_cert, "tls/cert.pem");
 	snprintf(cfg->tls_key, sizeof cfg->tls_key, "tls/key.pem");
 	cfg->tls_min_version = TLS1_2_VERSION;
@@ -410,9 +422,10 @@ int cfg_set(struct config *cfg, const char *origin, const char *kv,
 
 int cfg_finish(struct config *cfg, struct err *err)
 {
-	if (cfg->listen_smtp.n + cfg->listen_smtps.n == 0)
+	if (cfg->listen_smtp.n + cfg->listen_smtps.n + cfg->listen_pop3.n +
+	    cfg->listen_pop3s.n == 0)
 		return err_set(err, ERR_CONFIG, 0, NULL,
-			       "no listener: set listen_smtp or listen_smtps");
+			       "no listener: set listen_smtp, listen_smtps, listen_pop3 or listen_pop3s");
 	if (cfg->data_dir[0] == '\0')
 		return err_set(err, ERR_CONFIG, 0, NULL, "data_dir must not be empty");
 	if (cfg->hostname[0] == '\0')

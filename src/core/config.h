@@ -34,6 +34,10 @@ struct config {
 
 	struct cfg_listen_list listen_smtp;	/* MX, STARTTLS offered */
 	struct cfg_listen_list listen_smtps;	/* MX, implicit TLS */
+	struct cfg_listen_list listen_pop3;	/* POP3, STLS offered */
+	struct cfg_listen_list listen_pop3s;	/* POP3, implicit TLS */
+	unsigned pop3_timeout;		/* seconds */
+	bool pop3_plaintext_auth;	/* allow USER/PASS without TLS */
 
 	char tls_cert[1024];	/* relative paths are under data_dir */
 	char tls_key[1024];

@@ -37,6 +37,16 @@
 #define SMTP_COMMAND_TIMEOUT_DEFAULT 300
 #define SMTP_DATA_TIMEOUT_DEFAULT 600
 
+/* RFC 2449 4: 255 octets per POP3 command line; SASL responses (RFC 5034
+ * 4) are longer, so lines may take this much. */
+#define POP3_MAX_LINE 2048
+/* Bad POP3 commands before the session is closed. */
+#define POP3_MAX_ERRORS 20
+/* Failed logins in one POP3 session before it is closed; each failure
+ * is answered after POP3_AUTH_FAIL_DELAY_MS to slow guessing. */
+#define POP3_MAX_AUTH_FAILURES 3
+#define POP3_AUTH_FAIL_DELAY_MS 1000
+
 /* Concurrent connections across all listeners; past this new ones get
  * 421 and are closed. Each idle session costs a few KiB. */
 #define NET_MAX_CONNECTIONS_DEFAULT 10000

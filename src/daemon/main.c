@@ -22,6 +22,8 @@
 #include "core/xmalloc.h"
 #include "daemon/daemon.h"
 #include "net/net.h"
+#include "core/jobs.h"
+#include "pop3/pop3.h"
 #include "smtp/smtp.h"
 #include "store/store.h"
 
@@ -29,10 +31,22 @@
 #define MAX_WORKERS 256
 
 struct listen_set {
-	const char *name;		/* "smtp", "smtps" */
+	const char *name;		/* config key suffix: "smtp", "pop3s" */
+	const char *label;		/* for the server-address table */
+	const char *security;
 	const struct cfg_listen_list *addrs;
 	bool implicit_tls;
+	const struct net_proto *proto;
+	void *server;			/* the protocol's open_arg */
 	int *fds;			/* [addr * workers + worker] */
+};
+
+struct worker;
+
+struct listener {
+	struct evconnlistener *l;
+	struct worker *w;
+	const struct listen_set *set;
 };
 
 struct worker {
@@ -40,24 +54,20 @@ struct worker {
 	struct event_base *base;
 	struct net_worker net;
 	struct net_limits *limits;
-	struct smtp_server *smtp;
 	SSL_CTX *tls;
 	struct event *stop_ev;
-	struct evconnlistener **listeners;
-	bool *listener_tls;
+	struct listener *listeners;
 	size_t n_listeners;
 };
 
 static void on_accept(struct evconnlistener *l, evutil_socket_t fd,
 		      struct sockaddr *sa, int salen, void *arg)
 {
-	struct worker *w = arg;
-	bool tls = false;
-	for (size_t i = 0; i < w->n_listeners; i++)
-		if (w->listeners[i] == l)
-			tls = w->listener_tls[i];
-	net_conn_accept(&w->net, w->limits, &smtp_proto, w->smtp, w->tls, tls,
-			fd, sa, (socklen_t)salen);
+	(void)l;
+	struct listener *li = arg;
+	struct worker *w = li->w;
+	net_conn_accept(&w->net, w->limits, li->set->proto, li->set->server,
+			w->tls, li->set->implicit_tls, fd, sa, (socklen_t)salen);
 }
 
 static void on_accept_error(struct evconnlistener *l, void *arg)
@@ -80,7 +90,7 @@ static void on_stop(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	struct worker *w = arg;
 	for (size_t i = 0; i < w->n_listeners; i++)
-		evconnlistener_free(w->listeners[i]);
+		evconnlistener_free(w->listeners[i].l);
 	w->n_listeners = 0;
 	net_worker_shutdown(&w->net);
 }
@@ -112,10 +122,9 @@ static void print_addresses(const struct config *cfg,
 		for (size_t i = 0; i < sets[s].addrs->n; i++) {
 			const struct cfg_listen *a = &sets[s].addrs->addr[i];
 			bool any = !strcmp(a->host, "0.0.0.0") || !strcmp(a->host, "::");
-			printf("  %-26s %-28s %-6s %s\n",
-			       sets[s].implicit_tls ? "SMTP inbound (MX), TLS" : "SMTP inbound (MX)",
+			printf("  %-26s %-28s %-6s %s\n", sets[s].label,
 			       any ? cfg->hostname : a->host, a->port,
-			       sets[s].implicit_tls ? "SSL/TLS" : "STARTTLS (optional)");
+			       sets[s].security);
 		}
 	if (cfg->demo_domain[0])
 		printf("\n  hosted domain: %s   demo mailbox: %s@%s\n", cfg->demo_domain,
@@ -205,11 +214,17 @@ int main(int argc, char **argv)
 	if (tls == NULL)
 		goto fatal;
 
-	struct listen_set sets[2] = {
-		{ "smtp", &cfg->listen_smtp, false, NULL },
-		{ "smtps", &cfg->listen_smtps, true, NULL },
+	struct listen_set sets[] = {
+		{ "smtp", "SMTP inbound (MX)", "STARTTLS (optional)",
+		  &cfg->listen_smtp, false, &smtp_proto, NULL, NULL },
+		{ "smtps", "SMTP inbound (MX), TLS", "SSL/TLS",
+		  &cfg->listen_smtps, true, &smtp_proto, NULL, NULL },
+		{ "pop3", "POP3", "STARTTLS (STLS, required)",
+		  &cfg->listen_pop3, false, &pop3_proto, NULL, NULL },
+		{ "pop3s", "POP3", "SSL/TLS",
+		  &cfg->listen_pop3s, true, &pop3_proto, NULL, NULL },
 	};
-	size_t nsets = 2, total_listeners = 0;
+	size_t nsets = sizeof sets / sizeof *sets, total_listeners = 0;
 	for (size_t s = 0; s < nsets; s++) {
 		size_t n = sets[s].addrs->n * (size_t)nworkers;
 		sets[s].fds = xcalloc(n ? n : 1, sizeof(int));
@@ -246,6 +261,10 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 
 	struct smtp_server *srv = smtp_server_new(cfg, st, tls);
+	struct jobs *jobs = jobs_new(2);
+	struct pop3_server *pop3 = pop3_server_new(cfg, st, tls, jobs);
+	for (size_t s = 0; s < nsets; s++)
+		sets[s].server = sets[s].proto == &smtp_proto ? (void *)srv : (void *)pop3;
 	struct net_limits limits;
 	net_limits_init(&limits, cfg->max_connections, cfg->max_connections_per_ip,
 			cfg->limit_loopback);
@@ -259,24 +278,24 @@ int main(int argc, char **argv)
 		}
 		net_worker_init(&w->net, w->base, on_idle, w);
 		w->limits = &limits;
-		w->smtp = srv;
 		w->tls = tls;
 		w->stop_ev = event_new(w->base, -1, 0, on_stop, w);
 		w->listeners = xcalloc(total_listeners, sizeof *w->listeners);
-		w->listener_tls = xcalloc(total_listeners, sizeof *w->listener_tls);
 		for (size_t s = 0; s < nsets; s++)
 			for (size_t a = 0; a < sets[s].addrs->n; a++) {
 				int fd = sets[s].fds[a * (size_t)nworkers + (size_t)i];
-				struct evconnlistener *l = evconnlistener_new(
-					w->base, on_accept, w,
+				struct listener *li = &w->listeners[w->n_listeners];
+				li->w = w;
+				li->set = &sets[s];
+				li->l = evconnlistener_new(
+					w->base, on_accept, li,
 					LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
-				if (l == NULL) {
+				if (li->l == NULL) {
 					err_set(&err, ERR_ENV, 0, NULL, "evconnlistener_new failed");
 					goto fatal;
 				}
-				evconnlistener_set_error_cb(l, on_accept_error);
-				w->listener_tls[w->n_listeners] = sets[s].implicit_tls;
-				w->listeners[w->n_listeners++] = l;
+				evconnlistener_set_error_cb(li->l, on_accept_error);
+				w->n_listeners++;
 			}
 		if (pthread_create(&w->thread, NULL, worker_main, w) != 0) {
 			err_set(&err, ERR_ENV, 0, NULL, "pthread_create: %s", strerror(errno));
@@ -307,10 +326,11 @@ int main(int argc, char **argv)
 		event_free(workers[i].stop_ev);
 		event_base_free(workers[i].base);
 		free(workers[i].listeners);
-		free(workers[i].listener_tls);
 	}
 	free(workers);
 	smtp_server_free(&srv);
+	pop3_server_free(&pop3);
+	jobs_free(&jobs);
 	net_limits_release(&limits);
 	store_close(&st);
 	SSL_CTX_free(tls);

@@ -88,6 +88,8 @@ static void group_free(struct store_group *g)
 	free(g->wbuf);
 	free(g->folders);
 	free(g->slots);
+	free(g->slot_keys);
+	free(g->used);
 	memset(g, 0, sizeof *g);
 }
 
@@ -123,6 +125,7 @@ static int open_common(const char *dir, bool admin_only,
 	pthread_cond_init(&st->q_cv, NULL);
 	pthread_mutex_init(&st->ckpt_mu, NULL);
 	pthread_cond_init(&st->ckpt_cv, NULL);
+	pthread_mutex_init(&st->watch_mu, NULL);
 	group_alloc(&st->group);
 
 	size_t dlen = strlen(dir);
@@ -218,6 +221,9 @@ void store_close(struct store **sp)
 	if (st->dir_fd >= 0 && close(st->dir_fd) < 0)
 		log_warn("store", NULL, "op=close error=\"%s\"", strerror(errno));
 	group_free(&st->group);
+	store_watch_free_all(st);
+	pthread_mutex_destroy(&st->watch_mu);
+	free(st->touched);
 	pthread_cond_destroy(&st->ckpt_cv);
 	pthread_mutex_destroy(&st->ckpt_mu);
 	pthread_cond_destroy(&st->q_cv);

@@ -13,6 +13,10 @@
  * so they share the sync. A message for several local recipients is
  * stored once and reference-counted.
  *
+ * IMAP and POP3 change mail through the calls of "changing mail" below:
+ * APPEND is a log record like a delivery; expunge, flags, copy, move and
+ * folder changes are transactions of the committer (decision 0004).
+ *
  * Threads: every call is thread-safe. Lookups use a read-only SQLite
  * connection of the calling thread; writes go through the committer
  * thread or (admin calls) a connection of their own. No caller sees SQL.
@@ -27,6 +31,7 @@
 #include "core/err.h"
 
 struct store;
+struct store_append_req;
 
 /* ---- open and close ---------------------------------------------------- */
 
@@ -105,6 +110,9 @@ struct store_folder {
 	uint32_t uidnext;
 	uint64_t highestmodseq;
 	uint32_t messages;	/* count */
+	uint32_t unseen;	/* messages without \Seen */
+	uint64_t size;		/* bytes of its messages (STATUS SIZE) */
+	bool subscribed;	/* its name is in the subscriptions */
 };
 
 /* Message flags, as a bit set. */
@@ -113,7 +121,9 @@ struct store_folder {
 #define STORE_FLAG_FLAGGED  0x04u
 #define STORE_FLAG_DELETED  0x08u
 #define STORE_FLAG_DRAFT    0x10u
-#define STORE_FLAG_RECENT   0x20u
+#define STORE_FLAG_RECENT   0x20u	/* never stored (gone in IMAP4rev2) */
+/* The flags the store keeps; others given to it are ignored. */
+#define STORE_FLAGS_STORED  0x1fu
 
 struct store_message {
 	uint32_t uid;
@@ -122,6 +132,8 @@ struct store_message {
 	uint32_t flags;
 	uint64_t modseq;
 	int64_t blob_id;
+	uint64_t keywords;	/* bit i: keyword i of the mailbox
+				 * (store_keywords_get) */
 };
 
 int store_folder_each(struct store *st, int64_t mailbox_id,
@@ -130,10 +142,26 @@ int store_folder_each(struct store *st, int64_t mailbox_id,
 /* 1 found, 0 not, -1 error. */
 int store_folder_find(struct store *st, int64_t mailbox_id, const char *name,
 		      struct store_folder *out, struct err *err);
-/* Messages of a folder in UID order. */
+/* Messages of a folder in UID order, with flags, keywords and modseq:
+ * one query, one read snapshot (SELECT of 10,000 messages). fn returning
+ * non-zero stops early (still 0). */
 int store_message_each(struct store *st, int64_t folder_id,
 		       int (*fn)(const struct store_message *m, void *arg),
 		       void *arg, struct err *err);
+/* CONDSTORE (RFC 7162 3.1.4.1 CHANGEDSINCE): the messages of the folder
+ * whose modseq is greater than modseq, in UID order; as _each. */
+int store_message_changed_since(struct store *st, int64_t folder_id,
+				uint64_t modseq,
+				int (*fn)(const struct store_message *m,
+					  void *arg),
+				void *arg, struct err *err);
+/* QRESYNC (RFC 7162 3.2.5.2, VANISHED): UIDs expunged from the folder
+ * with a modseq greater than modseq, ascending. Kept for the folder's
+ * life (a client that resyncs from modseq 0 learns everything). */
+int store_vanished_since(struct store *st, int64_t folder_id,
+			 uint64_t modseq,
+			 int (*fn)(uint32_t uid, void *arg), void *arg,
+			 struct err *err);
 /* Read a message's bytes into a new malloc'd buffer (*data_out, *len_out;
  * the caller frees). 1 found, 0 no such UID, -1 error. */
 int store_message_read(struct store *st, int64_t folder_id, uint32_t uid,
@@ -160,8 +188,9 @@ struct store_delivery {
 	struct err err;
 	uint32_t *uids_out;		/* if not NULL: n_mailboxes UIDs */
 
-	/* private to the store */
+	/* private to the store (a zeroed delivery is an SMTP one) */
 	struct store_delivery *next_;
+	struct store_append_req *append_;	/* APPEND: its folder, flags, ... */
 };
 
 /* Queue d for the next group commit. Returns 0 (done() will be called
@@ -171,6 +200,240 @@ int store_deliver_submit(struct store *st, struct store_delivery *d,
 /* Submit and wait: for tools and tests. 0 when durable, -1 with err. */
 int store_deliver_wait(struct store *st, struct store_delivery *d,
 		       struct err *err) __attribute__((warn_unused_result));
+
+/* ---- changing mail (IMAP, POP3) ---------------------------------------
+ *
+ * Every call below is synchronous and thread-safe: it queues a job for
+ * the committer thread (the only writer of messages and of folders'
+ * UIDNEXT / HIGHESTMODSEQ, so UIDs and mod-sequences stay strictly
+ * increasing and consistent with the log) and waits for its commit. Do
+ * not call them from an event loop that must not block: from a helper
+ * thread, or accept the wait (it is one group commit, ~1 ms).
+ *
+ * Durability (decision 0004): APPEND is a log record like a delivery and
+ * COPY / MOVE are committed with a WAL sync, so a 0 return survives a
+ * crash. Expunge, flag and folder changes are committed the same way:
+ * once the call returned 0 they survive too; a crash before that leaves
+ * each wholly applied or wholly absent, never half. A message is never
+ * lost by the expunge of another.
+ *
+ * Errors: ERR_NOTFOUND (no such folder / mailbox), ERR_PEER (a bad name,
+ * keyword or request: the client's fault, IMAP NO/BAD), ERR_LIMIT (quota,
+ * too many keywords or UIDs), ERR_ENV (451 4.3.0: disk or database;
+ * nothing changed, retry later).
+ */
+
+/* The most keywords a mailbox has (a message keeps them as a 64-bit
+ * set); a keyword name is an IMAP atom without '\\' of at most
+ * STORE_KEYWORD_LEN bytes, compared case-insensitively (ASCII). */
+#define STORE_KEYWORDS_MAX 64
+#define STORE_KEYWORD_LEN 100
+
+/* Remove the messages with these UIDs from the folder (UIDs that do not
+ * exist are ignored, duplicates are harmless), decrement their blobs'
+ * reference counts (a blob at 0 stays until compaction), subtract their
+ * sizes from the mailbox's used bytes, raise the folder's HIGHESTMODSEQ
+ * once and record each removed UID with that modseq for
+ * store_vanished_since. *modseq_out (may be NULL): that modseq, or 0 if
+ * none of the UIDs existed (then nothing changed). All or nothing. */
+int store_expunge(struct store *st, int64_t folder_id, const uint32_t *uids,
+		  size_t n, uint64_t *modseq_out, struct err *err)
+	__attribute__((warn_unused_result));
+
+enum store_flags_op {
+	STORE_FLAGS_SET = 0,	/* FLAGS: replace */
+	STORE_FLAGS_ADD,	/* +FLAGS */
+	STORE_FLAGS_REMOVE,	/* -FLAGS */
+};
+
+enum store_flags_status {
+	STORE_FLAGS_CHANGED = 0,	/* new flags, new modseq */
+	STORE_FLAGS_SAME,		/* already so: modseq unchanged */
+	STORE_FLAGS_MODIFIED,		/* UNCHANGEDSINCE failed (RFC 7162
+					 * 3.1.3): not changed */
+	STORE_FLAGS_NOSUCH,		/* no message with that UID */
+};
+
+struct store_flags_result {
+	uint32_t uid;
+	enum store_flags_status status;
+	uint32_t flags;		/* after (or as they are), not NOSUCH */
+	uint64_t keywords;	/* bit set, as store_message */
+	uint64_t modseq;	/* the message's modseq after */
+};
+
+/* STORE (RFC 9051 6.4.6) on the messages with these UIDs: op applies
+ * flags (STORE_FLAGS_STORED bits; others are ignored) and the keywords
+ * (names; SET replaces the message's keywords by these). With
+ * unchanged_since != 0 (CONDSTORE), a message whose modseq is greater is
+ * left alone and reported MODIFIED (0 means no test: for the IMAP
+ * UNCHANGEDSINCE 0, every existing message is MODIFIED without a call). Each message that changes gets its
+ * own new modseq, in the order of uids, and the folder's HIGHESTMODSEQ
+ * follows. results (may be NULL): n entries, one per uids[i]. A new
+ * keyword name is added to the mailbox (ERR_LIMIT past
+ * STORE_KEYWORDS_MAX; ERR_PEER for a name that is not an atom). */
+int store_flags_update(struct store *st, int64_t folder_id,
+		       const uint32_t *uids, size_t n, enum store_flags_op op,
+		       uint32_t flags, const char *const *keywords,
+		       size_t n_keywords, uint64_t unchanged_since,
+		       struct store_flags_result *results, struct err *err)
+	__attribute__((warn_unused_result));
+
+/* The keyword names of a mailbox, by bit (PERMANENTFLAGS, FETCH FLAGS). */
+struct store_keywords {
+	uint64_t defined;	/* bit i set: name[i] is a keyword */
+	char name[STORE_KEYWORDS_MAX][STORE_KEYWORD_LEN + 1];
+};
+int store_keywords_get(struct store *st, int64_t mailbox_id,
+		       struct store_keywords *out, struct err *err);
+
+/* APPEND (RFC 9051 6.3.12): a message into a folder, through the group
+ * commit exactly as a delivery (one log record, durable before done()
+ * or the return), with its flags and keywords in the record so that
+ * replay restores them. meta (may be NULL) is the caller's parse cache
+ * for the message (see store_meta_put), stored with it but not logged. */
+struct store_append_req {
+	/* filled by the caller; data, keywords and meta must stay valid
+	 * until the append completes */
+	int64_t folder_id;
+	const unsigned char *data;
+	size_t len;
+	uint32_t flags;			/* STORE_FLAG_* */
+	const char *const *keywords;
+	size_t n_keywords;
+	int64_t internal_date;		/* Unix seconds */
+	const void *meta;
+	size_t meta_len;		/* at most STORE_META_MAX */
+	/* For store_append_submit: called once on the committer thread
+	 * when done (rc 0 durable, -1 with err); must not block. */
+	void (*done)(struct store_append_req *a);
+	void *arg;
+
+	/* filled by the store */
+	int rc;
+	struct err err;
+	uint32_t uid;
+	uint32_t uidvalidity;		/* for APPENDUID (RFC 4315) */
+	uint64_t modseq;
+
+	/* private to the store */
+	unsigned char *ext_;
+	size_t ext_len_;
+	int64_t mailbox_id_;
+	struct store_delivery d_;
+};
+
+/* Queue a for the next group commit. 0 (done() is called exactly once)
+ * or -1 (not queued: bad flags/keywords, no such folder, or closing). */
+int store_append_submit(struct store *st, struct store_append_req *a,
+			struct err *err) __attribute__((warn_unused_result));
+/* MULTIAPPEND (RFC 3502): submit all n (their done/arg are used by the
+ * store) and wait for all. If any fails, those that were stored are
+ * expunged again, so that none is appended (RFC 3502 3), and -1 with the
+ * first error. */
+int store_append_many(struct store *st, struct store_append_req *a, size_t n,
+		      struct err *err) __attribute__((warn_unused_result));
+/* One message; *uid_out (may be NULL) gets its UID. */
+int store_append(struct store *st, int64_t folder_id, const void *data,
+		 size_t len, uint32_t flags, const char *const *keywords,
+		 size_t n_keywords, int64_t internal_date, uint32_t *uid_out,
+		 struct err *err) __attribute__((warn_unused_result));
+
+/* COPY (RFC 9051 6.4.7): each existing message of uids gets a new UID in
+ * dst_folder (same blob, refcount + 1, flags, keywords and internal date
+ * kept; the destination's used bytes grow; quota checked: ERR_LIMIT).
+ * uid_map_out (may be NULL): n entries, the new UID of uids[i] or 0 if
+ * uids[i] did not exist (COPYUID, RFC 4315, lists only the non-zero).
+ * *uidvalidity_out (may be NULL): the destination's. Folders must be of
+ * the same mailbox. uids must not repeat (a UID given twice is copied
+ * twice; an IMAP sequence set expands without repeats). Durable on
+ * return. */
+int store_copy(struct store *st, int64_t src_folder, const uint32_t *uids,
+	       size_t n, int64_t dst_folder, uint32_t *uid_map_out,
+	       uint32_t *uidvalidity_out, struct err *err)
+	__attribute__((warn_unused_result));
+/* MOVE (RFC 6851): copy, then expunge from src, in one transaction: a
+ * crash leaves the messages in exactly one of the two folders. No quota
+ * check (the mailbox does not grow). *modseq_out (may be NULL): the
+ * source's expunge modseq (0 if nothing moved). */
+int store_move(struct store *st, int64_t src_folder, const uint32_t *uids,
+	       size_t n, int64_t dst_folder, uint32_t *uid_map_out,
+	       uint32_t *uidvalidity_out, uint64_t *modseq_out,
+	       struct err *err) __attribute__((warn_unused_result));
+
+/* Folder names: UTF-8 (an IMAP server converts modified UTF-7), '/'
+ * separates levels; no empty, "." or ".." level, no control characters,
+ * no '%' or '*' (LIST wildcards), at most STORE_FOLDER_NAME_MAX bytes and
+ * STORE_FOLDER_DEPTH_MAX levels. A first level that is "INBOX" in any
+ * case means INBOX (RFC 9051 5.1). */
+#define STORE_FOLDER_NAME_MAX 255
+#define STORE_FOLDER_DEPTH_MAX 32
+/* 0 if name is valid, else -1 with ERR_PEER saying why. */
+int store_folder_name_check(const char *name, struct err *err);
+
+/* CREATE (RFC 9051 6.3.4): the folder and any missing parents (plain
+ * folders, new UIDVALIDITY each). special: a special use the mailbox has
+ * not got yet (RFC 6154 CREATE-SPECIAL-USE), or NONE. ERR_PEER if it
+ * exists. *id_out (may be NULL): its id. */
+int store_folder_create(struct store *st, int64_t mailbox_id,
+			const char *name, enum store_special special,
+			int64_t *id_out, struct err *err)
+	__attribute__((warn_unused_result));
+/* DELETE (RFC 9051 6.3.5): the folder and its messages (expunged as by
+ * store_expunge); its children stay. INBOX cannot be deleted (ERR_PEER).
+ * Its subscription stays (RFC 9051 6.3.9). */
+int store_folder_delete(struct store *st, int64_t mailbox_id,
+			const char *name, struct err *err)
+	__attribute__((warn_unused_result));
+/* RENAME (RFC 9051 6.3.6): the folder and its children to the new name,
+ * creating missing parents of it; UIDVALIDITY and UIDs stay. ERR_PEER if
+ * the new name exists. Renaming INBOX instead moves all its messages
+ * into a new folder of that name (new UIDVALIDITY, same UIDs) and leaves
+ * INBOX empty; INBOX's children do not move. */
+int store_folder_rename(struct store *st, int64_t mailbox_id,
+			const char *from, const char *to, struct err *err)
+	__attribute__((warn_unused_result));
+/* SUBSCRIBE / UNSUBSCRIBE (RFC 9051 6.3.7-8): any valid name, existing
+ * or not. Unsubscribing a name not subscribed is not an error. */
+int store_subscribe(struct store *st, int64_t mailbox_id, const char *name,
+		    bool on, struct err *err) __attribute__((warn_unused_result));
+/* Subscribed names, sorted (bytewise). */
+int store_subscription_each(struct store *st, int64_t mailbox_id,
+			    int (*fn)(const char *name, void *arg), void *arg,
+			    struct err *err);
+
+/* ---- the parse cache --------------------------------------------------- */
+
+/* Opaque bytes per message (ENVELOPE and BODYSTRUCTURE computed by the
+ * MIME parser), kept per blob so that copies share them. A cache: it may
+ * be missing (never put, or lost in a crash with its commit) and the
+ * caller then parses again and puts it. At most STORE_META_MAX bytes. */
+#define STORE_META_MAX (256u * 1024)
+/* 1 and a malloc'd copy (*data_out, *len_out; caller frees), 0 if there
+ * is none or no such message, -1 error. Does not wait for the committer. */
+int store_meta_get(struct store *st, int64_t folder_id, uint32_t uid,
+		   unsigned char **data_out, size_t *len_out,
+		   struct err *err);
+/* Store (replace) it; ERR_NOTFOUND if no such message, ERR_LIMIT if too
+ * large. Not synced (a cache). */
+int store_meta_put(struct store *st, int64_t folder_id, uint32_t uid,
+		   const void *data, size_t len, struct err *err);
+
+/* ---- change notification ------------------------------------------------ */
+
+struct store_watch;
+/* Call fn(arg, mailbox_id, folder_id) on the committer thread after each
+ * commit that changed a folder of mailbox_id: new messages (SMTP, APPEND,
+ * COPY, MOVE), expunges, flags; folder_id 0 when the folder list changed
+ * (create, delete, rename). fn must only wake an event loop (as
+ * event_active): no store calls, no blocking, no store_unwatch. Calls may
+ * be coalesced per commit. *w_out is the handle for store_unwatch. */
+int store_watch(struct store *st, int64_t mailbox_id,
+		void (*fn)(void *arg, int64_t mailbox_id, int64_t folder_id),
+		void *arg, struct store_watch **w_out, struct err *err);
+/* Stop watching; when it returns fn is not running and will not be
+ * called again with that arg. *wp = NULL. Not from inside fn. */
+void store_unwatch(struct store *st, struct store_watch **wp);
 
 /* ---- statistics ------------------------------------------------------- */
 

@@ -157,6 +157,7 @@ void store_rec_encode(unsigned char hdr[STORE_REC_HDR_SIZE],
 	put64le(hdr + 40, r->data_len);
 	put32le(hdr + 48, r->data_crc);
 	put32le(hdr + 52, r->meta_crc);
+	put32le(hdr + 56, r->kind == STORE_REC_APPEND ? r->ext_len : 0);
 	put32le(hdr + 60, store_crc32c(0, hdr, 60));
 }
 
@@ -165,7 +166,7 @@ int store_rec_decode(const unsigned char hdr[STORE_REC_HDR_SIZE],
 {
 	if (memcmp(hdr, rec_magic, 4) != 0 ||
 	    get32le(hdr + 60) != store_crc32c(0, hdr, 60) ||
-	    get16le(hdr + 6) != 0 || get32le(hdr + 56) != 0)
+	    get16le(hdr + 6) != 0)
 		return -1;
 	struct store_rec r = {
 		.kind = (enum store_rec_kind)get16le(hdr + 4),
@@ -177,6 +178,7 @@ int store_rec_decode(const unsigned char hdr[STORE_REC_HDR_SIZE],
 		.data_len = load64le(hdr + 40),
 		.data_crc = get32le(hdr + 48),
 		.meta_crc = get32le(hdr + 52),
+		.ext_len = get32le(hdr + 56),
 	};
 	if (r.seq == 0 || r.segment == 0 ||
 	    r.offset % STORE_REC_ALIGN != 0 || r.offset > (uint64_t)INT64_MAX)
@@ -184,11 +186,18 @@ int store_rec_decode(const unsigned char hdr[STORE_REC_HDR_SIZE],
 	switch (r.kind) {
 	case STORE_REC_MESSAGE:
 		if (r.n_rcpt == 0 || r.n_rcpt > STORE_REC_RCPT_MAX ||
-		    r.data_len > STORE_REC_DATA_MAX)
+		    r.data_len > STORE_REC_DATA_MAX || r.ext_len != 0)
+			return -1;
+		break;
+	case STORE_REC_APPEND:
+		if (r.n_rcpt != 1 || r.data_len > STORE_REC_DATA_MAX ||
+		    r.ext_len < STORE_REC_EXT_HDR ||
+		    r.ext_len > STORE_REC_EXT_MAX)
 			return -1;
 		break;
 	case STORE_REC_ABORT:
-		if (r.n_rcpt != 0 || r.data_len != 0 || r.internal_date != 0)
+		if (r.n_rcpt != 0 || r.data_len != 0 || r.internal_date != 0 ||
+		    r.ext_len != 0)
 			return -1;
 		break;
 	default:
@@ -234,9 +243,33 @@ void store_abort_decode(const unsigned char in[STORE_REC_ABORT_META],
 
 uint64_t store_rec_meta_len(const struct store_rec *r)
 {
-	return r->kind == STORE_REC_ABORT
-		       ? STORE_REC_ABORT_META
-		       : (uint64_t)r->n_rcpt * STORE_REC_RCPT_SIZE;
+	if (r->kind == STORE_REC_ABORT)
+		return STORE_REC_ABORT_META;
+	return (uint64_t)r->n_rcpt * STORE_REC_RCPT_SIZE +
+	       (r->kind == STORE_REC_APPEND ? r->ext_len : 0);
+}
+
+int store_ext_decode(const unsigned char *ext, size_t len,
+		     uint32_t *flags_out,
+		     int (*fn)(const char *name, size_t n, void *arg),
+		     void *arg)
+{
+	if (len < STORE_REC_EXT_HDR || get16le(ext + 6) != 0)
+		return -1;
+	*flags_out = get32le(ext);
+	unsigned k = get16le(ext + 4);
+	size_t at = STORE_REC_EXT_HDR;
+	for (unsigned i = 0; i < k; i++) {
+		if (at >= len)
+			return -1;
+		size_t n = ext[at++];
+		if (n == 0 || n > len - at)
+			return -1;
+		if (fn != NULL && fn((const char *)ext + at, n, arg) < 0)
+			return -1;
+		at += n;
+	}
+	return at == len ? 0 : -1;
 }
 
 uint64_t store_rec_size(const struct store_rec *r)
@@ -804,7 +837,7 @@ int store_record_read(int fd, uint32_t segment, uint64_t offset, uint64_t len,
 	struct store_rec r;
 	if (store_pread_full(fd, hdr, sizeof hdr, offset) < 0)
 		return record_read_fail(err, offset, errno, "file too short");
-	if (store_rec_decode(hdr, &r) < 0 || r.kind != STORE_REC_MESSAGE)
+	if (store_rec_decode(hdr, &r) < 0 || !STORE_REC_HAS_MESSAGE(&r))
 		return record_corrupt(err, offset, "bad record header");
 	if (r.segment != segment || r.offset != offset)
 		return record_corrupt(err, offset, "record of another place");

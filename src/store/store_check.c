@@ -2,7 +2,8 @@
  * and the crash tests: every message row has its blob, every blob's record
  * is in its segment with a valid header and checksums, every refcount
  * equals the number of messages that use the blob, and the log past the
- * applied position can be replayed without a conflict (store_log.c). It
+ * applied position can be replayed without a conflict (store_log.c), and
+ * the counters and tables of IMAP's changes agree (check_mail). It
  * reads one SQLite snapshot, works while petreld runs, reports problems
  * and repairs nothing.
  */
@@ -103,6 +104,68 @@ static int check_blobs(struct store *st, struct store_conn *c,
 	return 0;
 }
 
+/* The invariants of the mail mutations (decision 0004): used bytes are
+ * the sum of the mailbox's message sizes; no UID or modseq is past its
+ * folder's UIDNEXT / HIGHESTMODSEQ; an expunged UID is not a message
+ * any more and its modseq is within the folder's; keyword bits name
+ * keywords; cached parse results belong to blobs. */
+static int check_mail(struct store_conn *c, struct check *ck,
+		      struct err *err)
+{
+	static const char *const counter_why[] = {
+		"", "folder missing", "UID not below the folder's UIDNEXT",
+		"modseq above the folder's HIGHESTMODSEQ" };
+	static const char *const expunged_why[] = {
+		"", "folder missing", "modseq above the folder's HIGHESTMODSEQ",
+		"UID not below the folder's UIDNEXT",
+		"UID expunged but still a message" };
+	struct {
+		enum store_stmt id;
+		const char *what;
+	} q[] = {
+		{ STMT_CHECK_USED, "mailbox" },
+		{ STMT_CHECK_COUNTERS, "message" },
+		{ STMT_CHECK_EXPUNGED, "expunged-folder" },
+		{ STMT_CHECK_KEYWORDS, "message" },
+		{ STMT_CHECK_META, "blob-meta" },
+	};
+	for (size_t i = 0; i < sizeof q / sizeof q[0]; i++) {
+		sqlite3_stmt *s = store_stmt(c, q[i].id, err);
+		if (s == NULL)
+			return -1;
+		int rc;
+		while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+			int64_t id = sqlite3_column_int64(s, 0);
+			int k = sqlite3_column_int(s,
+						   q[i].id == STMT_CHECK_EXPUNGED
+							   ? 2 : 1);
+			const char *why = "?";
+			switch (q[i].id) {
+			case STMT_CHECK_USED:
+				why = "used bytes differ from its messages";
+				break;
+			case STMT_CHECK_COUNTERS:
+				why = k >= 1 && k <= 3 ? counter_why[k] : "?";
+				break;
+			case STMT_CHECK_EXPUNGED:
+				why = k >= 1 && k <= 4 ? expunged_why[k] : "?";
+				break;
+			case STMT_CHECK_KEYWORDS:
+				why = "keyword bit without a keyword";
+				break;
+			default:
+				why = "its blob is missing";
+				break;
+			}
+			problem(ck, q[i].what, id, why);
+		}
+		(void)sqlite3_reset(s);	/* rc checked here */
+		if (rc != SQLITE_DONE)
+			return store_db_fail(err, c, "check mail");
+	}
+	return 0;
+}
+
 int store_check(struct store *st, uint64_t *problems_out, struct err *err)
 {
 	*problems_out = 0;
@@ -116,6 +179,7 @@ int store_check(struct store *st, uint64_t *problems_out, struct err *err)
 	if (store_exec(c, STMT_BEGIN_READ, err) == 0) {
 		if (check_messages(c, &ck, err) == 0 &&
 		    check_blobs(st, c, &ck, err) == 0 &&
+		    check_mail(c, &ck, err) == 0 &&
 		    store_log_check(st, c, &ck.problems, err) == 0)
 			rc = 0;
 		store_rollback(c);	/* read only: nothing to keep */

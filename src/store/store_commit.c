@@ -6,12 +6,16 @@
  * transaction that is not synced (synchronous=NORMAL), and only then
  * completes each delivery. While it works, new submissions queue up for
  * the next group, so the cost of the sync is shared by all of them.
+ * IMAP APPENDs ride in the same groups as records of their own kind
+ * (store_append.c); after each group the committer runs the queued
+ * mutation jobs (store_job.c).
  */
 #include "store/store_private.h"
 
 #include <assert.h>
 #include <errno.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -186,69 +190,147 @@ int store_deliver_wait(struct store *st, struct store_delivery *d,
 
 /* ---- group scratch and UIDs ------------------------------------------- */
 
-/* Room for n_rcpt recipients and the INBOX table of the group. */
+/* Room for n_rcpt recipients and the folder table of the group. */
 static void group_reserve(struct store_group *g, size_t n_rcpt)
 {
-	/* forget the previous group's mailboxes */
-	if (g->slots != NULL)
-		for (size_t i = 0; i < g->n_folders; i++)
-			g->slots[g->folders[i].slot] = 0;
+	/* forget the previous group's folders */
+	for (size_t i = 0; i < g->n_used; i++)
+		g->slots[g->used[i]] = 0;
+	g->n_used = 0;
 	g->n_folders = 0;
 	if (n_rcpt > g->rcpt_cap) {
 		size_t cap = g->rcpt_cap * 2 > n_rcpt ? g->rcpt_cap * 2 : n_rcpt;
 		g->rcpt = xreallocarray(g->rcpt, cap, sizeof *g->rcpt);
 		g->folders = xreallocarray(g->folders, cap, sizeof *g->folders);
+		g->used = xreallocarray(g->used, cap, 2 * sizeof *g->used);
 		g->rcpt_cap = cap;
 	}
 	size_t slots = 16;
-	while (slots < 2 * n_rcpt)
+	while (slots < 4 * n_rcpt)
 		slots *= 2;
 	if (slots > g->slots_cap) {
 		free(g->slots);
+		free(g->slot_keys);
 		g->slots = xcalloc(slots, sizeof *g->slots);
+		g->slot_keys = xcalloc(slots, sizeof *g->slot_keys);
 		g->slots_cap = slots;
 	}
 }
 
+/* The slot of key: the entry's index + 1 there, or 0 and an empty slot
+ * (*h_out) to link it at. */
+static uint32_t slot_find(const struct store_group *g, uint64_t key,
+			  size_t *h_out)
+{
+	size_t mask = g->slots_cap - 1;
+	size_t h = (size_t)((key * 0x9E3779B97F4A7C15u) >> 32) & mask;
+	for (; g->slots[h] != 0; h = (h + 1) & mask)
+		if (g->slot_keys[h] == key)
+			break;
+	*h_out = h;
+	return g->slots[h];
+}
+
+static void slot_link(struct store_group *g, size_t h, uint64_t key,
+		      size_t idx)
+{
+	g->slots[h] = (uint32_t)(idx + 1);
+	g->slot_keys[h] = key;
+	g->used[g->n_used++] = h;
+}
+
+/* A new entry for the folder of row s (columns: folder id or 0, then
+ * uidvalidity, uidnext, highestmodseq at first_col..) or an empty one. */
+static size_t entry_new(struct store_group *g, int64_t mailbox_id,
+			int64_t folder_id, sqlite3_stmt *s, int col)
+{
+	/* UNSAFE: n_folders < rcpt_cap: one entry per recipient at most */
+	struct store_group_folder *f = &g->folders[g->n_folders];
+	*f = (struct store_group_folder){ .mailbox_id = mailbox_id,
+					  .folder_id = folder_id };
+	if (s != NULL) {
+		int64_t uidnext = sqlite3_column_int64(s, col + 1);
+		int64_t modseq = sqlite3_column_int64(s, col + 2);
+		f->uidvalidity = (uint32_t)sqlite3_column_int64(s, col);
+		f->uidnext = uidnext > 0 ? (uint64_t)uidnext : 1;
+		f->modseq = modseq > 0 ? (uint64_t)modseq : 0;
+	}
+	return g->n_folders++;
+}
+
 /* The INBOX state of mailbox_id for this group: read from SQLite the
- * first time, then as the group's earlier deliveries left it. A folder_id
- * of 0 means the mailbox has no INBOX (gone since RCPT). NULL if SQLite
- * fails. */
+ * first time, then as the group's earlier deliveries and appends left
+ * it. A folder_id of 0 means the mailbox has no INBOX (gone since RCPT).
+ * NULL if SQLite fails. */
 static struct store_group_folder *folder_of(struct store *st,
 					    struct store_group *g,
 					    int64_t mailbox_id, struct err *err)
 {
-	size_t mask = g->slots_cap - 1;
-	size_t h = (size_t)(((uint64_t)mailbox_id * 0x9E3779B97F4A7C15u) >> 32) &
-		   mask;
-	for (; g->slots[h] != 0; h = (h + 1) & mask)
-		if (g->folders[g->slots[h] - 1].mailbox_id == mailbox_id)
-			return &g->folders[g->slots[h] - 1];
+	size_t h;
+	uint64_t key = (uint64_t)mailbox_id * 2;
+	uint32_t at = slot_find(g, key, &h);
+	if (at != 0)
+		return &g->folders[at - 1];
 	struct store_conn *c = st->writer;
 	sqlite3_stmt *s = store_stmt(c, STMT_INBOX_STATE, err);
 	if (s == NULL)
 		return NULL;
-	struct store_group_folder *f = &g->folders[g->n_folders];
-	*f = (struct store_group_folder){ .mailbox_id = mailbox_id, .slot = h };
 	sqlite3_bind_int64(s, 1, mailbox_id);
 	int rc = sqlite3_step(s);
+	size_t idx;
 	if (rc == SQLITE_ROW) {
-		int64_t uidnext = sqlite3_column_int64(s, 2);
-		int64_t modseq = sqlite3_column_int64(s, 3);
-		f->folder_id = sqlite3_column_int64(s, 0);
-		f->uidvalidity = (uint32_t)sqlite3_column_int64(s, 1);
-		f->uidnext = uidnext > 0 ? (uint64_t)uidnext : 1;
-		f->modseq = modseq > 0 ? (uint64_t)modseq : 0;
+		int64_t fid = sqlite3_column_int64(s, 0);
+		size_t h2;
+		uint64_t key2 = (uint64_t)fid * 2 + 1;
+		uint32_t at2 = slot_find(g, key2, &h2);
+		if (at2 != 0) {
+			idx = at2 - 1;	/* an append there came first */
+		} else {
+			idx = entry_new(g, mailbox_id, fid, s, 1);
+			slot_link(g, h2, key2, idx);
+			(void)slot_find(g, key, &h); /* h2 may have taken h */
+		}
+	} else {
+		idx = entry_new(g, mailbox_id, 0, NULL, 0);
 	}
 	(void)sqlite3_reset(s);	/* rc checked here */
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
 		store_db_fail(err, c, "read INBOX state");
 		return NULL;
 	}
-	/* UNSAFE: n_folders < rcpt_cap, which is at most 100000 recipients
-	 * of one delivery or STORE_GROUP_MAX_RCPTS */
-	g->slots[h] = (uint32_t)++g->n_folders;
-	return f;
+	slot_link(g, h, key, idx);
+	return &g->folders[idx];
+}
+
+/* The state of folder folder_id for an append, as folder_of; folder_id
+ * 0 in it when the folder is gone. */
+static struct store_group_folder *folder_by_id(struct store *st,
+					       struct store_group *g,
+					       int64_t folder_id,
+					       struct err *err)
+{
+	size_t h;
+	uint64_t key = (uint64_t)folder_id * 2 + 1;
+	uint32_t at = slot_find(g, key, &h);
+	if (at != 0)
+		return &g->folders[at - 1];
+	struct store_conn *c = st->writer;
+	sqlite3_stmt *s = store_stmt(c, STMT_FOLDER_STATE, err);
+	if (s == NULL)
+		return NULL;
+	sqlite3_bind_int64(s, 1, folder_id);
+	int rc = sqlite3_step(s);
+	size_t idx = rc == SQLITE_ROW
+			     ? entry_new(g, sqlite3_column_int64(s, 0),
+					 folder_id, s, 1)
+			     : entry_new(g, 0, 0, NULL, 0);
+	(void)sqlite3_reset(s);	/* rc checked here */
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		store_db_fail(err, c, "read folder state");
+		return NULL;
+	}
+	slot_link(g, h, key, idx);
+	return &g->folders[idx];
 }
 
 /* Give each delivery's recipients their UIDs and mod-sequences and build
@@ -278,19 +360,31 @@ static int group_assign(struct store *st, struct store_group *g,
 		size_t k;
 		for (k = 0; k < d->n_mailboxes; k++) {
 			struct store_group_folder *f =
-				folder_of(st, g, d->mailbox_ids[k], err);
+				d->append_ != NULL
+					? folder_by_id(st, g,
+						       d->append_->folder_id,
+						       err)
+					: folder_of(st, g, d->mailbox_ids[k],
+						    err);
 			if (f == NULL)
 				return -1;
 			if (f->folder_id == 0 || f->uidnext > STORE_UID_MAX)
 				break;
 			g->rcpt[at + k] = (struct store_rec_rcpt){
-				.mailbox_id = d->mailbox_ids[k],
+				.mailbox_id = f->mailbox_id,
 				.folder_id = f->folder_id,
 				.uidvalidity = f->uidvalidity,
 				.uid = (uint32_t)f->uidnext,
 				.modseq = ++f->modseq,
 			};
 			f->uidnext++;
+		}
+		if (k < d->n_mailboxes && d->append_ != NULL) {
+			/* one recipient: nothing to give back */
+			d->rc = -1;
+			err_set(&d->err, ERR_NOTFOUND, 0, "",
+				"no such folder, or no UID left in it");
+			continue;
 		}
 		if (k < d->n_mailboxes) {
 			/* deleted after RCPT, or 2^32 - 2 UIDs used: the
@@ -314,10 +408,14 @@ static int group_assign(struct store *st, struct store_group *g,
 			continue;
 		}
 		g->rec[i] = (struct store_rec){
-			.kind = STORE_REC_MESSAGE,
+			.kind = d->append_ != NULL ? STORE_REC_APPEND
+						   : STORE_REC_MESSAGE,
 			.n_rcpt = (uint32_t)d->n_mailboxes,
 			.internal_date = d->internal_date,
 			.data_len = (uint64_t)d->len,
+			.ext_len = d->append_ != NULL
+					   ? (uint32_t)d->append_->ext_len_
+					   : 0,
 		};
 		at += d->n_mailboxes;
 		logged++;
@@ -457,6 +555,14 @@ static void log_abort(struct store *st, uint64_t first, uint64_t last,
 
 /* ---- one group -------------------------------------------------------------- */
 
+static int touch_cmp(const void *x, const void *y)
+{
+	const struct store_touch *a = x, *b = y;
+	if (a->mailbox_id != b->mailbox_id)
+		return a->mailbox_id < b->mailbox_id ? -1 : 1;
+	return a->folder_id < b->folder_id ? -1 : a->folder_id > b->folder_id;
+}
+
 static void fail_logged(struct store_group *g, const struct err *err)
 {
 	for (size_t i = 0; i < g->n; i++) {
@@ -532,6 +638,10 @@ static size_t group_encode(struct store *st, struct store_group *g,
 			store_rcpt_encode(p, &g->rcpt[g->rcpt_at[i] + k]);
 			p += STORE_REC_RCPT_SIZE;
 		}
+		if (r->kind == STORE_REC_APPEND) {
+			memcpy(p, d->append_->ext_, r->ext_len);
+			p += r->ext_len;
+		}
 		r->meta_crc = store_crc32c(0, meta, (size_t)(p - meta));
 		r->data_crc = store_crc32c(0, d->data, d->len);
 		store_rec_encode(hdr, r);
@@ -584,13 +694,26 @@ static int group_index(struct store *st, struct store_group *g,
 		struct store_delivery *d = g->d[i];
 		const struct store_rec_rcpt *rcpt = &g->rcpt[g->rcpt_at[i]];
 		const char *why;
-		int res = store_log_apply(c, r, rcpt, &why, err);
+		struct store_append_req *a = d->append_;
+		int res = store_log_apply(c, r, rcpt,
+					  a != NULL ? a->ext_ : NULL, &why,
+					  err);
 		if (res < 0)
 			goto fail;
 		if (res == 1) {
 			if (d->uids_out != NULL)
 				for (uint32_t k = 0; k < r->n_rcpt; k++)
 					d->uids_out[k] = rcpt[k].uid;
+			if (a != NULL) {
+				a->uid = rcpt[0].uid;
+				a->uidvalidity = rcpt[0].uidvalidity;
+				a->modseq = rcpt[0].modseq;
+				if (a->meta != NULL &&
+				    store_meta_put_row(c, rcpt[0].folder_id,
+						       rcpt[0].uid, a->meta,
+						       a->meta_len, err) < 0)
+					goto fail;
+			}
 			continue;
 		}
 		if (res == 2)
@@ -700,7 +823,7 @@ static void group_commit(struct store *st, struct store_group *g)
 static bool queue_busy(struct store *st)
 {
 	pthread_mutex_lock(&st->q_mu);
-	bool busy = st->q_head != NULL || st->closing;
+	bool busy = st->q_head != NULL || st->j_head != NULL || st->closing;
 	pthread_mutex_unlock(&st->q_mu);
 	return busy;
 }
@@ -771,84 +894,146 @@ void store_committer_prealloc(struct store *st)
 	committer_idle(st);
 }
 
+/* The folders a group gave messages to, each once, for the watchers. */
+static void group_notify(struct store *st, struct store_group *g)
+{
+	if (atomic_load(&st->n_watch) == 0)
+		return;
+	size_t n = 0;
+	for (size_t i = 0; i < g->n; i++) {
+		if (g->rec[i].kind == 0 || g->d[i]->rc != 0)
+			continue;
+		for (uint32_t k = 0; k < g->rec[i].n_rcpt; k++) {
+			if (n == st->touched_cap) {
+				st->touched_cap = n ? 2 * n : 64;
+				st->touched = xreallocarray(st->touched,
+							    st->touched_cap,
+							    sizeof *st->touched);
+			}
+			const struct store_rec_rcpt *r =
+				&g->rcpt[g->rcpt_at[i] + k];
+			st->touched[n++] = (struct store_touch){
+				r->mailbox_id, r->folder_id };
+		}
+	}
+	if (n > 1) {
+		qsort(st->touched, n, sizeof *st->touched, touch_cmp);
+		size_t u = 1;
+		for (size_t i = 1; i < n; i++)
+			if (touch_cmp(&st->touched[i], &st->touched[u - 1]) != 0)
+				st->touched[u++] = st->touched[i];
+		n = u;
+	}
+	store_watch_notify(st, st->touched, n);
+}
+
+/* One group of deliveries: called and returns with q_mu held. */
+static void committer_group(struct store *st)
+{
+	struct store_group *g = &st->group;
+	st->hook = st->q_hook;
+	st->hook_arg = st->q_hook_arg;
+	if (st->hook != NULL) {
+		pthread_mutex_unlock(&st->q_mu);
+		(void)hook(st, STORE_HOOK_TAKE); /* a pause, no result */
+		pthread_mutex_lock(&st->q_mu);
+	}
+
+	/* Take what is queued, up to the group bounds; always at least
+	 * one delivery, however large. */
+	uint64_t bytes = 0;
+	size_t rcpts = 0;
+	g->n = 0;
+	while (st->q_head != NULL && g->n < STORE_GROUP_MAX_MSGS) {
+		struct store_delivery *d = st->q_head;
+		if (g->n > 0 && (bytes >= STORE_GROUP_MAX_BYTES ||
+				 d->len > STORE_GROUP_MAX_BYTES - bytes ||
+				 rcpts >= STORE_GROUP_MAX_RCPTS ||
+				 d->n_mailboxes > STORE_GROUP_MAX_RCPTS - rcpts))
+			break;
+		bytes += d->len;
+		rcpts += d->n_mailboxes;
+		st->q_head = d->next_;
+		d->next_ = NULL;
+		g->d[g->n++] = d;
+	}
+	if (st->q_head == NULL)
+		st->q_tail = NULL;
+	pthread_mutex_unlock(&st->q_mu);
+
+	group_commit(st, g);
+
+	uint64_t ok = 0, ok_bytes = 0;
+	const char *why = "";
+	for (size_t i = 0; i < g->n; i++) {
+		if (g->d[i]->rc == 0) {
+			ok++;
+			ok_bytes += g->d[i]->len;
+		} else if (why[0] == '\0') {
+			why = g->d[i]->err.msg;
+		}
+	}
+	if (ok < g->n)
+		log_warn("store", NULL, "op=group-commit msgs=%zu failed=%llu "
+			 "error=\"%s\"", g->n, (unsigned long long)(g->n - ok),
+			 why);
+	else
+		log_debug("store", NULL, "op=group-commit msgs=%zu bytes=%llu",
+			  g->n, (unsigned long long)ok_bytes);
+	if (ok > 0)
+		group_notify(st, g);
+
+	/* stats before done(), so that a woken waiter sees them */
+	pthread_mutex_lock(&st->q_mu);
+	if (ok > 0)
+		st->stats.groups++;
+	st->stats.deliveries += ok;
+	st->stats.failures += g->n - ok;
+	st->stats.bytes += ok_bytes;
+	pthread_mutex_unlock(&st->q_mu);
+
+	/* the caller may free d from done(): do not touch it after */
+	for (size_t i = 0; i < g->n; i++)
+		if (g->d[i]->done != NULL)
+			g->d[i]->done(g->d[i]);
+	g->n = 0;
+	pthread_mutex_lock(&st->q_mu);
+}
+
+/* The queued mutation jobs: called and returns with q_mu held. */
+static void committer_jobs(struct store *st)
+{
+	struct store_job *batch = st->j_head, *last = batch;
+	for (size_t n = 1; n < STORE_JOB_BATCH_MAX && last->next != NULL; n++)
+		last = last->next;
+	st->j_head = last->next;
+	if (st->j_head == NULL)
+		st->j_tail = NULL;
+	last->next = NULL;
+	pthread_mutex_unlock(&st->q_mu);
+	struct err err;
+	if (st->abort.pending && abort_resolve(st, &err) < 0)
+		log_warn("store", NULL, "op=jobs error=\"%s\"", err.msg);
+	store_jobs_run(st, batch);
+	pthread_mutex_lock(&st->q_mu);
+}
+
 static void *committer_main(void *arg)
 {
 	struct store *st = arg;
-	struct store_group *g = &st->group;
 	pthread_mutex_lock(&st->q_mu);
 	for (;;) {
-		while (st->q_head == NULL && !st->closing)
+		while (st->q_head == NULL && st->j_head == NULL && !st->closing)
 			pthread_cond_wait(&st->q_cv, &st->q_mu);
-		if (st->q_head == NULL)
+		if (st->q_head == NULL && st->j_head == NULL)
 			break;	/* closing and drained */
-		st->hook = st->q_hook;
-		st->hook_arg = st->q_hook_arg;
-		if (st->hook != NULL) {
-			pthread_mutex_unlock(&st->q_mu);
-			(void)hook(st, STORE_HOOK_TAKE); /* a pause, no result */
-			pthread_mutex_lock(&st->q_mu);
-		}
-
-		/* Take what is queued, up to the group bounds; always at
-		 * least one delivery, however large. */
-		uint64_t bytes = 0;
-		size_t rcpts = 0;
-		g->n = 0;
-		while (st->q_head != NULL && g->n < STORE_GROUP_MAX_MSGS) {
-			struct store_delivery *d = st->q_head;
-			if (g->n > 0 && (bytes >= STORE_GROUP_MAX_BYTES ||
-					 d->len > STORE_GROUP_MAX_BYTES - bytes ||
-					 rcpts >= STORE_GROUP_MAX_RCPTS ||
-					 d->n_mailboxes >
-						 STORE_GROUP_MAX_RCPTS - rcpts))
-				break;
-			bytes += d->len;
-			rcpts += d->n_mailboxes;
-			st->q_head = d->next_;
-			d->next_ = NULL;
-			g->d[g->n++] = d;
-		}
-		if (st->q_head == NULL)
-			st->q_tail = NULL;
-		pthread_mutex_unlock(&st->q_mu);
-
-		group_commit(st, g);
-
-		uint64_t ok = 0, ok_bytes = 0;
-		const char *why = "";
-		for (size_t i = 0; i < g->n; i++) {
-			if (g->d[i]->rc == 0) {
-				ok++;
-				ok_bytes += g->d[i]->len;
-			} else if (why[0] == '\0') {
-				why = g->d[i]->err.msg;
-			}
-		}
-		if (ok < g->n)
-			log_warn("store", NULL, "op=group-commit msgs=%zu "
-				 "failed=%llu error=\"%s\"", g->n,
-				 (unsigned long long)(g->n - ok), why);
-		else
-			log_debug("store", NULL, "op=group-commit msgs=%zu "
-				  "bytes=%llu", g->n,
-				  (unsigned long long)ok_bytes);
-
-		/* stats before done(), so that a woken waiter sees them */
-		pthread_mutex_lock(&st->q_mu);
-		if (ok > 0)
-			st->stats.groups++;
-		st->stats.deliveries += ok;
-		st->stats.failures += g->n - ok;
-		st->stats.bytes += ok_bytes;
-		pthread_mutex_unlock(&st->q_mu);
-
-		/* the caller may free d from done(): do not touch it after */
-		for (size_t i = 0; i < g->n; i++)
-			if (g->d[i]->done != NULL)
-				g->d[i]->done(g->d[i]);
-		g->n = 0;
-		pthread_mutex_lock(&st->q_mu);
-		if (st->q_head == NULL && !st->closing) {
+		/* Deliveries first, then the jobs queued meanwhile: a job
+		 * never waits for more than one group. */
+		if (st->q_head != NULL)
+			committer_group(st);
+		if (st->j_head != NULL)
+			committer_jobs(st);
+		if (st->q_head == NULL && st->j_head == NULL && !st->closing) {
 			pthread_mutex_unlock(&st->q_mu);
 			committer_idle(st);
 			pthread_mutex_lock(&st->q_mu);

@@ -52,20 +52,27 @@ static const char *const store_sql[STMT_COUNT] = {
 		"ORDER BY (m.local_part || '@' || d.name) COLLATE NOCASE, m.id",
 	[STMT_MAILBOX_USED] =
 		"UPDATE mailboxes SET used = used + ?2 WHERE id = ?1",
+	/* Folder ids are never given twice (a session or watcher may still
+	 * hold the id of a deleted folder): past the highest id ever
+	 * deleted, which trigger folders_id_high keeps in meta. */
 	[STMT_FOLDER_ADD] =
-		"INSERT INTO folders(mailbox_id, name, special_use, uidvalidity, "
-		"uidnext, highestmodseq, subscribed) "
-		"VALUES (?1, ?2, ?3, ?4, 1, 1, 1)",
-	[STMT_FOLDER_EACH] =
-		"SELECT f.id, f.name, f.special_use, f.uidvalidity, f.uidnext, "
-		"f.highestmodseq, "
-		"(SELECT count(*) FROM messages m WHERE m.folder_id = f.id) "
-		"FROM folders f WHERE f.mailbox_id = ?1 ORDER BY f.id",
-	[STMT_FOLDER_FIND] =
-		"SELECT f.id, f.name, f.special_use, f.uidvalidity, f.uidnext, "
-		"f.highestmodseq, "
-		"(SELECT count(*) FROM messages m WHERE m.folder_id = f.id) "
-		"FROM folders f WHERE f.mailbox_id = ?1 AND f.name = ?2",
+		"INSERT INTO folders(id, mailbox_id, name, special_use, "
+		"uidvalidity, uidnext, highestmodseq, subscribed) "
+		"VALUES ((SELECT max(coalesce(max(id), 0), coalesce((SELECT "
+		"value FROM meta WHERE key = 'folder_id_high'), 0)) + 1 "
+		"FROM folders), ?1, ?2, ?3, ?4, 1, 1, 1)",
+	/* Counts for LIST-STATUS / STATUS (RFC 9051 6.3.11, RFC 8438
+	 * SIZE) in one pass over the folder's messages. */
+#define STORE_FOLDER_COLUMNS                                                 \
+	"SELECT f.id, f.name, f.special_use, f.uidvalidity, f.uidnext, "     \
+	"f.highestmodseq, count(m.id), coalesce(sum((m.flags & 1) = 0), 0), " \
+	"coalesce(sum(m.size), 0), EXISTS (SELECT 1 FROM subscriptions s "   \
+	"WHERE s.mailbox_id = f.mailbox_id AND s.name = f.name) "            \
+	"FROM folders f LEFT JOIN messages m ON m.folder_id = f.id "
+	[STMT_FOLDER_EACH] = STORE_FOLDER_COLUMNS
+		"WHERE f.mailbox_id = ?1 GROUP BY f.id ORDER BY f.id",
+	[STMT_FOLDER_FIND] = STORE_FOLDER_COLUMNS
+		"WHERE f.mailbox_id = ?1 AND f.name = ?2 GROUP BY f.id",
 	/* The committer gives UIDs and mod-sequences from this before it
 	 * writes a group to the log (store_commit.c). */
 	[STMT_INBOX_STATE] =
@@ -90,10 +97,13 @@ static const char *const store_sql[STMT_COUNT] = {
 		"WHERE segment > ?1 OR (segment = ?1 AND offset >= ?2)",
 	[STMT_MESSAGE_ADD] =
 		"INSERT OR IGNORE INTO messages(folder_id, uid, blob_id, size, "
-		"internal_date, flags, modseq) VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6)",
+		"internal_date, flags, keywords, modseq) "
+		"VALUES (?1, ?2, ?3, ?4, ?5, ?7, ?8, ?6)",
+	/* SELECT of a large folder: one pass in UID order over the
+	 * (folder_id, uid) index */
 	[STMT_MESSAGE_EACH] =
-		"SELECT uid, size, internal_date, flags, modseq, blob_id "
-		"FROM messages WHERE folder_id = ?1 ORDER BY uid",
+		"SELECT uid, size, internal_date, flags, modseq, blob_id, "
+		"keywords FROM messages WHERE folder_id = ?1 ORDER BY uid",
 	[STMT_MESSAGE_BLOB] =
 		"SELECT b.id, b.segment, b.offset, b.length "
 		"FROM messages m JOIN blobs b ON b.id = m.blob_id "
@@ -112,6 +122,132 @@ static const char *const store_sql[STMT_COUNT] = {
 		"SELECT b.id, b.segment, b.offset, b.length, b.refcount, "
 		"(SELECT count(*) FROM messages m WHERE m.blob_id = b.id) "
 		"FROM blobs b ORDER BY b.segment, b.offset",
+
+	/* ---- mail mutations: committer jobs (decision 0004) ---- */
+	[STMT_SYNC_FULL] = "PRAGMA synchronous = FULL",
+	[STMT_SYNC_NORMAL] = "PRAGMA synchronous = NORMAL",
+	[STMT_JOB_SAVEPOINT] = "SAVEPOINT job",
+	[STMT_JOB_RELEASE] = "RELEASE job",
+	[STMT_JOB_ROLLBACK_TO] = "ROLLBACK TO job",
+	[STMT_FOLDER_STATE] =
+		"SELECT mailbox_id, uidvalidity, uidnext, highestmodseq, "
+		"special_use, name FROM folders WHERE id = ?1",
+	[STMT_FOLDER_SET_MODSEQ] =
+		"UPDATE folders SET highestmodseq = ?2 WHERE id = ?1",
+	[STMT_MESSAGE_GET] =
+		"SELECT id, blob_id, size, flags, keywords, modseq, "
+		"internal_date FROM messages WHERE folder_id = ?1 AND uid = ?2",
+	[STMT_MESSAGE_DELETE] = "DELETE FROM messages WHERE id = ?1",
+	[STMT_MESSAGE_SET_FLAGS] =
+		"UPDATE messages SET flags = ?2, keywords = ?3, modseq = ?4 "
+		"WHERE id = ?1",
+	[STMT_MESSAGE_COPY] =
+		"INSERT INTO messages(folder_id, uid, blob_id, size, "
+		"internal_date, flags, keywords, modseq) "
+		"VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+	/* refcount 0 keeps the row (and the record's bytes) until
+	 * compaction: replay finds it and does not index the record again */
+	[STMT_BLOB_REF] =
+		"UPDATE blobs SET refcount = refcount + ?2 WHERE id = ?1",
+	[STMT_EXPUNGED_ADD] =
+		"INSERT OR REPLACE INTO expunged(folder_id, uid, modseq) "
+		"VALUES (?1, ?2, ?3)",
+	[STMT_MAILBOX_QUOTA] =
+		"SELECT quota, used FROM mailboxes WHERE id = ?1",
+	[STMT_KEYWORD_FIND] =
+		"SELECT bit FROM keywords WHERE mailbox_id = ?1 AND name = ?2",
+	/* bits are never freed: a bit means one name for the mailbox's
+	 * life; CHECK (bit < 64) fails the 65th */
+	[STMT_KEYWORD_ADD] =
+		"INSERT INTO keywords(mailbox_id, bit, name) "
+		"SELECT ?1, coalesce(max(bit) + 1, 0), ?2 FROM keywords "
+		"WHERE mailbox_id = ?1 RETURNING bit",
+	[STMT_KEYWORD_EACH] =
+		"SELECT bit, name FROM keywords WHERE mailbox_id = ?1 "
+		"ORDER BY bit",
+	[STMT_FOLDER_BY_NAME] =
+		"SELECT id, special_use FROM folders "
+		"WHERE mailbox_id = ?1 AND name = ?2",
+	[STMT_FOLDER_CREATE] =
+		"INSERT INTO folders(id, mailbox_id, name, special_use, "
+		"uidvalidity, uidnext, highestmodseq, subscribed) "
+		"VALUES ((SELECT max(coalesce(max(id), 0), coalesce((SELECT "
+		"value FROM meta WHERE key = 'folder_id_high'), 0)) + 1 "
+		"FROM folders), ?1, ?2, ?3, ?4, 1, 1, 0) RETURNING id",
+	/* names under ?2 (which ends with '/'); substr and length count
+	 * characters alike, and no LIKE/GLOB wildcards get in the way */
+	[STMT_FOLDER_CHILDREN] =
+		"SELECT id, name FROM folders WHERE mailbox_id = ?1 AND "
+		"substr(name, 1, length(?2)) = ?2 ORDER BY name",
+	[STMT_FOLDER_RENAME] = "UPDATE folders SET name = ?2 WHERE id = ?1",
+	[STMT_FOLDER_UNREF] =
+		"UPDATE blobs SET refcount = refcount - (SELECT count(*) "
+		"FROM messages m WHERE m.blob_id = blobs.id AND "
+		"m.folder_id = ?1) WHERE id IN (SELECT blob_id FROM messages "
+		"WHERE folder_id = ?1)",
+	[STMT_FOLDER_UNUSE] =
+		"UPDATE mailboxes SET used = used - (SELECT coalesce(sum(size), "
+		"0) FROM messages WHERE folder_id = ?1) WHERE id = ?2",
+	[STMT_FOLDER_DROP_MESSAGES] = "DELETE FROM messages WHERE folder_id = ?1",
+	[STMT_FOLDER_DROP_EXPUNGED] = "DELETE FROM expunged WHERE folder_id = ?1",
+	[STMT_FOLDER_DROP] = "DELETE FROM folders WHERE id = ?1",
+	[STMT_FOLDER_EXPUNGE_ALL] =
+		"INSERT OR REPLACE INTO expunged(folder_id, uid, modseq) "
+		"SELECT folder_id, uid, ?2 FROM messages WHERE folder_id = ?1",
+	[STMT_FOLDER_MOVE_ALL] =
+		"UPDATE messages SET folder_id = ?2 WHERE folder_id = ?1",
+	[STMT_FOLDER_COPY_STATE] =
+		"UPDATE folders SET (uidnext, highestmodseq) = (SELECT uidnext, "
+		"highestmodseq FROM folders WHERE id = ?2) WHERE id = ?1",
+	[STMT_SUBSCRIBE] =
+		"INSERT OR IGNORE INTO subscriptions(mailbox_id, name) "
+		"VALUES (?1, ?2)",
+	[STMT_UNSUBSCRIBE] =
+		"DELETE FROM subscriptions WHERE mailbox_id = ?1 AND name = ?2",
+	[STMT_SUBSCRIPTION_EACH] =
+		"SELECT name FROM subscriptions WHERE mailbox_id = ?1 "
+		"ORDER BY name",
+	/* CONDSTORE CHANGEDSINCE (RFC 7162 3.1.4.1): index messages_modseq */
+	[STMT_MESSAGE_CHANGED] =
+		"SELECT uid, size, internal_date, flags, modseq, blob_id, "
+		"keywords FROM messages WHERE folder_id = ?1 AND modseq > ?2 "
+		"ORDER BY uid",
+	/* QRESYNC VANISHED (RFC 7162 3.2.10) */
+	[STMT_VANISHED] =
+		"SELECT uid FROM expunged WHERE folder_id = ?1 AND modseq > ?2 "
+		"ORDER BY uid",
+	[STMT_META_PUT] =
+		"INSERT OR REPLACE INTO blob_meta(blob_id, data) VALUES (?1, ?2)",
+	[STMT_META_GET_MSG] =
+		"SELECT bm.data FROM messages m JOIN blob_meta bm "
+		"ON bm.blob_id = m.blob_id WHERE m.folder_id = ?1 AND m.uid = ?2",
+	/* store_check: the invariants the mutations keep */
+	[STMT_CHECK_USED] =
+		"SELECT id, used, s FROM (SELECT mb.id, mb.used, (SELECT "
+		"coalesce(sum(m.size), 0) FROM messages m JOIN folders f "
+		"ON f.id = m.folder_id WHERE f.mailbox_id = mb.id) AS s "
+		"FROM mailboxes mb) WHERE used != s",
+	[STMT_CHECK_EXPUNGED] =
+		"SELECT e.folder_id, e.uid, CASE WHEN f.id IS NULL THEN 1 "
+		"WHEN e.modseq > f.highestmodseq THEN 2 "
+		"WHEN e.uid >= f.uidnext THEN 3 ELSE 4 END "
+		"FROM expunged e LEFT JOIN folders f ON f.id = e.folder_id "
+		"WHERE f.id IS NULL OR e.modseq > f.highestmodseq OR "
+		"e.uid >= f.uidnext OR EXISTS (SELECT 1 FROM messages m "
+		"WHERE m.folder_id = e.folder_id AND m.uid = e.uid)",
+	[STMT_CHECK_COUNTERS] =
+		"SELECT m.id, CASE WHEN f.id IS NULL THEN 1 "
+		"WHEN m.uid >= f.uidnext THEN 2 ELSE 3 END "
+		"FROM messages m LEFT JOIN folders f ON f.id = m.folder_id "
+		"WHERE f.id IS NULL OR m.uid >= f.uidnext OR "
+		"m.modseq > f.highestmodseq",
+	[STMT_CHECK_KEYWORDS] =
+		"SELECT m.id FROM messages m JOIN folders f ON f.id = m.folder_id "
+		"WHERE m.keywords & ~(SELECT coalesce(sum(1 << k.bit), 0) "
+		"FROM keywords k WHERE k.mailbox_id = f.mailbox_id) != 0",
+	[STMT_CHECK_META] =
+		"SELECT bm.blob_id FROM blob_meta bm LEFT JOIN blobs b "
+		"ON b.id = bm.blob_id WHERE b.id IS NULL",
 };
 
 /* Schema migrations: step i brings schema_version from i to i + 1. All
@@ -178,6 +314,43 @@ static const char *const store_migrations[] = {
 	"  offset INTEGER NOT NULL,"
 	"  seq INTEGER NOT NULL);"
 	"INSERT INTO log_applied(id, segment, offset, seq) VALUES (1, 0, 0, 0);",
+	/* 3: what IMAP and POP3 change (decision 0004): keywords as a bit
+	 * set per message with names per mailbox, expunged UIDs for
+	 * QRESYNC, subscriptions apart from folders (they may name folders
+	 * that do not exist, RFC 9051 6.3.7), folder ids that are never
+	 * given twice, and a bounded parse cache per blob. folders.subscribed
+	 * now only seeds subscriptions for the folders of a new mailbox. */
+	"ALTER TABLE messages ADD COLUMN keywords INTEGER NOT NULL DEFAULT 0;"
+	"CREATE INDEX messages_modseq ON messages(folder_id, modseq);"
+	"CREATE TABLE expunged ("
+	"  folder_id INTEGER NOT NULL,"
+	"  uid INTEGER NOT NULL,"
+	"  modseq INTEGER NOT NULL,"
+	"  PRIMARY KEY (folder_id, uid)) WITHOUT ROWID;"
+	"CREATE INDEX expunged_modseq ON expunged(folder_id, modseq);"
+	"CREATE TABLE keywords ("
+	"  mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id),"
+	"  bit INTEGER NOT NULL CHECK (bit >= 0 AND bit < 64),"
+	"  name TEXT NOT NULL COLLATE NOCASE,"
+	"  PRIMARY KEY (mailbox_id, bit),"
+	"  UNIQUE (mailbox_id, name)) WITHOUT ROWID;"
+	"CREATE TABLE subscriptions ("
+	"  mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id),"
+	"  name TEXT NOT NULL,"
+	"  PRIMARY KEY (mailbox_id, name)) WITHOUT ROWID;"
+	"INSERT INTO subscriptions(mailbox_id, name) "
+	"  SELECT mailbox_id, name FROM folders WHERE subscribed != 0;"
+	"CREATE TRIGGER folders_subscribe AFTER INSERT ON folders "
+	"  WHEN NEW.subscribed != 0 BEGIN "
+	"  INSERT OR IGNORE INTO subscriptions(mailbox_id, name) "
+	"  VALUES (NEW.mailbox_id, NEW.name); END;"
+	"CREATE TRIGGER folders_id_high AFTER DELETE ON folders BEGIN "
+	"  INSERT OR REPLACE INTO meta(key, value) VALUES ('folder_id_high', "
+	"  max(OLD.id, coalesce((SELECT value FROM meta "
+	"  WHERE key = 'folder_id_high'), 0))); END;"
+	"CREATE TABLE blob_meta ("
+	"  blob_id INTEGER PRIMARY KEY REFERENCES blobs(id),"
+	"  data BLOB NOT NULL);",
 };
 
 #define STORE_SCHEMA_VERSION \

@@ -72,11 +72,49 @@ static int step_changes(struct store_conn *c, sqlite3_stmt *s,
 	return sqlite3_changes(c->db);
 }
 
+/* An append's keywords as bits of the mailbox, created as needed; a
+ * keyword past STORE_KEYWORDS_MAX (the mailbox filled up after the
+ * append was checked) is dropped, the same way on every replay. */
+struct ext_keywords {
+	struct store_conn *c;
+	int64_t mailbox_id;
+	uint64_t bits;
+	struct err *err;
+};
+
+static int ext_keyword(const char *name, size_t n, void *arg)
+{
+	struct ext_keywords *k = arg;
+	unsigned bit;
+	int got = store_keyword_bit(k->c, k->mailbox_id, name, n, true, &bit,
+				    k->err);
+	if (got < 0)
+		return -1;
+	if (got == 1)
+		k->bits |= (uint64_t)1 << bit;
+	return 0;
+}
+
 /* The rows of store_log_apply, under its savepoint. */
 static int apply_rows(struct store_conn *c, const struct store_rec *r,
-		      const struct store_rec_rcpt *rcpt, const char **why_out,
+		      const struct store_rec_rcpt *rcpt,
+		      const unsigned char *ext, const char **why_out,
 		      struct err *err)
 {
+	uint32_t flags = 0;
+	struct ext_keywords kw = { .c = c, .mailbox_id = rcpt[0].mailbox_id,
+				   .err = err };
+	if (r->kind == STORE_REC_APPEND) {
+		err_clear(err);
+		if (store_ext_decode(ext, r->ext_len, &flags, ext_keyword,
+				     &kw) < 0) {
+			if (err->kind != ERR_NONE)
+				return -1;	/* SQLite */
+			*why_out = "bad flags in the record";
+			return 0;
+		}
+		flags &= STORE_FLAGS_STORED;
+	}
 	sqlite3_stmt *s = store_stmt(c, STMT_BLOB_ADD, err);
 	if (s == NULL)
 		return -1;
@@ -118,6 +156,8 @@ static int apply_rows(struct store_conn *c, const struct store_rec *r,
 		sqlite3_bind_int64(s, 4, (int64_t)r->data_len);
 		sqlite3_bind_int64(s, 5, r->internal_date);
 		sqlite3_bind_int64(s, 6, (int64_t)p->modseq);
+		sqlite3_bind_int64(s, 7, flags);
+		sqlite3_bind_int64(s, 8, (int64_t)kw.bits);
 		n = step_changes(c, s, "insert message", err);
 		if (n < 0)
 			return -1;
@@ -140,13 +180,13 @@ static int apply_rows(struct store_conn *c, const struct store_rec *r,
 }
 
 int store_log_apply(struct store_conn *c, const struct store_rec *r,
-		    const struct store_rec_rcpt *rcpt, const char **why_out,
-		    struct err *err)
+		    const struct store_rec_rcpt *rcpt, const unsigned char *ext,
+		    const char **why_out, struct err *err)
 {
 	*why_out = "";
 	if (store_exec(c, STMT_SAVEPOINT, err) < 0)
 		return -1;
-	int res = apply_rows(c, r, rcpt, why_out, err);
+	int res = apply_rows(c, r, rcpt, ext, why_out, err);
 	if (res < 0)
 		return -1;	/* the caller rolls the transaction back */
 	if (res == 0 && store_exec(c, STMT_ROLLBACK_TO, err) < 0)
@@ -243,7 +283,7 @@ static int walk_record(struct walk *w, int fd, uint32_t seg, uint64_t size,
 		return errno == ENODATA ? 0 : -1;
 	if (store_crc32c(0, w->meta, (size_t)meta_len) != r->meta_crc)
 		return 0;
-	if (w->verify_data && r->kind == STORE_REC_MESSAGE) {
+	if (w->verify_data && STORE_REC_HAS_MESSAGE(r)) {
 		uint32_t crc;
 		if (store_crc_range(fd, off + STORE_REC_HDR_SIZE + meta_len,
 				    r->data_len, &crc) < 0)
@@ -371,7 +411,7 @@ static int replay_one(struct walk *w, const struct store_rec *r,
 		      const unsigned char *meta, struct err *err)
 {
 	struct replay *rp = w->arg;
-	if (r->kind != STORE_REC_MESSAGE)
+	if (!STORE_REC_HAS_MESSAGE(r))
 		return 0;
 	if (aborts_has(&rp->aborts, r->seq)) {
 		rp->aborted++;
@@ -379,6 +419,7 @@ static int replay_one(struct walk *w, const struct store_rec *r,
 	}
 	const char *why;
 	int res = store_log_apply(rp->c, r, rcpt_decode_all(&rp->rcpt, r, meta),
+				  meta + (size_t)r->n_rcpt * STORE_REC_RCPT_SIZE,
 				  &why, err);
 	if (res < 0)
 		return -1;
@@ -608,7 +649,7 @@ static int check_one(struct walk *w, const struct store_rec *r,
 		     const unsigned char *meta, struct err *err)
 {
 	struct log_check *lc = w->arg;
-	if (r->kind != STORE_REC_MESSAGE || aborts_has(&lc->aborts, r->seq))
+	if (!STORE_REC_HAS_MESSAGE(r) || aborts_has(&lc->aborts, r->seq))
 		return 0;
 	const struct store_rec_rcpt *rcpt = rcpt_decode_all(&lc->rcpt, r, meta);
 	sqlite3_stmt *s = store_stmt(lc->c, STMT_BLOB_AT, err);

@@ -9,6 +9,7 @@
 
 #include <pthread.h>
 #include <sqlite3.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -88,6 +89,48 @@ enum store_stmt {
 	STMT_LOG_SET,
 	STMT_CHECK_MESSAGES,
 	STMT_CHECK_BLOBS,
+	/* mail mutations (store_job.c, store_mutate.c, store_folder.c) */
+	STMT_SYNC_FULL,
+	STMT_SYNC_NORMAL,
+	STMT_JOB_SAVEPOINT,
+	STMT_JOB_RELEASE,
+	STMT_JOB_ROLLBACK_TO,
+	STMT_FOLDER_STATE,
+	STMT_FOLDER_SET_MODSEQ,
+	STMT_MESSAGE_GET,
+	STMT_MESSAGE_DELETE,
+	STMT_MESSAGE_SET_FLAGS,
+	STMT_MESSAGE_COPY,
+	STMT_BLOB_REF,
+	STMT_EXPUNGED_ADD,
+	STMT_MAILBOX_QUOTA,
+	STMT_KEYWORD_FIND,
+	STMT_KEYWORD_ADD,
+	STMT_KEYWORD_EACH,
+	STMT_FOLDER_BY_NAME,
+	STMT_FOLDER_CREATE,
+	STMT_FOLDER_CHILDREN,
+	STMT_FOLDER_RENAME,
+	STMT_FOLDER_UNREF,
+	STMT_FOLDER_UNUSE,
+	STMT_FOLDER_DROP_MESSAGES,
+	STMT_FOLDER_DROP_EXPUNGED,
+	STMT_FOLDER_DROP,
+	STMT_FOLDER_EXPUNGE_ALL,
+	STMT_FOLDER_MOVE_ALL,
+	STMT_FOLDER_COPY_STATE,
+	STMT_SUBSCRIBE,
+	STMT_UNSUBSCRIBE,
+	STMT_SUBSCRIPTION_EACH,
+	STMT_MESSAGE_CHANGED,
+	STMT_VANISHED,
+	STMT_META_PUT,
+	STMT_META_GET_MSG,
+	STMT_CHECK_USED,
+	STMT_CHECK_EXPUNGED,
+	STMT_CHECK_COUNTERS,
+	STMT_CHECK_KEYWORDS,
+	STMT_CHECK_META,
 	STMT_COUNT
 };
 
@@ -166,13 +209,17 @@ void store_reader_put(struct store *st, struct store_conn *c);
  *    40  8  data length (message bytes; 0 for an abort)
  *    48  4  CRC32C of the data
  *    52  4  CRC32C of the metadata
- *    56  4  reserved, zero
+ *    56  4  append: bytes of ext metadata; others: zero
  *    60  4  CRC32C of bytes 0..59
  *   metadata
  *     message: n entries of 32 bytes, one per recipient:
  *       0 8 mailbox id, 8 8 folder id, 16 4 folder UIDVALIDITY,
  *       20 4 UID, 24 8 mod-sequence
  *     abort: 0 8 first, 8 8 last sequence number it voids
+ *     append (kind 3, decision 0004): one recipient entry as a
+ *       message's, then ext bytes (header bytes 56..59 hold their
+ *       number, zero for the other kinds): 0 4 flags, 4 2 keyword count
+ *       k, 6 2 zero, then k times (1 byte length n, n bytes of name)
  *   data, then zero padding up to the alignment.
  *
  * blobs.offset is the offset of the header, blobs.length the data length.
@@ -188,11 +235,20 @@ void store_reader_put(struct store *st, struct store_conn *c);
  * 100000 and smtp_max_message_size 2 GiB plus trace headers. */
 #define STORE_REC_RCPT_MAX 100000u
 #define STORE_REC_DATA_MAX ((uint64_t)4 << 30)
+/* An append's ext: flags and STORE_KEYWORDS_MAX keywords of
+ * STORE_KEYWORD_LEN bytes fit (8 + 64 * 101). */
+#define STORE_REC_EXT_HDR 8
+#define STORE_REC_EXT_MAX 8192u
 
 enum store_rec_kind {
 	STORE_REC_MESSAGE = 1,
 	STORE_REC_ABORT = 2,
+	STORE_REC_APPEND = 3,	/* a message into one folder, with flags */
 };
+
+/* Kinds that carry a message (recipients and data). */
+#define STORE_REC_HAS_MESSAGE(r) \
+	((r)->kind == STORE_REC_MESSAGE || (r)->kind == STORE_REC_APPEND)
 
 struct store_rec {
 	enum store_rec_kind kind;
@@ -204,6 +260,7 @@ struct store_rec {
 	uint64_t data_len;
 	uint32_t data_crc;
 	uint32_t meta_crc;
+	uint32_t ext_len;	/* append: ext bytes after the recipient */
 };
 
 struct store_rec_rcpt {
@@ -373,8 +430,14 @@ int store_log_applied_set(struct store_conn *c, const struct store_log_pos *p,
  * The committer and recovery both use it, so that a record replayed
  * against the state it was first indexed against has the same outcome. */
 int store_log_apply(struct store_conn *c, const struct store_rec *r,
-		    const struct store_rec_rcpt *rcpt, const char **why_out,
-		    struct err *err);
+		    const struct store_rec_rcpt *rcpt, const unsigned char *ext,
+		    const char **why_out, struct err *err);
+/* An append record's ext (r->ext_len bytes at ext): 0 and *flags_out if
+ * well-formed, with fn called for each keyword; -1 if not. */
+int store_ext_decode(const unsigned char *ext, size_t len,
+		     uint32_t *flags_out,
+		     int (*fn)(const char *name, size_t n, void *arg),
+		     void *arg);
 
 /* Recovery, for store_open in committer mode before the committer runs:
  * replay every record past the applied position that is valid and not
@@ -430,6 +493,95 @@ int store_open_tuned(const char *dir, const struct store_tuning *tuning,
 void store_set_test_hook(struct store *st, store_test_hook_fn hook,
 			 void *arg);
 
+/* ---- committer jobs (store_job.c) ---------------------------------------- */
+
+/* Jobs that change mail without new message bytes (expunge, flags, copy,
+ * move, folders, subscriptions, the parse cache) run on the committer,
+ * the only writer of message rows and folder counters, as SQLite
+ * transactions on its connection (decision 0004). The committer takes
+ * every queued job after a delivery group and runs them in ONE
+ * transaction, each under a savepoint (a job that fails changes
+ * nothing), committed with synchronous=FULL if any job is durable: one
+ * WAL sync for the batch. Callers wait (store_job_wait); the job lives on
+ * their stack. */
+#define STORE_JOB_BATCH_MAX 256
+
+/* A watcher notification a job asks for: folder_id 0 means the folder
+ * list of the mailbox changed. */
+struct store_touch {
+	int64_t mailbox_id;
+	int64_t folder_id;
+};
+#define STORE_JOB_TOUCH_MAX 3
+
+struct store_job {
+	/* Runs on the committer inside the batch transaction under the
+	 * savepoint "job". 0 done, -1 failed with err (the store rolls the
+	 * savepoint back). It must not commit, and must leave no statement
+	 * unreset. */
+	int (*run)(struct store *st, struct store_job *j, struct err *err);
+	bool durable;		/* needs synchronous=FULL at commit */
+	/* filled by run: folders whose watchers to wake after the commit */
+	struct store_touch touch[STORE_JOB_TOUCH_MAX];
+	size_t n_touch;
+	/* result */
+	int rc;
+	struct err err;
+	/* waiting (store_job_wait) and the queue link */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool finished;
+	struct store_job *next;
+};
+
+/* Queue j, wait until the committer has run and committed it; j->rc.
+ * -1 with err if it failed or the store is closing. */
+int store_job_wait(struct store *st, struct store_job *j, struct err *err);
+/* On the committer: run the batch (a list linked by next) and complete
+ * each job (wakes the waiters: do not touch them after). */
+void store_jobs_run(struct store *st, struct store_job *batch);
+/* Inside a job: ask for watchers of folder_id (0: the folder list) in
+ * mailbox_id to be woken after the commit. */
+void store_job_touch(struct store_job *j, int64_t mailbox_id,
+		     int64_t folder_id);
+
+/* Inside a committer transaction (store_mutate.c): the bit of keyword
+ * name in mailbox_id, created if new. 1 and *bit_out; 0 when the mailbox
+ * has STORE_KEYWORDS_MAX keywords already (create is false: when it has
+ * none of that name); -1 SQLite error. */
+int store_keyword_bit(struct store_conn *c, int64_t mailbox_id,
+		      const char *name, size_t len, bool create,
+		      unsigned *bit_out, struct err *err);
+
+/* Inside a committer transaction: the parse cache of the message
+ * (store_meta.c). 0, or -1 with err (ERR_NOTFOUND: no such message). */
+int store_meta_put_row(struct store_conn *c, int64_t folder_id, uint32_t uid,
+		       const void *data, size_t len, struct err *err);
+
+/* store_folder.c: check name and copy it into out with a first level
+ * "INBOX" in any case written "INBOX". -1 with ERR_PEER / ERR_LIMIT. */
+int store_folder_name_norm(const char *name,
+			   char out[STORE_FOLDER_NAME_MAX + 1],
+			   struct err *err);
+
+/* ---- watchers (store_watch.c) --------------------------------------------- */
+
+#define STORE_WATCH_BUCKETS 1024
+
+struct store_watch {
+	int64_t mailbox_id;
+	void (*fn)(void *arg, int64_t mailbox_id, int64_t folder_id);
+	void *arg;
+	struct store_watch *next;
+};
+
+/* On the committer, after a commit: call the watchers of the mailbox of
+ * each pair of t (no pair twice). Cheap when nobody watches. */
+void store_watch_notify(struct store *st, const struct store_touch *t,
+			size_t n);
+/* Watchers nobody removed, at store_close. */
+void store_watch_free_all(struct store *st);
+
 /* ---- the store --------------------------------------------------------- */
 
 /* Committer scratch for a group, grown on demand and kept, so that a
@@ -449,19 +601,23 @@ struct store_group {
 	/* for store_segment_put: STORE_WBUF_SIZE bytes, then the next tail
 	 * block (STORE_DIO_ALIGN); aligned, allocated at first use */
 	unsigned char *wbuf;
-	/* INBOX state of each mailbox in the group: open addressing on
-	 * mailbox id into folders[] */
+	/* State of each folder the group gives UIDs in, one entry per
+	 * folder: open addressing into folders[] by two kinds of key,
+	 * 2 * mailbox id ("INBOX of", deliveries) and 2 * folder id + 1
+	 * (appends), both leading to the same entry for an INBOX. */
 	struct store_group_folder {
 		int64_t mailbox_id;
-		int64_t folder_id;	/* 0: no INBOX */
+		int64_t folder_id;	/* 0: no such folder / no INBOX */
 		uint32_t uidvalidity;
 		uint64_t uidnext;	/* next UID to give */
 		uint64_t modseq;	/* highest given */
-		size_t slot;		/* its place in slots */
 	} *folders;
 	size_t n_folders;
 	uint32_t *slots;		/* index + 1 into folders, 0 empty */
+	uint64_t *slot_keys;		/* the key of each used slot */
 	size_t slots_cap;		/* power of two */
+	size_t *used;			/* used slots, to clear them */
+	size_t n_used;
 };
 
 struct store {
@@ -521,6 +677,18 @@ struct store {
 	struct store_stats stats;
 	store_test_hook_fn q_hook;
 	void *q_hook_arg;
+	/* mutation jobs, under q_mu too */
+	struct store_job *j_head;
+	struct store_job *j_tail;
+
+	/* watchers (store_watch.c): buckets by mailbox id under watch_mu;
+	 * n_watch read without the lock to skip notifying nobody */
+	pthread_mutex_t watch_mu;
+	struct store_watch *watch[STORE_WATCH_BUCKETS];
+	_Atomic size_t n_watch;
+	/* committer scratch: the folders a group touched */
+	struct store_touch *touched;
+	size_t touched_cap;
 };
 
 /* store_commit.c */

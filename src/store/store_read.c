@@ -37,6 +37,12 @@ static int folder_row(sqlite3_stmt *s, struct store_folder *out,
 	int64_t count = sqlite3_column_int64(s, 6);
 	out->messages = count > (int64_t)UINT32_MAX ? UINT32_MAX
 						    : (uint32_t)count;
+	int64_t unseen = sqlite3_column_int64(s, 7);
+	out->unseen = unseen > (int64_t)UINT32_MAX ? UINT32_MAX
+						   : (uint32_t)unseen;
+	int64_t size = sqlite3_column_int64(s, 8);
+	out->size = size > 0 ? (uint64_t)size : 0;
+	out->subscribed = sqlite3_column_int(s, 9) != 0;
 	return 0;
 }
 
@@ -76,6 +82,12 @@ int store_folder_find(struct store *st, int64_t mailbox_id, const char *name,
 {
 	if (strnlen(name, sizeof out->name) >= sizeof out->name)
 		return 0;
+	/* "inbox" is INBOX (RFC 9051 5.1); a name no folder may have is
+	 * looked up as it is, and is not found */
+	char norm[STORE_FOLDER_NAME_MAX + 1];
+	struct err nerr;
+	if (store_folder_name_norm(name, norm, &nerr) == 0)
+		name = norm;
 	struct store_conn *c = store_reader_get(st, err);
 	if (c == NULL)
 		return -1;
@@ -97,17 +109,22 @@ int store_folder_find(struct store *st, int64_t mailbox_id, const char *name,
 	return ret;
 }
 
-int store_message_each(struct store *st, int64_t folder_id,
-		       int (*fn)(const struct store_message *m, void *arg),
-		       void *arg, struct err *err)
+/* Messages of folder_id by stmt id (bound to folder_id and, for
+ * STMT_MESSAGE_CHANGED, modseq), in UID order. */
+static int message_rows(struct store *st, enum store_stmt id,
+			int64_t folder_id, uint64_t modseq,
+			int (*fn)(const struct store_message *m, void *arg),
+			void *arg, struct err *err)
 {
 	struct store_conn *c = store_reader_get(st, err);
 	if (c == NULL)
 		return -1;
 	int ret = -1;
-	sqlite3_stmt *s = store_stmt(c, STMT_MESSAGE_EACH, err);
+	sqlite3_stmt *s = store_stmt(c, id, err);
 	if (s != NULL) {
 		sqlite3_bind_int64(s, 1, folder_id);
+		if (id == STMT_MESSAGE_CHANGED)
+			sqlite3_bind_int64(s, 2, (int64_t)modseq);
 		int rc;
 		while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 			struct store_message m = {
@@ -117,6 +134,7 @@ int store_message_each(struct store *st, int64_t folder_id,
 				.flags = (uint32_t)sqlite3_column_int64(s, 3),
 				.modseq = (uint64_t)sqlite3_column_int64(s, 4),
 				.blob_id = sqlite3_column_int64(s, 5),
+				.keywords = (uint64_t)sqlite3_column_int64(s, 6),
 			};
 			if (fn(&m, arg) != 0) {
 				rc = SQLITE_DONE;
@@ -127,6 +145,56 @@ int store_message_each(struct store *st, int64_t folder_id,
 			ret = 0;
 		else
 			store_db_fail(err, c, "list messages");
+		(void)sqlite3_reset(s);	/* rc handled above */
+	}
+	store_reader_put(st, c);
+	return ret;
+}
+
+int store_message_each(struct store *st, int64_t folder_id,
+		       int (*fn)(const struct store_message *m, void *arg),
+		       void *arg, struct err *err)
+{
+	return message_rows(st, STMT_MESSAGE_EACH, folder_id, 0, fn, arg, err);
+}
+
+int store_message_changed_since(struct store *st, int64_t folder_id,
+				uint64_t modseq,
+				int (*fn)(const struct store_message *m,
+					  void *arg),
+				void *arg, struct err *err)
+{
+	if (modseq > (uint64_t)INT64_MAX)
+		return 0;	/* nothing can be newer */
+	return message_rows(st, STMT_MESSAGE_CHANGED, folder_id, modseq, fn,
+			    arg, err);
+}
+
+int store_vanished_since(struct store *st, int64_t folder_id,
+			 uint64_t modseq,
+			 int (*fn)(uint32_t uid, void *arg), void *arg,
+			 struct err *err)
+{
+	if (modseq > (uint64_t)INT64_MAX)
+		return 0;
+	struct store_conn *c = store_reader_get(st, err);
+	if (c == NULL)
+		return -1;
+	int ret = -1;
+	sqlite3_stmt *s = store_stmt(c, STMT_VANISHED, err);
+	if (s != NULL) {
+		sqlite3_bind_int64(s, 1, folder_id);
+		sqlite3_bind_int64(s, 2, (int64_t)modseq);
+		int rc;
+		while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+			if (fn((uint32_t)sqlite3_column_int64(s, 0), arg) != 0) {
+				rc = SQLITE_DONE;
+				break;
+			}
+		if (rc == SQLITE_DONE)
+			ret = 0;
+		else
+			store_db_fail(err, c, "list expunged UIDs");
 		(void)sqlite3_reset(s);	/* rc handled above */
 	}
 	store_reader_put(st, c);

@@ -118,6 +118,8 @@ class Petrel:
         self.proc = None
         self.port = None
         self.smtps_port = None
+        self.pop3_port = None
+        self.pop3s_port = None
         self.starts = 0
         self.stdout_lines = []
         self.stderr_path = None
@@ -131,6 +133,8 @@ class Petrel:
     def write_conf(self):
         self.port = free_port()
         self.smtps_port = free_port() if self.want_smtps else None
+        self.pop3_port = free_port()
+        self.pop3s_port = free_port()
         lines = [
             "# written by tests/integration/petreltest.py",
             "hostname = %s" % HOSTNAME,
@@ -140,6 +144,8 @@ class Petrel:
             "listen_smtp = 127.0.0.1:%d" % self.port,
             "listen_smtps = %s" % ("127.0.0.1:%d" % self.smtps_port
                                    if self.smtps_port else ""),
+            "listen_pop3 = 127.0.0.1:%d" % self.pop3_port,
+            "listen_pop3s = 127.0.0.1:%d" % self.pop3s_port,
         ]
         if chroot_setting():
             lines.append("chroot = %s" % chroot_setting())

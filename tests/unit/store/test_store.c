@@ -347,7 +347,7 @@ static void test_open_reopen(void **state)
 	assert_int_equal(err.kind, ERR_CONFIG);
 
 	assert_int_equal(sql_int(f, "SELECT value FROM meta WHERE "
-				    "key = 'schema_version'"), 2);
+				    "key = 'schema_version'"), 3);
 	fx_reopen(f);
 	assert_int_equal(store_domain_exists(f->st, "example.com", &err), 1);
 	assert_int_equal(store_domain_exists(f->st, "Example.COM", &err), 1);
@@ -357,7 +357,7 @@ static void test_open_reopen(void **state)
 					    &err), 1);
 	assert_int_equal(mb.id, f->mb[1]);
 	assert_int_equal(sql_int(f, "SELECT value FROM meta WHERE "
-				    "key = 'schema_version'"), 2);
+				    "key = 'schema_version'"), 3);
 }
 
 static void test_domain_mailbox(void **state)
