@@ -73,6 +73,23 @@
 /* A blob segment file is closed for appends once it passes this size. */
 #define STORE_SEGMENT_MAX (256u * 1024 * 1024)
 
+/* MIME parsing (src/mime). */
+/* Parts nested deeper than this become leaves (the issue asks that
+ * 1,000-deep nesting be capped; Dovecot's default is 100). */
+#define MIME_MAX_DEPTH_DEFAULT 100
+/* Hard ceiling on max_depth whatever the caller asks: bounds the stack of
+ * active boundaries and the recursion of the IMAP builders. */
+#define MIME_MAX_DEPTH_CEILING 1000
+/* Parts per message; past it the rest of the message is content of the
+ * part being read (Dovecot caps at 10,000 too). */
+#define MIME_MAX_PARTS_DEFAULT 10000
+/* Header fields interpreted per part, and bytes of one header block that
+ * are interpreted; the block is still found to its end past either. */
+#define MIME_MAX_HEADERS_DEFAULT 1000
+#define MIME_MAX_HEADER_SIZE_DEFAULT (1024u * 1024)
+/* Parameters kept per Content-Type / Content-Disposition field. */
+#define MIME_MAX_PARAMS 128
+
 /* Configuration file: longest line and value. */
 #define CFG_LINE_MAX 4096
 

@@ -15,25 +15,10 @@
 
 #include "core/buf.h"
 #include "core/err.h"
+#include "core/limits.h"
 #include "core/span.h"
 
-/* ----- limits -------------------------------------------------------- */
-
-/* Parts nested deeper than this become leaves (the issue asks that
- * 1,000-deep nesting be capped; Dovecot's default is 100). */
-#define MIME_MAX_DEPTH_DEFAULT 100
-/* Hard ceiling on max_depth whatever the caller asks: bounds the stack of
- * active boundaries and the recursion of the IMAP builders. */
-#define MIME_MAX_DEPTH_CEILING 1000
-/* Parts per message; past it the rest of the message is content of the
- * part being read (Dovecot caps at 10,000 too). */
-#define MIME_MAX_PARTS_DEFAULT 10000
-/* Header fields interpreted per part, and bytes of one header block that
- * are interpreted; the block is still found to its end past either. */
-#define MIME_MAX_HEADERS_DEFAULT 1000
-#define MIME_MAX_HEADER_SIZE_DEFAULT (1024u * 1024)
-/* Parameters kept per Content-Type / Content-Disposition field. */
-#define MIME_MAX_PARAMS 128
+/* ----- limits (defaults in core/limits.h) ---------------------------- */
 
 struct mime_limits {
 	unsigned max_depth;
