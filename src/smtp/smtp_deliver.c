@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "core/log.h"
+#include "mime/mime.h"
 
 /* Room for Return-Path and Received: paths are at most 256 bytes, the
  * HELO name 255, the host name 255, TLS text 96. */
@@ -116,6 +117,16 @@ void smtp_msg_finish(struct smtp_session *s)
 	memset(&s->dlv, 0, sizeof s->dlv);
 	s->dlv.data = s->msg.data;
 	s->dlv.len = s->msg.len;
+	/* Parse once here (microseconds for 100 KB) so that IMAP serves
+	 * ENVELOPE, BODYSTRUCTURE and sections without reparsing. A cache
+	 * that does not fit is left out; IMAP then parses on first use. */
+	struct mime_message *mm = mime_parse(s->msg.data, s->msg.len, NULL);
+	buf_reset(&s->meta);
+	if (mime_cache_write(mm, &s->meta) == 0) {
+		s->dlv.meta = s->meta.data;
+		s->dlv.meta_len = s->meta.len;
+	}
+	mime_message_free(&mm);
 	s->dlv.mailbox_ids = s->mailbox_ids;
 	s->dlv.n_mailboxes = s->n_mailboxes;
 	s->dlv.internal_date = (int64_t)time(NULL);

@@ -62,6 +62,7 @@ struct smtp_session {
 	int64_t *mailbox_ids;	/* distinct recipients' mailboxes */
 	size_t n_mailboxes;
 	struct buf msg;		/* trace headers + body */
+	struct buf meta;	/* the MIME parse cache stored with msg */
 	size_t trace_len;	/* bytes of msg that are our trace headers */
 	struct smtp_data data;
 	bool bdat_active;	/* a BDAT transaction has started */

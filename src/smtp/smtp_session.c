@@ -182,6 +182,7 @@ static bool on_open(struct net_conn *c, void *arg)
 	s->c = c;
 	s->srv = srv;
 	buf_init(&s->msg, 0);
+	buf_init(&s->meta, STORE_META_MAX);
 	s->commit_ev = event_new(c->w->base, -1, 0, smtp_commit_done, s);
 	if (s->commit_ev == NULL) {
 		free(s);
@@ -247,6 +248,7 @@ static void on_close(struct net_conn *c)
 		 c->ip, counts, s->count[0], total + s->count[0]);
 	event_free(s->commit_ev);
 	buf_release(&s->msg);
+	buf_release(&s->meta);
 	free(s->rcpts);
 	free(s->mailbox_ids);
 	free(s);

@@ -187,6 +187,11 @@ struct store_delivery {
 	int rc;
 	struct err err;
 	uint32_t *uids_out;		/* if not NULL: n_mailboxes UIDs */
+	/* optional, set by the caller like data: the parse cache of the
+	 * message (see store_meta_put), indexed with it, not logged; at most
+	 * STORE_META_MAX bytes, else left out */
+	const void *meta;
+	size_t meta_len;
 
 	/* private to the store (a zeroed delivery is an SMTP one) */
 	struct store_delivery *next_;

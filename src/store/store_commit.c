@@ -713,6 +713,12 @@ static int group_index(struct store *st, struct store_group *g,
 						       rcpt[0].uid, a->meta,
 						       a->meta_len, err) < 0)
 					goto fail;
+			} else if (d->meta != NULL && d->meta_len <= STORE_META_MAX &&
+				   r->n_rcpt > 0 &&
+				   store_meta_put_row(c, rcpt[0].folder_id, rcpt[0].uid,
+						      d->meta, d->meta_len, err) < 0) {
+				/* one row per blob: every recipient shares it */
+				goto fail;
 			}
 			continue;
 		}

@@ -1138,6 +1138,43 @@ static void test_meta(void **state)
 	assert_int_equal(check(f->st), 0);
 }
 
+/* A delivery carries its parse cache: indexed with the message, one row
+ * for the blob that every recipient shares; too large: left out. */
+static void test_meta_with_delivery(void **state)
+{
+	struct fx *f = *state;
+	struct err err;
+	static const unsigned char msg[] = "Subject: x\r\n\r\nbody\r\n";
+	struct store_delivery d = {
+		.data = msg, .len = sizeof msg - 1,
+		.mailbox_ids = f->mb, .n_mailboxes = 2,
+		.internal_date = 1700000000,
+		.meta = "(CACHE)", .meta_len = 7,
+	};
+	uint32_t uids[2];
+	d.uids_out = uids;
+	assert_int_equal(store_deliver_wait(f->st, &d, &err), 0);
+	for (int i = 0; i < 2; i++) {
+		unsigned char *p;
+		size_t n;
+		assert_int_equal(store_meta_get(f->st, f->inbox[i], uids[i], &p, &n,
+						&err), 1);
+		assert_int_equal(n, 7);
+		assert_memory_equal(p, "(CACHE)", 7);
+		free(p);
+	}
+	static unsigned char big[STORE_META_MAX + 1];
+	struct store_delivery d2 = d;
+	d2.meta = big;
+	d2.meta_len = sizeof big;
+	d2.n_mailboxes = 1;
+	assert_int_equal(store_deliver_wait(f->st, &d2, &err), 0);
+	unsigned char *p;
+	size_t n;
+	assert_int_equal(store_meta_get(f->st, f->inbox[0], uids[0], &p, &n, &err), 0);
+	assert_int_equal(check(f->st), 0);
+}
+
 /* ---- SELECT of a large folder ------------------------------------------------- */
 
 static int count_msg(const struct store_message *m, void *arg)
@@ -1448,6 +1485,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_watch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_meta, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_meta_with_delivery, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_select_10k, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_sigkill_mail, setup,
