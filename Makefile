@@ -81,6 +81,7 @@ fuzz:
 	@set -e; mkdir -p $(FUZZ_DIR); for f in $(FUZZ_SRC); do \
 	  n=$$(basename $$f .c); \
 	  $(FUZZ_CC) -std=c17 -D_GNU_SOURCE -g -O1 -Isrc -fsanitize=fuzzer,address,undefined \
+	    -fno-sanitize-recover=undefined \
 	    $$f $(LIB_SRC) -o $(FUZZ_DIR)/$$n $(LIBS); \
 	  mkdir -p $(FUZZ_DIR)/corpus-$$n; \
 	  seeds=tests/fuzz/corpus/$$n; [ -d $$seeds ] || seeds=; \
@@ -91,7 +92,7 @@ fuzz:
 
 bench: all
 	@scripts/install-deps bench
-	bench/smtp-inbound
+	bench/smtp-inbound && bench/pop3-retr
 
 clean:
 	rm -rf build build-asan build-fuzz

@@ -312,5 +312,7 @@ int imap_search_parse_command(const struct imap_arg *args, size_t n,
 			return err_set(err, ERR_PEER, 0, "", "Invalid CHARSET");
 		i += 2;
 	}
-	return imap_search_parse(args + i, n - i, lim, a, &out->program, err);
+	/* args may be NULL when n is 0: no pointer arithmetic on it */
+	return imap_search_parse(i < n ? args + i : NULL, n - i, lim, a,
+				 &out->program, err);
 }
