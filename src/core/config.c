@@ -44,6 +44,10 @@ static const struct cfg_key keys[] = {
 	{ "listen_pop3s", T_LISTEN, F(listen_pop3s), 0, 0 },
 	{ "pop3_timeout", T_SECS, F(pop3_timeout), 60, 86400 },
 	{ "pop3_plaintext_auth", T_BOOL, F(pop3_plaintext_auth), 0, 0 },
+	{ "listen_imap", T_LISTEN, F(listen_imap), 0, 0 },
+	{ "listen_imaps", T_LISTEN, F(listen_imaps), 0, 0 },
+	{ "imap_timeout", T_SECS, F(imap_timeout), 60, 86400 },
+	{ "imap_plaintext_auth", T_BOOL, F(imap_plaintext_auth), 0, 0 },
 	{ "tls_cert", T_STR, F(tls_cert), 0, 0 },
 	{ "tls_key", T_STR, F(tls_key), 0, 0 },
 	{ "tls_min_version", T_TLSVER, F(tls_min_version), 0, 0 },
@@ -91,6 +95,14 @@ void cfg_defaults(struct config *cfg)
 	snprintf(cfg->listen_pop3s.addr[0].port, sizeof cfg->listen_pop3s.addr[0].port, "2995");
 	/* RFC 1939 3: the autologout timer is at least 10 minutes */
 	cfg->pop3_timeout = 600;
+	cfg->listen_imap.n = 1;
+	snprintf(cfg->listen_imap.addr[0].host, sizeof cfg->listen_imap.addr[0].host, "0.0.0.0");
+	snprintf(cfg->listen_imap.addr[0].port, sizeof cfg->listen_imap.addr[0].port, "2143");
+	cfg->listen_imaps.n = 1;
+	snprintf(cfg->listen_imaps.addr[0].host, sizeof cfg->listen_imaps.addr[0].host, "0.0.0.0");
+	snprintf(cfg->listen_imaps.addr[0].port, sizeof cfg->listen_imaps.addr[0].port, "2993");
+	/* RFC 9051 5.4: the autologout timer is at least 30 minutes */
+	cfg->imap_timeout = 1800;
 	snprintf(cfg->tls_cert, sizeof cfg->tls_cert, "tls/cert.pem");
 	snprintf(cfg->tls_key, sizeof cfg->tls_key, "tls/key.pem");
 	cfg->tls_min_version = TLS1_2_VERSION;
@@ -423,9 +435,9 @@ int cfg_set(struct config *cfg, const char *origin, const char *kv,
 int cfg_finish(struct config *cfg, struct err *err)
 {
 	if (cfg->listen_smtp.n + cfg->listen_smtps.n + cfg->listen_pop3.n +
-	    cfg->listen_pop3s.n == 0)
+	    cfg->listen_pop3s.n + cfg->listen_imap.n + cfg->listen_imaps.n == 0)
 		return err_set(err, ERR_CONFIG, 0, NULL,
-			       "no listener: set listen_smtp, listen_smtps, listen_pop3 or listen_pop3s");
+			       "no listener: set listen_smtp, listen_smtps, listen_pop3, listen_pop3s, listen_imap or listen_imaps");
 	if (cfg->data_dir[0] == '\0')
 		return err_set(err, ERR_CONFIG, 0, NULL, "data_dir must not be empty");
 	if (cfg->hostname[0] == '\0')

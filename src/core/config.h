@@ -38,6 +38,10 @@ struct config {
 	struct cfg_listen_list listen_pop3s;	/* POP3, implicit TLS */
 	unsigned pop3_timeout;		/* seconds */
 	bool pop3_plaintext_auth;	/* allow USER/PASS without TLS */
+	struct cfg_listen_list listen_imap;	/* IMAP, STARTTLS offered */
+	struct cfg_listen_list listen_imaps;	/* IMAP, implicit TLS */
+	unsigned imap_timeout;		/* seconds (autologout, IDLE too) */
+	bool imap_plaintext_auth;	/* allow LOGIN without TLS */
 
 	char tls_cert[1024];	/* relative paths are under data_dir */
 	char tls_key[1024];

@@ -23,6 +23,7 @@
 #include "daemon/daemon.h"
 #include "net/net.h"
 #include "core/jobs.h"
+#include "imap/imap.h"
 #include "pop3/pop3.h"
 #include "smtp/smtp.h"
 #include "store/store.h"
@@ -223,6 +224,10 @@ int main(int argc, char **argv)
 		  &cfg->listen_pop3, false, &pop3_proto, NULL, NULL },
 		{ "pop3s", "POP3", "SSL/TLS",
 		  &cfg->listen_pop3s, true, &pop3_proto, NULL, NULL },
+		{ "imap", "IMAP", "STARTTLS (required)",
+		  &cfg->listen_imap, false, &imap_proto, NULL, NULL },
+		{ "imaps", "IMAP", "SSL/TLS",
+		  &cfg->listen_imaps, true, &imap_proto, NULL, NULL },
 	};
 	size_t nsets = sizeof sets / sizeof *sets, total_listeners = 0;
 	for (size_t s = 0; s < nsets; s++) {
@@ -263,8 +268,10 @@ int main(int argc, char **argv)
 	struct smtp_server *srv = smtp_server_new(cfg, st, tls);
 	struct jobs *jobs = jobs_new(2);
 	struct pop3_server *pop3 = pop3_server_new(cfg, st, tls, jobs);
+	struct imap_server *imap = imap_server_new(cfg, st, tls, jobs);
 	for (size_t s = 0; s < nsets; s++)
-		sets[s].server = sets[s].proto == &smtp_proto ? (void *)srv : (void *)pop3;
+		sets[s].server = sets[s].proto == &smtp_proto ? (void *)srv :
+				 sets[s].proto == &imap_proto ? (void *)imap : (void *)pop3;
 	struct net_limits limits;
 	net_limits_init(&limits, cfg->max_connections, cfg->max_connections_per_ip,
 			cfg->limit_loopback);
@@ -330,6 +337,7 @@ int main(int argc, char **argv)
 	free(workers);
 	smtp_server_free(&srv);
 	pop3_server_free(&pop3);
+	imap_server_free(&imap);
 	jobs_free(&jobs);
 	net_limits_release(&limits);
 	store_close(&st);

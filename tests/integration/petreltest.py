@@ -120,6 +120,8 @@ class Petrel:
         self.smtps_port = None
         self.pop3_port = None
         self.pop3s_port = None
+        self.imap_port = None
+        self.imaps_port = None
         self.starts = 0
         self.stdout_lines = []
         self.stderr_path = None
@@ -135,6 +137,8 @@ class Petrel:
         self.smtps_port = free_port() if self.want_smtps else None
         self.pop3_port = free_port()
         self.pop3s_port = free_port()
+        self.imap_port = free_port()
+        self.imaps_port = free_port()
         lines = [
             "# written by tests/integration/petreltest.py",
             "hostname = %s" % HOSTNAME,
@@ -146,6 +150,8 @@ class Petrel:
                                    if self.smtps_port else ""),
             "listen_pop3 = 127.0.0.1:%d" % self.pop3_port,
             "listen_pop3s = 127.0.0.1:%d" % self.pop3s_port,
+            "listen_imap = 127.0.0.1:%d" % self.imap_port,
+            "listen_imaps = 127.0.0.1:%d" % self.imaps_port,
         ]
         if chroot_setting():
             lines.append("chroot = %s" % chroot_setting())
