@@ -42,10 +42,20 @@
 #define POP3_MAX_LINE 2048
 /* Bad POP3 commands before the session is closed. */
 #define POP3_MAX_ERRORS 20
-/* Failed logins in one POP3 session before it is closed; each failure
- * is answered after POP3_AUTH_FAIL_DELAY_MS to slow guessing. */
-#define POP3_MAX_AUTH_FAILURES 3
-#define POP3_AUTH_FAIL_DELAY_MS 1000
+
+/* Failed logins in one POP3 or IMAP session before it is closed; each
+ * failure is answered after AUTH_FAIL_DELAY_MS, to slow password guessing
+ * (Dovecot's auth_failure_delay is 2 s). */
+#define AUTH_MAX_FAILURES 3
+#define AUTH_FAIL_DELAY_MS 1000
+
+/* IMAP: commands answered BAD before the session is closed (Dovecot: 20). */
+#define IMAP_MAX_BAD 20
+/* IMAP: bytes of one untagged response line built before it is written
+ * out (message bodies go out as references, not through it). */
+#define IMAP_OUT_MAX (16u * 1024 * 1024)
+/* IMAP: bytes of message text one SEARCH BODY/TEXT looks at per message. */
+#define IMAP_SEARCH_TEXT_MAX (4u * 1024 * 1024)
 
 /* Concurrent connections across all listeners; past this new ones get
  * 421 and are closed. Each idle session costs a few KiB. */

@@ -306,8 +306,8 @@ static void out_literal(struct imap_session *s, struct msgview *v, struct span d
 	if (inside && d.len >= 65536) {
 		imap_flush(s);
 		v->blob->refs++;
-		if (evbuffer_add_reference(bufferevent_get_output(s->c->bev), d.p, d.len,
-					   blobref_cleanup, v->blob) != 0) {
+		if (net_conn_write_reference(s->c, d.p, d.len, blobref_cleanup,
+					     v->blob) != 0) {
 			v->blob->refs--;
 			net_conn_write(s->c, d.p, d.len);
 		}

@@ -13,26 +13,13 @@
 #include "core/buf.h"
 #include "core/config.h"
 #include "core/jobs.h"
+#include "core/limits.h"
 #include "imap/imap.h"
 #include "imap/imap_parse.h"
 #include "imap/imap_parse_value.h"
 #include "imap/imap_seqset.h"
 #include "net/conn.h"
 #include "store/store.h"
-
-/* ----- limits (core/limits.h is shared and not ours to edit) ----------- */
-
-/* Commands answered BAD before the session is closed (Dovecot: 20). */
-#define IMAP_MAX_BAD 20
-/* Failed logins in one session before it is closed; each failure is
- * answered after IMAP_AUTH_FAIL_DELAY_MS, as POP3 does. */
-#define IMAP_MAX_AUTH_FAILURES 3
-#define IMAP_AUTH_FAIL_DELAY_MS 1000
-/* Bytes of one untagged response line we build before writing it out
- * (message bodies go out as references, not through it). */
-#define IMAP_OUT_MAX (16u * 1024 * 1024)
-/* Bytes of message text one SEARCH BODY/TEXT looks at per message. */
-#define IMAP_SEARCH_TEXT_MAX (4u * 1024 * 1024)
 
 struct imap_server {
 	const struct config *cfg;

@@ -150,7 +150,7 @@ static void on_input(struct net_conn *c)
 	struct imap_session *s = c->proto;
 	while (!c->closing && !c->busy && !c->starttls_pending) {
 		if (net_conn_output_full(c)) {
-			bufferevent_disable(c->bev, EV_READ);
+			net_conn_pause_input(c);
 			return;
 		}
 		if (s->bad >= IMAP_MAX_BAD) {
@@ -163,7 +163,7 @@ static void on_input(struct net_conn *c)
 			s->resume(s);
 			imap_flush(s);
 			if (s->resume != NULL) {
-				bufferevent_disable(c->bev, EV_READ);
+				net_conn_pause_input(c);
 				return;
 			}
 			continue;
@@ -286,8 +286,8 @@ void imap_job_done(evutil_socket_t fd, short what, void *arg)
 		s->auth_failures++;
 		log_info("imap", c->id, "login failed ip=%s failures=%u", c->ip,
 			 s->auth_failures);
-		struct timeval tv = { IMAP_AUTH_FAIL_DELAY_MS / 1000,
-				      (IMAP_AUTH_FAIL_DELAY_MS % 1000) * 1000 };
+		struct timeval tv = { AUTH_FAIL_DELAY_MS / 1000,
+				      (AUTH_FAIL_DELAY_MS % 1000) * 1000 };
 		evtimer_add(s->delay_ev, &tv);
 		sodium_memzero(s->login.password, sizeof s->login.password);
 		return;		/* still busy until imap_delay_done */
@@ -306,7 +306,7 @@ void imap_delay_done(evutil_socket_t fd, short what, void *arg)
 	struct net_conn *c = s->c;
 	if (!c->peer_gone) {
 		imap_no(s, s->tag, "[AUTHENTICATIONFAILED] Authentication failed");
-		if (s->auth_failures >= IMAP_MAX_AUTH_FAILURES) {
+		if (s->auth_failures >= AUTH_MAX_FAILURES) {
 			net_conn_reply(c, "* BYE Too many failed logins");
 			net_conn_close_after_flush(c);
 		}

@@ -88,6 +88,20 @@ void net_conn_write(struct net_conn *c, const void *data, size_t len)
 	evbuffer_add(bufferevent_get_output(c->bev), data, len);
 }
 
+int net_conn_write_reference(struct net_conn *c, const void *data, size_t len,
+			     void (*cleanup)(const void *data, size_t len,
+					     void *arg),
+			     void *arg)
+{
+	return evbuffer_add_reference(bufferevent_get_output(c->bev), data, len,
+				      cleanup, arg);
+}
+
+void net_conn_pause_input(struct net_conn *c)
+{
+	bufferevent_disable(c->bev, EV_READ);
+}
+
 bool net_conn_output_full(struct net_conn *c)
 {
 	return evbuffer_get_length(bufferevent_get_output(c->bev)) > NET_MAX_OUTPUT;

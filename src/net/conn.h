@@ -113,9 +113,19 @@ void net_conn_reply(struct net_conn *c, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* Queue bytes as they are. */
 void net_conn_write(struct net_conn *c, const void *data, size_t len);
+/* Queue len bytes at data without copying them; cleanup(data, len, arg)
+ * runs once they are sent or dropped. 0, or -1 (nothing queued: the
+ * caller copies instead). */
+int net_conn_write_reference(struct net_conn *c, const void *data, size_t len,
+			     void (*cleanup)(const void *data, size_t len,
+					     void *arg),
+			     void *arg);
 /* More than NET_MAX_OUTPUT queued: stop reading commands until it drains
  * (input() is called again then). */
 bool net_conn_output_full(struct net_conn *c);
+/* Stop reading until queued output has drained (a client that sends
+ * commands but does not read the replies); input() is called again. */
+void net_conn_pause_input(struct net_conn *c);
 
 /* ---- input ------------------------------------------------------------- */
 struct evbuffer *net_conn_input(struct net_conn *c);

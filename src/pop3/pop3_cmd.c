@@ -538,7 +538,7 @@ void pop3_delay_done(evutil_socket_t fd, short what, void *arg)
 	struct net_conn *c = s->c;
 	if (!c->peer_gone) {
 		net_conn_reply(c, "-ERR [AUTH] Authentication failed");
-		if (s->auth_failures >= POP3_MAX_AUTH_FAILURES)
+		if (s->auth_failures >= AUTH_MAX_FAILURES)
 			net_conn_close_after_flush(c);
 	}
 	(void)net_conn_done_busy(c);	/* false: peer gone and c freed */
@@ -560,8 +560,8 @@ void pop3_job_done(evutil_socket_t fd, short what, void *arg)
 			log_info("pop3", c->id, "login failed ip=%s failures=%u", c->ip,
 				 s->auth_failures);
 			/* answer after a pause; input stays paused meanwhile */
-			struct timeval tv = { POP3_AUTH_FAIL_DELAY_MS / 1000,
-					      (POP3_AUTH_FAIL_DELAY_MS % 1000) * 1000 };
+			struct timeval tv = { AUTH_FAIL_DELAY_MS / 1000,
+					      (AUTH_FAIL_DELAY_MS % 1000) * 1000 };
 			evtimer_add(s->delay_ev, &tv);
 			return;		/* still busy until pop3_delay_done */
 		} else if (!c->peer_gone) {

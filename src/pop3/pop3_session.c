@@ -41,7 +41,7 @@ static void on_input(struct net_conn *c)
 	struct pop3_session *s = c->proto;
 	while (!c->closing && !c->busy && !c->starttls_pending) {
 		if (net_conn_output_full(c)) {
-			bufferevent_disable(c->bev, EV_READ);
+			net_conn_pause_input(c);
 			return;
 		}
 		struct span line;

@@ -160,7 +160,7 @@ static void on_input(struct net_conn *c)
 		if (net_conn_output_full(c)) {
 			/* The client does not read its replies: stop reading its
 			 * commands until it does (the layer resumes us). */
-			bufferevent_disable(c->bev, EV_READ);
+			net_conn_pause_input(c);
 			return;
 		}
 		bool more;
