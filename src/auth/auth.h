@@ -31,11 +31,22 @@ bool auth_password_check(const char *hash, const char *password, size_t len);
  * milliseconds and must not stall an event loop. */
 struct store;
 struct jobs;
+struct auth;
+
+/* The login checker: a jobs pool to run on, the store to read password
+ * hashes from, and a cache of recent successful logins so that a client
+ * that logs in every few minutes does not pay Argon2id (64 MiB, tens of
+ * milliseconds) each time. An entry holds a keyed BLAKE2b of user and
+ * password (the key is random, in memory only) and the stored hash it was
+ * verified against; a changed password or a disabled mailbox misses.
+ * Failed logins are never cached. Thread-safe. */
+struct auth *auth_new(struct store *st, struct jobs *jobs);
+void auth_free(struct auth **ap);
 
 struct auth_login {
 	struct job job;			/* private: set by auth_login_submit */
+	struct auth *auth_;		/* private */
 	/* in: the caller fills these */
-	struct store *store;
 	char user[320];			/* "local@domain" */
 	char password[256];		/* wiped once checked */
 	size_t password_len;
@@ -45,6 +56,7 @@ struct auth_login {
 	/* out */
 	bool ok;			/* credentials good and mailbox enabled */
 	bool temp_fail;			/* store error: try again later */
+	bool cached;			/* answered from the login cache */
 	int64_t mailbox_id;
 	char address[320];		/* canonical local@domain */
 };
@@ -52,7 +64,7 @@ struct auth_login {
 /* Check a's credentials on a pool thread, then call a->done. A user that
  * does not exist costs the same hash verification as one that does, so
  * timing does not tell which addresses exist. */
-void auth_login_submit(struct jobs *jp, struct auth_login *a);
+void auth_login_submit(struct auth *au, struct auth_login *a);
 
 /* Write a random password of n printable characters (no look-alikes such
  * as 0/O, 1/l) and a NUL into out (size > n). */

@@ -1,28 +1,65 @@
 /* login.c - checking a mail client's user name and password off the event
- * loop (jobs pool). The user name is the full address. */
+ * loop (jobs pool), with a small cache of recent successes. The user name
+ * is the full address. */
 #include "auth/auth.h"
 
 #include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "core/limits.h"
 #include "core/log.h"
+#include "core/xmalloc.h"
 #include "store/store.h"
 
-/* An Argon2id hash of a random password, made once, verified against when
- * the user does not exist so that both cases cost the same. */
-static char dummy_hash[AUTH_HASH_MAX];
-static pthread_once_t dummy_once = PTHREAD_ONCE_INIT;
+struct auth_cache_entry {
+	unsigned char key[crypto_generichash_BYTES];
+	char hash[AUTH_HASH_MAX];	/* the stored hash it was checked against */
+	int64_t expires;
+};
 
-static void make_dummy(void)
+struct auth {
+	struct store *store;
+	struct jobs *jobs;
+	pthread_mutex_t mu;
+	unsigned char secret[crypto_generichash_KEYBYTES];
+	struct auth_cache_entry *slots;	/* AUTH_CACHE_SLOTS, direct-mapped */
+	/* An Argon2id hash of a random password, verified against when the
+	 * user does not exist so that both cases cost the same. */
+	char dummy_hash[AUTH_HASH_MAX];
+};
+
+struct auth *auth_new(struct store *st, struct jobs *jobs)
 {
+	struct auth *au = xcalloc(1, sizeof *au);
+	au->store = st;
+	au->jobs = jobs;
+	pthread_mutex_init(&au->mu, NULL);
+	randombytes_buf(au->secret, sizeof au->secret);
+	au->slots = xcalloc(AUTH_CACHE_SLOTS, sizeof *au->slots);
 	char pw[33];
 	struct err err;
 	auth_password_random(pw, 32);
-	if (auth_password_hash(pw, 32, dummy_hash, sizeof dummy_hash, &err) != 0)
-		dummy_hash[0] = '\0';
+	if (auth_password_hash(pw, 32, au->dummy_hash, sizeof au->dummy_hash, &err) != 0)
+		au->dummy_hash[0] = '\0';
 	sodium_memzero(pw, sizeof pw);
+	return au;
+}
+
+void auth_free(struct auth **ap)
+{
+	struct auth *au = *ap;
+	if (au == NULL)
+		return;
+	sodium_memzero(au->slots, AUTH_CACHE_SLOTS * sizeof *au->slots);
+	sodium_memzero(au->secret, sizeof au->secret);
+	free(au->slots);
+	pthread_mutex_destroy(&au->mu);
+	free(au);
+	*ap = NULL;
 }
 
 static int split_user(const char *user, char *local, size_t lsz, char *domain,
@@ -43,20 +80,54 @@ static int split_user(const char *user, char *local, size_t lsz, char *domain,
 	return 0;
 }
 
+static void cache_key(const struct auth *au, const struct auth_login *a,
+		      unsigned char key[crypto_generichash_BYTES])
+{
+	crypto_generichash_state st;
+	crypto_generichash_init(&st, au->secret, sizeof au->secret, crypto_generichash_BYTES);
+	crypto_generichash_update(&st, (const unsigned char *)a->user, strlen(a->user) + 1);
+	crypto_generichash_update(&st, (const unsigned char *)a->password, a->password_len);
+	crypto_generichash_final(&st, key, crypto_generichash_BYTES);
+}
+
+/* true if key was verified against this same stored hash recently */
+static bool cache_hit(struct auth *au, const unsigned char *key, const char *hash)
+{
+	struct auth_cache_entry *e = &au->slots[((size_t)key[0] | (size_t)key[1] << 8) % AUTH_CACHE_SLOTS];
+	bool hit;
+	pthread_mutex_lock(&au->mu);
+	hit = sodium_memcmp(e->key, key, sizeof e->key) == 0 &&
+	      e->expires > (int64_t)time(NULL) && strcmp(e->hash, hash) == 0;
+	pthread_mutex_unlock(&au->mu);
+	return hit;
+}
+
+static void cache_put(struct auth *au, const unsigned char *key, const char *hash)
+{
+	struct auth_cache_entry *e = &au->slots[((size_t)key[0] | (size_t)key[1] << 8) % AUTH_CACHE_SLOTS];
+	pthread_mutex_lock(&au->mu);
+	memcpy(e->key, key, sizeof e->key);
+	snprintf(e->hash, sizeof e->hash, "%s", hash);
+	e->expires = (int64_t)time(NULL) + AUTH_CACHE_TTL;
+	pthread_mutex_unlock(&au->mu);
+}
+
 static void login_run(struct job *j)
 {
 	struct auth_login *a = (struct auth_login *)(void *)j;
+	struct auth *au = a->auth_;
 	char local[128], domain[256], hash[AUTH_HASH_MAX];
+	unsigned char key[crypto_generichash_BYTES];
 	struct err err;
 	a->ok = false;
 	a->temp_fail = false;
-	pthread_once(&dummy_once, make_dummy);
+	a->cached = false;
 	int found = 0;
 	struct store_mailbox mb;
 	if (split_user(a->user, local, sizeof local, domain, sizeof domain) == 0) {
-		found = store_mailbox_password(a->store, local, domain, hash,
+		found = store_mailbox_password(au->store, local, domain, hash,
 					       sizeof hash, &err);
-		if (found == 1 && store_mailbox_find(a->store, local, domain, &mb,
+		if (found == 1 && store_mailbox_find(au->store, local, domain, &mb,
 						     &err) != 1)
 			found = -1;
 	}
@@ -64,16 +135,24 @@ static void login_run(struct job *j)
 		a->temp_fail = true;
 		log_error("auth", NULL, "store error=\"%s\"", err.msg);
 	} else if (found == 1) {
-		a->ok = auth_password_check(hash, a->password, a->password_len) &&
-			mb.enabled;
+		cache_key(au, a, key);
+		if (cache_hit(au, key, hash)) {
+			a->ok = true;
+			a->cached = true;
+		} else if (auth_password_check(hash, a->password, a->password_len)) {
+			a->ok = true;
+			cache_put(au, key, hash);
+		}
+		a->ok = a->ok && mb.enabled;
 		a->mailbox_id = mb.id;
 		snprintf(a->address, sizeof a->address, "%s", mb.address);
-	} else if (dummy_hash[0] != '\0') {
-		(void)auth_password_check(dummy_hash, a->password, a->password_len);
+	} else if (au->dummy_hash[0] != '\0') {
+		(void)auth_password_check(au->dummy_hash, a->password, a->password_len);
 	}
 	sodium_memzero(a->password, sizeof a->password);
 	a->password_len = 0;
 	sodium_memzero(hash, sizeof hash);
+	sodium_memzero(key, sizeof key);
 }
 
 static void login_done(struct job *j)
@@ -82,9 +161,10 @@ static void login_done(struct job *j)
 	a->done(a);
 }
 
-void auth_login_submit(struct jobs *jp, struct auth_login *a)
+void auth_login_submit(struct auth *au, struct auth_login *a)
 {
+	a->auth_ = au;
 	a->job.run = login_run;
 	a->job.done = login_done;
-	jobs_submit(jp, &a->job);
+	jobs_submit(au->jobs, &a->job);
 }

@@ -49,6 +49,12 @@
 #define AUTH_MAX_FAILURES 3
 #define AUTH_FAIL_DELAY_MS 1000
 
+/* Recent successful logins remembered so that mail clients that log in
+ * every few minutes do not pay Argon2id each time (Dovecot's auth_cache);
+ * direct-mapped slots, each valid this many seconds. */
+#define AUTH_CACHE_SLOTS 4096
+#define AUTH_CACHE_TTL 3600
+
 /* IMAP: commands answered BAD before the session is closed (Dovecot: 20). */
 #define IMAP_MAX_BAD 20
 /* IMAP: bytes of one untagged response line built before it is written

@@ -267,8 +267,9 @@ int main(int argc, char **argv)
 
 	struct smtp_server *srv = smtp_server_new(cfg, st, tls);
 	struct jobs *jobs = jobs_new(2);
-	struct pop3_server *pop3 = pop3_server_new(cfg, st, tls, jobs);
-	struct imap_server *imap = imap_server_new(cfg, st, tls, jobs);
+	struct auth *auth = auth_new(st, jobs);
+	struct pop3_server *pop3 = pop3_server_new(cfg, st, tls, jobs, auth);
+	struct imap_server *imap = imap_server_new(cfg, st, tls, auth);
 	for (size_t s = 0; s < nsets; s++)
 		sets[s].server = sets[s].proto == &smtp_proto ? (void *)srv :
 				 sets[s].proto == &imap_proto ? (void *)imap : (void *)pop3;
@@ -339,6 +340,7 @@ int main(int argc, char **argv)
 	pop3_server_free(&pop3);
 	imap_server_free(&imap);
 	jobs_free(&jobs);
+	auth_free(&auth);
 	net_limits_release(&limits);
 	store_close(&st);
 	SSL_CTX_free(tls);

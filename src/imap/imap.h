@@ -10,13 +10,13 @@
 
 struct config;
 struct store;
-struct jobs;
+struct auth;
 struct imap_server;
 
 /* All borrowed; they must outlive the server. tls NULL: no STARTTLS. */
 struct imap_server *imap_server_new(const struct config *cfg,
 				    struct store *store, SSL_CTX *tls,
-				    struct jobs *jobs);
+				    struct auth *auth);
 void imap_server_free(struct imap_server **sp);
 
 extern const struct net_proto imap_proto;

@@ -144,12 +144,11 @@ static void start_login(struct imap_session *s, const char *tag,
 	}
 	memcpy(a->password, pw.p, pw.len);
 	a->password_len = pw.len;
-	a->store = s->srv->store;
 	a->done = wake;
 	a->arg = s;
 	s->login_busy = true;
 	net_conn_set_busy(s->c);
-	auth_login_submit(s->srv->jobs, a);
+	auth_login_submit(s->srv->auth, a);
 }
 
 void imap_cmd_login(struct imap_session *s, const struct imap_cmd *cmd)

@@ -25,7 +25,7 @@ struct imap_server {
 	const struct config *cfg;
 	struct store *store;
 	SSL_CTX *tls;
-	struct jobs *jobs;
+	struct auth *auth;
 };
 
 enum imap_state {

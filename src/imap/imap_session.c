@@ -17,13 +17,13 @@
 
 struct imap_server *imap_server_new(const struct config *cfg,
 				    struct store *store, SSL_CTX *tls,
-				    struct jobs *jobs)
+				    struct auth *auth)
 {
 	struct imap_server *srv = xcalloc(1, sizeof *srv);
 	srv->cfg = cfg;
 	srv->store = store;
 	srv->tls = tls;
-	srv->jobs = jobs;
+	srv->auth = auth;
 	return srv;
 }
 

@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdint.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -343,6 +345,13 @@ void net_conn_accept(struct net_worker *w, struct net_limits *limits,
 		log_info(ops->name, NULL, "reject ip=%s reason=too_many_connections_from_ip", ip);
 		reject_now(fd, ops->refuse_line);
 		return;
+	}
+	if (sa->sa_family == AF_INET || sa->sa_family == AF_INET6) {
+		/* Replies are whole lines written at once; Nagle would hold
+		 * each behind the peer's delayed ACK (40 ms per round trip). */
+		int one = 1;
+		if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) != 0)
+			log_debug(ops->name, NULL, "TCP_NODELAY failed ip=%s", ip);
 	}
 	struct net_conn *c = xcalloc(1, sizeof *c);
 	c->w = w;

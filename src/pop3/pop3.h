@@ -11,12 +11,13 @@
 struct config;
 struct store;
 struct jobs;
+struct auth;
 struct pop3_server;
 
 /* All borrowed; they must outlive the server. tls NULL: no STLS. */
 struct pop3_server *pop3_server_new(const struct config *cfg,
 				    struct store *store, SSL_CTX *tls,
-				    struct jobs *jobs);
+				    struct jobs *jobs, struct auth *auth);
 void pop3_server_free(struct pop3_server **sp);
 
 extern const struct net_proto pop3_proto;

@@ -87,12 +87,11 @@ static void start_login(struct pop3_session *s, const char *user,
 	}
 	memcpy(a->password, pw, pwlen);
 	a->password_len = pwlen;
-	a->store = s->srv->store;
 	a->done = wake;
 	a->arg = s;
 	s->pending = POP3_P_LOGIN;
 	net_conn_set_busy(s->c);
-	auth_login_submit(s->srv->jobs, a);
+	auth_login_submit(s->srv->auth, a);
 }
 
 static void cmd_user(struct pop3_session *s, const struct pop3_cmd *cmd)

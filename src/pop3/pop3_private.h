@@ -21,6 +21,7 @@ struct pop3_server {
 	struct store *store;
 	SSL_CTX *tls;
 	struct jobs *jobs;
+	struct auth *auth;
 	/* RFC 1939 8: one POP3 session per maildrop at a time */
 	pthread_mutex_t lock_mu;
 	int64_t *locked;

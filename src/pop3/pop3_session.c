@@ -14,13 +14,14 @@
 
 struct pop3_server *pop3_server_new(const struct config *cfg,
 				    struct store *store, SSL_CTX *tls,
-				    struct jobs *jobs)
+				    struct jobs *jobs, struct auth *auth)
 {
 	struct pop3_server *srv = xcalloc(1, sizeof *srv);
 	srv->cfg = cfg;
 	srv->store = store;
 	srv->tls = tls;
 	srv->jobs = jobs;
+	srv->auth = auth;
 	pthread_mutex_init(&srv->lock_mu, NULL);
 	return srv;
 }
