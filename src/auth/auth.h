@@ -12,6 +12,7 @@
 
 #include "core/err.h"
 #include "core/jobs.h"
+#include "core/span.h"
 
 /* Long enough for crypto_pwhash_STRBYTES. */
 #define AUTH_HASH_MAX 128
@@ -65,6 +66,24 @@ struct auth_login {
  * does not exist costs the same hash verification as one that does, so
  * timing does not tell which addresses exist. */
 void auth_login_submit(struct auth *au, struct auth_login *a);
+
+/* ---- SASL PLAIN (RFC 4616) ------------------------------------------ */
+/* Longest decoded PLAIN response we take (authzid, user, password). */
+#define AUTH_SASL_MAX 700
+
+enum auth_sasl_result {
+	AUTH_SASL_OK = 0,
+	AUTH_SASL_BAD_BASE64,	/* not base64, or too long */
+	AUTH_SASL_MALFORMED,	/* no two NULs, empty or too long a user */
+	AUTH_SASL_AUTHZ,	/* an authorization identity other than the user */
+};
+
+/* Decode a base64 PLAIN response ("=" is an empty one) into user (a C
+ * string) and password (NUL-terminated, *pwlen_out bytes). Nothing is
+ * written unless the result is AUTH_SASL_OK; decoded bytes are wiped. */
+enum auth_sasl_result auth_sasl_plain(struct span b64, char *user, size_t usersz,
+				      char *password, size_t pwsz,
+				      size_t *pwlen_out);
 
 /* Write a random password of n printable characters (no look-alikes such
  * as 0/O, 1/l) and a NUL into out (size > n). */

@@ -164,38 +164,26 @@ void imap_cmd_login(struct imap_session *s, const struct imap_cmd *cmd)
 	start_login(s, TAG(cmd), user, pw);
 }
 
-/* RFC 4616: [authzid] NUL authcid NUL passwd, in base64. */
+/* RFC 9051 6.2.2: the PLAIN response (RFC 4616), base64 */
 static void sasl_plain(struct imap_session *s, const char *tag, struct span b64)
 {
-	unsigned char raw[700];
-	size_t len = 0;
-	if (b64.len == 1 && b64.p[0] == '=') {
-		len = 0;
-	} else if (b64.len > 4 * (sizeof raw / 3) ||
-		   sodium_base642bin(raw, sizeof raw, (const char *)b64.p, b64.len,
-				     NULL, &len, NULL,
-				     sodium_base64_VARIANT_ORIGINAL) != 0) {
+	char user[320], pw[256];
+	size_t pwlen;
+	switch (auth_sasl_plain(b64, user, sizeof user, pw, sizeof pw, &pwlen)) {
+	case AUTH_SASL_OK:
+		start_login(s, tag, span_cstr(user), span_make(pw, pwlen));
+		sodium_memzero(pw, sizeof pw);
+		return;
+	case AUTH_SASL_BAD_BASE64:
 		imap_bad(s, tag, "Invalid base64 in the SASL response");
 		return;
-	}
-	const unsigned char *z1 = memchr(raw, 0, len);
-	const unsigned char *z2 = z1 ? memchr(z1 + 1, 0, len - (size_t)(z1 + 1 - raw)) : NULL;
-	if (z2 == NULL) {
-		sodium_memzero(raw, sizeof raw);
+	case AUTH_SASL_MALFORMED:
 		imap_bad(s, tag, "Malformed PLAIN response");
 		return;
-	}
-	size_t authz_len = (size_t)(z1 - raw);
-	size_t user_len = (size_t)(z2 - z1 - 1);
-	if (authz_len > 0 && (authz_len != user_len || memcmp(raw, z1 + 1, user_len))) {
-		sodium_memzero(raw, sizeof raw);
-		/* acting as another user needs a role we do not offer */
+	case AUTH_SASL_AUTHZ:
 		imap_no(s, tag, "[AUTHORIZATIONFAILED] Authorization identity not allowed");
 		return;
 	}
-	start_login(s, tag, span_make(z1 + 1, user_len),
-		    span_make(z2 + 1, len - (size_t)(z2 + 1 - raw)));
-	sodium_memzero(raw, sizeof raw);
 }
 
 void imap_cmd_authenticate(struct imap_session *s, const struct imap_cmd *cmd)

@@ -120,42 +120,26 @@ static void cmd_pass(struct pop3_session *s, const struct pop3_cmd *cmd)
 	start_login(s, user, cmd->rest.p, cmd->rest.len);
 }
 
-/* RFC 4616: [authzid] NUL authcid NUL passwd, base64 (RFC 5034 4). */
+/* RFC 5034 4: the PLAIN response, base64 */
 static void sasl_plain(struct pop3_session *s, struct span b64)
 {
-	unsigned char raw[700];
-	size_t len = 0;
-	if (b64.len == 1 && b64.p[0] == '=') {
-		len = 0;
-	} else if (b64.len > 4 * (sizeof raw / 3) ||
-		   sodium_base642bin(raw, sizeof raw, (const char *)b64.p, b64.len,
-				     NULL, &len, NULL,
-				     sodium_base64_VARIANT_ORIGINAL) != 0) {
+	char user[320], pw[256];
+	size_t pwlen;
+	switch (auth_sasl_plain(b64, user, sizeof user, pw, sizeof pw, &pwlen)) {
+	case AUTH_SASL_OK:
+		start_login(s, user, (const unsigned char *)pw, pwlen);
+		sodium_memzero(pw, sizeof pw);
+		return;
+	case AUTH_SASL_BAD_BASE64:
 		fail(s, "[AUTH] Invalid base64 in the SASL response");
 		return;
-	}
-	const unsigned char *z1 = memchr(raw, 0, len);
-	const unsigned char *z2 = z1 ? memchr(z1 + 1, 0, len - (size_t)(z1 + 1 - raw)) : NULL;
-	if (z2 == NULL) {
-		sodium_memzero(raw, sizeof raw);
+	case AUTH_SASL_MALFORMED:
 		fail(s, "[AUTH] Malformed PLAIN response");
 		return;
-	}
-	size_t authz_len = (size_t)(z1 - raw);
-	size_t user_len = (size_t)(z2 - z1 - 1);
-	char user[320];
-	if (user_len == 0 || user_len >= sizeof user ||
-	    memchr(z1 + 1, 0, user_len) != NULL ||
-	    (authz_len > 0 && (authz_len != user_len || memcmp(raw, z1 + 1, user_len)))) {
-		sodium_memzero(raw, sizeof raw);
-		/* acting as another user needs a role we do not offer */
+	case AUTH_SASL_AUTHZ:
 		fail(s, "[AUTH] Authentication failed");
 		return;
 	}
-	memcpy(user, z1 + 1, user_len);
-	user[user_len] = '\0';
-	start_login(s, user, z2 + 1, len - (size_t)(z2 + 1 - raw));
-	sodium_memzero(raw, sizeof raw);
 }
 
 static void cmd_auth(struct pop3_session *s, const struct pop3_cmd *cmd)

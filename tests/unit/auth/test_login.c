@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <sodium.h>
 
 #include "auth/auth.h"
 #include "core/jobs.h"
@@ -100,11 +101,63 @@ static void test_login_and_cache(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+static enum auth_sasl_result plain(const void *raw, size_t len, char *user,
+				   char *pw, size_t *pwlen)
+{
+	char b64[1200];
+	sodium_bin2base64(b64, sizeof b64, raw, len, sodium_base64_VARIANT_ORIGINAL);
+	return auth_sasl_plain(span_cstr(b64), user, 320, pw, 256, pwlen);
+}
+
+static void test_sasl_plain(void **state)
+{
+	(void)state;
+	char user[320], pw[256];
+	size_t n;
+	assert_int_equal(plain("\0alice@x.test\0s3cret", 20, user, pw, &n), AUTH_SASL_OK);
+	assert_string_equal(user, "alice@x.test");
+	assert_int_equal(n, 6);
+	assert_string_equal(pw, "s3cret");
+	/* an authorization identity equal to the user is allowed */
+	assert_int_equal(plain("a@x\0a@x\0pw", 10, user, pw, &n), AUTH_SASL_OK);
+	assert_int_equal(plain("b@x\0a@x\0pw", 10, user, pw, &n), AUTH_SASL_AUTHZ);
+	assert_int_equal(plain("a@x\0pw", 6, user, pw, &n), AUTH_SASL_MALFORMED);
+	assert_int_equal(plain("\0\0pw", 4, user, pw, &n), AUTH_SASL_MALFORMED);
+	assert_int_equal(plain("\0a@x\0p\0w", 8, user, pw, &n), AUTH_SASL_MALFORMED);
+	assert_int_equal(auth_sasl_plain(span_cstr("=="), user, 320, pw, 256, &n),
+			 AUTH_SASL_BAD_BASE64);
+	assert_int_equal(auth_sasl_plain(span_cstr("not base64!"), user, 320, pw, 256, &n),
+			 AUTH_SASL_BAD_BASE64);
+	assert_int_equal(auth_sasl_plain(span_cstr("="), user, 320, pw, 256, &n),
+			 AUTH_SASL_MALFORMED);	/* empty */
+	/* user at the buffer's size and one under it */
+	unsigned char raw[AUTH_SASL_MAX];
+	memset(raw, 'u', sizeof raw);
+	raw[0] = 0;
+	raw[320] = 0;		/* user of 319 bytes */
+	raw[321] = 'p';
+	assert_int_equal(plain(raw, 322, user, pw, &n), AUTH_SASL_OK);
+	assert_int_equal(strlen(user), 319);
+	raw[320] = 'u';
+	raw[321] = 0;		/* user of 320 bytes: too long */
+	raw[322] = 'p';
+	assert_int_equal(plain(raw, 323, user, pw, &n), AUTH_SASL_MALFORMED);
+	/* more than AUTH_SASL_MAX decoded bytes */
+	memset(raw, 'x', sizeof raw);
+	char big[2000];
+	unsigned char bigraw[AUTH_SASL_MAX + 3];
+	memset(bigraw, 'x', sizeof bigraw);
+	sodium_bin2base64(big, sizeof big, bigraw, sizeof bigraw, sodium_base64_VARIANT_ORIGINAL);
+	assert_int_equal(auth_sasl_plain(span_cstr(big), user, 320, pw, 256, &n),
+			 AUTH_SASL_BAD_BASE64);
+}
+
 int main(void)
 {
 	log_set_level(LOG_WARN);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_login_and_cache),
+		cmocka_unit_test(test_sasl_plain),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
