@@ -34,6 +34,7 @@
 #include "core/limits.h"
 #include "core/log.h"
 #include "store/store.h"
+#include "store_test_util.h"
 #include "store/store_private.h"
 
 /* ---- fixture ------------------------------------------------------------ */
@@ -45,15 +46,6 @@ struct fx {
 	int64_t mb[3];		/* alice, bob, carol @example.com */
 	int64_t inbox[3];	/* their INBOX folder ids */
 };
-
-static int rm_entry(const char *path, const struct stat *sb, int flag,
-		    struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
 
 static void fx_open(struct fx *f)
 {
@@ -150,21 +142,6 @@ static int deliver(struct store *st, const void *data, size_t len,
 	return store_deliver_wait(st, &d, err);
 }
 
-static void assert_message(struct store *st, int64_t folder, uint32_t uid,
-			   const void *data, size_t len)
-{
-	unsigned char *got = NULL;
-	size_t got_len = 0;
-	struct err err;
-	int rc = store_message_read(st, folder, uid, &got, &got_len, &err);
-	if (rc != 1)
-		fail_msg("read folder %lld uid %u: rc %d %s", (long long)folder,
-			 uid, rc, err.msg);
-	assert_int_equal(got_len, len);
-	assert_memory_equal(got, data, len);
-	free(got);
-}
-
 static uint64_t used_of(struct store *st, const char *local)
 {
 	struct store_mailbox mb;
@@ -172,14 +149,6 @@ static uint64_t used_of(struct store *st, const char *local)
 	assert_int_equal(store_mailbox_find(st, local, "example.com", &mb, &err),
 			 1);
 	return mb.used;
-}
-
-static uint64_t check(struct store *st)
-{
-	uint64_t problems = 99;
-	struct err err;
-	assert_int_equal(store_check(st, &problems, &err), 0);
-	return problems;
 }
 
 /* One integer from SQL run on the store's database by a connection of the
@@ -1021,15 +990,6 @@ static void test_check_corruption(void **state)
 }
 
 /* ---- faults ------------------------------------------------------------- */
-
-#define CHILD_CHECK(cond)                                                    \
-	do {                                                                 \
-		if (!(cond)) {                                               \
-			fprintf(stderr, "child: %s:%d: %s\n", __FILE__,      \
-				__LINE__, #cond);                            \
-			_exit(1);                                            \
-		}                                                            \
-	} while (0)
 
 /* In a child process (the limit is per process): a file-size limit makes
  * the segment write fail (EFBIG, SIGXFSZ ignored). The group must fail

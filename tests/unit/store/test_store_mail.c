@@ -33,6 +33,7 @@
 
 #include "core/log.h"
 #include "store/store.h"
+#include "store_test_util.h"
 #include "store/store_private.h"
 
 /* ---- fixture ------------------------------------------------------------ */
@@ -44,15 +45,6 @@ struct fx {
 	int64_t mb[2];		/* alice, bob @example.com */
 	int64_t inbox[2];
 };
-
-static int rm_entry(const char *path, const struct stat *sb, int flag,
-		    struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
 
 static void fx_open(struct fx *f)
 {
@@ -108,31 +100,6 @@ static int teardown(void **state)
 }
 
 /* ---- helpers ------------------------------------------------------------ */
-
-#define CHILD_CHECK(cond)                                                    \
-	do {                                                                 \
-		if (!(cond)) {                                               \
-			fprintf(stderr, "child: %s:%d: %s\n", __FILE__,      \
-				__LINE__, #cond);                            \
-			_exit(1);                                            \
-		}                                                            \
-	} while (0)
-
-/* Bytes that prove which message they are: the tag, then a pattern. */
-static void msg_fill(unsigned char *p, size_t n, uint64_t tag)
-{
-	uint64_t x = tag * 0x9E3779B97F4A7C15u + 1;
-	for (size_t i = 0; i < n; i++) {
-		if (i < 8) {
-			p[i] = (unsigned char)(tag >> (8 * i));
-			continue;
-		}
-		x ^= x << 13;
-		x ^= x >> 7;
-		x ^= x << 17;
-		p[i] = (unsigned char)x;
-	}
-}
 
 static __attribute__((unused)) uint64_t msg_tag(const unsigned char *p, size_t n)
 {
@@ -193,14 +160,6 @@ static bool exists(struct store *st, int64_t folder, uint32_t uid)
 	assert_true(rc == 0 || rc == 1);
 	free(got);
 	return rc == 1;
-}
-
-static uint64_t check(struct store *st)
-{
-	uint64_t problems = 99;
-	struct err err;
-	assert_int_equal(store_check(st, &problems, &err), 0);
-	return problems;
 }
 
 static int64_t sql_int(const struct fx *f, const char *fmt, ...)

@@ -33,6 +33,7 @@
 #include "core/limits.h"
 #include "core/log.h"
 #include "store/store.h"
+#include "store_test_util.h"
 #include "store/store_private.h"
 
 /* ---- fixture ------------------------------------------------------------ */
@@ -46,15 +47,6 @@ struct fx {
 };
 
 static const char *const names[3] = { "alice", "bob", "carol" };
-
-static int rm_entry(const char *path, const struct stat *sb, int flag,
-		    struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
 
 static void fx_open(struct fx *f)
 {
@@ -97,32 +89,6 @@ static int teardown(void **state)
 
 /* ---- helpers ------------------------------------------------------------ */
 
-#define CHILD_CHECK(cond)                                                    \
-	do {                                                                 \
-		if (!(cond)) {                                               \
-			fprintf(stderr, "child: %s:%d: %s\n", __FILE__,      \
-				__LINE__, #cond);                            \
-			_exit(1);                                            \
-		}                                                            \
-	} while (0)
-
-/* Message bytes for a tag: the tag in the first 8 bytes, then bytes that
- * depend on it, so that content proves which delivery it is. */
-static void msg_fill(unsigned char *p, size_t n, uint64_t tag)
-{
-	uint64_t x = tag * 0x9E3779B97F4A7C15u + 1;
-	for (size_t i = 0; i < n; i++) {
-		if (i < 8) {
-			p[i] = (unsigned char)(tag >> (8 * i));
-			continue;
-		}
-		x ^= x << 13;
-		x ^= x >> 7;
-		x ^= x << 17;
-		p[i] = (unsigned char)x;
-	}
-}
-
 static uint64_t msg_tag(const unsigned char *p, size_t n)
 {
 	uint64_t tag = 0;
@@ -141,29 +107,6 @@ static int deliver(struct store *st, const void *data, size_t len,
 		.uids_out = uids,
 	};
 	return store_deliver_wait(st, &d, err);
-}
-
-static void assert_message(struct store *st, int64_t folder, uint32_t uid,
-			   const void *data, size_t len)
-{
-	unsigned char *got = NULL;
-	size_t got_len = 0;
-	struct err err;
-	int rc = store_message_read(st, folder, uid, &got, &got_len, &err);
-	if (rc != 1)
-		fail_msg("read folder %lld uid %u: rc %d %s", (long long)folder,
-			 uid, rc, err.msg);
-	assert_int_equal(got_len, len);
-	assert_memory_equal(got, data, len);
-	free(got);
-}
-
-static uint64_t check(struct store *st)
-{
-	uint64_t problems = 99;
-	struct err err;
-	assert_int_equal(store_check(st, &problems, &err), 0);
-	return problems;
 }
 
 static void db_path(const struct fx *f, char *out, size_t n)

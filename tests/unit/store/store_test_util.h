@@ -1,0 +1,77 @@
+/* store_test_util.h - helpers shared by the store's unit tests: removing a
+ * test directory, message bytes that prove which message they are, and
+ * checks of stored messages and of store_check(). Include after cmocka.h
+ * and store/store.h. */
+#ifndef PETREL_STORE_TEST_UTIL_H
+#define PETREL_STORE_TEST_UTIL_H
+
+#include <ftw.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* For code running in a forked child, where cmocka cannot report. */
+#define CHILD_CHECK(cond)                                                    \
+	do {                                                                 \
+		if (!(cond)) {                                               \
+			fprintf(stderr, "child: %s:%d: %s\n", __FILE__,      \
+				__LINE__, #cond);                            \
+			_exit(1);                                            \
+		}                                                            \
+	} while (0)
+
+/* nftw() callback that removes a test directory's entries. */
+static inline int rm_entry(const char *path, const struct stat *sb, int flag,
+		    struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+/* The message at folder/uid reads back as exactly data. */
+static inline void assert_message(struct store *st, int64_t folder, uint32_t uid,
+			   const void *data, size_t len)
+{
+	unsigned char *got = NULL;
+	size_t got_len = 0;
+	struct err err;
+	int rc = store_message_read(st, folder, uid, &got, &got_len, &err);
+	if (rc != 1)
+		fail_msg("read folder %lld uid %u: rc %d %s", (long long)folder,
+			 uid, rc, err.msg);
+	assert_int_equal(got_len, len);
+	assert_memory_equal(got, data, len);
+	free(got);
+}
+
+/* store_check() succeeds; its count of problems. */
+static inline uint64_t check(struct store *st)
+{
+	uint64_t problems = 99;
+	struct err err;
+	assert_int_equal(store_check(st, &problems, &err), 0);
+	return problems;
+}
+
+/* Message bytes for a tag: the tag in the first 8 bytes, then bytes that
+ * depend on it, so that content proves which delivery it is. */
+static inline void msg_fill(unsigned char *p, size_t n, uint64_t tag)
+{
+	uint64_t x = tag * 0x9E3779B97F4A7C15u + 1;
+	for (size_t i = 0; i < n; i++) {
+		if (i < 8) {
+			p[i] = (unsigned char)(tag >> (8 * i));
+			continue;
+		}
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		p[i] = (unsigned char)x;
+	}
+}
+
+#endif
