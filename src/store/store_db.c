@@ -770,3 +770,13 @@ void store_checkpointer_stop(struct store *st)
 	}
 	store_conn_close(&st->ckpt_conn);
 }
+
+int store_step_done(struct store_conn *c, sqlite3_stmt *s, const char *what,
+		    struct err *err)
+{
+	int rc = sqlite3_step(s);
+	(void)sqlite3_reset(s);	/* rc checked here */
+	if (rc != SQLITE_DONE)
+		return store_db_fail(err, c, what);
+	return 0;
+}

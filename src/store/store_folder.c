@@ -140,16 +140,6 @@ static int folder_find(struct store_conn *c, int64_t mailbox_id,
 	return store_db_fail(err, c, "find folder");
 }
 
-static int step_done(struct store_conn *c, sqlite3_stmt *s, const char *what,
-		     struct err *err)
-{
-	int rc = sqlite3_step(s);
-	(void)sqlite3_reset(s);	/* rc checked here */
-	if (rc != SQLITE_DONE)
-		return store_db_fail(err, c, what);
-	return 0;
-}
-
 /* A new folder with a new UIDVALIDITY. */
 static int folder_insert(struct store_conn *c, int64_t mailbox_id,
 			 const char *name, int special, int64_t *id_out,
@@ -252,7 +242,7 @@ static int drop_folder(struct store_conn *c, int64_t mailbox_id, int64_t id,
 		sqlite3_bind_int64(s, 1, id);
 		if (steps[i] == STMT_FOLDER_UNUSE)
 			sqlite3_bind_int64(s, 2, mailbox_id);
-		if (step_done(c, s, "delete folder", err) < 0)
+		if (store_step_done(c, s, "delete folder", err) < 0)
 			return -1;
 	}
 	return 0;
@@ -293,7 +283,7 @@ static int rename_inbox(struct store_conn *c, struct folder_job *x,
 		return -1;
 	sqlite3_bind_int64(s, 1, id);
 	sqlite3_bind_int64(s, 2, inbox);
-	if (step_done(c, s, "copy folder state", err) < 0)
+	if (store_step_done(c, s, "copy folder state", err) < 0)
 		return -1;
 	s = store_stmt(c, STMT_FOLDER_STATE, err);
 	if (s == NULL)
@@ -309,7 +299,7 @@ static int rename_inbox(struct store_conn *c, struct folder_job *x,
 		return -1;
 	sqlite3_bind_int64(s, 1, inbox);
 	sqlite3_bind_int64(s, 2, modseq);
-	if (step_done(c, s, "record INBOX's UIDs expunged", err) < 0)
+	if (store_step_done(c, s, "record INBOX's UIDs expunged", err) < 0)
 		return -1;
 	bool moved = sqlite3_changes(c->db) > 0;
 	s = store_stmt(c, STMT_FOLDER_MOVE_ALL, err);
@@ -317,7 +307,7 @@ static int rename_inbox(struct store_conn *c, struct folder_job *x,
 		return -1;
 	sqlite3_bind_int64(s, 1, inbox);
 	sqlite3_bind_int64(s, 2, id);
-	if (step_done(c, s, "move INBOX's messages", err) < 0)
+	if (store_step_done(c, s, "move INBOX's messages", err) < 0)
 		return -1;
 	if (moved) {
 		s = store_stmt(c, STMT_FOLDER_SET_MODSEQ, err);
@@ -325,7 +315,7 @@ static int rename_inbox(struct store_conn *c, struct folder_job *x,
 			return -1;
 		sqlite3_bind_int64(s, 1, inbox);
 		sqlite3_bind_int64(s, 2, modseq);
-		if (step_done(c, s, "update INBOX modseq", err) < 0)
+		if (store_step_done(c, s, "update INBOX modseq", err) < 0)
 			return -1;
 	}
 	x->id = id;
@@ -399,7 +389,7 @@ static int rename_run(struct store_conn *c, struct folder_job *x,
 		goto out;
 	sqlite3_bind_int64(s, 1, from_id);
 	sqlite3_bind_text(s, 2, x->to, -1, SQLITE_STATIC);
-	if (step_done(c, s, "rename folder", err) < 0)
+	if (store_step_done(c, s, "rename folder", err) < 0)
 		goto out;
 	for (size_t i = 0; i < n_kids; i++) {
 		char name[STORE_FOLDER_NAME_MAX + 1], norm[sizeof name];

@@ -104,17 +104,6 @@ static int message_get(struct store_conn *c, int64_t folder_id, uint32_t uid,
 	return store_db_fail(err, c, "read message");
 }
 
-/* Run s (bound) that returns no rows. */
-static int step_done(struct store_conn *c, sqlite3_stmt *s, const char *what,
-		     struct err *err)
-{
-	int rc = sqlite3_step(s);
-	(void)sqlite3_reset(s);	/* rc checked here */
-	if (rc != SQLITE_DONE)
-		return store_db_fail(err, c, what);
-	return 0;
-}
-
 static int set_modseq(struct store_conn *c, int64_t folder_id,
 		      uint64_t modseq, struct err *err)
 {
@@ -123,7 +112,7 @@ static int set_modseq(struct store_conn *c, int64_t folder_id,
 		return -1;
 	sqlite3_bind_int64(s, 1, folder_id);
 	sqlite3_bind_int64(s, 2, (int64_t)modseq);
-	return step_done(c, s, "update folder modseq", err);
+	return store_step_done(c, s, "update folder modseq", err);
 }
 
 static int add_used(struct store_conn *c, int64_t mailbox_id, int64_t delta,
@@ -134,7 +123,7 @@ static int add_used(struct store_conn *c, int64_t mailbox_id, int64_t delta,
 		return -1;
 	sqlite3_bind_int64(s, 1, mailbox_id);
 	sqlite3_bind_int64(s, 2, delta);
-	return step_done(c, s, "update used bytes", err);
+	return store_step_done(c, s, "update used bytes", err);
 }
 
 static int blob_ref(struct store_conn *c, int64_t blob_id, int delta,
@@ -145,7 +134,7 @@ static int blob_ref(struct store_conn *c, int64_t blob_id, int delta,
 		return -1;
 	sqlite3_bind_int64(s, 1, blob_id);
 	sqlite3_bind_int(s, 2, delta);
-	return step_done(c, s, "update blob refcount", err);
+	return store_step_done(c, s, "update blob refcount", err);
 }
 
 /* ---- expunge ---------------------------------------------------------------- */
@@ -171,7 +160,7 @@ static int expunge_uids(struct store_conn *c, const struct folder_state *f,
 		if (s == NULL)
 			return -1;
 		sqlite3_bind_int64(s, 1, m.id);
-		if (step_done(c, s, "delete message", err) < 0 ||
+		if (store_step_done(c, s, "delete message", err) < 0 ||
 		    blob_ref(c, m.blob_id, -1, err) < 0)
 			return -1;
 		s = store_stmt(c, STMT_EXPUNGED_ADD, err);
@@ -180,7 +169,7 @@ static int expunge_uids(struct store_conn *c, const struct folder_state *f,
 		sqlite3_bind_int64(s, 1, f->id);
 		sqlite3_bind_int64(s, 2, uids[i]);
 		sqlite3_bind_int64(s, 3, (int64_t)modseq);
-		if (step_done(c, s, "record expunged UID", err) < 0)
+		if (store_step_done(c, s, "record expunged UID", err) < 0)
 			return -1;
 		bytes += m.size;	/* sizes are < 2^33 each, rows < 2^32 */
 		removed++;
@@ -415,7 +404,7 @@ static int flags_run(struct store *st, struct store_job *j, struct err *err)
 				sqlite3_bind_int64(s, 2, nf);
 				sqlite3_bind_int64(s, 3, (int64_t)nk);
 				sqlite3_bind_int64(s, 4, (int64_t)++modseq);
-				if (step_done(c, s, "update flags", err) < 0)
+				if (store_step_done(c, s, "update flags", err) < 0)
 					return -1;
 				r = (struct store_flags_result){
 					.uid = x->uids[i],
@@ -590,7 +579,7 @@ static int copy_run(struct store *st, struct store_job *j, struct err *err)
 	sqlite3_bind_int64(s, 3, d.uidvalidity);
 	sqlite3_bind_int64(s, 4, (int64_t)uidnext - 1);
 	sqlite3_bind_int64(s, 5, (int64_t)modseq);
-	if (step_done(c, s, "advance folder", err) < 0)
+	if (store_step_done(c, s, "advance folder", err) < 0)
 		return -1;
 	store_job_touch(j, d.mailbox_id, d.id);
 	/* the copies count like any message; a move's expunge below takes

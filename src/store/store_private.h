@@ -698,6 +698,11 @@ void store_committer_stop(struct store *st);
 /* After recovery, before the committer starts: pre-allocate if short. */
 void store_committer_prealloc(struct store *st);
 
+/* Run s (bound) that returns no rows, then reset it; -1 and err (naming
+ * what) if it did not finish. */
+int store_step_done(struct store_conn *c, sqlite3_stmt *s, const char *what,
+		    struct err *err);
+
 /* Start a store thread with every signal blocked (they are the daemon
  * main thread's), named for ps/gdb. */
 int store_thread_start(pthread_t *thread, void *(*fn)(void *), void *arg,

@@ -917,3 +917,38 @@ def load_flow_list(path, section):
     if not items:
         raise ValueError("no items in section %r of %s" % (section, path))
     return items
+
+
+# ---------------------------------------------------------------- clients
+
+def tls_ctx():
+    """A client TLS context that accepts the server's self-signed certificate."""
+    import ssl
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
+def run_fetchmail(server, protocol, port, user, password, tmp_path, extra=""):
+    """Run fetchmail once against server (STARTTLS/STLS, verifying the
+    server's own certificate and name), keeping the mail on the server;
+    returns what its MDA received."""
+    import os
+    import subprocess
+    out = tmp_path / "mbox"
+    rc = tmp_path / "fetchmailrc"
+    rc.write_text(
+        "poll 127.0.0.1 service %d protocol %s %s\n"
+        "  user \"%s\" password \"%s\"\n"
+        "  sslproto tls1.2+ sslcertck sslcertfile \"%s\" sslcommonname \"%s\"\n"
+        "  keep\n"
+        "  mda \"/usr/bin/tee -a %s\"\n" % (port, protocol, extra, user, password,
+                                          os.path.join(server.data_dir, "tls", "cert.pem"),
+                                          HOSTNAME, out))
+    os.chmod(rc, 0o600)
+    env = dict(os.environ, HOME=str(tmp_path), FETCHMAILHOME=str(tmp_path))
+    r = subprocess.run(["fetchmail", "-f", str(rc), "--nodetach", "--nosyslog"],
+                       env=env, capture_output=True, timeout=60)
+    assert r.returncode == 0, r.stderr.decode() + r.stdout.decode()
+    return out.read_bytes()

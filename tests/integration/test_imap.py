@@ -11,23 +11,15 @@ import imaplib
 import re
 import select
 import socket
-import ssl
 import subprocess
 import threading
 import time
 
 import pytest
 
-from petreltest import SMTPConn, make_message, unique
+from petreltest import SMTPConn, make_message, run_fetchmail, tls_ctx, unique
 
 PASSWORD = "Secret-pass-123"        # petreltest.add_mailbox's password
-
-
-def tls_ctx():
-    ctx = ssl.create_default_context()
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
-    return ctx
 
 
 def deliver(server, mbox, n, tag, body=None):
@@ -686,26 +678,9 @@ def test_bad_input_survives(server):
 
 
 def test_fetchmail_imap_starttls(server, tmp_path):
-    import os
-    from petreltest import HOSTNAME
     mbox = server.new_mailbox("fm")
     markers = deliver(server, mbox, 3, unique("fm"))
-    out = tmp_path / "mbox"
-    rc = tmp_path / "fetchmailrc"
-    rc.write_text(
-        "poll 127.0.0.1 service %d protocol imap\n"
-        "  user \"%s\" password \"%s\"\n"
-        "  sslproto tls1.2+ sslcertck sslcertfile \"%s\" sslcommonname \"%s\"\n"
-        "  keep\n"
-        "  mda \"/usr/bin/tee -a %s\"\n" % (server.imap_port, mbox, PASSWORD,
-                                          os.path.join(server.data_dir, "tls", "cert.pem"),
-                                          HOSTNAME, out))
-    os.chmod(rc, 0o600)
-    env = dict(os.environ, HOME=str(tmp_path), FETCHMAILHOME=str(tmp_path))
-    r = subprocess.run(["fetchmail", "-f", str(rc), "--nodetach", "--nosyslog"],
-                       env=env, capture_output=True, timeout=60)
-    assert r.returncode == 0, r.stderr.decode() + r.stdout.decode()
-    got = out.read_bytes()
+    got = run_fetchmail(server, "imap", server.imap_port, mbox, PASSWORD, tmp_path)
     for m in markers:
         assert m.encode() in got
     assert len(server.messages(mbox)) == 3      # "keep": nothing deleted

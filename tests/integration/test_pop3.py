@@ -5,7 +5,6 @@ SMTP stored, UIDLs stable across sessions, deletions only at QUIT, the
 per-maildrop lock, AUTH PLAIN in both forms, failed logins, and bad input."""
 
 import base64
-import os
 import poplib
 import socket
 import ssl
@@ -14,16 +13,9 @@ import time
 
 import pytest
 
-from petreltest import HOSTNAME, SMTPConn, make_message, unique
+from petreltest import SMTPConn, make_message, run_fetchmail, tls_ctx, unique
 
 PASSWORD = "Secret-pass-123"        # petreltest.add_mailbox's password
-
-
-def tls_ctx():
-    ctx = ssl.create_default_context()
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
-    return ctx
 
 
 def deliver(server, mbox, n, tag):
@@ -255,22 +247,7 @@ def test_message_numbers(server):
 def test_fetchmail_stls(server, tmp_path):
     mbox = server.new_mailbox("fm")
     markers = deliver(server, mbox, 3, unique("fm"))
-    out = tmp_path / "mbox"
-    rc = tmp_path / "fetchmailrc"
-    rc.write_text(
-        "poll 127.0.0.1 service %d protocol pop3 uidl\n"
-        "  user \"%s\" password \"%s\"\n"
-        "  sslproto tls1.2+ sslcertck sslcertfile \"%s\" sslcommonname \"%s\"\n"
-        "  keep\n"
-        "  mda \"/usr/bin/tee -a %s\"\n" % (server.pop3_port, mbox, PASSWORD,
-                                          os.path.join(server.data_dir, "tls", "cert.pem"),
-                                          HOSTNAME, out))
-    os.chmod(rc, 0o600)
-    env = dict(os.environ, HOME=str(tmp_path), FETCHMAILHOME=str(tmp_path))
-    r = subprocess.run(["fetchmail", "-f", str(rc), "--nodetach", "--nosyslog"],
-                       env=env, capture_output=True, timeout=60)
-    assert r.returncode == 0, r.stderr.decode() + r.stdout.decode()
-    got = out.read_bytes()
+    got = run_fetchmail(server, "pop3", server.pop3_port, mbox, PASSWORD, tmp_path, "uidl")
     for m in markers:
         assert m.encode() in got
     assert b"\n.a line that starts with a dot" in got.replace(b"\r\n", b"\n")
