@@ -23,6 +23,7 @@ void imap_cmd_idle(struct imap_session *s, const struct imap_cmd *cmd)
 	s->mode = IMAP_M_IDLE;
 	/* an idling session should be small: give back what it can */
 	imap_parser_shrink(s->parser);	/* cmd is not used after this */
+	imap_compact(s);
 	buf_release(&s->out);
 	buf_init(&s->out, IMAP_OUT_MAX);
 	buf_release(&s->literal);
@@ -33,6 +34,7 @@ void imap_idle_line(struct imap_session *s, struct span line)
 	char tag[sizeof s->tag];
 	memcpy(tag, s->tag, sizeof tag);
 	s->mode = IMAP_M_COMMAND;
+	imap_expand(s);
 	if (!span_eq_ci(line, "DONE")) {
 		imap_bad(s, tag, "Expected DONE");
 		return;

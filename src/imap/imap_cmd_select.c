@@ -37,6 +37,10 @@ void imap_unselect(struct imap_session *s)
 	free(s->msgs);
 	s->msgs = NULL;
 	s->n_msgs = s->cap_msgs = 0;
+	free(s->ranges);
+	s->ranges = NULL;
+	s->n_ranges = 0;
+	s->compact = false;
 	free(s->kw);
 	s->kw = NULL;
 	free(s->saved);
@@ -75,8 +79,8 @@ static int add_msg(const struct store_message *m, void *arg)
 	return 0;
 }
 
-static void fetch_flags_line(struct imap_session *s, struct buf *o, uint32_t msn,
-			     const struct imap_msg *m)
+void imap_out_fetch_flags(struct imap_session *s, struct buf *o, uint32_t msn,
+			  const struct imap_msg *m)
 {
 	imap_out_fmt(o, "* %u FETCH (UID %u FLAGS ", msn, m->uid);
 	imap_out_flags(s, o, m->flags, m->keywords);
@@ -89,6 +93,10 @@ void imap_sync(struct imap_session *s, bool expunges)
 {
 	if (s->state != IMAP_S_SELECTED)
 		return;
+	if (s->compact) {
+		imap_compact_sync(s);
+		return;
+	}
 	atomic_store(&s->changed, false);
 	struct load now = { 0 };
 	struct err err;
@@ -125,9 +133,11 @@ void imap_sync(struct imap_session *s, bool expunges)
 		if (j < now.n && now.msgs[j].uid == old->uid) {
 			struct imap_msg *cur = &now.msgs[j++];
 			kept.msgs[kept.n++] = *cur;
-			if (cur->flags != old->flags || cur->keywords != old->keywords ||
-			    (s->condstore && cur->modseq != old->modseq))
-				fetch_flags_line(s, fo, kept.n, cur);
+			if ((old->flags & IMAP_MSG_STALE) ?
+			    cur->modseq > s->known_modseq :
+			    (cur->flags != old->flags || cur->keywords != old->keywords ||
+			     (s->condstore && cur->modseq != old->modseq)))
+				imap_out_fetch_flags(s, fo, kept.n, cur);
 		} else if (expunges) {
 			if (gone != NULL)
 				gone[n_gone++] = old->uid;
@@ -230,7 +240,7 @@ static void qresync_report(struct imap_session *s, const struct qresync_params *
 	free(v.uids);
 	for (uint32_t i = 0; i < s->n_msgs; i++)
 		if (s->msgs[i].modseq > qr->modseq)
-			fetch_flags_line(s, &s->out, i + 1, &s->msgs[i]);
+			imap_out_fetch_flags(s, &s->out, i + 1, &s->msgs[i]);
 }
 
 static void do_select(struct imap_session *s, const struct imap_cmd *cmd,

@@ -1176,11 +1176,13 @@ int imap_parser_read_line(struct imap_parser *p, struct span *line_out)
 
 void imap_parser_shrink(struct imap_parser *p)
 {
+	/* the command just returned is over: its tag and state go first, or
+	 * an IDLE (shrunk right after its command) would keep everything */
+	if (p->cmd_over)
+		reset_command(p);
 	if (p->state != PS_START || p->tag_len != 0 || p->defer != 0 ||
 	    p->raw_line || p->tok.len != 0)
 		return;
-	if (p->cmd_over)
-		reset_command(p);
 	if (p->in.len == 0)
 		buf_release(&p->in);
 	buf_release(&p->tok);

@@ -52,6 +52,10 @@ struct imap_msg {
 	uint64_t size;
 	int64_t internal_date;
 };
+/* In imap_msg.flags: restored from an idling session's UID ranges, flags
+ * not known; imap_sync reports it if its modseq passed known_modseq. */
+#define IMAP_MSG_STALE 0x80000000u
+struct imap_uidrange;
 
 struct imap_session {
 	struct net_conn *c;
@@ -82,6 +86,12 @@ struct imap_session {
 	uint64_t highestmodseq;
 	struct imap_msg *msgs;
 	uint32_t n_msgs, cap_msgs;
+	/* while idling (imap_compact.c): msgs is NULL, the UIDs are runs in
+	 * ranges, and every change up to known_modseq has been told */
+	bool compact;
+	struct imap_uidrange *ranges;
+	uint32_t n_ranges;
+	uint64_t known_modseq;
 	struct store_keywords *kw;	/* names of the mailbox's keywords */
 	/* SEARCHRES (RFC 5182): UIDs of the last SEARCH RETURN (SAVE),
 	 * ascending; "$" names them. Cleared when the folder changes. */
@@ -180,6 +190,17 @@ void imap_out_date(struct buf *o, int64_t t);
  * STORE and SEARCH by sequence number (RFC 9051 7.5.1), only new
  * messages and flags are told and expunges wait. */
 void imap_sync(struct imap_session *s, bool expunges);
+/* "* msn FETCH (UID FLAGS [MODSEQ])" for an unsolicited flag change. */
+void imap_out_fetch_flags(struct imap_session *s, struct buf *o, uint32_t msn,
+			  const struct imap_msg *m);
+
+/* ---- imap_compact.c: an idling session's small selected state ------- */
+/* Right after a full sync: keep only UID runs and the modseq told. */
+void imap_compact(struct imap_session *s);
+/* While idling: push what changed since, from the store's indexes. */
+void imap_compact_sync(struct imap_session *s);
+/* Leaving IDLE: the full table again, reporting what moved meanwhile. */
+void imap_expand(struct imap_session *s);
 void imap_unselect(struct imap_session *s);
 /* Reload the mailbox's keyword names (after a new one appeared). */
 void imap_keywords_reload(struct imap_session *s);

@@ -39,6 +39,10 @@ SSL_CTX *net_tls_server_ctx(const char *cert_path, const char *key_path,
 	}
 	SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
 			    SSL_OP_CIPHER_SERVER_PREFERENCE);
+	/* An idle IMAP/POP3 session (IDLE, a phone's long poll) must cost a
+	 * few KB, not the 2 x 16 KB + overhead of record buffers: hand them
+	 * back whenever they are empty. */
+	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
 	if (!SSL_CTX_set_min_proto_version(ctx, min_version)) {
 		err_set(err, ERR_CONFIG, 0, NULL, "tls_min_version: %s", ssl_errstr());
 		goto fail;
