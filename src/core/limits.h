@@ -105,6 +105,9 @@
 #define MIME_MAX_HEADER_SIZE_DEFAULT (1024u * 1024)
 /* Parameters kept per Content-Type / Content-Disposition field. */
 #define MIME_MAX_PARAMS 128
+/* The search fields a parse cache record keeps (mime_cache.c): a message
+ * with more (a From: of 500 addresses) is searched by reading it. */
+#define MIME_CACHE_HEADERS_MAX (16u * 1024)
 
 /* Configuration file: longest line and value. */
 #define CFG_LINE_MAX 4096

@@ -2,7 +2,10 @@
  * keys; RFC 7162 MODSEQ; RFC 5032 OLDER/YOUNGER; RFC 4731 ESEARCH
  * RETURN (MIN MAX COUNT ALL); RFC 5182 SEARCHRES: RETURN (SAVE) and "$"). The program comes from imap_search.h.
  * Flags, UIDs, sizes, dates and modseqs are answered from the session's
- * message list; header keys read the message header, BODY and TEXT the
+ * message list; header keys read the search fields the parse cache keeps
+ * (mime_cache.h: Subject, From, To, Date, ...), streamed for the whole
+ * folder in one store query, so SEARCH SUBJECT over 10,000 messages reads
+ * no message; other HEADER fields, BODY and TEXT read the message and the
  * decoded text of its parts (mime_text_extract), each message read and
  * parsed at most once and only if a key needs it. Matching of text is
  * case-insensitive for ASCII, on UTF-8. */
@@ -32,6 +35,9 @@ struct eval {
 	unsigned text_flags;
 	bool used_modseq;
 	int64_t now;
+	/* the cached search fields, when the store had them */
+	struct span cached_hdr;
+	bool has_cached_hdr;
 };
 
 static bool load(struct eval *e)
@@ -70,12 +76,26 @@ static bool contains_ci(struct span hay, struct span needle)
 	return false;
 }
 
+/* The top-level header block to look for name in: the cached search
+ * fields when they hold it, else the message's own. */
+static bool header_of(struct eval *e, const char *name, struct span *hdr)
+{
+	if (e->has_cached_hdr && mime_cache_search_field(span_cstr(name))) {
+		*hdr = e->cached_hdr;
+		return true;
+	}
+	if (!load(e))
+		return false;
+	*hdr = mime_part_header(e->mime, mime_message_part(e->mime, 0));
+	return true;
+}
+
 /* Any field called name whose decoded value contains str. */
 static bool header_has(struct eval *e, const char *name, struct span str)
 {
-	if (!load(e))
+	struct span hdr;
+	if (!header_of(e, name, &hdr))
 		return false;
-	struct span hdr = mime_part_header(e->mime, mime_message_part(e->mime, 0));
 	size_t pos = 0;
 	struct span fname, value;
 	bool found = false;
@@ -117,10 +137,9 @@ static int64_t day_of(int64_t t)
 
 static bool sent_day(struct eval *e, int64_t *day)
 {
-	struct span v;
-	if (!load(e))
+	struct span v, hdr;
+	if (!header_of(e, "Date", &hdr))
 		return false;
-	struct span hdr = mime_part_header(e->mime, mime_message_part(e->mime, 0));
 	int64_t t;
 	int zone;
 	if (!mime_header_find(hdr, "Date", &v) || mime_date_parse(v, &t, &zone) != 0)
@@ -219,6 +238,85 @@ static bool match(struct eval *e, const struct imap_search_key *k)
 	return false;
 }
 
+/* Whether a key looks into messages (headers or text). */
+static bool reads_message(const struct imap_search_key *k)
+{
+	switch (k->type) {
+	case IMAP_SEARCH_AND:
+	case IMAP_SEARCH_OR:
+	case IMAP_SEARCH_NOT:
+		for (size_t i = 0; i < k->nchildren; i++)
+			if (reads_message(&k->children[i]))
+				return true;
+		return false;
+	case IMAP_SEARCH_BCC:
+	case IMAP_SEARCH_CC:
+	case IMAP_SEARCH_FROM:
+	case IMAP_SEARCH_TO:
+	case IMAP_SEARCH_SUBJECT:
+	case IMAP_SEARCH_HEADER:
+	case IMAP_SEARCH_BODY:
+	case IMAP_SEARCH_TEXT:
+	case IMAP_SEARCH_SENTBEFORE:
+	case IMAP_SEARCH_SENTON:
+	case IMAP_SEARCH_SENTSINCE:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* One SEARCH over the session's messages, in order. */
+struct run {
+	struct imap_session *s;
+	bool uid;
+	const struct imap_search_key *program;
+	uint32_t *hits, *uids;
+	size_t n;
+	uint64_t maxmod;
+	bool used_modseq;
+	int64_t now;
+	uint32_t next;		/* the next message to evaluate */
+};
+
+static void eval_one(struct run *r, uint32_t i, struct span cached, bool has_cached)
+{
+	struct imap_session *s = r->s;
+	struct eval e = { .s = s, .msn = i + 1, .m = &s->msgs[i], .now = r->now,
+			  .cached_hdr = cached, .has_cached_hdr = has_cached };
+	if (match(&e, r->program)) {
+		r->uids[r->n] = s->msgs[i].uid;
+		r->hits[r->n++] = r->uid ? s->msgs[i].uid : i + 1;
+		if (s->msgs[i].modseq > r->maxmod)
+			r->maxmod = s->msgs[i].modseq;
+	}
+	r->used_modseq = r->used_modseq || e.used_modseq;
+	mime_message_free(&e.mime);
+	free(e.data);
+	buf_release(&e.text);
+}
+
+/* The store streams the folder's parse cache records in UID order; the
+ * session's messages are in UID order too: those without a record are
+ * evaluated from the message, those with one from its search fields. */
+static int on_meta(uint32_t uid, const unsigned char *data, size_t len, void *arg)
+{
+	struct run *r = arg;
+	struct imap_session *s = r->s;
+	while (r->next < s->n_msgs && s->msgs[r->next].uid < uid)
+		eval_one(r, r->next++, span_make("", 0), false);
+	if (r->next == s->n_msgs)
+		return 1;	/* the rest are newer than this session knows */
+	if (s->msgs[r->next].uid == uid) {
+		struct mime_cache mc;
+		struct err err;
+		bool ok = mime_cache_read(span_make(data, len), &mc, &err) == 0 &&
+			  mc.has_search_headers;
+		eval_one(r, r->next++, ok ? mc.search_headers : span_make("", 0), ok);
+	}
+	return 0;
+}
+
 void imap_cmd_search(struct imap_session *s, const struct imap_cmd *cmd)
 {
 	const char *tag = TAG(cmd);
@@ -235,25 +333,24 @@ void imap_cmd_search(struct imap_session *s, const struct imap_cmd *cmd)
 		imap_no(s, tag, "[BADCHARSET (US-ASCII UTF-8)] Unsupported charset");
 		return;
 	}
-	uint32_t *hits = xreallocarray(NULL, s->n_msgs ? s->n_msgs : 1, sizeof *hits);
-	uint32_t *uids = xreallocarray(NULL, s->n_msgs ? s->n_msgs : 1, sizeof *uids);
-	size_t n = 0;
-	uint64_t maxmod = 0;
-	bool used_modseq = false;
-	for (uint32_t i = 0; i < s->n_msgs; i++) {
-		struct eval e = { .s = s, .msn = i + 1, .m = &s->msgs[i],
-				  .now = (int64_t)time(NULL) };
-		if (match(&e, &sc.program)) {
-			uids[n] = s->msgs[i].uid;
-			hits[n++] = cmd->uid ? s->msgs[i].uid : i + 1;
-			if (s->msgs[i].modseq > maxmod)
-				maxmod = s->msgs[i].modseq;
-		}
-		used_modseq = used_modseq || e.used_modseq;
-		mime_message_free(&e.mime);
-		free(e.data);
-		buf_release(&e.text);
-	}
+	struct run r = {
+		.s = s,
+		.uid = cmd->uid,
+		.program = &sc.program,
+		.hits = xreallocarray(NULL, s->n_msgs ? s->n_msgs : 1, sizeof *r.hits),
+		.uids = xreallocarray(NULL, s->n_msgs ? s->n_msgs : 1, sizeof *r.uids),
+		.now = (int64_t)time(NULL),
+	};
+	if (reads_message(&sc.program) &&
+	    store_meta_each(s->srv->store, s->folder_id, on_meta, &r, &err) != 0)
+		log_warn("imap", s->c->id, "search cache user=%s error=\"%s\"",
+			 s->address, err.msg);	/* the rest read the messages */
+	while (r.next < s->n_msgs)
+		eval_one(&r, r.next++, span_make("", 0), false);
+	uint32_t *hits = r.hits, *uids = r.uids;
+	size_t n = r.n;
+	uint64_t maxmod = r.maxmod;
+	bool used_modseq = r.used_modseq;
 	struct buf *o = &s->out;
 	unsigned ret = sc.ret & ~(unsigned)IMAP_SEARCH_RETURN_SAVE;
 	if (sc.ret & IMAP_SEARCH_RETURN_SAVE) {

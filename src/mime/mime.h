@@ -267,8 +267,16 @@ struct mime_cache {
 	uint64_t msg_size;
 	uint32_t nparts;
 	struct span envelope, body, bodystructure;
+	/* the top-level fields mime_cache_search_field() names, raw, as a
+	 * header block; has_search_headers false: not kept (an old record, or
+	 * too many), read the message */
+	struct span search_headers;
+	bool has_search_headers;
 	const unsigned char *table;	/* private: nparts records */
 };
+/* The fields kept in search_headers: Subject, From, To, Cc, Bcc, Date,
+ * Message-ID, In-Reply-To, References, Sender, Reply-To. */
+bool mime_cache_search_field(struct span name);
 
 /* Append the cache form of m (envelope, BODY, BODYSTRUCTURE and the part
  * table) to out. -1 if out is full. */

@@ -419,6 +419,14 @@ int store_subscription_each(struct store *st, int64_t mailbox_id,
 int store_meta_get(struct store *st, int64_t folder_id, uint32_t uid,
 		   unsigned char **data_out, size_t *len_out,
 		   struct err *err);
+/* Every message of the folder that has one, in UID order, in one read
+ * snapshot: fn(uid, data, len, arg) with data valid during the call only
+ * (SEARCH over a folder's cached headers). Messages without one are not
+ * visited. fn returning non-zero stops early (still 0). */
+int store_meta_each(struct store *st, int64_t folder_id,
+		    int (*fn)(uint32_t uid, const unsigned char *data,
+			      size_t len, void *arg),
+		    void *arg, struct err *err);
 /* Store (replace) it; ERR_NOTFOUND if no such message, ERR_LIMIT if too
  * large. Not synced (a cache). */
 int store_meta_put(struct store *st, int64_t folder_id, uint32_t uid,

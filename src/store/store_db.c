@@ -221,6 +221,9 @@ static const char *const store_sql[STMT_COUNT] = {
 	[STMT_META_GET_MSG] =
 		"SELECT bm.data FROM messages m JOIN blob_meta bm "
 		"ON bm.blob_id = m.blob_id WHERE m.folder_id = ?1 AND m.uid = ?2",
+	[STMT_META_EACH] =
+		"SELECT m.uid, bm.data FROM messages m JOIN blob_meta bm "
+		"ON bm.blob_id = m.blob_id WHERE m.folder_id = ?1 ORDER BY m.uid",
 	/* store_check: the invariants the mutations keep */
 	[STMT_CHECK_USED] =
 		"SELECT id, used, s FROM (SELECT mb.id, mb.used, (SELECT "

@@ -111,3 +111,39 @@ int store_meta_get(struct store *st, int64_t folder_id, uint32_t uid,
 	store_reader_put(st, c);
 	return ret;
 }
+
+int store_meta_each(struct store *st, int64_t folder_id,
+		    int (*fn)(uint32_t uid, const unsigned char *data,
+			      size_t len, void *arg),
+		    void *arg, struct err *err)
+{
+	struct store_conn *c = store_reader_get(st, err);
+	if (c == NULL)
+		return -1;
+	int ret = -1;
+	sqlite3_stmt *s = store_stmt(c, STMT_META_EACH, err);
+	if (s != NULL) {
+		sqlite3_bind_int64(s, 1, folder_id);
+		int rc;
+		while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+			int64_t uid = sqlite3_column_int64(s, 0);
+			const unsigned char *p = sqlite3_column_blob(s, 1);
+			int n = sqlite3_column_bytes(s, 1);
+			if (uid <= 0 || uid > UINT32_MAX || n < 0 ||
+			    (size_t)n > STORE_META_MAX)
+				continue;	/* not one we wrote */
+			if (fn((uint32_t)uid, p ? p : (const unsigned char *)"",
+			       (size_t)n, arg) != 0) {
+				rc = SQLITE_DONE;
+				break;
+			}
+		}
+		if (rc == SQLITE_DONE)
+			ret = 0;
+		else
+			store_db_fail(err, c, "read parse cache");
+		(void)sqlite3_reset(s);	/* rc handled above */
+	}
+	store_reader_put(st, c);
+	return ret;
+}

@@ -595,6 +595,78 @@ static void test_cache_corruption(void **state)
 	free(copy);
 }
 
+
+/* The search fields the cache keeps: those SEARCH/SORT read, raw with
+ * their folds, in order; none when there are too many; records of the
+ * first format (no search fields) still read. */
+static void test_cache_search_headers(void **state)
+{
+	(void)state;
+	const char *msg =
+		"Received: from x by y; Mon, 1 Jan 2024 00:00:00 +0000\r\n"
+		"From: Ann <ann@example.test>\r\n"
+		"Subject: =?UTF-8?Q?Gr=C3=BC=C3=9Fe?=\r\n"
+		" folded\r\n"
+		"X-Other: no\r\n"
+		"to: bob@example.test\r\n"
+		"\r\n"
+		"Subject: not a header\r\n";
+	unsigned char *copy;
+	struct mime_message *m = parse_str(msg, strlen(msg), &copy);
+	struct buf c;
+	buf_init(&c, 1 << 20);
+	assert_int_equal(mime_cache_write(m, &c), 0);
+	struct mime_cache mc;
+	struct err err;
+	assert_int_equal(mime_cache_read(buf_span(&c), &mc, &err), 0);
+	assert_true(mc.has_search_headers);
+	const char *want = "From: Ann <ann@example.test>\r\n"
+			   "Subject: =?UTF-8?Q?Gr=C3=BC=C3=9Fe?=\r\n folded\r\n"
+			   "to: bob@example.test\r\n";
+	assert_int_equal(mc.search_headers.len, strlen(want));
+	assert_memory_equal(mc.search_headers.p, want, strlen(want));
+	struct span v;
+	assert_true(mime_header_find(mc.search_headers, "TO", &v));
+	assert_int_equal(v.len, 16);
+	assert_memory_equal(v.p, "bob@example.test", 16);
+
+	/* the first format: magic PMC1, no length word, no fields */
+	unsigned char *old = malloc(c.len);
+	size_t lh = strlen(want);
+	memcpy(old, "PMC1", 4);
+	memcpy(old + 4, c.data + 4, 24);
+	size_t texts = (size_t)(mc.search_headers.p - c.data) - 32;
+	memcpy(old + 28, c.data + 32, texts);
+	memcpy(old + 28 + texts, c.data + 32 + texts + lh, c.len - 32 - texts - lh);
+	size_t old_len = c.len - 4 - lh;
+	unsigned char *t = exact(old, old_len);
+	assert_int_equal(mime_cache_read(span_make(t, old_len), &mc, &err), 0);
+	assert_false(mc.has_search_headers);
+	assert_int_equal(mc.search_headers.len, 0);
+	free(t);
+	free(old);
+	buf_release(&c);
+	mime_message_free(&m);
+	free(copy);
+
+	/* a From: longer than the cache keeps: no fields, SEARCH reads */
+	struct buf big;
+	buf_init(&big, 1 << 20);
+	assert_int_equal(buf_append(&big, "Subject: s\r\nFrom: ", 19), 0);
+	for (unsigned i = 0; i < 2000; i++)
+		assert_int_equal(buf_append(&big, "a@example.test,\r\n ", 19), 0);
+	assert_int_equal(buf_append(&big, "b@example.test\r\n\r\nbody\r\n", 24), 0);
+	m = parse_str((const char *)big.data, big.len, &copy);
+	buf_init(&c, 1 << 20);
+	assert_int_equal(mime_cache_write(m, &c), 0);
+	assert_int_equal(mime_cache_read(buf_span(&c), &mc, &err), 0);
+	assert_false(mc.has_search_headers);
+	buf_release(&c);
+	buf_release(&big);
+	mime_message_free(&m);
+	free(copy);
+}
+
 /* ----- speed ------------------------------------------------------------- */
 
 static void test_speed_100k(void **state)
@@ -647,6 +719,7 @@ int main(void)
 		cmocka_unit_test(test_dates),
 		cmocka_unit_test(test_ids),
 		cmocka_unit_test(test_cache_corruption),
+		cmocka_unit_test(test_cache_search_headers),
 		cmocka_unit_test(test_speed_100k),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
