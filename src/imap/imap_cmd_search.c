@@ -308,11 +308,9 @@ static int on_meta(uint32_t uid, const unsigned char *data, size_t len, void *ar
 	if (r->next == s->n_msgs)
 		return 1;	/* the rest are newer than this session knows */
 	if (s->msgs[r->next].uid == uid) {
-		struct mime_cache mc;
-		struct err err;
-		bool ok = mime_cache_read(span_make(data, len), &mc, &err) == 0 &&
-			  mc.has_search_headers;
-		eval_one(r, r->next++, ok ? mc.search_headers : span_make("", 0), ok);
+		struct span hdr;
+		bool ok = mime_cache_search_headers(span_make(data, len), &hdr) == 1;
+		eval_one(r, r->next++, hdr, ok);
 	}
 	return 0;
 }

@@ -277,6 +277,12 @@ struct mime_cache {
 /* The fields kept in search_headers: Subject, From, To, Cc, Bcc, Date,
  * Message-ID, In-Reply-To, References, Sender, Reply-To. */
 bool mime_cache_search_field(struct span name);
+/* Only the search fields of a serialised cache, checking no more than the
+ * lengths (SEARCH reads them for every message of a folder; they only
+ * ever go through the header iterator): 1 and *out, 0 not kept, -1 not a
+ * cache record. */
+int mime_cache_search_headers(struct span in, struct span *out)
+	__attribute__((warn_unused_result));
 
 /* Append the cache form of m (envelope, BODY, BODYSTRUCTURE and the part
  * table) to out. -1 if out is full. */

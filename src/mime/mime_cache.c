@@ -276,6 +276,28 @@ bad:
 	return err_set(err, ERR_PEER, 0, "", "mime cache: bad part table");
 }
 
+int mime_cache_search_headers(struct span in, struct span *out)
+{
+	*out = span_make("", 0);
+	if (in.len < CACHE_HDR_V1)
+		return -1;
+	if (memcmp(in.p, CACHE_MAGIC_V1, 4) == 0)
+		return 0;
+	if (in.len < CACHE_HDR || memcmp(in.p, CACHE_MAGIC, 4) != 0)
+		return -1;
+	uint64_t le = get_u32(in.p + 16), lb = get_u32(in.p + 20),
+		 ls = get_u32(in.p + 24), lh1 = get_u32(in.p + 28);
+	uint64_t lh = lh1 ? lh1 - 1 : 0;
+	uint64_t nparts = get_u32(in.p + 12);
+	if (CACHE_HDR + le + lb + ls + lh + nparts * CACHE_REC != in.len ||
+	    lh > MIME_CACHE_HEADERS_MAX)
+		return -1;
+	if (lh1 == 0)
+		return 0;
+	*out = span_make(in.p + CACHE_HDR + le + lb + ls, (size_t)lh);
+	return 1;
+}
+
 void mime_cache_part(const struct mime_cache *c, uint32_t index,
 		     struct mime_cache_part *out)
 {

@@ -66,6 +66,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	/* The cache reader must also survive the input as a cache. */
 	(void)mime_cache_read(span_make(data, size), &c, &err);
+	struct span sh;
+	if (mime_cache_search_headers(span_make(data, size), &sh) == 1) {
+		CHECK(sh.p >= data && sh.p + sh.len <= data + size);
+		size_t pos = 0;
+		struct span fn, fv;
+		while (mime_header_next(sh, &pos, &fn, &fv) == 1)
+			;
+	}
+	/* what we wrote reads back the same way */
+	CHECK(mime_cache_search_headers(buf_span(&cache), &sh) >= 0);
 
 	buf_reset(&out);
 	(void)mime_text_extract(m, MIME_TEXT_HEADERS | MIME_TEXT_BODY, &out);

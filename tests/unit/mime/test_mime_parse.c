@@ -626,6 +626,9 @@ static void test_cache_search_headers(void **state)
 	assert_int_equal(mc.search_headers.len, strlen(want));
 	assert_memory_equal(mc.search_headers.p, want, strlen(want));
 	struct span v;
+	assert_int_equal(mime_cache_search_headers(buf_span(&c), &v), 1);
+	assert_int_equal(v.len, mc.search_headers.len);
+	assert_ptr_equal(v.p, mc.search_headers.p);
 	assert_true(mime_header_find(mc.search_headers, "TO", &v));
 	assert_int_equal(v.len, 16);
 	assert_memory_equal(v.p, "bob@example.test", 16);
@@ -643,6 +646,8 @@ static void test_cache_search_headers(void **state)
 	assert_int_equal(mime_cache_read(span_make(t, old_len), &mc, &err), 0);
 	assert_false(mc.has_search_headers);
 	assert_int_equal(mc.search_headers.len, 0);
+	assert_int_equal(mime_cache_search_headers(span_make(t, old_len), &v), 0);
+	assert_int_equal(mime_cache_search_headers(span_make(t, old_len - 1), &v), 0);
 	free(t);
 	free(old);
 	buf_release(&c);
@@ -661,6 +666,10 @@ static void test_cache_search_headers(void **state)
 	assert_int_equal(mime_cache_write(m, &c), 0);
 	assert_int_equal(mime_cache_read(buf_span(&c), &mc, &err), 0);
 	assert_false(mc.has_search_headers);
+	assert_int_equal(mime_cache_search_headers(buf_span(&c), &v), 0);
+	/* truncated or grown: not a record */
+	assert_int_equal(mime_cache_search_headers(span_make(c.data, c.len - 1), &v), -1);
+	assert_int_equal(mime_cache_search_headers(span_make(c.data, 10), &v), -1);
 	buf_release(&c);
 	buf_release(&big);
 	mime_message_free(&m);
