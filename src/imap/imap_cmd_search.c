@@ -219,6 +219,26 @@ static bool match(struct eval *e, const struct imap_search_key *k)
 	return false;
 }
 
+size_t imap_search_run(struct imap_session *s,
+		       const struct imap_search_key *program, uint32_t *idx_out,
+		       bool *used_modseq_out)
+{
+	size_t n = 0;
+	int64_t now = (int64_t)time(NULL);
+	for (uint32_t i = 0; i < s->n_msgs; i++) {
+		struct eval e = { .s = s, .msn = i + 1, .m = &s->msgs[i],
+				  .now = now };
+		if (match(&e, program))
+			idx_out[n++] = i;
+		if (e.used_modseq && used_modseq_out != NULL)
+			*used_modseq_out = true;
+		mime_message_free(&e.mime);
+		free(e.data);
+		buf_release(&e.text);
+	}
+	return n;
+}
+
 void imap_cmd_search(struct imap_session *s, const struct imap_cmd *cmd)
 {
 	const char *tag = TAG(cmd);
@@ -237,22 +257,15 @@ void imap_cmd_search(struct imap_session *s, const struct imap_cmd *cmd)
 	}
 	uint32_t *hits = xreallocarray(NULL, s->n_msgs ? s->n_msgs : 1, sizeof *hits);
 	uint32_t *uids = xreallocarray(NULL, s->n_msgs ? s->n_msgs : 1, sizeof *uids);
-	size_t n = 0;
 	uint64_t maxmod = 0;
 	bool used_modseq = false;
-	for (uint32_t i = 0; i < s->n_msgs; i++) {
-		struct eval e = { .s = s, .msn = i + 1, .m = &s->msgs[i],
-				  .now = (int64_t)time(NULL) };
-		if (match(&e, &sc.program)) {
-			uids[n] = s->msgs[i].uid;
-			hits[n++] = cmd->uid ? s->msgs[i].uid : i + 1;
-			if (s->msgs[i].modseq > maxmod)
-				maxmod = s->msgs[i].modseq;
-		}
-		used_modseq = used_modseq || e.used_modseq;
-		mime_message_free(&e.mime);
-		free(e.data);
-		buf_release(&e.text);
+	size_t n = imap_search_run(s, &sc.program, hits, &used_modseq);
+	for (size_t i = 0; i < n; i++) {
+		const struct imap_msg *m = &s->msgs[hits[i]];
+		uids[i] = m->uid;
+		if (m->modseq > maxmod)
+			maxmod = m->modseq;
+		hits[i] = cmd->uid ? m->uid : hits[i] + 1;
 	}
 	struct buf *o = &s->out;
 	unsigned ret = sc.ret & ~(unsigned)IMAP_SEARCH_RETURN_SAVE;

@@ -198,8 +198,18 @@ imap_cmd_fn imap_cmd_select, imap_cmd_examine, imap_cmd_close,
 imap_cmd_fn imap_cmd_fetch;
 imap_cmd_fn imap_cmd_store, imap_cmd_copy, imap_cmd_move;
 imap_cmd_fn imap_cmd_search;
+imap_cmd_fn imap_cmd_sort, imap_cmd_thread;	/* imap_cmd_sort.c */
 imap_cmd_fn imap_cmd_append;
 imap_cmd_fn imap_cmd_idle;
+
+/* imap_cmd_search.c: the messages of the selected folder that program
+ * matches, as indices into s->msgs, ascending, into idx_out (room for
+ * s->n_msgs); returns how many. *used_modseq_out (may be NULL) is set
+ * when a MODSEQ key was evaluated (RFC 7162 3.1.5). */
+struct imap_search_key;
+size_t imap_search_run(struct imap_session *s,
+		       const struct imap_search_key *program, uint32_t *idx_out,
+		       bool *used_modseq_out);
 
 /* imap_cmd_auth.c: the SASL response line after "+ " */
 void imap_sasl_response(struct imap_session *s, struct span line);

@@ -267,8 +267,13 @@ struct mime_cache {
 	uint64_t msg_size;
 	uint32_t nparts;
 	struct span envelope, body, bodystructure;
+	/* the References field unfolded (raw ids, perhaps only the tail of
+	 * a very long one); empty when absent */
+	struct span references;
 	const unsigned char *table;	/* private: nparts records */
 };
+/* The most bytes of References a cache keeps. */
+#define MIME_CACHE_REFS_MAX 16384u
 
 /* Append the cache form of m (envelope, BODY, BODYSTRUCTURE and the part
  * table) to out. -1 if out is full. */

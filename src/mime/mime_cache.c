@@ -4,15 +4,18 @@
  * length, offset and tree link is checked so a damaged record makes the
  * caller reparse, never misbehave.
  *
- * Layout, little-endian: "PMC1", u64 message size, u32 parts, u32 lengths
- * of the three texts, the texts, then per part u64 hdr_start, body_start,
- * body_end, u32 parent, first_child, next_sibling, u32 flags | cte << 24. */
+ * Layout, little-endian: "PMC2", u64 message size, u32 parts, u32 lengths
+ * of the four texts, the texts, then per part u64 hdr_start, body_start,
+ * body_end, u32 parent, first_child, next_sibling, u32 flags | cte << 24.
+ * The fourth text is the References field unfolded (for THREAD, RFC 5256
+ * 2.2), which ENVELOPE lacks; a "PMC1" record fails to read and is made
+ * again by its reader. */
 #include "mime/mime_private.h"
 
 #include <string.h>
 
-#define CACHE_MAGIC "PMC1"
-#define CACHE_HDR (4 + 8 + 4 + 3 * 4)
+#define CACHE_MAGIC "PMC2"
+#define CACHE_HDR (4 + 8 + 4 + 4 * 4)
 #define CACHE_REC 40
 #define FLAGS_KNOWN 0x7fu
 
@@ -44,19 +47,45 @@ static uint64_t get_u64(const unsigned char *d)
 	return v;
 }
 
+/* The References field, unfolded. A longer one keeps its tail from an
+ * id's start: the last ids name the nearest ancestors, which threading
+ * needs most (RFC 5256 2.2 step 1C takes the last as the parent). */
+static void cache_refs(const struct mime_message *m, struct buf *out)
+{
+	struct span hdr = mime_part_header(m, mime_message_part(m, 0)), v;
+	if (!mime_header_find(hdr, "References", &v))
+		return;
+	struct buf tmp;
+	buf_init(&tmp, v.len + 1);
+	if (mime_unfold(v, &tmp) == 0) {
+		struct span u = buf_span(&tmp);
+		size_t from = 0;
+		if (u.len > MIME_CACHE_REFS_MAX) {
+			from = u.len - MIME_CACHE_REFS_MAX;
+			while (from < u.len && u.p[from] != '<')
+				from++;
+		}
+		if (buf_append(out, u.p + from, u.len - from) < 0)
+			buf_reset(out);
+	}
+	buf_release(&tmp);
+}
+
 int mime_cache_write(const struct mime_message *m, struct buf *out)
 {
 	/* The texts are built in scratch buffers bounded by out's room. */
 	size_t room = out->max - out->len;
-	struct buf env, body, bs;
+	struct buf env, body, bs, refs;
 	buf_init(&env, room);
 	buf_init(&body, room);
 	buf_init(&bs, room);
+	buf_init(&refs, MIME_CACHE_REFS_MAX);
 	int rc = -1;
 	if (mime_envelope_imap(m, 0, &env) < 0 ||
 	    mime_bodystructure_imap(m, 0, false, &body) < 0 ||
 	    mime_bodystructure_imap(m, 0, true, &bs) < 0)
 		goto done;
+	cache_refs(m, &refs);
 	if (env.len > UINT32_MAX || body.len > UINT32_MAX || bs.len > UINT32_MAX)
 		goto done;
 	unsigned char hdr[CACHE_HDR];
@@ -66,10 +95,12 @@ int mime_cache_write(const struct mime_message *m, struct buf *out)
 	put_u32(hdr + 16, (uint32_t)env.len);
 	put_u32(hdr + 20, (uint32_t)body.len);
 	put_u32(hdr + 24, (uint32_t)bs.len);
+	put_u32(hdr + 28, (uint32_t)refs.len);
 	if (buf_append(out, hdr, sizeof hdr) < 0 ||
 	    buf_append(out, env.data, env.len) < 0 ||
 	    buf_append(out, body.data, body.len) < 0 ||
-	    buf_append(out, bs.data, bs.len) < 0)
+	    buf_append(out, bs.data, bs.len) < 0 ||
+	    buf_append(out, refs.data, refs.len) < 0)
 		goto done;
 	for (uint32_t i = 0; i < m->nparts; i++) {
 		const struct mime_part *p = &m->parts[i];
@@ -89,6 +120,7 @@ done:
 	buf_release(&env);
 	buf_release(&body);
 	buf_release(&bs);
+	buf_release(&refs);
 	return rc;
 }
 
@@ -154,20 +186,21 @@ int mime_cache_read(struct span in, struct mime_cache *out, struct err *err)
 	uint64_t msg_size = get_u64(in.p + 4);
 	uint32_t nparts = get_u32(in.p + 12);
 	uint64_t le = get_u32(in.p + 16), lb = get_u32(in.p + 20),
-		 ls = get_u32(in.p + 24);
-	uint64_t need = CACHE_HDR + le + lb + ls + (uint64_t)nparts * CACHE_REC;
-	if (nparts == 0 || need != in.len)
+		 ls = get_u32(in.p + 24), lr = get_u32(in.p + 28);
+	uint64_t need = CACHE_HDR + le + lb + ls + lr + (uint64_t)nparts * CACHE_REC;
+	if (nparts == 0 || need != in.len || lr > MIME_CACHE_REFS_MAX)
 		return err_set(err, ERR_PEER, 0, "", "mime cache: bad length");
 	const unsigned char *p = in.p + CACHE_HDR;
 	out->envelope = span_make(p, (size_t)le);
 	out->body = span_make(p + le, (size_t)lb);
 	out->bodystructure = span_make(p + le + lb, (size_t)ls);
+	out->references = span_make(p + le + lb + ls, (size_t)lr);
 	if (!imap_text_ok(out->envelope) || !imap_text_ok(out->body) ||
 	    !imap_text_ok(out->bodystructure))
 		return err_set(err, ERR_PEER, 0, "", "mime cache: bad IMAP text");
 	out->msg_size = msg_size;
 	out->nparts = nparts;
-	out->table = p + le + lb + ls;
+	out->table = p + le + lb + ls + lr;
 
 	for (uint32_t i = 0; i < nparts; i++) {
 		struct mime_cache_part cp;
