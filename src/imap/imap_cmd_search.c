@@ -15,6 +15,7 @@
 
 #include "core/log.h"
 #include "core/xmalloc.h"
+#include "imap/imap_context.h"
 #include "imap/imap_search.h"
 #include "mime/mime.h"
 
@@ -219,23 +220,34 @@ static bool match(struct eval *e, const struct imap_search_key *k)
 	return false;
 }
 
+static bool match_one(struct imap_session *s, const struct imap_search_key *program,
+		      uint32_t i, int64_t now, bool *used_modseq_out)
+{
+	struct eval e = { .s = s, .msn = i + 1, .m = &s->msgs[i], .now = now };
+	bool hit = match(&e, program);
+	if (e.used_modseq && used_modseq_out != NULL)
+		*used_modseq_out = true;
+	mime_message_free(&e.mime);
+	free(e.data);
+	buf_release(&e.text);
+	return hit;
+}
+
+bool imap_search_match(struct imap_session *s, const struct imap_search_key *program,
+		       uint32_t idx)
+{
+	return match_one(s, program, idx, (int64_t)time(NULL), NULL);
+}
+
 size_t imap_search_run(struct imap_session *s,
 		       const struct imap_search_key *program, uint32_t *idx_out,
 		       bool *used_modseq_out)
 {
 	size_t n = 0;
 	int64_t now = (int64_t)time(NULL);
-	for (uint32_t i = 0; i < s->n_msgs; i++) {
-		struct eval e = { .s = s, .msn = i + 1, .m = &s->msgs[i],
-				  .now = now };
-		if (match(&e, program))
+	for (uint32_t i = 0; i < s->n_msgs; i++)
+		if (match_one(s, program, i, now, used_modseq_out))
 			idx_out[n++] = i;
-		if (e.used_modseq && used_modseq_out != NULL)
-			*used_modseq_out = true;
-		mime_message_free(&e.mime);
-		free(e.data);
-		buf_release(&e.text);
-	}
 	return n;
 }
 
@@ -255,11 +267,20 @@ void imap_cmd_search(struct imap_session *s, const struct imap_cmd *cmd)
 		imap_no(s, tag, "[BADCHARSET (US-ASCII UTF-8)] Unsupported charset");
 		return;
 	}
+	bool update = sc.ret & IMAP_SEARCH_RETURN_UPDATE;
+	if (update && imap_context_tag_active(s, cmd->tag)) {
+		imap_bad(s, tag, "Tag reuse");	/* RFC 5267 4.3 */
+		return;
+	}
 	uint32_t *hits = xreallocarray(NULL, s->n_msgs ? s->n_msgs : 1, sizeof *hits);
 	uint32_t *uids = xreallocarray(NULL, s->n_msgs ? s->n_msgs : 1, sizeof *uids);
 	uint64_t maxmod = 0;
 	bool used_modseq = false;
 	size_t n = imap_search_run(s, &sc.program, hits, &used_modseq);
+	/* RFC 5267 4.3.1: a refused UPDATE is told after the answer */
+	const char *why = NULL;
+	bool refused = update && imap_context_add(s, cmd->tag, cmd->uid, &sc.program, NULL,
+						  0, hits, n, NULL, &why) != 0;
 	for (size_t i = 0; i < n; i++) {
 		const struct imap_msg *m = &s->msgs[hits[i]];
 		uids[i] = m->uid;
@@ -268,7 +289,9 @@ void imap_cmd_search(struct imap_session *s, const struct imap_cmd *cmd)
 		hits[i] = cmd->uid ? m->uid : hits[i] + 1;
 	}
 	struct buf *o = &s->out;
-	unsigned ret = sc.ret & ~(unsigned)IMAP_SEARCH_RETURN_SAVE;
+	unsigned ret = sc.ret & (IMAP_SEARCH_RETURN_MIN | IMAP_SEARCH_RETURN_MAX |
+				 IMAP_SEARCH_RETURN_ALL | IMAP_SEARCH_RETURN_COUNT |
+				 IMAP_SEARCH_RETURN_PARTIAL);
 	if (sc.ret & IMAP_SEARCH_RETURN_SAVE) {
 		/* RFC 5182 2.4: with MIN/MAX only, only those are saved */
 		free(s->saved);
@@ -289,11 +312,12 @@ void imap_cmd_search(struct imap_session *s, const struct imap_cmd *cmd)
 		}
 	}
 	free(uids);
-	if ((sc.ret & IMAP_SEARCH_RETURN_SAVE) && ret == 0) {
+	if ((sc.ret & IMAP_SEARCH_RETURN_SAVE) && ret == 0 && !update) {
 		/* RFC 5182 2.1: SAVE alone gives no ESEARCH */
 	} else if (sc.has_return || s->rev2) {
-		/* RFC 4731 3.1: RETURN () means ALL; IMAP4rev2 answers with
-		 * ESEARCH always (RFC 9051 7.3.4) */
+		/* RFC 4731 3.1: RETURN () means ALL, and so does RETURN
+		 * (UPDATE) (RFC 5267 4.3: the client needs a start);
+		 * IMAP4rev2 answers with ESEARCH always (RFC 9051 7.3.4) */
 		if (ret == 0)
 			ret = IMAP_SEARCH_RETURN_ALL;
 		imap_out_str(o, "* ESEARCH (TAG ");
@@ -311,6 +335,18 @@ void imap_cmd_search(struct imap_session *s, const struct imap_cmd *cmd)
 			imap_out_str(o, " ALL ");
 			imap_out_uidset(o, hits, n);
 		}
+		if (ret & IMAP_SEARCH_RETURN_PARTIAL) {
+			/* RFC 5267 4.4: the lo-th to hi-th result */
+			imap_out_fmt(o, " PARTIAL (%u:%u ", sc.partial_lo, sc.partial_hi);
+			size_t from = sc.partial_lo - 1, to = sc.partial_hi;
+			if (to > n)
+				to = n;
+			if (from >= to)
+				imap_out_str(o, "NIL");
+			else
+				imap_out_uidset(o, hits + from, to - from);
+			imap_out_str(o, ")");
+		}
 		if (n > 0 && used_modseq)
 			imap_out_fmt(o, " MODSEQ %llu", (unsigned long long)maxmod);
 		imap_out_str(o, "\r\n");
@@ -327,5 +363,10 @@ void imap_cmd_search(struct imap_session *s, const struct imap_cmd *cmd)
 		imap_out_str(o, "\r\n");
 	}
 	free(hits);
+	if (refused) {
+		imap_out_str(o, "* NO [NOUPDATE ");
+		imap_out_string(o, cmd->tag);
+		imap_out_fmt(o, "] %s\r\n", why);
+	}
 	imap_ok(s, tag, "%sSEARCH completed", cmd->uid ? "UID " : "");
 }

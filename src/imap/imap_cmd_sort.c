@@ -11,6 +11,7 @@
 
 #include "core/log.h"
 #include "core/xmalloc.h"
+#include "imap/imap_context.h"
 #include "imap/imap_search.h"
 #include "imap/imap_sort.h"
 #include "mime/mime.h"
@@ -20,15 +21,7 @@
 /* The most bytes of keys one message keeps (subject, addresses, ids). */
 #define SORT_KEYS_MAX (64u * 1024)
 
-/* The keys of the messages a search found, in sequence order. */
-struct sortset {
-	struct imap_sort_msg *keys;
-	struct buf *mem;
-	const struct imap_sort_msg **v;
-	size_t n;
-};
-
-static void sortset_free(struct sortset *ss)
+void imap_sortset_free(struct imap_sortset *ss)
 {
 	for (size_t i = 0; i < ss->n; i++)
 		buf_release(&ss->mem[i]);
@@ -78,9 +71,8 @@ static int load_cache(struct imap_session *s, const struct imap_msg *m,
 	return rc;
 }
 
-/* Keys for the messages s->msgs[idx[i]], idx ascending. */
-static void sortset_load(struct imap_session *s, const uint32_t *idx, size_t n,
-			 bool uid, struct sortset *ss)
+void imap_sortset_load(struct imap_session *s, const uint32_t *idx, size_t n,
+		       bool uid, struct imap_sortset *ss)
 {
 	ss->n = n;
 	ss->keys = xcalloc(n ? n : 1, sizeof *ss->keys);
@@ -127,7 +119,7 @@ static size_t run_search(struct imap_session *s, const struct imap_search_key *p
 	return imap_search_run(s, program, *idx_out, used_modseq);
 }
 
-static uint64_t max_modseq(const struct sortset *ss)
+static uint64_t max_modseq(const struct imap_sortset *ss)
 {
 	uint64_t m = 0;
 	for (size_t i = 0; i < ss->n; i++)
@@ -136,15 +128,40 @@ static uint64_t max_modseq(const struct sortset *ss)
 	return m;
 }
 
-/* RFC 5267 3.2: ESEARCH for SORT; ALL is a sequence set in sorted order,
- * so only ascending runs become ranges. */
+/* numbers v[from..to) as a sequence set in this order: only ascending
+ * runs become ranges (RFC 5267 3.2). */
+static void out_ordered_set(struct imap_session *s, const struct imap_sortset *ss,
+			    size_t from, size_t to)
+{
+	struct buf *o = &s->out;
+	size_t i = from;
+	while (i < to) {
+		size_t j = i;
+		while (j + 1 < to && ss->v[j + 1]->number == ss->v[j]->number + 1)
+			j++;
+		if (i > from)
+			imap_out_str(o, ",");
+		if (j == i)
+			imap_out_fmt(o, "%u", ss->v[i]->number);
+		else
+			imap_out_fmt(o, "%u:%u", ss->v[i]->number, ss->v[j]->number);
+		i = j + 1;
+		if (o->len > 65536)
+			imap_flush(s);
+	}
+}
+
+/* RFC 5267 3.2 and 4.4: ESEARCH for SORT. */
 static void out_esort(struct imap_session *s, const struct imap_cmd *cmd,
-		      unsigned ret, const struct sortset *ss, bool used_modseq)
+		      const struct imap_sort_cmd *sc, const struct imap_sortset *ss,
+		      bool used_modseq)
 {
 	struct buf *o = &s->out;
 	size_t n = ss->n;
-	if (ret == 0)
-		ret = IMAP_SEARCH_RETURN_ALL;	/* RETURN () */
+	unsigned ret = sc->ret;
+	if (!(ret & (IMAP_SEARCH_RETURN_MIN | IMAP_SEARCH_RETURN_MAX | IMAP_SEARCH_RETURN_ALL |
+		     IMAP_SEARCH_RETURN_COUNT | IMAP_SEARCH_RETURN_PARTIAL)))
+		ret |= IMAP_SEARCH_RETURN_ALL;	/* RETURN (), RETURN (UPDATE) */
 	imap_out_str(o, "* ESEARCH (TAG ");
 	imap_out_string(o, cmd->tag);
 	imap_out_str(o, ")");
@@ -158,21 +175,18 @@ static void out_esort(struct imap_session *s, const struct imap_cmd *cmd,
 		imap_out_fmt(o, " COUNT %zu", n);
 	if (n > 0 && (ret & IMAP_SEARCH_RETURN_ALL)) {
 		imap_out_str(o, " ALL ");
-		size_t i = 0;
-		while (i < n) {
-			size_t j = i;
-			while (j + 1 < n && ss->v[j + 1]->number == ss->v[j]->number + 1)
-				j++;
-			if (i > 0)
-				imap_out_str(o, ",");
-			if (j == i)
-				imap_out_fmt(o, "%u", ss->v[i]->number);
-			else
-				imap_out_fmt(o, "%u:%u", ss->v[i]->number, ss->v[j]->number);
-			i = j + 1;
-			if (o->len > 65536)
-				imap_flush(s);
-		}
+		out_ordered_set(s, ss, 0, n);
+	}
+	if (ret & IMAP_SEARCH_RETURN_PARTIAL) {
+		imap_out_fmt(o, " PARTIAL (%u:%u ", sc->partial_lo, sc->partial_hi);
+		size_t from = sc->partial_lo - 1, to = sc->partial_hi;
+		if (to > n)
+			to = n;
+		if (from >= to)
+			imap_out_str(o, "NIL");
+		else
+			out_ordered_set(s, ss, from, to);
+		imap_out_str(o, ")");
 	}
 	if (n > 0 && used_modseq)
 		imap_out_fmt(o, " MODSEQ %llu", (unsigned long long)max_modseq(ss));
@@ -192,17 +206,28 @@ void imap_cmd_sort(struct imap_session *s, const struct imap_cmd *cmd)
 	}
 	if (!check_charset(s, tag, sc.charset))
 		return;
+	bool update = sc.ret & IMAP_SEARCH_RETURN_UPDATE;
+	if (update && imap_context_tag_active(s, cmd->tag)) {
+		imap_bad(s, tag, "Tag reuse");	/* RFC 5267 4.3 */
+		return;
+	}
 	uint32_t *idx;
 	bool used_modseq;
 	size_t n = run_search(s, &sc.program, &idx, &used_modseq);
-	struct sortset ss;
-	sortset_load(s, idx, n, cmd->uid, &ss);
-	free(idx);
+	struct imap_sortset ss;
+	imap_sortset_load(s, idx, n, cmd->uid, &ss);
 	imap_sort_messages(ss.v, ss.n, sc.crit, sc.n_crit);
 
 	struct buf *o = &s->out;
 	if (sc.has_return) {
-		out_esort(s, cmd, sc.ret, &ss, used_modseq);
+		out_esort(s, cmd, &sc, &ss, used_modseq);
+		const char *why;
+		if (update && imap_context_add(s, cmd->tag, cmd->uid, &sc.program, sc.crit,
+					       sc.n_crit, idx, n, &ss, &why) != 0) {
+			imap_out_str(o, "* NO [NOUPDATE ");
+			imap_out_string(o, cmd->tag);
+			imap_out_fmt(o, "] %s\r\n", why);
+		}
 	} else {
 		imap_out_str(o, "* SORT");
 		for (size_t i = 0; i < ss.n; i++) {
@@ -215,7 +240,8 @@ void imap_cmd_sort(struct imap_session *s, const struct imap_cmd *cmd)
 			imap_out_fmt(o, " (MODSEQ %llu)", (unsigned long long)max_modseq(&ss));
 		imap_out_str(o, "\r\n");
 	}
-	sortset_free(&ss);
+	imap_sortset_free(&ss);
+	free(idx);
 	imap_ok(s, tag, "%sSORT completed", cmd->uid ? "UID " : "");
 }
 
@@ -235,19 +261,19 @@ void imap_cmd_thread(struct imap_session *s, const struct imap_cmd *cmd)
 	uint32_t *idx;
 	bool used_modseq;
 	size_t n = run_search(s, &tc.program, &idx, &used_modseq);
-	struct sortset ss;
-	sortset_load(s, idx, n, cmd->uid, &ss);
+	struct imap_sortset ss;
+	imap_sortset_load(s, idx, n, cmd->uid, &ss);
 	free(idx);
 
 	struct buf threads;
 	buf_init(&threads, IMAP_OUT_MAX);
 	if (imap_thread_build(tc.alg, ss.v, ss.n, &threads) != 0) {
 		buf_release(&threads);
-		sortset_free(&ss);
+		imap_sortset_free(&ss);
 		imap_no(s, tag, "[LIMIT] Too many threads to answer");
 		return;
 	}
-	sortset_free(&ss);
+	imap_sortset_free(&ss);
 	struct buf *o = &s->out;
 	imap_out_str(o, threads.len > 0 ? "* THREAD " : "* THREAD");
 	for (size_t off = 0; off < threads.len;) {
@@ -259,4 +285,31 @@ void imap_cmd_thread(struct imap_session *s, const struct imap_cmd *cmd)
 	imap_out_str(o, "\r\n");
 	buf_release(&threads);
 	imap_ok(s, tag, "%sTHREAD completed", cmd->uid ? "UID " : "");
+}
+
+/* RFC 5267 4.3.5: CANCELUPDATE "tag" ... */
+void imap_cmd_cancelupdate(struct imap_session *s, const struct imap_cmd *cmd)
+{
+	const char *tag = TAG(cmd);
+	if (cmd->nargs == 0) {
+		imap_bad(s, tag, "Syntax: CANCELUPDATE \"tag\" ...");
+		return;
+	}
+	for (size_t i = 0; i < cmd->nargs; i++) {
+		struct span t;
+		if (!imap_arg_astring(&cmd->args[i], &t)) {
+			imap_bad(s, tag, "Syntax: CANCELUPDATE \"tag\" ...");
+			return;
+		}
+		if (!imap_context_tag_active(s, t)) {
+			imap_no(s, tag, "Unknown tag");
+			return;
+		}
+	}
+	for (size_t i = 0; i < cmd->nargs; i++) {
+		struct span t;
+		if (imap_arg_astring(&cmd->args[i], &t))
+			(void)imap_context_cancel(s, t);	/* known: checked above */
+	}
+	imap_ok(s, tag, "CANCELUPDATE completed");
 }

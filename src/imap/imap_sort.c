@@ -27,16 +27,6 @@ static const struct {
 	{ "DISPLAYTO", IMAP_SORT_DISPLAYTO },
 };
 
-static const struct {
-	const char *name;
-	unsigned bit;
-} esort_opts[] = {
-	{ "MIN", IMAP_SEARCH_RETURN_MIN },
-	{ "MAX", IMAP_SEARCH_RETURN_MAX },
-	{ "ALL", IMAP_SEARCH_RETURN_ALL },
-	{ "COUNT", IMAP_SEARCH_RETURN_COUNT },
-};
-
 bool imap_sort_charset_ok(struct span charset)
 {
 	return span_eq_ci(charset, "UTF-8") || span_eq_ci(charset, "US-ASCII");
@@ -93,19 +83,12 @@ int imap_sort_parse_command(const struct imap_arg *args, size_t n,
 	memset(out, 0, sizeof *out);
 	size_t i = 0;
 	if (i < n && imap_arg_atom_is(&args[i], "RETURN")) {
-		if (i + 1 >= n || args[i + 1].type != IMAP_ARG_LIST)
+		if (i + 1 >= n)
 			return err_set(err, ERR_PEER, 0, "", "Invalid RETURN options");
-		const struct imap_arg *r = &args[i + 1];
-		for (size_t k = 0; k < r->list_len; k++) {
-			size_t j = 0;
-			for (; j < sizeof esort_opts / sizeof esort_opts[0]; j++)
-				if (imap_arg_atom_is(&r->list[k], esort_opts[j].name))
-					break;
-			if (j == sizeof esort_opts / sizeof esort_opts[0])
-				return err_set(err, ERR_PEER, 0, "",
-					       "Invalid RETURN option");
-			out->ret |= esort_opts[j].bit;
-		}
+		if (imap_search_parse_return(&args[i + 1], IMAP_SORT_RETURN_OPTIONS,
+					     &out->ret, &out->partial_lo,
+					     &out->partial_hi, err) != 0)
+			return -1;
 		out->has_return = true;
 		i += 2;
 	}
@@ -607,17 +590,22 @@ struct sort_ctx {
 	size_t n;
 };
 
+int imap_sort_compare(const struct imap_sort_msg *a, const struct imap_sort_msg *b,
+		      const struct imap_sort_criterion *crit, size_t n_crit)
+{
+	for (size_t i = 0; i < n_crit; i++) {
+		int r = key_cmp(a, b, crit[i].key);
+		if (r != 0)
+			return crit[i].reverse ? -r : r;
+	}
+	return num_cmp(a->seq, b->seq);
+}
+
 static int msg_cmp(const void *pa, const void *pb, void *arg)
 {
 	const struct sort_ctx *c = arg;
-	const struct imap_sort_msg *a = *(const struct imap_sort_msg *const *)pa;
-	const struct imap_sort_msg *b = *(const struct imap_sort_msg *const *)pb;
-	for (size_t i = 0; i < c->n; i++) {
-		int r = key_cmp(a, b, c->crit[i].key);
-		if (r != 0)
-			return c->crit[i].reverse ? -r : r;
-	}
-	return num_cmp(a->seq, b->seq);
+	return imap_sort_compare(*(const struct imap_sort_msg *const *)pa,
+				 *(const struct imap_sort_msg *const *)pb, c->crit, c->n);
 }
 
 void imap_sort_messages(const struct imap_sort_msg **v, size_t n,

@@ -41,11 +41,15 @@ struct imap_sort_criterion {
 };
 
 /* SORT [RETURN (options)] (criteria) charset search-key... (RFC 5256 4,
- * RFC 5267 3.1). RETURN options are MIN MAX ALL COUNT (bits of enum
- * imap_search_return); SAVE and others are errors. */
+ * RFC 5267 3.1 and 4). RETURN options are these bits of enum
+ * imap_search_return; SAVE and others are errors. */
+#define IMAP_SORT_RETURN_OPTIONS (IMAP_SEARCH_RETURN_MIN | IMAP_SEARCH_RETURN_MAX | \
+	IMAP_SEARCH_RETURN_ALL | IMAP_SEARCH_RETURN_COUNT | IMAP_SEARCH_RETURN_PARTIAL | \
+	IMAP_SEARCH_RETURN_UPDATE | IMAP_SEARCH_RETURN_CONTEXT)
 struct imap_sort_cmd {
 	bool has_return;
 	unsigned ret;
+	uint32_t partial_lo, partial_hi;	/* PARTIAL lo:hi */
 	struct imap_sort_criterion crit[IMAP_SORT_MAX_CRITERIA];
 	size_t n_crit;
 	struct span charset;
@@ -113,6 +117,10 @@ struct imap_sort_msg {
 int imap_sort_msg_fill(struct imap_sort_msg *m, struct span envelope,
 		       struct span references, struct buf *mem);
 
+/* <0, 0, >0 as a sorts before, with or after b (the sequence number
+ * breaking ties). */
+int imap_sort_compare(const struct imap_sort_msg *a, const struct imap_sort_msg *b,
+		      const struct imap_sort_criterion *crit, size_t n_crit);
 /* Order v[0..n) by the criteria; equal messages by sequence number
  * (RFC 5256 3: REVERSE does not reverse that). O(n log n). */
 void imap_sort_messages(const struct imap_sort_msg **v, size_t n,

@@ -1,9 +1,12 @@
 """test_imap_sort.py - SORT, UID SORT, THREAD and UID THREAD (RFC 5256),
-DISPLAYFROM/DISPLAYTO (RFC 5957) and ESORT (RFC 5267) against a real
-petreld with Python's imaplib and a raw client: every sort key, REVERSE,
-tie-breaks, search programs, both threading algorithms on a crafted set of
-messages delivered by SMTP (the expected threads worked out by hand from
-RFC 5256 2.2, step by step), ESEARCH results, and bad input."""
+DISPLAYFROM/DISPLAYTO (RFC 5957), ESORT and CONTEXT=SEARCH/CONTEXT=SORT
+(RFC 5267) against a real petreld with Python's imaplib and a raw client:
+every sort key, REVERSE, tie-breaks, search programs, both threading
+algorithms on a crafted set of messages delivered by SMTP (the expected
+threads worked out by hand from RFC 5256 2.2, step by step), ESEARCH
+results, PARTIAL, UPDATE notifications (ADDTO/REMOVEFROM) as another
+session, SMTP and the session itself change the mailbox, CANCELUPDATE,
+NOUPDATE, and bad input."""
 
 import imaplib
 
@@ -90,7 +93,7 @@ def box(server, sorted_box):
 def test_capabilities(server, box):
     caps = ok(box.capability())[0].decode().split()
     for c in ("SORT", "SORT=DISPLAY", "THREAD=ORDEREDSUBJECT", "THREAD=REFERENCES",
-              "ESORT"):
+              "ESORT", "CONTEXT=SEARCH", "CONTEXT=SORT"):
         assert c in caps, c
 
 
@@ -324,3 +327,174 @@ def test_sort_on_smtp_delivered_mail(server, thread_box):
     assert sort(m, "(SUBJECT)", "ALL") == [12, 13, 5, 6, 7, 1, 2, 3, 4, 9, 8, 10, 11]
     assert sort(m, "(DATE)", "ALL") == [12, 8, 5, 1, 2, 4, 3, 6, 7, 9, 10, 11, 13]
     m.logout()
+
+
+# ---------------------------------------------------------------- CONTEXT
+
+def raw_select(server, mbox):
+    r = Raw(server)
+    r.login(mbox)
+    assert r.cmd("s", b"SELECT INBOX")[1].startswith(b"s OK")
+    return r
+
+
+def ok_lines(r, tag, text):
+    lines, tagged = r.cmd(tag, text)
+    assert tagged.startswith(tag.encode() + b" OK"), (lines, tagged)
+    return [l for l in lines if not l.startswith(b"* OK")]
+
+
+def deliver_subjects(server, mbox, subjects):
+    c = SMTPConn(server.port)
+    c.ehlo("client.petrel.test")
+    for s in subjects:
+        c.send_mail("a@remote.test", [mbox], tmsg(None, s, d(1, b"10:00")))
+    c.quit()
+
+
+def test_partial_results(server, sorted_box):
+    r = raw_select(server, sorted_box)
+    assert ok_lines(r, "a", b"SEARCH RETURN (PARTIAL 2:3) ALL") == \
+        [b'* ESEARCH (TAG "a") PARTIAL (2:3 2:3)']
+    # UIDs are 2..6; the 4th and 5th results
+    assert ok_lines(r, "b", b"UID SEARCH RETURN (PARTIAL 4:10) ALL") == \
+        [b'* ESEARCH (TAG "b") UID PARTIAL (4:10 5:6)']
+    # a reversed range is the same range; past the end is NIL
+    assert ok_lines(r, "c", b"SEARCH RETURN (PARTIAL 9:7 COUNT) ALL") == \
+        [b'* ESEARCH (TAG "c") COUNT 5 PARTIAL (7:9 NIL)']
+    assert ok_lines(r, "d", b"SORT RETURN (PARTIAL 1:3) (ARRIVAL) UTF-8 ALL") == \
+        [b'* ESEARCH (TAG "d") PARTIAL (1:3 2,4,1)']
+    assert ok_lines(r, "e", b"SORT RETURN (COUNT PARTIAL 2:4) (TO) UTF-8 ALL") == \
+        [b'* ESEARCH (TAG "e") COUNT 5 PARTIAL (2:4 3:5)']
+    assert ok_lines(r, "f", b"UID SORT RETURN (CONTEXT PARTIAL 5:5) (DATE) UTF-8 ALL") == \
+        [b'* ESEARCH (TAG "f") UID PARTIAL (5:5 4)']
+    for bad in (b"SEARCH RETURN (PARTIAL 0:5) ALL", b"SEARCH RETURN (PARTIAL 1:*) ALL",
+                b"SEARCH RETURN (PARTIAL 1:2 ALL) ALL", b"SEARCH RETURN (PARTIAL) ALL",
+                b"SEARCH RETURN (PARTIAL 1:2 PARTIAL 3:4) ALL",
+                b"SORT RETURN (PARTIAL 1) (DATE) UTF-8 ALL",
+                b"SORT RETURN (ALL PARTIAL 1:2) (DATE) UTF-8 ALL"):
+        assert r.cmd("x", bad)[1].startswith(b"x BAD"), bad
+    r.close()
+
+
+def test_search_update_notifications(server):
+    mbox = server.new_mailbox("ctx")
+    deliver_subjects(server, mbox, [b"one", b"two", b"three"])
+    a = raw_select(server, mbox)
+    b = login(server, mbox)
+    ok(b.select("INBOX"))
+    assert ok_lines(a, "a1", b"SEARCH RETURN (UPDATE) UNSEEN") == \
+        [b'* ESEARCH (TAG "a1") ALL 1:3']
+    # tag reuse while the context lives is BAD (RFC 5267 4.3)
+    assert a.cmd("a1", b"SEARCH RETURN (UPDATE) ALL")[1].startswith(b"a1 BAD")
+    # another session's STORE: the message leaves the result
+    ok(b.store("2", "+FLAGS", "(\\Seen)"))
+    lines = ok_lines(a, "n1", b"NOOP")
+    assert lines[-1] == b'* ESEARCH (TAG "a1") REMOVEFROM (0 2)', lines
+    # a delivery: ADDTO after EXISTS
+    deliver_subjects(server, mbox, [b"four"])
+    lines = ok_lines(a, "n2", b"NOOP")
+    assert lines == [b"* 4 EXISTS", b'* ESEARCH (TAG "a1") ADDTO (0 4)'], lines
+    # an expunge: REMOVEFROM while the number is still valid, then EXPUNGE
+    ok(b.store("1", "+FLAGS", "(\\Deleted)"))
+    ok(b.expunge())
+    lines = ok_lines(a, "n3", b"NOOP")
+    assert lines[-2:] == [b'* ESEARCH (TAG "a1") REMOVEFROM (0 1)', b"* 1 EXPUNGE"], lines
+    # now: seq 1 = uid 2 (seen), seq 2 = uid 3, seq 3 = uid 4
+    # a UID context next to it
+    assert ok_lines(a, "a2", b"UID SEARCH RETURN (UPDATE COUNT) UNSEEN") == \
+        [b'* ESEARCH (TAG "a2") UID COUNT 2']
+    # the session's own STORE is told before its tagged reply
+    lines = ok_lines(a, "s1", b"STORE 2 +FLAGS (\\Seen)")
+    assert lines[0].startswith(b"* 2 FETCH") and lines[1:] == [
+        b'* ESEARCH (TAG "a1") REMOVEFROM (0 2)',
+        b'* ESEARCH (TAG "a2") UID REMOVEFROM (0 3)'], lines
+    ok(b.uid("STORE", "3", "-FLAGS", "(\\Seen)"))
+    lines = ok_lines(a, "n4", b"NOOP")
+    assert lines[1:] == [b'* ESEARCH (TAG "a1") ADDTO (0 2)',
+                         b'* ESEARCH (TAG "a2") UID ADDTO (0 3)'], lines
+    # CANCELUPDATE: unknown tags are NO, known ones stop
+    assert a.cmd("c0", b'CANCELUPDATE "zz"')[1].startswith(b"c0 NO")
+    assert a.cmd("c1", b"CANCELUPDATE")[1].startswith(b"c1 BAD")
+    ok_lines(a, "c2", b'CANCELUPDATE "a1" "a2"')
+    ok(b.uid("STORE", "4", "+FLAGS", "(\\Seen)"))
+    lines = ok_lines(a, "n5", b"NOOP")
+    assert not any(l.startswith(b"* ESEARCH") for l in lines), lines
+    # the tag is free again
+    assert ok_lines(a, "a1", b"SEARCH RETURN (UPDATE MIN) UNSEEN") == \
+        [b'* ESEARCH (TAG "a1") MIN 2']
+    a.close()
+    b.logout()
+
+
+def test_sort_update_positions(server):
+    mbox = server.new_mailbox("ctxsort")
+    deliver_subjects(server, mbox, [b"b", b"d"])
+    a = raw_select(server, mbox)
+    b = login(server, mbox)
+    ok(b.select("INBOX"))
+    assert ok_lines(a, "u1", b"UID SORT RETURN (UPDATE) (SUBJECT) UTF-8 UNDELETED") == \
+        [b'* ESEARCH (TAG "u1") UID ALL 1:2']
+    assert ok_lines(a, "u2", b"SORT RETURN (UPDATE COUNT) (REVERSE SUBJECT) UTF-8 ALL") == \
+        [b'* ESEARCH (TAG "u2") COUNT 2']
+    deliver_subjects(server, mbox, [b"c"])
+    lines = ok_lines(a, "n1", b"NOOP")
+    # u1: b c d; u2 (reverse): d c b
+    assert lines == [b"* 3 EXISTS", b'* ESEARCH (TAG "u1") UID ADDTO (2 3)',
+                     b'* ESEARCH (TAG "u2") ADDTO (2 3)'], lines
+    deliver_subjects(server, mbox, [b"a", b"e"])
+    lines = ok_lines(a, "n2", b"NOOP")
+    # each pair applies in turn: a first, then e after b c d
+    assert lines == [b"* 5 EXISTS", b'* ESEARCH (TAG "u1") UID ADDTO (1 4 5 5)',
+                     b'* ESEARCH (TAG "u2") ADDTO (4 4 1 5)'], lines
+    # u1 is a b c d e, u2 is e d c b a
+    ok(b.uid("STORE", "2", "+FLAGS", "(\\Deleted)"))
+    lines = ok_lines(a, "n3", b"NOOP")
+    assert lines[1:] == [b'* ESEARCH (TAG "u1") UID REMOVEFROM (4 2)'], lines
+    ok(b.expunge())
+    lines = ok_lines(a, "n4", b"NOOP")
+    # u1 no longer holds it; u2 (ALL) loses d, at position 2, as seq 2
+    assert lines == [b'* ESEARCH (TAG "u2") REMOVEFROM (2 2)', b"* 2 EXPUNGE"], lines
+    assert ok_lines(a, "c", b"SORT (SUBJECT) UTF-8 ALL") == [b"* SORT 3 1 2 4"]
+    a.close()
+    b.logout()
+
+
+def test_update_refused_and_limits(server, sorted_box):
+    r = raw_select(server, sorted_box)
+    # sequence numbers in the program: answered, but no updates
+    lines = ok_lines(r, "x", b"SEARCH RETURN (UPDATE) 1:3")
+    assert lines[0] == b'* ESEARCH (TAG "x") ALL 1:3' and \
+        lines[1].startswith(b'* NO [NOUPDATE "x"]'), lines
+    assert r.cmd("y", b'CANCELUPDATE "x"')[1].startswith(b"y NO")
+    for i in range(8):
+        assert ok_lines(r, "k%d" % i, b"UID SEARCH RETURN (UPDATE COUNT) ALL") == \
+            [b'* ESEARCH (TAG "k%d") UID COUNT 5' % i]
+    lines = ok_lines(r, "k8", b"SORT RETURN (UPDATE COUNT) (DATE) UTF-8 ALL")
+    assert lines[0] == b'* ESEARCH (TAG "k8") COUNT 5' and \
+        lines[1].startswith(b'* NO [NOUPDATE "k8"]'), lines
+    # closing the mailbox ends them all
+    ok_lines(r, "s2", b"SELECT INBOX")
+    assert r.cmd("z", b'CANCELUPDATE "k0"')[1].startswith(b"z NO")
+    assert ok_lines(r, "k9", b"UID SEARCH RETURN (UPDATE COUNT) ALL") == \
+        [b'* ESEARCH (TAG "k9") UID COUNT 5']
+    r.close()
+
+
+def test_update_during_idle(server):
+    mbox = server.new_mailbox("ctxidle")
+    deliver_subjects(server, mbox, [b"x", b"y"])
+    a = raw_select(server, mbox)
+    assert ok_lines(a, "a", b"UID SEARCH RETURN (UPDATE) FLAGGED") == \
+        [b'* ESEARCH (TAG "a") UID']
+    a.send(b"i IDLE\r\n")
+    assert a.line().startswith(b"+ ")
+    b = login(server, mbox)
+    ok(b.select("INBOX"))
+    ok(b.store("2", "+FLAGS", "(\\Flagged)"))
+    assert a.line(timeout=10).startswith(b"* 2 FETCH")
+    assert a.line(timeout=10) == b'* ESEARCH (TAG "a") UID ADDTO (0 2)'
+    a.send(b"DONE\r\n")
+    assert a.line().startswith(b"i OK")
+    a.close()
+    b.logout()
