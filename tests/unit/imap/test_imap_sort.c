@@ -138,6 +138,13 @@ static void test_sort_args(void **state)
 	assert_int_equal(sc.crit[0].key, IMAP_SORT_DISPLAYFROM);
 	assert_true(imap_sort_charset_ok(sc.charset));
 
+	cmd = parse("a UID SORT RETURN (UPDATE PARTIAL 9:3 CONTEXT) (ARRIVAL) UTF-8 ALL\r\n");
+	assert_int_equal(imap_sort_parse_command(cmd->args, cmd->nargs, &lim, cmd->arena, &sc, &e), 0);
+	assert_int_equal(sc.ret, IMAP_SEARCH_RETURN_UPDATE | IMAP_SEARCH_RETURN_PARTIAL |
+			 IMAP_SEARCH_RETURN_CONTEXT);
+	assert_int_equal(sc.partial_lo, 3);
+	assert_int_equal(sc.partial_hi, 9);
+
 	cmd = parse("a SORT (SIZE) KOI8-R ALL\r\n");
 	assert_int_equal(imap_sort_parse_command(cmd->args, cmd->nargs, &lim, cmd->arena, &sc, &e), 0);
 	assert_false(imap_sort_charset_ok(sc.charset));
@@ -152,6 +159,13 @@ static void test_sort_args(void **state)
 		"a SORT (DATE) UTF-8 BOGUS\r\n", "a SORT RETURN (SAVE) (DATE) UTF-8 ALL\r\n",
 		"a SORT RETURN MIN (DATE) UTF-8 ALL\r\n", "a SORT RETURN\r\n",
 		"a SORT ((DATE)) UTF-8 ALL\r\n",
+		"a SORT RETURN (PARTIAL 0:3) (DATE) UTF-8 ALL\r\n",
+		"a SORT RETURN (PARTIAL 1:*) (DATE) UTF-8 ALL\r\n",
+		"a SORT RETURN (PARTIAL 1:4294967296) (DATE) UTF-8 ALL\r\n",
+		"a SORT RETURN (PARTIAL 1:2 ALL) (DATE) UTF-8 ALL\r\n",
+		"a SORT RETURN (PARTIAL) (DATE) UTF-8 ALL\r\n",
+		"a SORT RETURN (UPDATE UPDATE) (DATE) UTF-8 ALL\r\n",
+		"a SORT RETURN (PARTIAL \"1:2\") (DATE) UTF-8 ALL\r\n",
 		"a SORT (DATE DATE DATE DATE DATE DATE DATE DATE DATE DATE DATE DATE"
 		" DATE DATE DATE DATE DATE) UTF-8 ALL\r\n",
 	};
