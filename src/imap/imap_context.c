@@ -14,6 +14,7 @@
  * (RFC 5267 4.3.1 lets a server refuse) and the command still answers. */
 #include "imap/imap_private.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,6 +42,7 @@ struct context {
 	uint32_t *uids;		/* the result, ascending */
 	size_t n, cap;
 	struct centry **order;	/* SORT: the result in sort order */
+	struct centry **byuid;	/* SORT: the same, as uids[] */
 };
 
 struct imap_contexts {
@@ -74,6 +76,8 @@ static void copy_key(struct context *c, struct imap_search_key *dst,
 	dst->str = copy_span(c, src->str);
 	dst->field = copy_span(c, src->field);
 	dst->entry = copy_span(c, src->entry);
+	dst->seqset.ranges = NULL;
+	dst->children = NULL;
 	if (src->seqset.n > 0) {
 		struct imap_seq_range *r = block(c, src->seqset.n * sizeof *r);
 		memcpy(r, src->seqset.ranges, src->seqset.n * sizeof *r);
@@ -119,6 +123,7 @@ static void context_free(struct context *c)
 			free(c->order[i]);
 		}
 	free(c->order);
+	free(c->byuid);
 	free(c->uids);
 	free(c);
 }
@@ -181,7 +186,9 @@ int imap_context_add(struct imap_session *s, struct span tag, bool uid,
 		memcpy(c->crit, crit, n_crit * sizeof *crit);
 		c->n_crit = n_crit;
 		c->order = xreallocarray(NULL, c->cap, sizeof *c->order);
+		c->byuid = xreallocarray(NULL, c->cap, sizeof *c->byuid);
 		for (size_t i = 0; i < n; i++) {
+			/* keys[k] belongs to idx[k], and idx ascends as uids */
 			size_t k = (size_t)(ss->v[i] - ss->keys);
 			struct centry *e = xcalloc(1, sizeof *e);
 			e->k = ss->keys[k];
@@ -189,6 +196,7 @@ int imap_context_add(struct imap_session *s, struct span tag, bool uid,
 			e->mem = ss->mem[k];	/* the spans move with it */
 			memset(&ss->mem[k], 0, sizeof ss->mem[k]);
 			c->order[i] = e;
+			c->byuid[k] = e;
 		}
 		imap_sortset_free(ss);
 	}
@@ -245,11 +253,15 @@ static void uid_insert(struct context *c, size_t at, uint32_t uid)
 	if (c->n == c->cap) {
 		c->cap *= 2;
 		c->uids = xreallocarray(c->uids, c->cap, sizeof *c->uids);
-		if (c->order != NULL)
+		if (c->order != NULL) {
 			c->order = xreallocarray(c->order, c->cap, sizeof *c->order);
+			c->byuid = xreallocarray(c->byuid, c->cap, sizeof *c->byuid);
+		}
 	}
 	memmove(&c->uids[at + 1], &c->uids[at], (c->n - at) * sizeof *c->uids);
 	c->uids[at] = uid;
+	if (c->byuid != NULL)
+		memmove(&c->byuid[at + 1], &c->byuid[at], (c->n - at) * sizeof *c->byuid);
 }
 
 /* What the client calls uid: the UID, or its sequence number now. */
@@ -361,17 +373,17 @@ static void remove_member(struct imap_session *s, struct context *c, size_t at,
 	uint32_t uid = c->uids[at];
 	uint32_t num = number(s, c, uid);
 	if (c->sort) {
-		size_t p = 0;
-		while (p < c->n && c->order[p]->k.seq != uid)
-			p++;
-		if (p < c->n) {
-			struct centry *e = c->order[p];
-			memmove(&c->order[p], &c->order[p + 1],
-				(c->n - p - 1) * sizeof *c->order);
-			buf_release(&e->mem);
-			free(e);
-			line_pair(l, REMOVEFROM, (uint32_t)p + 1, num);
-		}
+		/* its keys are unique (the UID breaks ties) and unchanged, so
+		 * a binary search finds it: just past it is where it would go */
+		struct centry *e = c->byuid[at];
+		size_t p = order_pos(c, e);
+		assert(p > 0 && c->order[p - 1] == e);
+		p--;
+		memmove(&c->order[p], &c->order[p + 1], (c->n - p - 1) * sizeof *c->order);
+		memmove(&c->byuid[at], &c->byuid[at + 1], (c->n - at - 1) * sizeof *c->byuid);
+		buf_release(&e->mem);
+		free(e);
+		line_pair(l, REMOVEFROM, (uint32_t)p + 1, num);
 	} else {
 		line_note(l, REMOVEFROM, num);
 	}
@@ -398,6 +410,7 @@ static void add_member(struct imap_session *s, struct context *c, uint32_t i,
 		size_t p = order_pos(c, e);
 		memmove(&c->order[p + 1], &c->order[p], (c->n - p) * sizeof *c->order);
 		c->order[p] = e;
+		c->byuid[at] = e;
 		c->n++;
 		line_pair(l, ADDTO, (uint32_t)p + 1, num);
 	} else {

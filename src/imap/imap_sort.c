@@ -372,6 +372,8 @@ static int env_first_addr(struct env_cur *c, struct env_str *name,
 /* Append s to mem without IMAP quoting. */
 static int put_raw(struct buf *mem, const struct env_str *s)
 {
+	if (s->v.len == 0)
+		return 0;
 	if (!s->quoted)
 		return buf_append(mem, s->v.p, s->v.len);
 	for (size_t i = 0; i < s->v.len; i++) {

@@ -65,7 +65,7 @@ static void cache_refs(const struct mime_message *m, struct buf *out)
 			while (from < u.len && u.p[from] != '<')
 				from++;
 		}
-		if (buf_append(out, u.p + from, u.len - from) < 0)
+		if (u.len > from && buf_append(out, u.p + from, u.len - from) < 0)
 			buf_reset(out);
 	}
 	buf_release(&tmp);
