@@ -1,6 +1,8 @@
 /* imap_cmd_search.c - SEARCH and UID SEARCH (RFC 9051 6.4.4; RFC 3501
  * keys; RFC 7162 MODSEQ; RFC 5032 OLDER/YOUNGER; RFC 4731 ESEARCH
- * RETURN (MIN MAX COUNT ALL); RFC 5182 SEARCHRES: RETURN (SAVE) and "$"). The program comes from imap_search.h.
+ * RETURN (MIN MAX COUNT ALL); RFC 5182 SEARCHRES: RETURN (SAVE) and "$";
+ * RFC 5267 PARTIAL and UPDATE, whose contexts imap_context.c keeps).
+ * The program comes from imap_search.h.
  * Flags, UIDs, sizes, dates and modseqs are answered from the session's
  * message list; header keys read the message header, BODY and TEXT the
  * decoded text of its parts (mime_text_extract), each message read and
