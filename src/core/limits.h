@@ -57,6 +57,10 @@
 
 /* IMAP: commands answered BAD before the session is closed (Dovecot: 20). */
 #define IMAP_MAX_BAD 20
+/* IMAP: SEARCH/SORT RETURN (UPDATE) contexts one session keeps (RFC 5267
+ * 4.3.1 asks for at least one); each holds its result and is matched
+ * again on every change, so a few suffice (Dovecot keeps 10). */
+#define IMAP_MAX_UPDATE_CONTEXTS 8
 /* IMAP: bytes of one untagged response line built before it is written
  * out (message bodies go out as references, not through it). */
 #define IMAP_OUT_MAX (16u * 1024 * 1024)

@@ -47,6 +47,9 @@ static const struct imap_command {
 	{ "UNSELECT", imap_cmd_unselect, SEL, 0 },
 	{ "EXPUNGE", imap_cmd_expunge, SEL, CMD_UID },
 	{ "SEARCH", imap_cmd_search, SEL, CMD_UID | CMD_NO_SYNC },
+	{ "SORT", imap_cmd_sort, SEL, CMD_UID | CMD_NO_SYNC },
+	{ "THREAD", imap_cmd_thread, SEL, CMD_UID | CMD_NO_SYNC },
+	{ "CANCELUPDATE", imap_cmd_cancelupdate, SEL, 0 },
 	{ "FETCH", imap_cmd_fetch, SEL, CMD_UID | CMD_NO_SYNC },
 	{ "STORE", imap_cmd_store, SEL, CMD_UID | CMD_NO_SYNC },
 	{ "COPY", imap_cmd_copy, SEL, CMD_UID },
@@ -72,6 +75,10 @@ void imap_capability_text(struct imap_session *s, struct buf *out)
 			     " LIST-EXTENDED LIST-STATUS CONDSTORE QRESYNC ESEARCH SEARCHRES BINARY"
 			     " APPENDLIMIT=%llu STATUS=SIZE",
 			     (unsigned long long)s->srv->cfg->smtp_max_message_size);
+		/* RFC 5256, RFC 5957, RFC 5267 (imap_cmd_sort.c,
+		 * imap_context.c) */
+		imap_out_str(out, " SORT SORT=DISPLAY THREAD=ORDEREDSUBJECT"
+			     " THREAD=REFERENCES ESORT CONTEXT=SEARCH CONTEXT=SORT");
 	}
 }
 

@@ -1,6 +1,8 @@
 /* imap_cmd_search.c - SEARCH and UID SEARCH (RFC 9051 6.4.4; RFC 3501
  * keys; RFC 7162 MODSEQ; RFC 5032 OLDER/YOUNGER; RFC 4731 ESEARCH
- * RETURN (MIN MAX COUNT ALL); RFC 5182 SEARCHRES: RETURN (SAVE) and "$"). The program comes from imap_search.h.
+ * RETURN (MIN MAX COUNT ALL); RFC 5182 SEARCHRES: RETURN (SAVE) and "$";
+ * RFC 5267 PARTIAL and UPDATE, whose contexts imap_context.c keeps).
+ * The program comes from imap_search.h.
  * Flags, UIDs, sizes, dates and modseqs are answered from the session's
  * message list; header keys read the search fields the parse cache keeps
  * (mime_cache.h: Subject, From, To, Date, ...), streamed for the whole
@@ -18,6 +20,7 @@
 
 #include "core/log.h"
 #include "core/xmalloc.h"
+#include "imap/imap_context.h"
 #include "imap/imap_search.h"
 #include "mime/mime.h"
 
@@ -269,11 +272,9 @@ static bool reads_message(const struct imap_search_key *k)
 /* One SEARCH over the session's messages, in order. */
 struct run {
 	struct imap_session *s;
-	bool uid;
 	const struct imap_search_key *program;
-	uint32_t *hits, *uids;
+	uint32_t *idx;
 	size_t n;
-	uint64_t maxmod;
 	bool used_modseq;
 	int64_t now;
 	uint32_t next;		/* the next message to evaluate */
@@ -284,12 +285,8 @@ static void eval_one(struct run *r, uint32_t i, struct span cached, bool has_cac
 	struct imap_session *s = r->s;
 	struct eval e = { .s = s, .msn = i + 1, .m = &s->msgs[i], .now = r->now,
 			  .cached_hdr = cached, .has_cached_hdr = has_cached };
-	if (match(&e, r->program)) {
-		r->uids[r->n] = s->msgs[i].uid;
-		r->hits[r->n++] = r->uid ? s->msgs[i].uid : i + 1;
-		if (s->msgs[i].modseq > r->maxmod)
-			r->maxmod = s->msgs[i].modseq;
-	}
+	if (match(&e, r->program))
+		r->idx[r->n++] = i;
 	r->used_modseq = r->used_modseq || e.used_modseq;
 	mime_message_free(&e.mime);
 	free(e.data);
@@ -315,6 +312,33 @@ static int on_meta(uint32_t uid, const unsigned char *data, size_t len, void *ar
 	return 0;
 }
 
+bool imap_search_match(struct imap_session *s, const struct imap_search_key *program,
+		       uint32_t idx)
+{
+	struct run r = { .s = s, .program = program, .idx = &idx,
+			 .now = (int64_t)time(NULL) };
+	eval_one(&r, idx, span_make("", 0), false);
+	return r.n == 1;
+}
+
+size_t imap_search_run(struct imap_session *s,
+		       const struct imap_search_key *program, uint32_t *idx_out,
+		       bool *used_modseq_out)
+{
+	struct run r = { .s = s, .program = program, .idx = idx_out,
+			 .now = (int64_t)time(NULL) };
+	struct err err;
+	if (reads_message(program) &&
+	    store_meta_each(s->srv->store, s->folder_id, on_meta, &r, &err) != 0)
+		log_warn("imap", s->c->id, "search cache user=%s error=\"%s\"",
+			 s->address, err.msg);	/* the rest read the messages */
+	while (r.next < s->n_msgs)
+		eval_one(&r, r.next++, span_make("", 0), false);
+	if (r.used_modseq && used_modseq_out != NULL)
+		*used_modseq_out = true;
+	return r.n;
+}
+
 void imap_cmd_search(struct imap_session *s, const struct imap_cmd *cmd)
 {
 	const char *tag = TAG(cmd);
@@ -331,26 +355,31 @@ void imap_cmd_search(struct imap_session *s, const struct imap_cmd *cmd)
 		imap_no(s, tag, "[BADCHARSET (US-ASCII UTF-8)] Unsupported charset");
 		return;
 	}
-	struct run r = {
-		.s = s,
-		.uid = cmd->uid,
-		.program = &sc.program,
-		.hits = xreallocarray(NULL, s->n_msgs ? s->n_msgs : 1, sizeof *r.hits),
-		.uids = xreallocarray(NULL, s->n_msgs ? s->n_msgs : 1, sizeof *r.uids),
-		.now = (int64_t)time(NULL),
-	};
-	if (reads_message(&sc.program) &&
-	    store_meta_each(s->srv->store, s->folder_id, on_meta, &r, &err) != 0)
-		log_warn("imap", s->c->id, "search cache user=%s error=\"%s\"",
-			 s->address, err.msg);	/* the rest read the messages */
-	while (r.next < s->n_msgs)
-		eval_one(&r, r.next++, span_make("", 0), false);
-	uint32_t *hits = r.hits, *uids = r.uids;
-	size_t n = r.n;
-	uint64_t maxmod = r.maxmod;
-	bool used_modseq = r.used_modseq;
+	bool update = sc.ret & IMAP_SEARCH_RETURN_UPDATE;
+	if (update && imap_context_tag_active(s, cmd->tag)) {
+		imap_bad(s, tag, "Tag reuse");	/* RFC 5267 4.3 */
+		return;
+	}
+	uint32_t *hits = xreallocarray(NULL, s->n_msgs ? s->n_msgs : 1, sizeof *hits);
+	uint32_t *uids = xreallocarray(NULL, s->n_msgs ? s->n_msgs : 1, sizeof *uids);
+	uint64_t maxmod = 0;
+	bool used_modseq = false;
+	size_t n = imap_search_run(s, &sc.program, hits, &used_modseq);
+	/* RFC 5267 4.3.1: a refused UPDATE is told after the answer */
+	const char *why = NULL;
+	bool refused = update && imap_context_add(s, cmd->tag, cmd->uid, &sc.program, NULL,
+						  0, hits, n, NULL, &why) != 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct imap_msg *m = &s->msgs[hits[i]];
+		uids[i] = m->uid;
+		if (m->modseq > maxmod)
+			maxmod = m->modseq;
+		hits[i] = cmd->uid ? m->uid : hits[i] + 1;
+	}
 	struct buf *o = &s->out;
-	unsigned ret = sc.ret & ~(unsigned)IMAP_SEARCH_RETURN_SAVE;
+	unsigned ret = sc.ret & (IMAP_SEARCH_RETURN_MIN | IMAP_SEARCH_RETURN_MAX |
+				 IMAP_SEARCH_RETURN_ALL | IMAP_SEARCH_RETURN_COUNT |
+				 IMAP_SEARCH_RETURN_PARTIAL);
 	if (sc.ret & IMAP_SEARCH_RETURN_SAVE) {
 		/* RFC 5182 2.4: with MIN/MAX only, only those are saved */
 		free(s->saved);
@@ -371,11 +400,12 @@ void imap_cmd_search(struct imap_session *s, const struct imap_cmd *cmd)
 		}
 	}
 	free(uids);
-	if ((sc.ret & IMAP_SEARCH_RETURN_SAVE) && ret == 0) {
+	if ((sc.ret & IMAP_SEARCH_RETURN_SAVE) && ret == 0 && !update) {
 		/* RFC 5182 2.1: SAVE alone gives no ESEARCH */
 	} else if (sc.has_return || s->rev2) {
-		/* RFC 4731 3.1: RETURN () means ALL; IMAP4rev2 answers with
-		 * ESEARCH always (RFC 9051 7.3.4) */
+		/* RFC 4731 3.1: RETURN () means ALL, and so does RETURN
+		 * (UPDATE) (RFC 5267 4.3: the client needs a start);
+		 * IMAP4rev2 answers with ESEARCH always (RFC 9051 7.3.4) */
 		if (ret == 0)
 			ret = IMAP_SEARCH_RETURN_ALL;
 		imap_out_str(o, "* ESEARCH (TAG ");
@@ -393,6 +423,18 @@ void imap_cmd_search(struct imap_session *s, const struct imap_cmd *cmd)
 			imap_out_str(o, " ALL ");
 			imap_out_uidset(o, hits, n);
 		}
+		if (ret & IMAP_SEARCH_RETURN_PARTIAL) {
+			/* RFC 5267 4.4: the lo-th to hi-th result */
+			imap_out_fmt(o, " PARTIAL (%u:%u ", sc.partial_lo, sc.partial_hi);
+			size_t from = sc.partial_lo - 1, to = sc.partial_hi;
+			if (to > n)
+				to = n;
+			if (from >= to)
+				imap_out_str(o, "NIL");
+			else
+				imap_out_uidset(o, hits + from, to - from);
+			imap_out_str(o, ")");
+		}
 		if (n > 0 && used_modseq)
 			imap_out_fmt(o, " MODSEQ %llu", (unsigned long long)maxmod);
 		imap_out_str(o, "\r\n");
@@ -409,5 +451,10 @@ void imap_cmd_search(struct imap_session *s, const struct imap_cmd *cmd)
 		imap_out_str(o, "\r\n");
 	}
 	free(hits);
+	if (refused) {
+		imap_out_str(o, "* NO [NOUPDATE ");
+		imap_out_string(o, cmd->tag);
+		imap_out_fmt(o, "] %s\r\n", why);
+	}
 	imap_ok(s, tag, "%sSEARCH completed", cmd->uid ? "UID " : "");
 }

@@ -13,6 +13,7 @@
 
 #include "core/log.h"
 #include "core/xmalloc.h"
+#include "imap/imap_context.h"
 
 #define TAG(cmd) ((const char *)(cmd)->tag.p)
 
@@ -49,6 +50,7 @@ void imap_unselect(struct imap_session *s)
 	free(s->idx);
 	s->idx = NULL;
 	s->cap_idx = 0;
+	imap_context_free_all(s);	/* RFC 5267 4.3: updates end here */
 	s->folder_id = 0;
 	s->folder_name[0] = '\0';
 	if (s->state == IMAP_S_SELECTED)
@@ -106,6 +108,8 @@ void imap_sync(struct imap_session *s, bool expunges)
 		atomic_store(&s->changed, true);
 		return;
 	}
+	if (expunges)
+		imap_context_expunging(s, now.msgs, now.n);
 	struct store_folder f;
 	if (store_folder_find(s->srv->store, s->mailbox_id, s->folder_name, &f, &err) == 1 &&
 	    f.id == s->folder_id)
@@ -172,6 +176,7 @@ void imap_sync(struct imap_session *s, bool expunges)
 	s->cap_msgs = kept.cap;
 	if (deferred)
 		atomic_store(&s->changed, true);
+	imap_context_update(s);
 }
 
 /* SELECT's (QRESYNC (uidvalidity modseq [known-uids])) (RFC 7162

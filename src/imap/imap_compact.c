@@ -59,7 +59,9 @@ static void ranges_fit(struct imap_session *s)
 
 void imap_compact(struct imap_session *s)
 {
-	if (s->state != IMAP_S_SELECTED || s->compact)
+	/* RFC 5267 update contexts re-evaluate searches on the full
+	 * table as things change: a session with one idles unshrunk */
+	if (s->state != IMAP_S_SELECTED || s->compact || s->contexts != NULL)
 		return;
 	uint32_t cap = 0;
 	uint64_t k = 0;

@@ -99,6 +99,8 @@ struct imap_session {
 	size_t n_saved;
 	uint32_t *idx;			/* imap_arg_messages' result */
 	size_t cap_idx;
+	/* RFC 5267 updating contexts (imap_context.h); NULL if none */
+	struct imap_contexts *contexts;
 
 	/* a command that paused while the output queue was full (FETCH):
 	 * on_input calls resume before reading anything else; the state is
@@ -219,8 +221,22 @@ imap_cmd_fn imap_cmd_select, imap_cmd_examine, imap_cmd_close,
 imap_cmd_fn imap_cmd_fetch;
 imap_cmd_fn imap_cmd_store, imap_cmd_copy, imap_cmd_move;
 imap_cmd_fn imap_cmd_search;
+imap_cmd_fn imap_cmd_sort, imap_cmd_thread,	/* imap_cmd_sort.c */
+	imap_cmd_cancelupdate;
 imap_cmd_fn imap_cmd_append;
 imap_cmd_fn imap_cmd_idle;
+
+/* imap_cmd_search.c: the messages of the selected folder that program
+ * matches, as indices into s->msgs, ascending, into idx_out (room for
+ * s->n_msgs); returns how many. *used_modseq_out (may be NULL) is set
+ * when a MODSEQ key was evaluated (RFC 7162 3.1.5). */
+struct imap_search_key;
+size_t imap_search_run(struct imap_session *s,
+		       const struct imap_search_key *program, uint32_t *idx_out,
+		       bool *used_modseq_out);
+/* Does program match the message s->msgs[idx]? */
+bool imap_search_match(struct imap_session *s, const struct imap_search_key *program,
+		       uint32_t idx);
 
 /* imap_cmd_auth.c: the SASL response line after "+ " */
 void imap_sasl_response(struct imap_session *s, struct span line);

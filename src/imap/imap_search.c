@@ -280,7 +280,60 @@ static const struct {
 	{ "ALL", IMAP_SEARCH_RETURN_ALL },
 	{ "COUNT", IMAP_SEARCH_RETURN_COUNT },
 	{ "SAVE", IMAP_SEARCH_RETURN_SAVE },
+	{ "PARTIAL", IMAP_SEARCH_RETURN_PARTIAL },
+	{ "UPDATE", IMAP_SEARCH_RETURN_UPDATE },
+	{ "CONTEXT", IMAP_SEARCH_RETURN_CONTEXT },
 };
+
+/* partial-range = nz-number ":" nz-number (RFC 5267 5) */
+static int partial_range(const struct imap_arg *a, uint32_t *lo, uint32_t *hi)
+{
+	if (a->type != IMAP_ARG_ATOM)
+		return -1;
+	const unsigned char *colon = memchr(a->str.p, ':', a->str.len);
+	if (colon == NULL)
+		return -1;
+	size_t k = (size_t)(colon - a->str.p);
+	uint32_t x, y;
+	if (imap_parse_number(span_make(a->str.p, k), &x) != 0 ||
+	    imap_parse_number(span_make(colon + 1, a->str.len - k - 1), &y) != 0 ||
+	    x == 0 || y == 0)
+		return -1;
+	*lo = x < y ? x : y;
+	*hi = x < y ? y : x;
+	return 0;
+}
+
+int imap_search_parse_return(const struct imap_arg *list, unsigned allowed,
+			     unsigned *ret_out, uint32_t *lo_out,
+			     uint32_t *hi_out, struct err *err)
+{
+	*ret_out = 0;
+	*lo_out = *hi_out = 0;
+	if (list->type != IMAP_ARG_LIST)
+		return err_set(err, ERR_PEER, 0, "", "Invalid RETURN options");
+	for (size_t k = 0; k < list->list_len; k++) {
+		size_t j = 0;
+		for (; j < sizeof return_opts / sizeof return_opts[0]; j++)
+			if (imap_arg_atom_is(&list->list[k], return_opts[j].name))
+				break;
+		if (j == sizeof return_opts / sizeof return_opts[0] ||
+		    !(return_opts[j].bit & allowed))
+			return err_set(err, ERR_PEER, 0, "", "Invalid RETURN option");
+		unsigned bit = return_opts[j].bit;
+		if ((bit & (IMAP_SEARCH_RETURN_PARTIAL | IMAP_SEARCH_RETURN_UPDATE)) &&
+		    (*ret_out & bit))
+			return err_set(err, ERR_PEER, 0, "", "Repeated RETURN option");
+		if (bit == IMAP_SEARCH_RETURN_PARTIAL &&
+		    (k + 1 >= list->list_len ||
+		     partial_range(&list->list[++k], lo_out, hi_out) != 0))
+			return err_set(err, ERR_PEER, 0, "", "Invalid PARTIAL range");
+		*ret_out |= bit;
+	}
+	if ((*ret_out & IMAP_SEARCH_RETURN_PARTIAL) && (*ret_out & IMAP_SEARCH_RETURN_ALL))
+		return err_set(err, ERR_PEER, 0, "", "PARTIAL conflicts with ALL");
+	return 0;
+}
 
 int imap_search_parse_command(const struct imap_arg *args, size_t n,
 			      const struct imap_search_limits *lim,
@@ -290,19 +343,9 @@ int imap_search_parse_command(const struct imap_arg *args, size_t n,
 	memset(out, 0, sizeof *out);
 	size_t i = 0;
 	if (i + 1 < n && imap_arg_atom_is(&args[i], "RETURN")) {
-		const struct imap_arg *r = &args[i + 1];
-		if (r->type != IMAP_ARG_LIST)
-			return err_set(err, ERR_PEER, 0, "", "Invalid RETURN options");
-		for (size_t k = 0; k < r->list_len; k++) {
-			size_t j = 0;
-			for (; j < sizeof return_opts / sizeof return_opts[0]; j++)
-				if (imap_arg_atom_is(&r->list[k], return_opts[j].name))
-					break;
-			if (j == sizeof return_opts / sizeof return_opts[0])
-				return err_set(err, ERR_PEER, 0, "",
-					       "Invalid RETURN option");
-			out->ret |= return_opts[j].bit;
-		}
+		if (imap_search_parse_return(&args[i + 1], ~0u, &out->ret,
+					     &out->partial_lo, &out->partial_hi, err) != 0)
+			return -1;
 		out->has_return = true;
 		i += 2;
 	}

@@ -121,6 +121,7 @@ struct imap_search_cmd {
 	unsigned ret;			/* enum imap_search_return bits */
 	struct span charset;		/* empty if none given */
 	struct imap_search_key program;
+	uint32_t partial_lo, partial_hi;	/* PARTIAL lo:hi, lo <= hi */
 };
 
 enum imap_search_return {
@@ -129,7 +130,19 @@ enum imap_search_return {
 	IMAP_SEARCH_RETURN_ALL = 1u << 2,
 	IMAP_SEARCH_RETURN_COUNT = 1u << 3,
 	IMAP_SEARCH_RETURN_SAVE = 1u << 4,	/* RFC 5182 */
+	/* RFC 5267 4 (CONTEXT=SEARCH, CONTEXT=SORT) */
+	IMAP_SEARCH_RETURN_PARTIAL = 1u << 5,
+	IMAP_SEARCH_RETURN_UPDATE = 1u << 6,
+	IMAP_SEARCH_RETURN_CONTEXT = 1u << 7,	/* a hint; no effect */
 };
+
+/* A RETURN (...) list: option bits into *ret_out, PARTIAL's range into
+ * *lo_out <= *hi_out (RFC 5267 4.4: "500:400" is "400:500", no "*").
+ * Options outside `allowed`, repeats of PARTIAL or UPDATE, and PARTIAL
+ * with ALL (RFC 5267 4.4) are errors (BAD). */
+int imap_search_parse_return(const struct imap_arg *list, unsigned allowed,
+			     unsigned *ret_out, uint32_t *lo_out,
+			     uint32_t *hi_out, struct err *err);
 
 /* Unknown RETURN options are an error (RFC 4731 3.1 asks for BAD). */
 int imap_search_parse_command(const struct imap_arg *args, size_t n,

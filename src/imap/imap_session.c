@@ -14,6 +14,7 @@
 
 #include "core/log.h"
 #include "core/xmalloc.h"
+#include "imap/imap_context.h"
 
 struct imap_server *imap_server_new(const struct config *cfg,
 				    struct store *store, SSL_CTX *tls,
@@ -57,6 +58,8 @@ static void reply_v(struct imap_session *s, const char *tag, const char *kind,
 	if (s->state == IMAP_S_SELECTED && s->mode == IMAP_M_COMMAND &&
 	    atomic_load(&s->changed))
 		imap_sync(s, s->sync_expunges);
+	if (s->state == IMAP_S_SELECTED && s->mode == IMAP_M_COMMAND)
+		imap_context_update(s);	/* the session's own STORE */
 	imap_flush(s);
 	net_conn_write(s->c, tag[0] ? tag : "*", tag[0] ? strlen(tag) : 1);
 	net_conn_reply(s->c, " %s %s", kind, text);

@@ -1,6 +1,7 @@
 /* fuzz_imap_parse.c - libFuzzer target for the IMAP command reader and
  * the readers of its argument trees (src/imap/imap_parse*.c,
- * imap_seqset.c, imap_search.c). The first byte picks the limits and how
+ * imap_seqset.c, imap_search.c, imap_sort.c's SORT and THREAD arguments,
+ * base subjects and cached-ENVELOPE keys, imap_thread.c over the keys). The first byte picks the limits and how
  * the rest is cut into pieces; the rest is what a client sends. Checked:
  * the events do not depend on the cuts (a run fed whole must agree),
  * literal chunks are contiguous and within the announced size, a closed
@@ -17,6 +18,7 @@
 #include "imap/imap_parse_value.h"
 #include "imap/imap_search.h"
 #include "imap/imap_seqset.h"
+#include "imap/imap_sort.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -111,6 +113,66 @@ static void readers(const struct imap_arg *a, struct imap_arena *arena,
 	}
 }
 
+/* SORT / THREAD arguments; every string argument as a subject and as a
+ * cached ENVELOPE (a damaged cache must never misbehave); and threads
+ * over the keys so made, whose output must balance its parentheses. */
+static void sort_readers(const struct imap_cmd *cmd)
+{
+	struct imap_search_limits sl;
+	imap_search_limits_default(&sl);
+	struct err e;
+	struct imap_sort_cmd so;
+	if (imap_sort_parse_command(cmd->args, cmd->nargs, &sl, cmd->arena, &so, &e) == 0)
+		CHECK(so.n_crit >= 1 && so.n_crit <= IMAP_SORT_MAX_CRITERIA);
+	struct imap_thread_cmd th;
+	(void)imap_thread_parse_command(cmd->args, cmd->nargs, &sl, cmd->arena, &th, &e);
+
+	enum { K = 8 };
+	struct imap_sort_msg m[K];
+	const struct imap_sort_msg *v[K];
+	struct buf mem[K];
+	size_t n = 0;
+	for (size_t i = 0; i < cmd->nargs && n < K; i++) {
+		struct span s;
+		if (!imap_arg_astring(&cmd->args[i], &s))
+			continue;
+		struct buf out;
+		buf_init(&out, s.len * 4 + 64);
+		bool refwd;
+		CHECK(imap_base_subject(s, &out, &refwd) == 0);
+		CHECK(out.len == 0 || (out.data[0] != ' ' && out.data[out.len - 1] != ' '));
+		buf_release(&out);
+		memset(&m[n], 0, sizeof m[n]);
+		m[n].seq = m[n].number = (uint32_t)n + 1;
+		buf_init(&mem[n], 1u << 20);
+		(void)imap_sort_msg_fill(&m[n], s, s, &mem[n]);
+		for (size_t k = 0; k < m[n].subject.len; k++)
+			CHECK(!(m[n].subject.p[k] >= 'a' && m[n].subject.p[k] <= 'z'));
+		v[n] = &m[n];
+		n++;
+	}
+	for (int alg = IMAP_THREAD_ORDEREDSUBJECT; alg <= IMAP_THREAD_REFERENCES; alg++) {
+		struct buf out;
+		buf_init(&out, 1u << 20);
+		CHECK(imap_thread_build((enum imap_thread_alg)alg, v, n, &out) == 0);
+		long depth = 0;
+		size_t numbers = 0;
+		for (size_t k = 0; k < out.len; k++) {
+			depth += out.data[k] == '(' ? 1 : out.data[k] == ')' ? -1 : 0;
+			CHECK(depth >= 0);
+			numbers += out.data[k] >= '1' && out.data[k] <= '8' &&
+				   (k == 0 || out.data[k - 1] == ' ' || out.data[k - 1] == '(');
+		}
+		CHECK(depth == 0 && numbers == n);
+		buf_release(&out);
+	}
+	struct imap_sort_criterion crit[2] = { { IMAP_SORT_SUBJECT, true },
+					       { IMAP_SORT_DISPLAYFROM, false } };
+	imap_sort_messages(v, n, crit, 2);
+	for (size_t i = 0; i < n; i++)
+		buf_release(&mem[i]);
+}
+
 static void on_command(const struct imap_cmd *cmd, uint64_t *h)
 {
 	CHECK(cmd->tag.len > 0 && cmd->tag.len <= IMAP_TAG_MAX);
@@ -131,6 +193,7 @@ static void on_command(const struct imap_cmd *cmd, uint64_t *h)
 	struct imap_search_cmd sc;
 	struct err e;
 	(void)imap_search_parse_command(cmd->args, cmd->nargs, &sl, cmd->arena, &sc, &e);
+	sort_readers(cmd);
 	if (cmd->nargs > 0) {
 		struct imap_flags fl;
 		(void)imap_parse_flags(cmd->args, cmd->nargs, cmd->arena, &fl, &e);
