@@ -21,6 +21,7 @@ void imap_cmd_idle(struct imap_session *s, const struct imap_cmd *cmd)
 	imap_out_str(&s->out, "+ idling\r\n");
 	imap_flush(s);
 	s->mode = IMAP_M_IDLE;
+	net_conn_set_timeout(s->c, s->srv->cfg->imap_idle_timeout);
 	/* an idling session should be small: give back what it can */
 	imap_parser_shrink(s->parser);	/* cmd is not used after this */
 	buf_release(&s->out);
@@ -33,6 +34,7 @@ void imap_idle_line(struct imap_session *s, struct span line)
 	char tag[sizeof s->tag];
 	memcpy(tag, s->tag, sizeof tag);
 	s->mode = IMAP_M_COMMAND;
+	net_conn_set_timeout(s->c, s->srv->cfg->imap_timeout);
 	if (!span_eq_ci(line, "DONE")) {
 		imap_bad(s, tag, "Expected DONE");
 		return;

@@ -26,6 +26,7 @@ struct pop3_server {
 	pthread_mutex_t lock_mu;
 	int64_t *locked;
 	size_t n_locked, cap_locked;
+	struct net_iplimit *ips;	/* pop3_max_connections_per_ip */
 };
 
 enum pop3_state { POP3_S_AUTH = 0, POP3_S_TRANSACTION, POP3_S_UPDATE };
@@ -46,6 +47,7 @@ struct pop3_session {
 	bool sasl_plain;	/* "AUTH PLAIN" sent, waiting for the response */
 	unsigned auth_failures;
 	unsigned errors;
+	bool ip_counted;	/* in srv->ips */
 
 	/* the maildrop, once authenticated */
 	int64_t mailbox_id;
