@@ -69,7 +69,6 @@ struct imap_session {
 	bool qresync;			/* ENABLE QRESYNC: VANISHED, not EXPUNGE */
 	bool login_busy;		/* a password check is on the pool */
 	bool sync_expunges;		/* the command may be told EXPUNGEs */
-	bool ip_counted;		/* in srv->ips */
 	bool user_counted;		/* in srv->users, for mailbox_id */
 
 	/* once authenticated */

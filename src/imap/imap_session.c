@@ -345,7 +345,6 @@ static bool on_open(struct net_conn *c, void *arg)
 		return false;
 	}
 	struct imap_session *s = xcalloc(1, sizeof *s);
-	s->ip_counted = true;
 	s->c = c;
 	s->srv = srv;
 	s->state = IMAP_S_NOTAUTH;
@@ -413,8 +412,7 @@ static void on_close(struct net_conn *c)
 		store_unwatch(s->srv->store, &s->watch);
 	if (s->user_counted)
 		net_userlimit_release(s->srv->users, s->mailbox_id);
-	if (s->ip_counted)
-		net_conn_ip_release(c, s->srv->ips);
+	net_conn_ip_release(c, s->srv->ips);	/* counted in on_open */
 	event_free(s->wake_ev);
 	event_free(s->delay_ev);
 	event_free(s->watch_ev);

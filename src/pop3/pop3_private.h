@@ -47,7 +47,6 @@ struct pop3_session {
 	bool sasl_plain;	/* "AUTH PLAIN" sent, waiting for the response */
 	unsigned auth_failures;
 	unsigned errors;
-	bool ip_counted;	/* in srv->ips */
 
 	/* the maildrop, once authenticated */
 	int64_t mailbox_id;

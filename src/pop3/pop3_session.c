@@ -83,7 +83,6 @@ static bool on_open(struct net_conn *c, void *arg)
 		return false;
 	}
 	struct pop3_session *s = xcalloc(1, sizeof *s);
-	s->ip_counted = true;
 	s->c = c;
 	s->srv = srv;
 	s->wake_ev = event_new(c->w->base, -1, 0, pop3_job_done, s);
@@ -136,8 +135,7 @@ static void on_close(struct net_conn *c)
 	log_info("pop3", c->id, "disconnect ip=%s%s%s", c->ip,
 		 s->address[0] ? " user=" : "", s->address);
 	pop3_unlock(s);
-	if (s->ip_counted)
-		net_conn_ip_release(c, s->srv->ips);
+	net_conn_ip_release(c, s->srv->ips);	/* counted in on_open */
 	event_free(s->wake_ev);
 	event_free(s->delay_ev);
 	free(s->msgs);

@@ -248,7 +248,7 @@ def test_preauth_and_idle_timers(make_server):
     assert p.eof()
     p.close()
 
-    # a partial line does not count as activity that ends the wait
+    # a client stuck in the middle of its first command is logged out too
     r = Line(srv.imaps_port)
     r.line()
     r.send(b"a LOG")
