@@ -7,7 +7,10 @@
  * goes through the connection layer (net_conn_accept) as petreld's
  * listeners do and whose other end is the client, driven by the same
  * event loop: it writes the input, then closes its sending side, and
- * reads and throws away every reply. The run ends when the server has
+ * reads and throws away every reply (an input whose last byte is 0x04
+ * also makes the client close the whole socket at the first reply after
+ * it is written: a peer that vanishes mid-session, whose next write from
+ * the server fails). The run ends when the server has
  * closed the connection; the store, checker and server are then freed
  * and the directory removed, so no state passes from one input to the
  * next. Passwords are hashed at libsodium's minimum Argon2id cost (stored
@@ -71,7 +74,8 @@ struct fuzz_client {
 	int fd;
 	const uint8_t *data;
 	size_t len, off;
-	bool closed;		/* the server closed its end */
+	bool vanish;		/* close all at the end of input, unread */
+	bool closed;		/* the server closed its end, or we did */
 	struct event *rev, *wev;
 };
 
@@ -214,17 +218,30 @@ static void fuzz_client_read(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	struct fuzz_client *cl = arg;
 	char buf[65536];
+	bool got = false;
 	for (;;) {
 		ssize_t n = read(fd, buf, sizeof buf);
-		if (n > 0)
+		if (n > 0) {
+			got = true;
 			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		}
+		if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+			/* a reply after the whole input went: vanish now, with
+			 * nothing unread (closing a unix socket with unread
+			 * data would reset the peer before it read our input) */
+			if (got && cl->vanish && cl->off == cl->len)
+				break;
 			return;
-		cl->closed = true;
-		event_del(cl->rev);
-		event_del(cl->wev);
-		return;
+		}
+		break;
 	}
+	cl->closed = true;
+	event_del(cl->rev);
+	event_del(cl->wev);
+	if (cl->vanish && close(fd) != 0)
+		fuzz_die("close", strerror(errno));
+	if (cl->vanish)
+		cl->fd = -1;
 }
 
 static void fuzz_client_write(evutil_socket_t fd, short what, void *arg)
@@ -256,7 +273,8 @@ static void fuzz_session(const struct net_proto *proto, void *server,
 	int sv[2];
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) != 0)
 		fuzz_die("socketpair", strerror(errno));
-	struct fuzz_client cl = { .fd = sv[1], .data = data, .len = size };
+	struct fuzz_client cl = { .fd = sv[1], .data = data, .len = size,
+				  .vanish = size > 0 && data[size - 1] == 0x04 };
 	cl.rev = event_new(fz.evb, sv[1], EV_READ | EV_PERSIST, fuzz_client_read, &cl);
 	cl.wev = event_new(fz.evb, sv[1], EV_WRITE | EV_PERSIST, fuzz_client_write, &cl);
 	if (cl.rev == NULL || cl.wev == NULL)
@@ -275,7 +293,8 @@ static void fuzz_session(const struct net_proto *proto, void *server,
 			fuzz_die("event_base_loop", "failed");
 	event_free(cl.rev);
 	event_free(cl.wev);
-	close(sv[1]);
+	if (cl.fd >= 0 && close(cl.fd) != 0)
+		fuzz_die("close", strerror(errno));
 }
 
 #endif
