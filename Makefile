@@ -87,8 +87,9 @@ fuzz:
 	    $$f $(LIB_SRC) -o $(FUZZ_DIR)/$$n $(LIBS); \
 	  mkdir -p $(FUZZ_DIR)/corpus-$$n; \
 	  seeds=tests/fuzz/corpus/$$n; [ -d $$seeds ] || seeds=; \
+	  dict=tests/fuzz/$$n.dict; [ -f $$dict ] && dict=-dict=$$dict || dict=; \
 	  echo "== $$n ($(FUZZ_SECONDS)s)"; \
-	  $(FUZZ_DIR)/$$n -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=60 \
+	  $(FUZZ_DIR)/$$n -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=60 $$dict \
 	    $(FUZZ_DIR)/corpus-$$n $$seeds; \
 	done
 
