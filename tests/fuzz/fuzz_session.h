@@ -85,6 +85,13 @@ static void fuzz_die(const char *what, const char *why)
 	abort();
 }
 
+/* the runs' directories are removed after each; a crash leaves its own
+ * behind for a look, and an empty base is removed at exit */
+static void fuzz_exit(void)
+{
+	(void)rmdir(fz.base);	/* not empty after a crash: kept */
+}
+
 static void fuzz_init(void)
 {
 	struct err err;
@@ -101,6 +108,7 @@ static void fuzz_init(void)
 	snprintf(fz.base, sizeof fz.base, "%s/petrel-fuzz-XXXXXX", tmp);
 	if (mkdtemp(fz.base) == NULL)
 		fuzz_die("mkdtemp", strerror(errno));
+	atexit(fuzz_exit);
 	cfg_defaults(&fz.cfg);
 	fz.cfg.imap_plaintext_auth = true;	/* no TLS on a socketpair */
 	fz.cfg.pop3_plaintext_auth = true;
