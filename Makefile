@@ -4,6 +4,7 @@
 #   make test       unit tests (cmocka) and integration tests (pytest)
 #   make test-asan  the same tests on an ASan+UBSan build (build-asan/)
 #   make fuzz       each libFuzzer target for FUZZ_SECONDS seconds
+#                   (FUZZ="fuzz_imap_session fuzz_pop3_session": only those)
 #   make bench      benchmarks against Postfix (bench/)
 
 BUILD    ?= build
@@ -29,6 +30,7 @@ CLI_SRC  = $(wildcard src/cli/*.c)
 UNIT_SRC = $(wildcard tests/unit/*/test_*.c)
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_SRC = $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ    ?= $(FUZZ_SRC:tests/fuzz/%.c=%)
 
 DEPS_STAMP = $(BUILD)/.deps-ok
 
@@ -78,15 +80,16 @@ FUZZ_CC  ?= clang-14
 FUZZ_DIR  = build-fuzz
 fuzz:
 	@scripts/install-deps fuzz
-	@set -e; mkdir -p $(FUZZ_DIR); for f in $(FUZZ_SRC); do \
-	  n=$$(basename $$f .c); \
+	@set -e; mkdir -p $(FUZZ_DIR); for n in $(FUZZ); do \
+	  f=tests/fuzz/$$n.c; \
 	  $(FUZZ_CC) -std=c17 -D_GNU_SOURCE -g -O1 -Isrc -fsanitize=fuzzer,address,undefined \
 	    -fno-sanitize-recover=undefined \
 	    $$f $(LIB_SRC) -o $(FUZZ_DIR)/$$n $(LIBS); \
 	  mkdir -p $(FUZZ_DIR)/corpus-$$n; \
 	  seeds=tests/fuzz/corpus/$$n; [ -d $$seeds ] || seeds=; \
+	  dict=tests/fuzz/$$n.dict; [ -f $$dict ] && dict=-dict=$$dict || dict=; \
 	  echo "== $$n ($(FUZZ_SECONDS)s)"; \
-	  $(FUZZ_DIR)/$$n -max_total_time=$(FUZZ_SECONDS) -max_len=65536 \
+	  $(FUZZ_DIR)/$$n -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=60 $$dict \
 	    $(FUZZ_DIR)/corpus-$$n $$seeds; \
 	done
 

@@ -24,6 +24,14 @@ int auth_init(struct err *err) __attribute__((warn_unused_result));
 int auth_password_hash(const char *password, size_t len, char *out,
 		       size_t outsz, struct err *err)
 	__attribute__((warn_unused_result));
+/* The same with a chosen Argon2id cost (libsodium's opslimit and
+ * memlimit); auth_password_hash uses the INTERACTIVE preset. For tests
+ * and fuzzers that need cheap hashes; hashes record their cost, so any
+ * of them verifies. */
+int auth_password_hash_cost(const char *password, size_t len, char *out,
+			    size_t outsz, unsigned long long opslimit,
+			    size_t memlimit, struct err *err)
+	__attribute__((warn_unused_result));
 /* true if password matches hash; constant-time in the hash compare. */
 bool auth_password_check(const char *hash, const char *password, size_t len);
 
@@ -42,6 +50,12 @@ struct auth;
  * verified against; a changed password or a disabled mailbox misses.
  * Failed logins are never cached. Thread-safe. */
 struct auth *auth_new(struct store *st, struct jobs *jobs);
+/* The same, with the Argon2id cost of the dummy hash that unknown users
+ * are checked against (auth_new: auth_password_hash's); it should be the
+ * cost of the store's hashes. For tests and fuzzers whose stores hold
+ * cheap hashes, so that an unknown user costs as little as a known one. */
+struct auth *auth_new_cost(struct store *st, struct jobs *jobs,
+			   unsigned long long opslimit, size_t memlimit);
 void auth_free(struct auth **ap);
 
 struct auth_login {

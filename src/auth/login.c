@@ -34,6 +34,13 @@ struct auth {
 
 struct auth *auth_new(struct store *st, struct jobs *jobs)
 {
+	return auth_new_cost(st, jobs, crypto_pwhash_OPSLIMIT_INTERACTIVE,
+			     crypto_pwhash_MEMLIMIT_INTERACTIVE);
+}
+
+struct auth *auth_new_cost(struct store *st, struct jobs *jobs,
+			   unsigned long long opslimit, size_t memlimit)
+{
 	struct auth *au = xcalloc(1, sizeof *au);
 	au->store = st;
 	au->jobs = jobs;
@@ -43,7 +50,8 @@ struct auth *auth_new(struct store *st, struct jobs *jobs)
 	char pw[33];
 	struct err err;
 	auth_password_random(pw, 32);
-	if (auth_password_hash(pw, 32, au->dummy_hash, sizeof au->dummy_hash, &err) != 0)
+	if (auth_password_hash_cost(pw, 32, au->dummy_hash, sizeof au->dummy_hash,
+				    opslimit, memlimit, &err) != 0)
 		au->dummy_hash[0] = '\0';
 	sodium_memzero(pw, sizeof pw);
 	return au;

@@ -13,16 +13,23 @@ int auth_init(struct err *err)
 	return 0;
 }
 
-int auth_password_hash(const char *password, size_t len, char *out,
-		       size_t outsz, struct err *err)
+int auth_password_hash_cost(const char *password, size_t len, char *out,
+			    size_t outsz, unsigned long long opslimit,
+			    size_t memlimit, struct err *err)
 {
 	if (outsz < crypto_pwhash_STRBYTES)
 		return err_set(err, ERR_ENV, 0, NULL, "hash buffer too small");
-	if (crypto_pwhash_str(out, password, len,
-			      crypto_pwhash_OPSLIMIT_INTERACTIVE,
-			      crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0)
+	if (crypto_pwhash_str(out, password, len, opslimit, memlimit) != 0)
 		return err_set(err, ERR_ENV, 0, NULL, "out of memory hashing a password");
 	return 0;
+}
+
+int auth_password_hash(const char *password, size_t len, char *out,
+		       size_t outsz, struct err *err)
+{
+	return auth_password_hash_cost(password, len, out, outsz,
+				       crypto_pwhash_OPSLIMIT_INTERACTIVE,
+				       crypto_pwhash_MEMLIMIT_INTERACTIVE, err);
 }
 
 bool auth_password_check(const char *hash, const char *password, size_t len)

@@ -42,11 +42,17 @@ static const struct cfg_key keys[] = {
 	{ "listen_smtps", T_LISTEN, F(listen_smtps), 0, 0 },
 	{ "listen_pop3", T_LISTEN, F(listen_pop3), 0, 0 },
 	{ "listen_pop3s", T_LISTEN, F(listen_pop3s), 0, 0 },
-	{ "pop3_timeout", T_SECS, F(pop3_timeout), 60, 86400 },
+	{ "pop3_timeout", T_SECS, F(pop3_timeout), 1, 86400 },
+	{ "pop3_preauth_timeout", T_SECS, F(pop3_preauth_timeout), 1, 86400 },
+	{ "pop3_max_connections_per_ip", T_UINT, F(pop3_max_connections_per_ip), 0, 1000000 },
 	{ "pop3_plaintext_auth", T_BOOL, F(pop3_plaintext_auth), 0, 0 },
 	{ "listen_imap", T_LISTEN, F(listen_imap), 0, 0 },
 	{ "listen_imaps", T_LISTEN, F(listen_imaps), 0, 0 },
-	{ "imap_timeout", T_SECS, F(imap_timeout), 60, 86400 },
+	{ "imap_timeout", T_SECS, F(imap_timeout), 1, 86400 },
+	{ "imap_preauth_timeout", T_SECS, F(imap_preauth_timeout), 1, 86400 },
+	{ "imap_idle_timeout", T_SECS, F(imap_idle_timeout), 1, 86400 },
+	{ "imap_max_sessions_per_user", T_UINT, F(imap_max_sessions_per_user), 0, 1000000 },
+	{ "imap_max_connections_per_ip", T_UINT, F(imap_max_connections_per_ip), 0, 1000000 },
 	{ "imap_plaintext_auth", T_BOOL, F(imap_plaintext_auth), 0, 0 },
 	{ "tls_cert", T_STR, F(tls_cert), 0, 0 },
 	{ "tls_key", T_STR, F(tls_key), 0, 0 },
@@ -65,6 +71,7 @@ static const struct cfg_key keys[] = {
 	{ "max_connections", T_UINT, F(max_connections), 1, 1000000 },
 	{ "max_connections_per_ip", T_UINT, F(max_connections_per_ip), 0, 1000000 },
 	{ "limit_loopback", T_BOOL, F(limit_loopback), 0, 0 },
+	{ "auth_failure_delay", T_SECS, F(auth_failure_delay), 0, 60 },
 	{ "default_quota", T_SIZE, F(default_quota), 0, UINT64_MAX },
 	{ "demo_domain", T_STR, F(demo_domain), 0, 0 },
 	{ "demo_user", T_STR, F(demo_user), 0, 0 },
@@ -95,6 +102,7 @@ void cfg_defaults(struct config *cfg)
 	snprintf(cfg->listen_pop3s.addr[0].port, sizeof cfg->listen_pop3s.addr[0].port, "2995");
 	/* RFC 1939 3: the autologout timer is at least 10 minutes */
 	cfg->pop3_timeout = 600;
+	cfg->pop3_preauth_timeout = POP3_PREAUTH_TIMEOUT_DEFAULT;
 	cfg->listen_imap.n = 1;
 	snprintf(cfg->listen_imap.addr[0].host, sizeof cfg->listen_imap.addr[0].host, "0.0.0.0");
 	snprintf(cfg->listen_imap.addr[0].port, sizeof cfg->listen_imap.addr[0].port, "2143");
@@ -103,6 +111,9 @@ void cfg_defaults(struct config *cfg)
 	snprintf(cfg->listen_imaps.addr[0].port, sizeof cfg->listen_imaps.addr[0].port, "2993");
 	/* RFC 9051 5.4: the autologout timer is at least 30 minutes */
 	cfg->imap_timeout = 1800;
+	cfg->imap_preauth_timeout = IMAP_PREAUTH_TIMEOUT_DEFAULT;
+	cfg->imap_idle_timeout = IMAP_IDLE_TIMEOUT_DEFAULT;
+	cfg->imap_max_sessions_per_user = IMAP_MAX_SESSIONS_PER_USER_DEFAULT;
 	snprintf(cfg->tls_cert, sizeof cfg->tls_cert, "tls/cert.pem");
 	snprintf(cfg->tls_key, sizeof cfg->tls_key, "tls/key.pem");
 	cfg->tls_min_version = TLS1_2_VERSION;
@@ -117,6 +128,7 @@ void cfg_defaults(struct config *cfg)
 	cfg->smtp_data_timeout = SMTP_DATA_TIMEOUT_DEFAULT;
 	cfg->max_connections = NET_MAX_CONNECTIONS_DEFAULT;
 	cfg->max_connections_per_ip = NET_MAX_CONNECTIONS_PER_IP_DEFAULT;
+	cfg->auth_failure_delay = AUTH_FAIL_DELAY_DEFAULT;
 	cfg->default_quota = (uint64_t)1024 * 1024 * 1024;
 	snprintf(cfg->demo_domain, sizeof cfg->demo_domain, "example.test");
 	snprintf(cfg->demo_user, sizeof cfg->demo_user, "demo");

@@ -36,11 +36,17 @@ struct config {
 	struct cfg_listen_list listen_smtps;	/* MX, implicit TLS */
 	struct cfg_listen_list listen_pop3;	/* POP3, STLS offered */
 	struct cfg_listen_list listen_pop3s;	/* POP3, implicit TLS */
-	unsigned pop3_timeout;		/* seconds */
+	unsigned pop3_timeout;		/* seconds, once logged in */
+	unsigned pop3_preauth_timeout;	/* seconds, before login */
+	unsigned pop3_max_connections_per_ip;	/* 0 = only the global cap */
 	bool pop3_plaintext_auth;	/* allow USER/PASS without TLS */
 	struct cfg_listen_list listen_imap;	/* IMAP, STARTTLS offered */
 	struct cfg_listen_list listen_imaps;	/* IMAP, implicit TLS */
-	unsigned imap_timeout;		/* seconds (autologout, IDLE too) */
+	unsigned imap_timeout;		/* seconds, autologout once logged in */
+	unsigned imap_preauth_timeout;	/* seconds, before login */
+	unsigned imap_idle_timeout;	/* seconds, during IDLE */
+	unsigned imap_max_sessions_per_user;	/* 0 = no limit */
+	unsigned imap_max_connections_per_ip;	/* 0 = only the global cap */
 	bool imap_plaintext_auth;	/* allow LOGIN without TLS */
 
 	char tls_cert[1024];	/* relative paths are under data_dir */
@@ -58,6 +64,7 @@ struct config {
 	unsigned max_connections;
 	unsigned max_connections_per_ip;	/* 0 = no limit */
 	bool limit_loopback;	/* apply it to 127.0.0.0/8 and ::1 too */
+	unsigned auth_failure_delay;	/* seconds before a failed login's reply */
 
 	uint64_t default_quota;	/* bytes; 0 = unlimited */
 	char demo_domain[256];	/* created on first start; "" = none */

@@ -44,10 +44,33 @@
 #define POP3_MAX_ERRORS 20
 
 /* Failed logins in one POP3 or IMAP session before it is closed; each
- * failure is answered after AUTH_FAIL_DELAY_MS, to slow password guessing
- * (Dovecot's auth_failure_delay is 2 s). */
+ * failure is answered after AUTH_FAIL_DELAY_DEFAULT seconds, to slow
+ * password guessing (Dovecot's auth_failure_delay is 2 s). Configurable:
+ * auth_failure_delay. */
 #define AUTH_MAX_FAILURES 3
-#define AUTH_FAIL_DELAY_MS 1000
+#define AUTH_FAIL_DELAY_DEFAULT 1
+
+/* Seconds a connection may stay idle before it has logged in: a client
+ * logs in right after the greeting, and idle unauthenticated connections
+ * only hold slots (Dovecot's login processes allow 3 minutes). RFC 1939 3
+ * and RFC 9051 5.4 set their minimum autologout times (10 and 30 minutes)
+ * for sessions; pop3_timeout and imap_timeout keep them once logged in.
+ * Configurable: imap_preauth_timeout, pop3_preauth_timeout. */
+#define IMAP_PREAUTH_TIMEOUT_DEFAULT 60
+#define POP3_PREAUTH_TIMEOUT_DEFAULT 60
+
+/* RFC 9051 6.3.13: clients re-issue IDLE at least every 29 minutes, so a
+ * server may end an IDLE that lasted longer than 30. Configurable:
+ * imap_idle_timeout. */
+#define IMAP_IDLE_TIMEOUT_DEFAULT 1800
+
+/* Concurrent authenticated IMAP sessions of one user, over all addresses
+ * (Dovecot allows 10 per user and client address; a desktop client keeps
+ * up to 5 per account, and people have several devices). Past it LOGIN
+ * gets NO [LIMIT] (RFC 5530). POP3 needs no such cap: its maildrop lock
+ * (RFC 1939 8) already allows one session per mailbox. Configurable:
+ * imap_max_sessions_per_user. */
+#define IMAP_MAX_SESSIONS_PER_USER_DEFAULT 50
 
 /* Recent successful logins remembered so that mail clients that log in
  * every few minutes do not pay Argon2id each time (Dovecot's auth_cache);

@@ -21,6 +21,7 @@ void imap_cmd_idle(struct imap_session *s, const struct imap_cmd *cmd)
 	imap_out_str(&s->out, "+ idling\r\n");
 	imap_flush(s);
 	s->mode = IMAP_M_IDLE;
+	net_conn_set_timeout(s->c, s->srv->cfg->imap_idle_timeout);
 	/* an idling session should be small: give back what it can */
 	imap_parser_shrink(s->parser);	/* cmd is not used after this */
 	imap_compact(s);
@@ -35,6 +36,7 @@ void imap_idle_line(struct imap_session *s, struct span line)
 	memcpy(tag, s->tag, sizeof tag);
 	s->mode = IMAP_M_COMMAND;
 	imap_expand(s);
+	net_conn_set_timeout(s->c, s->srv->cfg->imap_timeout);
 	if (!span_eq_ci(line, "DONE")) {
 		imap_bad(s, tag, "Expected DONE");
 		return;

@@ -26,6 +26,8 @@ struct imap_server {
 	struct store *store;
 	SSL_CTX *tls;
 	struct auth *auth;
+	struct net_userlimit *users;	/* imap_max_sessions_per_user */
+	struct net_iplimit *ips;	/* imap_max_connections_per_ip */
 };
 
 enum imap_state {
@@ -71,6 +73,7 @@ struct imap_session {
 	bool qresync;			/* ENABLE QRESYNC: VANISHED, not EXPUNGE */
 	bool login_busy;		/* a password check is on the pool */
 	bool sync_expunges;		/* the command may be told EXPUNGEs */
+	bool user_counted;		/* in srv->users, for mailbox_id */
 
 	/* once authenticated */
 	int64_t mailbox_id;

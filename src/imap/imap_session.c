@@ -15,6 +15,7 @@
 #include "core/log.h"
 #include "core/xmalloc.h"
 #include "imap/imap_context.h"
+#include "net/net.h"
 
 struct imap_server *imap_server_new(const struct config *cfg,
 				    struct store *store, SSL_CTX *tls,
@@ -25,11 +26,17 @@ struct imap_server *imap_server_new(const struct config *cfg,
 	srv->store = store;
 	srv->tls = tls;
 	srv->auth = auth;
+	srv->users = net_userlimit_new(1024);
+	srv->ips = net_iplimit_new(1024);
 	return srv;
 }
 
 void imap_server_free(struct imap_server **sp)
 {
+	if (*sp == NULL)
+		return;
+	net_userlimit_free(&(*sp)->users);
+	net_iplimit_free(&(*sp)->ips);
 	free(*sp);
 	*sp = NULL;
 }
@@ -253,16 +260,29 @@ static void enter_auth(struct imap_session *s)
 {
 	struct net_conn *c = s->c;
 	struct err err;
+	/* counted here, on the worker, once the password is known good; a
+	 * peer that went during the check never gets this far */
+	if (!net_userlimit_acquire(s->srv->users, s->login.mailbox_id,
+				   s->srv->cfg->imap_max_sessions_per_user)) {
+		log_info("imap", c->id, "login user=%s ip=%s result=too_many_sessions",
+			 s->login.address, c->ip);
+		imap_no(s, s->tag, "[LIMIT] Too many sessions for this user");
+		return;
+	}
 	s->mailbox_id = s->login.mailbox_id;
+	s->user_counted = true;
 	snprintf(s->address, sizeof s->address, "%s", s->login.address);
 	if (store_watch(s->srv->store, s->mailbox_id, on_store_change, s,
 			&s->watch, &err) != 0) {
 		log_error("imap", c->id, "watch user=%s error=\"%s\"", s->address, err.msg);
 		s->address[0] = '\0';
+		net_userlimit_release(s->srv->users, s->mailbox_id);
+		s->user_counted = false;
 		imap_no(s, s->tag, "[UNAVAILABLE] Cannot open the mailbox, try again later");
 		return;
 	}
 	s->state = IMAP_S_AUTH;
+	net_conn_set_timeout(c, s->srv->cfg->imap_timeout);
 	struct imap_parse_limits lim;
 	imap_parse_limits_default(&lim);
 	lim.max_literal = s->srv->cfg->smtp_max_message_size;
@@ -289,8 +309,7 @@ void imap_job_done(evutil_socket_t fd, short what, void *arg)
 		s->auth_failures++;
 		log_info("imap", c->id, "login failed ip=%s failures=%u", c->ip,
 			 s->auth_failures);
-		struct timeval tv = { AUTH_FAIL_DELAY_MS / 1000,
-				      (AUTH_FAIL_DELAY_MS % 1000) * 1000 };
+		struct timeval tv = { (time_t)s->srv->cfg->auth_failure_delay, 0 };
 		evtimer_add(s->delay_ev, &tv);
 		sodium_memzero(s->login.password, sizeof s->login.password);
 		return;		/* still busy until imap_delay_done */
@@ -322,6 +341,12 @@ void imap_delay_done(evutil_socket_t fd, short what, void *arg)
 static bool on_open(struct net_conn *c, void *arg)
 {
 	struct imap_server *srv = arg;
+	if (!net_conn_ip_acquire(c, srv->ips, srv->cfg->imap_max_connections_per_ip)) {
+		log_info("imap", c->id, "reject ip=%s reason=too_many_imap_connections_from_ip",
+			 c->ip);
+		net_conn_reply(c, "%s", imap_proto.refuse_line);
+		return false;
+	}
 	struct imap_session *s = xcalloc(1, sizeof *s);
 	s->c = c;
 	s->srv = srv;
@@ -337,6 +362,7 @@ static bool on_open(struct net_conn *c, void *arg)
 		if (s->watch_ev)
 			event_free(s->watch_ev);
 		free(s);
+		net_conn_ip_release(c, srv->ips);
 		return false;
 	}
 	struct imap_parse_limits lim;
@@ -345,7 +371,7 @@ static bool on_open(struct net_conn *c, void *arg)
 	buf_init(&s->out, IMAP_OUT_MAX);
 	buf_init(&s->literal, 0);
 	c->proto = s;
-	net_conn_set_timeout(c, srv->cfg->imap_timeout);
+	net_conn_set_timeout(c, srv->cfg->imap_preauth_timeout);
 	imap_capability_text(s, &s->out);
 	net_conn_reply(c, "* OK [%.*s] petrel ready", (int)s->out.len,
 		       (const char *)s->out.data);
@@ -365,8 +391,12 @@ static void on_tls_ready(struct net_conn *c, bool after_starttls)
 
 static void on_timeout(struct net_conn *c)
 {
+	struct imap_session *s = c->proto;
 	/* RFC 9051 5.4: the autologout timer */
-	net_conn_reply(c, "* BYE Autologout; idle for too long");
+	if (s != NULL && s->state == IMAP_S_NOTAUTH)
+		net_conn_reply(c, "* BYE Autologout; no login in time");
+	else
+		net_conn_reply(c, "* BYE Autologout; idle for too long");
 }
 
 static void on_shutdown(struct net_conn *c)
@@ -383,6 +413,9 @@ static void on_close(struct net_conn *c)
 		 s->address[0] ? " user=" : "", s->address);
 	if (s->watch)
 		store_unwatch(s->srv->store, &s->watch);
+	if (s->user_counted)
+		net_userlimit_release(s->srv->users, s->mailbox_id);
+	net_conn_ip_release(c, s->srv->ips);	/* counted in on_open */
 	event_free(s->wake_ev);
 	event_free(s->delay_ev);
 	event_free(s->watch_ev);

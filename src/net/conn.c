@@ -75,6 +75,28 @@ static void conn_free(struct net_conn *c)
 		w->on_idle(w->idle_arg);
 }
 
+static bool ip_exempt(const struct net_conn *c)
+{
+	return !c->limits->limit_loopback &&
+	       net_addr_is_loopback((const struct sockaddr *)&c->addr);
+}
+
+bool net_conn_ip_acquire(struct net_conn *c, struct net_iplimit *l,
+			 unsigned max)
+{
+	if (ip_exempt(c))
+		return true;
+	return net_iplimit_acquire(l, (const struct sockaddr *)&c->addr, max);
+}
+
+void net_conn_ip_release(struct net_conn *c, struct net_iplimit *l)
+{
+	/* the same test as at acquire: limit_loopback and the address do not
+	 * change while the connection lives */
+	if (!ip_exempt(c))
+		net_iplimit_release(l, (const struct sockaddr *)&c->addr);
+}
+
 void net_conn_reply(struct net_conn *c, const char *fmt, ...)
 {
 	struct evbuffer *out = bufferevent_get_output(c->bev);

@@ -107,6 +107,15 @@ void net_conn_accept(struct net_worker *w, struct net_limits *limits,
 		     SSL_CTX *tls_ctx, bool implicit_tls, int fd,
 		     const struct sockaddr *sa, socklen_t salen);
 
+/* A per-service cap on connections from c's address, counted in l, on top
+ * of the global max_per_ip (e.g. imap_max_connections_per_ip). Loopback is
+ * exempt unless limit_loopback, as for the global cap. false: over max
+ * (0 = no limit), nothing counted. Every true must be matched by exactly
+ * one net_conn_ip_release(c, l). */
+bool net_conn_ip_acquire(struct net_conn *c, struct net_iplimit *l,
+			 unsigned max);
+void net_conn_ip_release(struct net_conn *c, struct net_iplimit *l);
+
 /* ---- output ------------------------------------------------------------ */
 /* Queue fmt and CRLF. */
 void net_conn_reply(struct net_conn *c, const char *fmt, ...)

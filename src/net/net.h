@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <openssl/ssl.h>
 #include <sys/socket.h>
@@ -37,6 +38,19 @@ bool net_iplimit_acquire(struct net_iplimit *l, const struct sockaddr *sa,
 void net_iplimit_release(struct net_iplimit *l, const struct sockaddr *sa);
 /* Current count for sa's address (for tests and logs). */
 unsigned net_iplimit_count(struct net_iplimit *l, const struct sockaddr *sa);
+/* Concurrent authenticated sessions per user (the store's mailbox id),
+ * across all workers of one protocol server. Thread-safe. expected: about
+ * how many users to size for. */
+struct net_userlimit;
+struct net_userlimit *net_userlimit_new(size_t expected);
+void net_userlimit_free(struct net_userlimit **lp);
+/* Count one more session for id; false (and nothing counted) if it
+ * already has max (0 = no limit). Every true must be matched by exactly
+ * one net_userlimit_release(). */
+bool net_userlimit_acquire(struct net_userlimit *l, int64_t id, unsigned max);
+void net_userlimit_release(struct net_userlimit *l, int64_t id);
+/* Current count for id (for tests and logs). */
+unsigned net_userlimit_count(struct net_userlimit *l, int64_t id);
 /* 127.0.0.0/8, ::1, ::ffff:127.x, or not an IP socket. */
 bool net_addr_is_loopback(const struct sockaddr *sa);
 

@@ -215,6 +215,7 @@ static void enter_transaction(struct pop3_session *s)
 	s->folder_id = f.id;
 	s->uidvalidity = f.uidvalidity;
 	s->state = POP3_S_TRANSACTION;
+	net_conn_set_timeout(c, s->srv->cfg->pop3_timeout);
 	log_info("pop3", c->id, "login user=%s ip=%s messages=%u", s->address, c->ip, s->n_msgs);
 	net_conn_reply(c, "+OK Logged in, %u messages", s->n_msgs);
 }
@@ -543,8 +544,7 @@ void pop3_job_done(evutil_socket_t fd, short what, void *arg)
 			log_info("pop3", c->id, "login failed ip=%s failures=%u", c->ip,
 				 s->auth_failures);
 			/* answer after a pause; input stays paused meanwhile */
-			struct timeval tv = { AUTH_FAIL_DELAY_MS / 1000,
-					      (AUTH_FAIL_DELAY_MS % 1000) * 1000 };
+			struct timeval tv = { (time_t)s->srv->cfg->auth_failure_delay, 0 };
 			evtimer_add(s->delay_ev, &tv);
 			return;		/* still busy until pop3_delay_done */
 		} else if (!c->peer_gone) {

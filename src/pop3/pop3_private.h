@@ -26,6 +26,7 @@ struct pop3_server {
 	pthread_mutex_t lock_mu;
 	int64_t *locked;
 	size_t n_locked, cap_locked;
+	struct net_iplimit *ips;	/* pop3_max_connections_per_ip */
 };
 
 enum pop3_state { POP3_S_AUTH = 0, POP3_S_TRANSACTION, POP3_S_UPDATE };

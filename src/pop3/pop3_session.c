@@ -11,6 +11,7 @@
 #include "core/limits.h"
 #include "core/log.h"
 #include "core/xmalloc.h"
+#include "net/net.h"
 
 struct pop3_server *pop3_server_new(const struct config *cfg,
 				    struct store *store, SSL_CTX *tls,
@@ -23,6 +24,7 @@ struct pop3_server *pop3_server_new(const struct config *cfg,
 	srv->jobs = jobs;
 	srv->auth = auth;
 	pthread_mutex_init(&srv->lock_mu, NULL);
+	srv->ips = net_iplimit_new(1024);
 	return srv;
 }
 
@@ -32,6 +34,7 @@ void pop3_server_free(struct pop3_server **sp)
 	if (srv == NULL)
 		return;
 	pthread_mutex_destroy(&srv->lock_mu);
+	net_iplimit_free(&srv->ips);
 	free(srv->locked);
 	free(srv);
 	*sp = NULL;
@@ -73,6 +76,12 @@ static void on_input(struct net_conn *c)
 static bool on_open(struct net_conn *c, void *arg)
 {
 	struct pop3_server *srv = arg;
+	if (!net_conn_ip_acquire(c, srv->ips, srv->cfg->pop3_max_connections_per_ip)) {
+		log_info("pop3", c->id, "reject ip=%s reason=too_many_pop3_connections_from_ip",
+			 c->ip);
+		net_conn_reply(c, "%s", pop3_proto.refuse_line);
+		return false;
+	}
 	struct pop3_session *s = xcalloc(1, sizeof *s);
 	s->c = c;
 	s->srv = srv;
@@ -84,10 +93,11 @@ static bool on_open(struct net_conn *c, void *arg)
 		if (s->delay_ev)
 			event_free(s->delay_ev);
 		free(s);
+		net_conn_ip_release(c, srv->ips);
 		return false;
 	}
 	c->proto = s;
-	net_conn_set_timeout(c, srv->cfg->pop3_timeout);
+	net_conn_set_timeout(c, srv->cfg->pop3_preauth_timeout);
 	net_conn_reply(c, "+OK petrel POP3 ready");
 	return true;
 }
@@ -104,8 +114,12 @@ static void on_tls_ready(struct net_conn *c, bool after_starttls)
 
 static void on_timeout(struct net_conn *c)
 {
+	struct pop3_session *s = c->proto;
 	/* RFC 1939 3: the autologout timer; deletions are not committed */
-	net_conn_reply(c, "-ERR Autologout; idle for too long");
+	if (s != NULL && s->state == POP3_S_AUTH)
+		net_conn_reply(c, "-ERR Autologout; no login in time");
+	else
+		net_conn_reply(c, "-ERR Autologout; idle for too long");
 }
 
 static void on_shutdown(struct net_conn *c)
@@ -121,6 +135,7 @@ static void on_close(struct net_conn *c)
 	log_info("pop3", c->id, "disconnect ip=%s%s%s", c->ip,
 		 s->address[0] ? " user=" : "", s->address);
 	pop3_unlock(s);
+	net_conn_ip_release(c, s->srv->ips);	/* counted in on_open */
 	event_free(s->wake_ev);
 	event_free(s->delay_ev);
 	free(s->msgs);

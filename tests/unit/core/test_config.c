@@ -87,6 +87,15 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg.smtp_command_timeout, SMTP_COMMAND_TIMEOUT_DEFAULT);
 	assert_int_equal(cfg.smtp_data_timeout, SMTP_DATA_TIMEOUT_DEFAULT);
 	assert_int_equal(cfg.max_connections, NET_MAX_CONNECTIONS_DEFAULT);
+	assert_int_equal(cfg.imap_timeout, 1800);
+	assert_int_equal(cfg.imap_preauth_timeout, IMAP_PREAUTH_TIMEOUT_DEFAULT);
+	assert_int_equal(cfg.imap_idle_timeout, IMAP_IDLE_TIMEOUT_DEFAULT);
+	assert_int_equal(cfg.imap_max_sessions_per_user, IMAP_MAX_SESSIONS_PER_USER_DEFAULT);
+	assert_int_equal(cfg.imap_max_connections_per_ip, 0);
+	assert_int_equal(cfg.pop3_timeout, 600);
+	assert_int_equal(cfg.pop3_preauth_timeout, POP3_PREAUTH_TIMEOUT_DEFAULT);
+	assert_int_equal(cfg.pop3_max_connections_per_ip, 0);
+	assert_int_equal(cfg.auth_failure_delay, AUTH_FAIL_DELAY_DEFAULT);
 	assert_int_equal(cfg_finish(&cfg, &e), 0);
 }
 
@@ -112,7 +121,14 @@ static void test_load_good(void **state)
 		"listen_smtp = 127.0.0.1:2525, [::1]:2526 2527\n"
 		"tls_ciphers = HIGH:!aNULL#not-a-comment\n"
 		"demo_domain =\n"
-		"default_quota = 0\n";
+		"default_quota = 0\n"
+		"imap_preauth_timeout = 2m\n"
+		"imap_idle_timeout = 29m\n"
+		"imap_max_sessions_per_user = 0\n"
+		"imap_max_connections_per_ip = 7\n"
+		"pop3_preauth_timeout = 1\n"
+		"pop3_max_connections_per_ip = 3\n"
+		"auth_failure_delay = 0\n";
 	assert_int_equal(load_text(&cfg, text, &e, path, sizeof path), 0);
 	assert_string_equal(cfg.hostname, "mx.example.test");
 	assert_true(cfg.smtp_max_message_size == 64u * 1024 * 1024);
@@ -133,6 +149,13 @@ static void test_load_good(void **state)
 	assert_string_equal(cfg.tls_ciphers, "HIGH:!aNULL#not-a-comment");
 	assert_string_equal(cfg.demo_domain, "");
 	assert_true(cfg.default_quota == 0);
+	assert_int_equal(cfg.imap_preauth_timeout, 120);
+	assert_int_equal(cfg.imap_idle_timeout, 29 * 60);
+	assert_int_equal(cfg.imap_max_sessions_per_user, 0);
+	assert_int_equal(cfg.imap_max_connections_per_ip, 7);
+	assert_int_equal(cfg.pop3_preauth_timeout, 1);
+	assert_int_equal(cfg.pop3_max_connections_per_ip, 3);
+	assert_int_equal(cfg.auth_failure_delay, 0);
 	assert_int_equal(cfg_finish(&cfg, &e), 0);
 }
 
@@ -174,6 +197,14 @@ static const struct bad_case bad_cases[] = {
 	  "bad value for smtp_command_timeout: must be between 1 and 86400" },
 	{ "smtp_command_timeout = 5w\n", 1,
 	  "bad value for smtp_command_timeout: expected a duration (e.g. 30s, 5m, 1h)" },
+	{ "imap_preauth_timeout = 0\n", 1,
+	  "bad value for imap_preauth_timeout: must be between 1 and 86400" },
+	{ "imap_idle_timeout = 2d\n", 1,
+	  "bad value for imap_idle_timeout: must be between 1 and 86400" },
+	{ "auth_failure_delay = 61\n", 1,
+	  "bad value for auth_failure_delay: must be between 0 and 60" },
+	{ "imap_max_sessions_per_user = -1\n", 1,
+	  "bad value for imap_max_sessions_per_user: expected a non-negative integer" },
 	{ "chroot = maybe\n", 1, "bad value for chroot: expected yes or no" },
 	{ "log_level = loud\n", 1,
 	  "bad value for log_level: expected error, warn, info or debug" },
