@@ -73,6 +73,55 @@ static int load_cache(struct imap_session *s, const struct imap_msg *m,
 	return rc;
 }
 
+/* Keys of one message from its cache record (NULL: none could be had). */
+static void fill_keys(struct imap_sort_msg *k, struct buf *mem, const struct mime_cache *c)
+{
+	struct span env = span_make("", 0), refs = span_make("", 0);
+	if (c != NULL) {
+		env = c->envelope;
+		/* raw, folds kept: only the <ids> in it count */
+		if (!c->has_search_headers ||
+		    !mime_header_find(c->search_headers, "References", &refs))
+			refs = span_make("", 0);
+	}
+	/* a message whose keys are partly unreadable still sorts, by what
+	 * could be read (empty strings sort first) */
+	(void)imap_sort_msg_fill(k, env, refs, mem);
+}
+
+/* Streaming the folder's cache records (store_meta_each, UID order) past
+ * the hits (ascending indices, so ascending UIDs): one query, not one per
+ * message. */
+struct sort_load {
+	struct imap_session *s;
+	const uint32_t *idx;
+	size_t n, next;
+	struct imap_sortset *ss;
+	bool *done;
+};
+
+static int on_sort_meta(uint32_t uid, const unsigned char *data, size_t len, void *arg)
+{
+	struct sort_load *l = arg;
+	const struct imap_msg *msgs = l->s->msgs;
+	while (l->next < l->n && msgs[l->idx[l->next]].uid < uid)
+		l->next++;
+	if (l->next == l->n)
+		return 1;
+	const struct imap_msg *m = &msgs[l->idx[l->next]];
+	if (m->uid != uid)
+		return 0;
+	struct mime_cache c;
+	struct err err;
+	if (mime_cache_read(span_make(data, len), &c, &err) == 0 &&
+	    c.msg_size == m->size && c.has_search_headers) {
+		fill_keys(&l->ss->keys[l->next], &l->ss->mem[l->next], &c);
+		l->done[l->next] = true;
+	}
+	l->next++;
+	return 0;
+}
+
 void imap_sortset_load(struct imap_session *s, const uint32_t *idx, size_t n,
 		       bool uid, struct imap_sortset *ss)
 {
@@ -89,22 +138,24 @@ void imap_sortset_load(struct imap_session *s, const uint32_t *idx, size_t n,
 		k->size = m->size;
 		k->modseq = m->modseq;
 		buf_init(&ss->mem[i], SORT_KEYS_MAX);
-		unsigned char *meta;
-		struct mime_cache c;
-		struct span env = span_make("", 0), refs = span_make("", 0);
-		if (load_cache(s, m, &meta, &c) == 0) {
-			env = c.envelope;
-			/* raw, folds kept: only the <ids> in it count */
-			if (!c.has_search_headers ||
-			    !mime_header_find(c.search_headers, "References", &refs))
-				refs = span_make("", 0);
-		}
-		/* a message whose keys are partly unreadable still sorts,
-		 * by what could be read (empty strings sort first) */
-		(void)imap_sort_msg_fill(k, env, refs, &ss->mem[i]);
-		free(meta);
 		ss->v[i] = k;
 	}
+	struct sort_load l = { .s = s, .idx = idx, .n = n, .ss = ss,
+			       .done = xcalloc(n ? n : 1, sizeof *l.done) };
+	struct err err;
+	if (n > 0 && store_meta_each(s->srv->store, s->folder_id, on_sort_meta, &l, &err) != 0)
+		log_warn("imap", s->c->id, "sort cache user=%s error=\"%s\"",
+			 s->address, err.msg);	/* the rest are made below */
+	for (size_t i = 0; i < n; i++) {
+		if (l.done[i])
+			continue;
+		unsigned char *meta;
+		struct mime_cache c;
+		bool ok = load_cache(s, &s->msgs[idx[i]], &meta, &c) == 0;
+		fill_keys(&ss->keys[i], &ss->mem[i], ok ? &c : NULL);
+		free(meta);
+	}
+	free(l.done);
 }
 
 static bool check_charset(struct imap_session *s, const char *tag, struct span cs)
