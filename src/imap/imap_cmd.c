@@ -51,6 +51,7 @@ static const struct imap_command {
 	{ "STORE", imap_cmd_store, SEL, CMD_UID | CMD_NO_SYNC },
 	{ "COPY", imap_cmd_copy, SEL, CMD_UID },
 	{ "MOVE", imap_cmd_move, SEL, CMD_UID },
+	{ "COMPRESS", imap_cmd_compress, AUTHED, 0 },
 };
 
 void imap_capability_text(struct imap_session *s, struct buf *out)
@@ -72,6 +73,8 @@ void imap_capability_text(struct imap_session *s, struct buf *out)
 			     " LIST-EXTENDED LIST-STATUS CONDSTORE QRESYNC ESEARCH SEARCHRES BINARY"
 			     " APPENDLIMIT=%llu STATUS=SIZE",
 			     (unsigned long long)s->srv->cfg->smtp_max_message_size);
+		if (!s->c->compressed)
+			imap_out_str(out, " COMPRESS=DEFLATE");
 	}
 }
 

@@ -200,6 +200,7 @@ imap_cmd_fn imap_cmd_store, imap_cmd_copy, imap_cmd_move;
 imap_cmd_fn imap_cmd_search;
 imap_cmd_fn imap_cmd_append;
 imap_cmd_fn imap_cmd_idle;
+imap_cmd_fn imap_cmd_compress;
 
 /* imap_cmd_auth.c: the SASL response line after "+ " */
 void imap_sasl_response(struct imap_session *s, struct span line);

@@ -97,6 +97,7 @@ struct net_conn {
 	bool starttls_pending;
 	bool busy;			/* async work in flight */
 	bool peer_gone;
+	bool compressed;		/* bev is a deflate filter (compress.c) */
 	unsigned timeout;
 };
 
@@ -151,5 +152,15 @@ void net_conn_set_busy(struct net_conn *c);
 bool net_conn_done_busy(struct net_conn *c);
 /* Read again and run input() over what is buffered. */
 void net_conn_resume(struct net_conn *c);
+
+/* ---- compression (compress.c) ------------------------------------------ */
+/* RFC 4978 COMPRESS=DEFLATE: from now on both directions are raw deflate
+ * streams (over TLS if active). Call it right after queueing the reply
+ * that announces it: that reply and anything queued before still go out
+ * uncompressed, and input already received (sent before the client saw
+ * the reply) is dropped, so the protocol drops what its reader holds
+ * too. Inflated input is held to the same read bound as clear input.
+ * 0, or -1 (already compressed, or no memory: nothing changed). */
+int net_conn_compress(struct net_conn *c);
 
 #endif
