@@ -52,6 +52,9 @@ static const struct imap_command {
 	{ "COPY", imap_cmd_copy, SEL, CMD_UID },
 	{ "MOVE", imap_cmd_move, SEL, CMD_UID },
 	{ "COMPRESS", imap_cmd_compress, AUTHED, 0 },
+	{ "GETQUOTA", imap_cmd_getquota, AUTHED, 0 },
+	{ "GETQUOTAROOT", imap_cmd_getquotaroot, AUTHED, 0 },
+	{ "SETQUOTA", imap_cmd_setquota, AUTHED, 0 },
 };
 
 void imap_capability_text(struct imap_session *s, struct buf *out)
@@ -71,7 +74,7 @@ void imap_capability_text(struct imap_session *s, struct buf *out)
 	if (s->state != IMAP_S_NOTAUTH) {
 		imap_out_fmt(out, " UIDPLUS MOVE NAMESPACE SPECIAL-USE UNSELECT CHILDREN"
 			     " LIST-EXTENDED LIST-STATUS CONDSTORE QRESYNC ESEARCH SEARCHRES BINARY"
-			     " APPENDLIMIT=%llu STATUS=SIZE",
+			     " APPENDLIMIT=%llu STATUS=SIZE QUOTA QUOTA=RES-STORAGE",
 			     (unsigned long long)s->srv->cfg->smtp_max_message_size);
 		if (!s->c->compressed)
 			imap_out_str(out, " COMPRESS=DEFLATE");

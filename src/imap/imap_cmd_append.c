@@ -16,10 +16,10 @@
 
 #define TAG(cmd) ((const char *)(cmd)->tag.p)
 
-/* RFC 9208 / RFC 5530 OVERQUOTA: would size more bytes fit the
- * mailbox's quota? The store checks it for COPY; for APPEND (as for SMTP
- * delivery) the caller does. On a store error the answer is yes: the
- * append itself will then tell. */
+/* RFC 9208 / RFC 5530 OVERQUOTA, early: would size more bytes fit the
+ * mailbox's quota? Only to refuse a synchronising literal before the
+ * client sends it; the store decides when it commits (APPEND, COPY). On
+ * a store error the answer is yes: the append itself will then tell. */
 static bool quota_allows(struct imap_session *s, uint64_t size)
 {
 	char local[320];
@@ -123,10 +123,6 @@ void imap_cmd_append(struct imap_session *s, const struct imap_cmd *cmd)
 		imap_no(s, tag, "[TOOBIG] Message too large");
 		return;
 	}
-	if (!quota_allows(s, data.len)) {
-		imap_no(s, tag, "[OVERQUOTA] Mailbox is full");
-		return;
-	}
 	struct store_folder f;
 	int rc = store_folder_find(s->srv->store, s->mailbox_id, name, &f, &err);
 	if (rc < 0) {
@@ -167,10 +163,7 @@ void imap_cmd_append(struct imap_session *s, const struct imap_cmd *cmd)
 	buf_reset_max(&s->literal, 0);
 	buf_release(&s->literal);
 	if (rc != 0) {
-		if (err.kind == ERR_LIMIT && strstr(err.msg, "uota"))
-			imap_no(s, tag, "[OVERQUOTA] %s", err.msg);
-		else
-			imap_no_store(s, tag, "APPEND", &err);
+		imap_no_store(s, tag, "APPEND", &err);
 		return;
 	}
 	log_info("imap", s->c->id, "append user=%s folder=\"%s\" uid=%u size=%zu",

@@ -114,6 +114,7 @@ enum {
 	STATUS_HIGHESTMODSEQ = 1u << 5,
 	STATUS_RECENT = 1u << 6,
 	STATUS_DELETED = 1u << 7,
+	STATUS_DELETED_STORAGE = 1u << 8,	/* RFC 9208 4.2 */
 };
 
 static const struct {
@@ -124,6 +125,7 @@ static const struct {
 	{ "UIDVALIDITY", STATUS_UIDVALIDITY }, { "UNSEEN", STATUS_UNSEEN },
 	{ "SIZE", STATUS_SIZE }, { "HIGHESTMODSEQ", STATUS_HIGHESTMODSEQ },
 	{ "RECENT", STATUS_RECENT }, { "DELETED", STATUS_DELETED },
+	{ "DELETED-STORAGE", STATUS_DELETED_STORAGE },
 };
 
 static int status_parse(const struct imap_arg *a, unsigned *out)
@@ -143,11 +145,18 @@ static int status_parse(const struct imap_arg *a, unsigned *out)
 	return 0;
 }
 
+struct deleted {
+	uint32_t n;
+	uint64_t bytes;
+};
+
 static int count_deleted(const struct store_message *m, void *arg)
 {
-	uint32_t *n = arg;
-	if (m->flags & STORE_FLAG_DELETED)
-		(*n)++;
+	struct deleted *d = arg;
+	if (m->flags & STORE_FLAG_DELETED) {
+		d->n++;
+		d->bytes += m->size;
+	}
 	return 0;
 }
 
@@ -179,12 +188,21 @@ static void status_line(struct imap_session *s, const struct store_folder *f,
 		imap_out_fmt(o, "%sUNSEEN %u", sp, f->unseen);
 		sp = " ";
 	}
-	if (items & STATUS_DELETED) {
-		uint32_t n = 0;
+	struct deleted del = { 0 };
+	if (items & (STATUS_DELETED | STATUS_DELETED_STORAGE)) {
 		struct err err;
-		if (store_message_each(s->srv->store, f->id, count_deleted, &n, &err) != 0)
-			n = 0;
-		imap_out_fmt(o, "%sDELETED %u", sp, n);
+		if (store_message_each(s->srv->store, f->id, count_deleted, &del,
+				       &err) != 0)
+			del = (struct deleted){ 0 };
+	}
+	if (items & STATUS_DELETED) {
+		imap_out_fmt(o, "%sDELETED %u", sp, del.n);
+		sp = " ";
+	}
+	if (items & STATUS_DELETED_STORAGE) {
+		/* RFC 9208 4.2.2: what EXPUNGE frees, in 1024-octet units */
+		imap_out_fmt(o, "%sDELETED-STORAGE %llu", sp,
+			     (unsigned long long)((del.bytes + 1023) / 1024));
 		sp = " ";
 	}
 	if (items & STATUS_SIZE) {

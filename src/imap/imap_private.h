@@ -201,6 +201,7 @@ imap_cmd_fn imap_cmd_search;
 imap_cmd_fn imap_cmd_append;
 imap_cmd_fn imap_cmd_idle;
 imap_cmd_fn imap_cmd_compress;
+imap_cmd_fn imap_cmd_getquota, imap_cmd_getquotaroot, imap_cmd_setquota;
 
 /* imap_cmd_auth.c: the SASL response line after "+ " */
 void imap_sasl_response(struct imap_session *s, struct span line);

@@ -100,7 +100,11 @@ void imap_no_store(struct imap_session *s, const char *tag, const char *what,
 		imap_no(s, tag, "[CANNOT] %s: %s", what, err->msg);
 		break;
 	case ERR_LIMIT:
-		imap_no(s, tag, "[LIMIT] %s: %s", what, err->msg);
+		/* the store's quota errors carry SMTP's 5.2.2 (RFC 9208 7) */
+		if (strcmp(err->esc, "5.2.2") == 0)
+			imap_no(s, tag, "[OVERQUOTA] %s: %s", what, err->msg);
+		else
+			imap_no(s, tag, "[LIMIT] %s: %s", what, err->msg);
 		break;
 	default:
 		log_error("imap", s->c->id, "store user=%s op=%s error=\"%s\"",
