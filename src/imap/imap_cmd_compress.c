@@ -23,12 +23,14 @@ void imap_cmd_compress(struct imap_session *s, const struct imap_cmd *cmd)
 		imap_no(s, tag, "[COMPRESSIONACTIVE] DEFLATE is already active");
 		return;
 	}
-	/* RFC 4978 3: the OK is the last thing sent in clear; the client
-	 * sends compressed data only after it, so what the reader holds
-	 * past this command is not part of its stream. */
+	/* RFC 4978 3: the OK is the last thing sent in clear; what the
+	 * client sent after the command is already compressed, so what the
+	 * reader holds past it goes back to be inflated */
 	imap_ok(s, tag, "DEFLATE active");
+	struct span pending = imap_parser_pending(s->parser);
+	int rc = net_conn_compress(s->c, pending.p, pending.len);
 	imap_parser_drop_pending(s->parser);
-	if (net_conn_compress(s->c) != 0) {
+	if (rc != 0) {
 		/* the client already compresses: nothing it could read */
 		log_error("imap", s->c->id, "compress setup failed user=%s", s->address);
 		net_conn_close_after_flush(s->c);

@@ -158,7 +158,7 @@ deflate_filter(struct evbuffer *src, struct evbuffer *dst, ev_ssize_t lim,
 	return BEV_OK;
 }
 
-int net_conn_compress(struct net_conn *c)
+int net_conn_compress(struct net_conn *c, const void *taken, size_t taken_len)
 {
 	if (c->compressed)
 		return -1;
@@ -176,12 +176,19 @@ int net_conn_compress(struct net_conn *c)
 		free(z);
 		return -1;
 	}
-	/* sent before the peer saw our reply: not part of its stream */
-	struct evbuffer *in = bufferevent_get_input(c->bev);
-	if (evbuffer_drain(in, evbuffer_get_length(in)) != 0) {
+	/* a client that did not wait for our reply already compresses:
+	 * what the protocol's reader took goes back in front of the rest */
+	struct bufferevent *t = c->bev;
+	if (taken_len > 0 &&
+	    evbuffer_prepend(bufferevent_get_input(t), taken, taken_len) != 0) {
 		deflate_free(z);
 		return -1;
 	}
-	return net_conn_push_filter(c, inflate_filter, deflate_filter,
-				    deflate_free, z);
+	if (net_conn_push_filter(c, inflate_filter, deflate_filter,
+				 deflate_free, z) != 0)
+		return -1;
+	if (evbuffer_get_length(bufferevent_get_input(t)) > 0)
+		bufferevent_trigger(t, EV_READ, BEV_TRIG_IGNORE_WATERMARKS |
+				    BEV_TRIG_DEFER_CALLBACKS);
+	return 0;
 }

@@ -157,10 +157,11 @@ void net_conn_resume(struct net_conn *c);
 /* RFC 4978 COMPRESS=DEFLATE: from now on both directions are raw deflate
  * streams (over TLS if active). Call it right after queueing the reply
  * that announces it: that reply and anything queued before still go out
- * uncompressed, and input already received (sent before the client saw
- * the reply) is dropped, so the protocol drops what its reader holds
- * too. Inflated input is held to the same read bound as clear input.
- * 0, or -1 (already compressed, or no memory: nothing changed). */
-int net_conn_compress(struct net_conn *c);
+ * uncompressed. Input after the command is the client's compressed
+ * stream: taken (taken_len bytes, copied) is what the protocol's reader
+ * already took past the command; it is inflated first, then what the
+ * connection holds. Inflated input is held to the same read bound as
+ * clear input. 0, or -1 (already compressed, or no memory). */
+int net_conn_compress(struct net_conn *c, const void *taken, size_t taken_len);
 
 #endif

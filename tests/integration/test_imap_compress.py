@@ -214,6 +214,30 @@ def test_compress_pipelined_commands(server):
     assert r.until(b"s").startswith(b"s OK")
 
 
+def test_compress_pipelined_after_compress(server):
+    """A client that does not wait for the OK: what follows COMPRESS in
+    the same packet is already deflated, and is read as such."""
+    mbox = server.new_mailbox("zearly")
+    s = socket.create_connection(("127.0.0.1", server.imaps_port), timeout=30)
+    s = tls_ctx().wrap_socket(s)
+    r = RawZ.__new__(RawZ)
+    r.sock, r.buf, r.z_in = s, b"", None
+    r.line()
+    r.send(b"a LOGIN %s %s\r\n" % (mbox.encode(), PASSWORD.encode()))
+    assert r.until(b"a").startswith(b"a OK")
+    z_out = zlib.compressobj(6, zlib.DEFLATED, -15)
+    early = z_out.compress(b"n1 NOOP\r\nn2 SELECT INBOX\r\n") + z_out.flush(zlib.Z_SYNC_FLUSH)
+    s.sendall(b"z COMPRESS DEFLATE\r\n" + early)
+    assert r.until(b"z").startswith(b"z OK")
+    r.z_in = zlib.decompressobj(-15)
+    r.z_out = z_out
+    r.buf = r.z_in.decompress(r.buf)     # anything read past the OK
+    assert r.until(b"n1").startswith(b"n1 OK")
+    assert r.until(b"n2").startswith(b"n2 OK")
+    r.send(b"n3 NOOP\r\n")
+    assert r.until(b"n3").startswith(b"n3 OK")
+
+
 @pytest.mark.parametrize("tls", [True, False])
 def test_compress_big_append_streams(make_server, tls):
     """A literal far larger than the read bound, sent compressed in one
