@@ -60,6 +60,15 @@
 /* IMAP: bytes of one untagged response line built before it is written
  * out (message bodies go out as references, not through it). */
 #define IMAP_OUT_MAX (16u * 1024 * 1024)
+/* IMAP MULTIAPPEND (RFC 3502): messages in one APPEND, and bytes of the
+ * literals of one APPEND streamed to us and held until it commits (each
+ * is also held to APPENDLIMIT; one message may always be as large as
+ * APPENDLIMIT); past either the command gets NO [LIMIT]. */
+#define IMAP_MULTIAPPEND_MAX 100
+#define IMAP_APPEND_STREAM_MAX (64u * 1024 * 1024)
+/* IMAP APPEND: bytes of parse cache made for one command's messages;
+ * past it the rest are stored without one (it is made on first FETCH). */
+#define IMAP_APPEND_META_MAX (4u * 1024 * 1024)
 /* IMAP: bytes of message text one SEARCH BODY/TEXT looks at per message. */
 #define IMAP_SEARCH_TEXT_MAX (4u * 1024 * 1024)
 

@@ -99,9 +99,15 @@ struct imap_session {
 	/* output of the command being answered */
 	struct buf out;
 
-	/* APPEND: a streamed literal collects here */
+	/* APPEND: a streamed literal collects here; with MULTIAPPEND the
+	 * earlier ones of the same command wait in literals_done, in order.
+	 * All are freed when the command ends (imap_append_reset). */
 	struct buf literal;
-	bool literal_refused;
+	struct buf *literals_done;
+	size_t n_literals_done;
+	uint64_t literal_total;		/* bytes of this command's streamed
+					 * literals, held to
+					 * IMAP_APPEND_STREAM_MAX */
 
 	/* work on the jobs pool */
 	struct event *wake_ev;
@@ -210,6 +216,9 @@ void imap_idle_line(struct imap_session *s, struct span line);
 /* imap_cmd_append.c: a piece of a streamed literal */
 void imap_append_chunk(struct imap_session *s,
 		       const struct imap_literal_info *li);
+/* The command is over (answered, failed or thrown away): free what its
+ * streamed literals hold. */
+void imap_append_reset(struct imap_session *s);
 /* A synchronising literal is announced: 0 to take it, -1 refused (the
  * reply has been sent). */
 int imap_literal_check(struct imap_session *s, const struct imap_cmd *partial,

@@ -199,6 +199,7 @@ static void on_input(struct net_conn *c)
 				return;
 			break;
 		case IMAP_PARSE_ERROR:
+			imap_append_reset(s);
 			parse_error(s);
 			if (c->closing)
 				return;
@@ -213,6 +214,7 @@ static void on_input(struct net_conn *c)
 			break;
 		case IMAP_PARSE_COMMAND:
 			imap_cmd_dispatch(s, cmd);
+			imap_append_reset(s);
 			imap_flush(s);
 			break;
 		default:
@@ -391,7 +393,7 @@ static void on_close(struct net_conn *c)
 	free(s->resume_state);
 	imap_parser_free(&s->parser);
 	buf_release(&s->out);
-	buf_release(&s->literal);
+	imap_append_reset(s);
 	sodium_memzero(&s->login, sizeof s->login);
 	free(s);
 	c->proto = NULL;
