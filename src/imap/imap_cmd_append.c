@@ -45,7 +45,8 @@ int imap_literal_check(struct imap_session *s, const struct imap_cmd *partial,
 	 * APPEND that cannot fit is refused before the client sends it
 	 * (RFC 9051 4.3: it then does not) */
 	if (s->state != IMAP_S_NOTAUTH && span_eq_ci(partial->name, "APPEND") &&
-	    li->depth == 0 && !quota_allows(s, li->size + s->literal_total)) {
+	    (li->depth == 0 || (li->depth == 1 && li->binary)) &&
+	    !quota_allows(s, li->size + s->literal_total)) {
 		imap_parser_refuse_literal(s->parser);
 		imap_no(s, (const char *)partial->tag.p, "[OVERQUOTA] Mailbox is full");
 		imap_append_reset(s);	/* the command is forgotten */
@@ -80,7 +81,9 @@ void imap_append_chunk(struct imap_session *s, const struct imap_literal_info *l
 {
 	const struct imap_cmd *partial = imap_parser_partial(s->parser);
 	const char *tag = (const char *)partial->tag.p;
-	if (!span_eq_ci(partial->name, "APPEND") || li->depth != 0) {
+	/* a message is at the top level, or in RFC 6855's UTF8 (~{n}) */
+	if (!span_eq_ci(partial->name, "APPEND") ||
+	    !(li->depth == 0 || (li->depth == 1 && li->binary))) {
 		/* only a message is worth streaming */
 		refuse_stream(s, tag, "TOOBIG", "Literal too large here");
 		return;
@@ -125,6 +128,18 @@ static bool is_literal(const struct imap_arg *a)
 	return a->type == IMAP_ARG_LITERAL || a->type == IMAP_ARG_LITERAL8;
 }
 
+/* RFC 6855 4: "UTF8" SP "(" literal8 ")" at i: the literal8, or NULL. */
+static const struct imap_arg *utf8_data(const struct imap_cmd *cmd, size_t i)
+{
+	if (i + 1 >= cmd->nargs || !imap_arg_atom_is(&cmd->args[i], "UTF8"))
+		return NULL;
+	const struct imap_arg *l = &cmd->args[i + 1];
+	if (l->type != IMAP_ARG_LIST || l->list_len != 1 ||
+	    l->list[0].type != IMAP_ARG_LITERAL8)
+		return NULL;
+	return &l->list[0];
+}
+
 /* Split args[1..] into messages (RFC 3502 2: 1*(SP append-message)).
  * A quoted string is a date when a literal follows it, else a message
  * (as a single APPEND has always taken it). -1: BAD sent. */
@@ -150,8 +165,19 @@ static int split_messages(struct imap_session *s, const struct imap_cmd *cmd,
 		if (cmd->args[i].type == IMAP_ARG_LIST)
 			am->flags = &cmd->args[i++];
 		if (i + 1 < cmd->nargs && cmd->args[i].type == IMAP_ARG_STRING &&
-		    is_literal(&cmd->args[i + 1]))
+		    (is_literal(&cmd->args[i + 1]) || utf8_data(cmd, i + 1)))
 			am->date = &cmd->args[i++];
+		const struct imap_arg *u8 = utf8_data(cmd, i);
+		if (u8 != NULL) {
+			if (!s->utf8_accept) {
+				imap_bad(s, tag, "APPEND UTF8 needs ENABLE UTF8=ACCEPT");
+				return -1;
+			}
+			am->msg = u8;
+			i += 2;
+			n++;
+			continue;
+		}
 		if (i >= cmd->nargs || !(is_literal(&cmd->args[i]) ||
 					 cmd->args[i].type == IMAP_ARG_STRING)) {
 			imap_bad(s, tag, "Syntax: APPEND mailbox 1*([(flags)] [date-time] message)");

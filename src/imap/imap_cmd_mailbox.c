@@ -340,7 +340,9 @@ static void do_list(struct imap_session *s, const struct imap_cmd *cmd, bool lsu
 		return;
 	}
 	struct span ref;
-	if (imap_parse_mailbox(&args[i], IMAP_MAILBOX_PATTERN, cmd->arena, &ref, &err) == -1 &&
+	unsigned pat_opts = IMAP_MAILBOX_PATTERN |
+			    (imap_utf8_names(s) ? IMAP_MAILBOX_UTF8 : 0);
+	if (imap_parse_mailbox(&args[i], pat_opts, cmd->arena, &ref, &err) == -1 &&
 	    !(imap_arg_astring(&args[i], &ref) && ref.len == 0)) {
 		imap_bad(s, TAG(cmd), "%s", err.msg);
 		return;
@@ -372,7 +374,7 @@ static void do_list(struct imap_session *s, const struct imap_cmd *cmd, bool lsu
 			continue;
 		}
 		only_empty = false;
-		if (imap_parse_mailbox(&pats[k], IMAP_MAILBOX_PATTERN, cmd->arena, &p, &err) != 0) {
+		if (imap_parse_mailbox(&pats[k], pat_opts, cmd->arena, &p, &err) != 0) {
 			imap_bad(s, TAG(cmd), "%s", err.msg);
 			return;
 		}

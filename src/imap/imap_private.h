@@ -65,6 +65,7 @@ struct imap_session {
 	bool condstore;			/* ENABLE CONDSTORE / SELECT (CONDSTORE) */
 	bool rev2;			/* ENABLE IMAP4rev2 (RFC 9051 rules) */
 	bool qresync;			/* ENABLE QRESYNC: VANISHED, not EXPUNGE */
+	bool utf8_accept;		/* ENABLE UTF8=ACCEPT (RFC 6855) */
 	bool login_busy;		/* a password check is on the pool */
 	bool sync_expunges;		/* the command may be told EXPUNGEs */
 
@@ -115,6 +116,13 @@ struct imap_session {
 	struct event *watch_ev;
 	struct auth_login login;
 };
+
+/* Mailbox names travel as UTF-8 (IMAP4rev2 or UTF8=ACCEPT enabled), not
+ * modified UTF-7. */
+static inline bool imap_utf8_names(const struct imap_session *s)
+{
+	return s->rev2 || s->utf8_accept;
+}
 
 /* ---- imap_cmd.c: the command table ---------------------------------- */
 void imap_cmd_dispatch(struct imap_session *s, const struct imap_cmd *cmd);
