@@ -115,6 +115,7 @@ enum {
 	STATUS_RECENT = 1u << 6,
 	STATUS_DELETED = 1u << 7,
 	STATUS_DELETED_STORAGE = 1u << 8,	/* RFC 9208 4.2 */
+	STATUS_MAILBOXID = 1u << 9,		/* RFC 8474 4.2 */
 };
 
 static const struct {
@@ -126,6 +127,7 @@ static const struct {
 	{ "SIZE", STATUS_SIZE }, { "HIGHESTMODSEQ", STATUS_HIGHESTMODSEQ },
 	{ "RECENT", STATUS_RECENT }, { "DELETED", STATUS_DELETED },
 	{ "DELETED-STORAGE", STATUS_DELETED_STORAGE },
+	{ "MAILBOXID", STATUS_MAILBOXID },
 };
 
 static int status_parse(const struct imap_arg *a, unsigned *out)
@@ -209,9 +211,15 @@ static void status_line(struct imap_session *s, const struct store_folder *f,
 		imap_out_fmt(o, "%sSIZE %llu", sp, (unsigned long long)f->size);
 		sp = " ";
 	}
-	if (items & STATUS_HIGHESTMODSEQ)
+	if (items & STATUS_HIGHESTMODSEQ) {
 		imap_out_fmt(o, "%sHIGHESTMODSEQ %llu", sp,
 			     (unsigned long long)f->highestmodseq);
+		sp = " ";
+	}
+	if (items & STATUS_MAILBOXID) {
+		imap_out_fmt(o, "%sMAILBOXID ", sp);
+		imap_out_mailboxid(o, f->id, f->uidvalidity);
+	}
 	imap_out_str(o, ")\r\n");
 }
 
@@ -548,6 +556,16 @@ void imap_cmd_create(struct imap_session *s, const struct imap_cmd *cmd)
 			imap_no(s, TAG(cmd), "[USEATTR] %s", err.msg);
 		else
 			imap_no_store(s, TAG(cmd), "CREATE", &err);
+		return;
+	}
+	/* RFC 8474 4.1: the new folder's MAILBOXID */
+	if (store_folder_find(s->srv->store, s->mailbox_id, name, &f, &err) == 1) {
+		struct buf id;
+		buf_init(&id, 64);
+		imap_out_mailboxid(&id, f.id, f.uidvalidity);
+		imap_ok(s, TAG(cmd), "[MAILBOXID %.*s] CREATE completed",
+			(int)id.len, (const char *)id.data);
+		buf_release(&id);
 		return;
 	}
 	imap_ok(s, TAG(cmd), "CREATE completed");

@@ -51,6 +51,7 @@ struct imap_msg {
 	uint64_t modseq;
 	uint64_t size;
 	int64_t internal_date;
+	int64_t blob_id;	/* its body: EMAILID (imap_objectid.c) */
 };
 
 struct imap_session {
@@ -187,6 +188,14 @@ bool imap_saved_has(const struct imap_session *s, uint32_t uid);
 int imap_keyword_bit(const struct imap_session *s, struct span name);
 /* "17-Jul-1996 02:44:25 +0000" */
 void imap_out_date(struct buf *o, int64_t t);
+
+/* ---- OBJECTID, RFC 8474 (imap_objectid.c) ----------------------------- */
+/* "(F...)" for a folder: MAILBOXID. */
+void imap_out_mailboxid(struct buf *o, int64_t folder_id, uint32_t uidvalidity);
+/* "(M...)" for a message body: EMAILID. */
+void imap_out_emailid(struct buf *o, int64_t blob_id);
+/* Is id the EMAILID of blob_id? */
+bool imap_emailid_is(struct span id, int64_t blob_id);
 
 /* ---- the selected folder (imap_cmd_select.c) ------------------------- */
 /* Tell the client what changed in the selected folder since it last
