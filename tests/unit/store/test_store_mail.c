@@ -713,17 +713,17 @@ static void test_append_quota(void **state)
 {
 	struct fx *f = *state;
 	struct err err;
-	unsigned char m[1000];
+	unsigned char m[1500];
 	msg_fill(m, sizeof m, 7);
 	assert_int_equal(store_mailbox_set_quota(f->st, "alice@example.com",
 						 2500, &err), 0);
-	assert_int_equal(store_append(f->st, f->inbox[0], m, sizeof m, 0, NULL,
+	assert_int_equal(store_append(f->st, f->inbox[0], m, 1000, 0, NULL,
 				      0, 0, NULL, &err), 0);
 	/* two more at once, one group or two: 3000 > 2500, none stored */
 	struct store_append_req two[2];
 	for (int i = 0; i < 2; i++)
 		two[i] = (struct store_append_req){
-			.folder_id = f->inbox[0], .data = m, .len = sizeof m,
+			.folder_id = f->inbox[0], .data = m, .len = 1000,
 		};
 	assert_int_equal(store_append_many(f->st, two, 2, &err), -1);
 	assert_int_equal(err.kind, ERR_LIMIT);
@@ -742,7 +742,7 @@ static void test_append_quota(void **state)
 	/* no quota: no limit */
 	assert_int_equal(store_mailbox_set_quota(f->st, "alice@example.com", 0,
 						 &err), 0);
-	assert_int_equal(store_append(f->st, f->inbox[0], m, sizeof m, 0, NULL,
+	assert_int_equal(store_append(f->st, f->inbox[0], m, 1000, 0, NULL,
 				      0, 0, NULL, &err), 0);
 	assert_int_equal(check(f->st), 0);
 }
