@@ -75,7 +75,7 @@ void imap_capability_text(struct imap_session *s, struct buf *out)
 		imap_out_fmt(out, " UIDPLUS MOVE NAMESPACE SPECIAL-USE UNSELECT CHILDREN"
 			     " LIST-EXTENDED LIST-STATUS CONDSTORE QRESYNC ESEARCH SEARCHRES BINARY"
 			     " APPENDLIMIT=%llu STATUS=SIZE QUOTA QUOTA=RES-STORAGE MULTIAPPEND"
-			     " UTF8=ACCEPT OBJECTID",
+			     " UTF8=ACCEPT OBJECTID CATENATE",
 			     (unsigned long long)s->srv->cfg->smtp_max_message_size);
 		if (!s->c->compressed)
 			imap_out_str(out, " COMPRESS=DEFLATE");

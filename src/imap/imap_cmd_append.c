@@ -45,8 +45,7 @@ int imap_literal_check(struct imap_session *s, const struct imap_cmd *partial,
 	 * APPEND that cannot fit is refused before the client sends it
 	 * (RFC 9051 4.3: it then does not) */
 	if (s->state != IMAP_S_NOTAUTH && span_eq_ci(partial->name, "APPEND") &&
-	    (li->depth == 0 || (li->depth == 1 && li->binary)) &&
-	    !quota_allows(s, li->size + s->literal_total)) {
+	    li->depth <= 1 && !quota_allows(s, li->size + s->literal_total)) {
 		imap_parser_refuse_literal(s->parser);
 		imap_no(s, (const char *)partial->tag.p, "[OVERQUOTA] Mailbox is full");
 		imap_append_reset(s);	/* the command is forgotten */
@@ -81,9 +80,9 @@ void imap_append_chunk(struct imap_session *s, const struct imap_literal_info *l
 {
 	const struct imap_cmd *partial = imap_parser_partial(s->parser);
 	const char *tag = (const char *)partial->tag.p;
-	/* a message is at the top level, or in RFC 6855's UTF8 (~{n}) */
-	if (!span_eq_ci(partial->name, "APPEND") ||
-	    !(li->depth == 0 || (li->depth == 1 && li->binary))) {
+	/* a message is at the top level, in RFC 6855's UTF8 (~{n}) or a
+	 * TEXT part of RFC 4469's CATENATE (...) */
+	if (!span_eq_ci(partial->name, "APPEND") || li->depth > 1) {
 		/* only a message is worth streaming */
 		refuse_stream(s, tag, "TOOBIG", "Literal too large here");
 		return;
@@ -115,11 +114,21 @@ void imap_append_chunk(struct imap_session *s, const struct imap_literal_info *l
 		refuse_stream(s, tag, "TOOBIG", "Message too large");
 }
 
+const struct buf *imap_append_streamed(struct imap_session *s, size_t i)
+{
+	if (i < s->n_literals_done)
+		return &s->literals_done[i];
+	if (i == s->n_literals_done && s->literal_total > 0)
+		return &s->literal;
+	return NULL;
+}
+
 /* One message of an APPEND: RFC 3502 append-message. */
 struct append_msg {
 	const struct imap_arg *flags;	/* NULL: none */
 	const struct imap_arg *date;	/* NULL: now */
-	const struct imap_arg *msg;
+	const struct imap_arg *msg;	/* NULL with cat */
+	const struct imap_arg *cat;	/* RFC 4469 CATENATE's list */
 	struct span data;
 };
 
@@ -138,6 +147,13 @@ static const struct imap_arg *utf8_data(const struct imap_cmd *cmd, size_t i)
 	    l->list[0].type != IMAP_ARG_LITERAL8)
 		return NULL;
 	return &l->list[0];
+}
+
+/* RFC 4469 "CATENATE" SP "(" cat-part *(SP cat-part) ")" at i. */
+static bool catenate_at(const struct imap_cmd *cmd, size_t i)
+{
+	return i + 1 < cmd->nargs && imap_arg_atom_is(&cmd->args[i], "CATENATE") &&
+	       cmd->args[i + 1].type == IMAP_ARG_LIST;
 }
 
 /* Split args[1..] into messages (RFC 3502 2: 1*(SP append-message)).
@@ -165,8 +181,15 @@ static int split_messages(struct imap_session *s, const struct imap_cmd *cmd,
 		if (cmd->args[i].type == IMAP_ARG_LIST)
 			am->flags = &cmd->args[i++];
 		if (i + 1 < cmd->nargs && cmd->args[i].type == IMAP_ARG_STRING &&
-		    (is_literal(&cmd->args[i + 1]) || utf8_data(cmd, i + 1)))
+		    (is_literal(&cmd->args[i + 1]) || utf8_data(cmd, i + 1) ||
+		     catenate_at(cmd, i + 1)))
 			am->date = &cmd->args[i++];
+		if (catenate_at(cmd, i)) {
+			am->cat = &cmd->args[i + 1];
+			i += 2;
+			n++;
+			continue;
+		}
 		const struct imap_arg *u8 = utf8_data(cmd, i);
 		if (u8 != NULL) {
 			if (!s->utf8_accept) {
@@ -195,15 +218,28 @@ static int split_messages(struct imap_session *s, const struct imap_cmd *cmd,
 	return 0;
 }
 
-/* The bytes of each message: kept in the command, or streamed (in
- * order: literals_done, then literal). -1: NO sent. */
-static int message_bytes(struct imap_session *s, const char *tag,
-			 struct append_msg *m, size_t n)
+/* The bytes of each message: kept in the command, streamed (in order:
+ * literals_done, then literal), or put together from CATENATE's parts
+ * into owned[k]. -1: NO or BAD sent. */
+static int message_bytes(struct imap_session *s, const struct imap_cmd *cmd,
+			 struct append_msg *m, size_t n, struct buf *owned)
 {
+	const char *tag = TAG(cmd);
 	size_t next = 0;
+	uint64_t room = s->srv->cfg->smtp_max_message_size;
+	if (room < IMAP_APPEND_STREAM_MAX)
+		room = IMAP_APPEND_STREAM_MAX;
+	room = room > s->literal_total ? room - s->literal_total : 0;
 	for (size_t k = 0; k < n; k++) {
 		const struct imap_arg *a = m[k].msg;
-		if (!a->streamed) {
+		if (m[k].cat != NULL) {
+			uint64_t max = s->srv->cfg->smtp_max_message_size;
+			buf_init(&owned[k], (size_t)(max < room ? max : room));
+			if (imap_catenate(s, cmd, m[k].cat, &next, &owned[k]) != 0)
+				return -1;
+			room -= owned[k].len;
+			m[k].data = buf_span(&owned[k]);
+		} else if (!a->streamed) {
 			m[k].data = a->str;
 		} else {
 			const struct buf *b = next < s->n_literals_done
@@ -224,6 +260,13 @@ static int message_bytes(struct imap_session *s, const char *tag,
 		}
 	}
 	return 0;
+}
+
+static void release_all(struct buf *b, size_t n)
+{
+	for (size_t k = 0; k < n; k++)
+		buf_release(&b[k]);
+	free(b);
 }
 
 void imap_cmd_append(struct imap_session *s, const struct imap_cmd *cmd)
@@ -275,16 +318,19 @@ void imap_cmd_append(struct imap_session *s, const struct imap_cmd *cmd)
 	}
 	if (imap_arg_mailbox(s, cmd, &cmd->args[0], name, sizeof name) != 0)
 		return;
-	if (message_bytes(s, tag, m, n) != 0)
-		return;
-	struct store_folder f;
-	int rc = store_folder_find(s->srv->store, s->mailbox_id, name, &f, &err);
-	if (rc < 0) {
-		imap_no_store(s, tag, "APPEND", &err);
+	struct buf *owned = xcalloc(n, sizeof *owned);
+	if (message_bytes(s, cmd, m, n, owned) != 0) {
+		release_all(owned, n);
 		return;
 	}
-	if (rc == 0) {
-		imap_no(s, tag, "[TRYCREATE] Mailbox does not exist");
+	struct store_folder f;
+	int rc = store_folder_find(s->srv->store, s->mailbox_id, name, &f, &err);
+	if (rc <= 0) {
+		release_all(owned, n);
+		if (rc < 0)
+			imap_no_store(s, tag, "APPEND", &err);
+		else
+			imap_no(s, tag, "[TRYCREATE] Mailbox does not exist");
 		return;
 	}
 	/* the parse caches go in with the messages, as far as they fit */
@@ -310,6 +356,7 @@ void imap_cmd_append(struct imap_session *s, const struct imap_cmd *cmd)
 	for (size_t k = 0; k < n; k++)
 		buf_release(&meta[k]);
 	free(meta);
+	release_all(owned, n);
 	if (rc != 0) {
 		imap_no_store(s, tag, "APPEND", &err);
 		return;

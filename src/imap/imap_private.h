@@ -236,6 +236,15 @@ void imap_append_chunk(struct imap_session *s,
 /* The command is over (answered, failed or thrown away): free what its
  * streamed literals hold. */
 void imap_append_reset(struct imap_session *s);
+/* The i-th streamed literal of the command (complete once the command
+ * is), or NULL. */
+const struct buf *imap_append_streamed(struct imap_session *s, size_t i);
+/* imap_cmd_catenate.c: RFC 4469 CATENATE's parts (list) into out, whose
+ * maximum bounds the message; *next_streamed counts the streamed
+ * literals used. 0, or -1 with the reply sent. */
+int imap_catenate(struct imap_session *s, const struct imap_cmd *cmd,
+		  const struct imap_arg *list, size_t *next_streamed,
+		  struct buf *out);
 /* A synchronising literal is announced: 0 to take it, -1 refused (the
  * reply has been sent). */
 int imap_literal_check(struct imap_session *s, const struct imap_cmd *partial,

@@ -12,7 +12,7 @@ import socket
 import pytest
 
 from petreltest import make_message, tls_ctx, unique
-from test_imap import PASSWORD, login, ok
+from test_imap import PASSWORD, deliver, login, ok
 
 
 class Raw:
@@ -168,3 +168,105 @@ def test_single_append_unchanged(server):
     assert typ == "OK" and re.search(rb"\[APPENDUID \d+ 1\]", data[0]), data
     assert server.messages(mbox) == [msg]
     m.logout()
+
+
+# ------------------------------------------------------------ CATENATE
+
+def uidvalidity(server, mbox, folder):
+    m = login(server, mbox)
+    data = ok(m.status(folder, "(UIDVALIDITY)"))
+    m.logout()
+    return int(re.search(rb"UIDVALIDITY (\d+)", data[0]).group(1))
+
+
+def catenate(r, tag, folder, parts, extra=b""):
+    """parts: [("TEXT", bytes) or ("URL", str)], non-synchronising."""
+    out = tag + b" APPEND " + folder + b" CATENATE ("
+    for i, (kind, v) in enumerate(parts):
+        if i:
+            out += b" "
+        if kind == "TEXT":
+            out += b"TEXT {%d+}\r\n" % len(v) + v
+        else:
+            out += b'URL "' + v.encode() + b'"'
+    r.sock.sendall(out + b")" + extra + b"\r\n")
+    return r.until(tag)
+
+
+MULTIPART = (b"From: <a@example.test>\r\nSubject: parts\r\n"
+             b"MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=XX\r\n\r\n"
+             b"--XX\r\nContent-Type: text/plain\r\n\r\nfirst part\r\n"
+             b"--XX\r\nContent-Type: text/plain\r\n\r\nsecond part\r\n--XX--\r\n")
+
+
+def test_catenate(server):
+    mbox = server.new_mailbox("cat")
+    r = Raw(server, mbox)
+    assert b" CATENATE" in r.caps
+    plain = make_message(unique("c1"))
+    for msg in (plain, MULTIPART):
+        assert r.multiappend(b"s", b"INBOX", [(None, None, msg)]).startswith(b"s OK")
+    v = uidvalidity(server, mbox, "INBOX")
+    head, body = plain.split(b"\r\n\r\n", 1)
+    # a forward: the old header, a new body
+    line = catenate(r, b"c1", b"Drafts", [
+        ("URL", "/INBOX;UIDVALIDITY=%d/;UID=1/;SECTION=HEADER" % v),
+        ("TEXT", b"New body.\r\n")])
+    assert re.match(rb"c1 OK \[APPENDUID \d+ 1\]", line), line
+    # the whole message by an absolute URL, a MIME part, a partial range
+    line = catenate(r, b"c2", b"Drafts", [
+        ("URL", "imap://%s@%s/INBOX/;UID=1" % (mbox.replace("@", "%40"), "localhost")),
+        ("TEXT", b"--\r\n"),
+        ("URL", "/INBOX/;UID=2/;SECTION=2"),
+        ("URL", "/INBOX/;UID=2/;SECTION=1/;PARTIAL=0.5"),
+        ("URL", "/INBOX/;UID=2/;SECTION=TEXT/;PARTIAL=6")])
+    assert line.startswith(b"c2 OK"), line
+    got = server.messages(mbox, "Drafts")
+    assert got[0] == head + b"\r\n\r\n" + b"New body.\r\n"
+    mp_text = MULTIPART.split(b"\r\n\r\n", 1)[1]
+    assert got[1] == plain + b"--\r\n" + b"second part" + b"first" + mp_text[6:]
+
+
+def test_catenate_streamed_and_multiappend(server):
+    mbox = server.new_mailbox("catbig")
+    r = Raw(server, mbox)
+    plain = make_message(unique("cb"))
+    assert r.multiappend(b"s", b"INBOX", [(None, None, plain)]).startswith(b"s OK")
+    big = b"x" * 300000 + b"\r\n"
+    other = make_message(unique("cb2"))
+    line = catenate(r, b"c", b"INBOX", [("URL", "/INBOX/;UID=1/;SECTION=HEADER"), ("TEXT", big)],
+                    extra=b" {%d+}\r\n" % len(other) + other)
+    m = re.match(rb"c OK \[APPENDUID \d+ ([\d:,]+)\]", line)
+    assert m, line
+    assert uidset(m.group(1)) == [2, 3]
+    head = plain.split(b"\r\n\r\n", 1)[0] + b"\r\n\r\n"
+    assert server.messages(mbox) == [plain, head + big, other]
+
+
+def test_catenate_bad_urls(server):
+    mbox = server.new_mailbox("catbad")
+    victim = server.new_mailbox("catvictim")
+    deliver(server, victim, 1, unique("secret"))
+    r = Raw(server, mbox)
+    assert r.multiappend(b"s", b"INBOX", [(None, None, make_message(unique("cx")))]).startswith(b"s OK")
+    v = uidvalidity(server, mbox, "INBOX")
+    bad = [
+        "imap://%s@localhost/INBOX/;UID=1" % victim.replace("@", "%40"),   # another user
+        "imap://elsewhere.example/INBOX/;UID=1",                           # another server
+        "/INBOX/;UID=9",                                                   # no such message
+        "/INBOX;UIDVALIDITY=%d/;UID=1" % (v + 1),                          # stale
+        "/NoSuchFolder/;UID=1",
+        "/INBOX/;UID=1;EXPIRE=2030-01-01T00:00:00Z;URLAUTH=anonymous:internal:0123",
+        "/INBOX/;UID=1/;SECTION=9",
+        "/INBOX/;UID=1/;SECTION=HEADER.FIELDS%20(SUBJECT)",
+        "/INBOX",
+        "/INBOX/;UID=0",
+        "/INBOX/;UID=1/%zz",
+    ]
+    for i, url in enumerate(bad):
+        tag = b"b%d" % i
+        line = catenate(r, tag, b"Drafts", [("URL", url), ("TEXT", b"x\r\n")])
+        assert line.startswith(tag + b" NO [BADURL"), (url, line)
+    assert server.message_list(mbox, "Drafts") == []
+    # the victim's message is untouched and unseen by us
+    assert len(server.message_list(victim)) == 1
