@@ -64,8 +64,14 @@ inflate_filter(struct evbuffer *src, struct evbuffer *dst, ev_ssize_t lim,
 		evbuffer_drain(src, evbuffer_get_length(src));
 		return BEV_ERROR;
 	}
-	/* lim < 0 only when flushed, which we never ask: still bounded */
-	size_t room = lim < 0 ? ZCHUNK : (size_t)lim;
+	/* lim < 0 when libevent flushes or finishes (it then does not
+	 * check the bound itself): hold to it here */
+	size_t room;
+	if (lim >= 0)
+		room = (size_t)lim;
+	else
+		room = evbuffer_get_length(dst) < NET_READ_HIGHWATER
+			       ? NET_READ_HIGHWATER - evbuffer_get_length(dst) : 0;
 	bool progress = false;
 	while (room > 0 && evbuffer_get_length(src) > 0) {
 		struct evbuffer_iovec iv, ov;

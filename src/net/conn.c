@@ -24,10 +24,6 @@
 #include "net/net.h"
 #include "net/net_private.h"
 
-/* Input held before we stop reading from the socket; protocols bound
- * lines and bodies on top of this. */
-#define NET_READ_HIGHWATER (256 * 1024)
-
 /* Under a filter (COMPRESS): what the transport may hold before the
  * filter keeps the rest in its own output, where net_conn_output_full()
  * sees it. */

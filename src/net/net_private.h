@@ -7,6 +7,11 @@
 
 #include "net/conn.h"
 
+/* Input held before we stop reading from the socket (or, under a
+ * compression filter, inflating); protocols bound lines and bodies on
+ * top of this. */
+#define NET_READ_HIGHWATER (256 * 1024)
+
 /* Put a filter bufferevent over c's bufferevent (which it then owns and
  * frees): the connection's callbacks, read bound and write bound move to
  * the filter, timeouts stay on the transport below. ctx is freed with
