@@ -74,9 +74,11 @@ void imap_capability_text(struct imap_session *s, struct buf *out)
 	if (s->state != IMAP_S_NOTAUTH) {
 		imap_out_fmt(out, " UIDPLUS MOVE NAMESPACE SPECIAL-USE UNSELECT CHILDREN"
 			     " LIST-EXTENDED LIST-STATUS CONDSTORE QRESYNC ESEARCH SEARCHRES BINARY"
-			     " APPENDLIMIT=%llu STATUS=SIZE QUOTA QUOTA=RES-STORAGE MULTIAPPEND"
-			     " UTF8=ACCEPT OBJECTID CATENATE",
+			     " APPENDLIMIT=%llu STATUS=SIZE",
 			     (unsigned long long)s->srv->cfg->smtp_max_message_size);
+		/* RFC 9208, 3502, 6855, 8474, 4469; RFC 4978 until active */
+		imap_out_str(out, " QUOTA QUOTA=RES-STORAGE MULTIAPPEND UTF8=ACCEPT"
+			     " OBJECTID CATENATE");
 		if (!s->c->compressed)
 			imap_out_str(out, " COMPRESS=DEFLATE");
 	}
