@@ -10,7 +10,7 @@
 BUILD    ?= build
 CC       ?= cc
 PYTHON   ?= /usr/bin/python3
-PKGS      = libevent libevent_openssl libevent_pthreads openssl sqlite3 libsodium
+PKGS      = libevent libevent_openssl libevent_pthreads openssl sqlite3 libsodium zlib
 WARN      = -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wstrict-prototypes \
             -Wmissing-prototypes -Wpointer-arith -Wcast-qual -Wsign-compare \
             -Wimplicit-fallthrough -Wvla

@@ -87,6 +87,15 @@
 /* IMAP: bytes of one untagged response line built before it is written
  * out (message bodies go out as references, not through it). */
 #define IMAP_OUT_MAX (16u * 1024 * 1024)
+/* IMAP MULTIAPPEND (RFC 3502): messages in one APPEND, and bytes of the
+ * literals of one APPEND streamed to us and held until it commits (each
+ * is also held to APPENDLIMIT; one message may always be as large as
+ * APPENDLIMIT); past either the command gets NO [LIMIT]. */
+#define IMAP_MULTIAPPEND_MAX 100
+#define IMAP_APPEND_STREAM_MAX (64u * 1024 * 1024)
+/* IMAP APPEND: bytes of parse cache made for one command's messages;
+ * past it the rest are stored without one (it is made on first FETCH). */
+#define IMAP_APPEND_META_MAX (4u * 1024 * 1024)
 /* IMAP: bytes of message text one SEARCH BODY/TEXT looks at per message. */
 #define IMAP_SEARCH_TEXT_MAX (4u * 1024 * 1024)
 
@@ -102,6 +111,16 @@
 /* Output queued to a slow reader before we stop reading its commands
  * (pipelining clients that never read replies). */
 #define NET_MAX_OUTPUT 262144
+
+/* COMPRESS=DEFLATE (RFC 4978, src/net/compress.c). Our deflate stream
+ * uses a 2 KiB window and memLevel 4: about 22 KiB per compressed
+ * connection instead of zlib's default 256+ KiB (window 15, memLevel 8),
+ * for a few points of ratio on IMAP text. Inflate must take what clients
+ * send, a 32 KiB window (zlib allocates it on the first data).
+ * docs/decisions/0010-compress-deflate.md. */
+#define NET_DEFLATE_WINDOW_BITS 11
+#define NET_DEFLATE_MEM_LEVEL 4
+#define NET_DEFLATE_LEVEL 6
 
 /* Group commit: most messages and bytes committed with one fsync. */
 #define STORE_GROUP_MAX_MSGS 1024

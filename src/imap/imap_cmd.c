@@ -54,6 +54,10 @@ static const struct imap_command {
 	{ "STORE", imap_cmd_store, SEL, CMD_UID | CMD_NO_SYNC },
 	{ "COPY", imap_cmd_copy, SEL, CMD_UID },
 	{ "MOVE", imap_cmd_move, SEL, CMD_UID },
+	{ "COMPRESS", imap_cmd_compress, AUTHED, 0 },
+	{ "GETQUOTA", imap_cmd_getquota, AUTHED, 0 },
+	{ "GETQUOTAROOT", imap_cmd_getquotaroot, AUTHED, 0 },
+	{ "SETQUOTA", imap_cmd_setquota, AUTHED, 0 },
 };
 
 void imap_capability_text(struct imap_session *s, struct buf *out)
@@ -79,6 +83,11 @@ void imap_capability_text(struct imap_session *s, struct buf *out)
 		 * imap_context.c) */
 		imap_out_str(out, " SORT SORT=DISPLAY THREAD=ORDEREDSUBJECT"
 			     " THREAD=REFERENCES ESORT CONTEXT=SEARCH CONTEXT=SORT");
+		/* RFC 9208, 3502, 6855, 8474, 4469; RFC 4978 until active */
+		imap_out_str(out, " QUOTA QUOTA=RES-STORAGE MULTIAPPEND UTF8=ACCEPT"
+			     " OBJECTID CATENATE");
+		if (!s->c->compressed)
+			imap_out_str(out, " COMPRESS=DEFLATE");
 	}
 }
 

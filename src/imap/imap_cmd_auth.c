@@ -65,7 +65,7 @@ void imap_cmd_enable(struct imap_session *s, const struct imap_cmd *cmd)
 		imap_bad(s, TAG(cmd), "Syntax: ENABLE capability ...");
 		return;
 	}
-	bool condstore = false, rev2 = false, qresync = false;
+	bool condstore = false, rev2 = false, qresync = false, utf8 = false;
 	for (size_t i = 0; i < cmd->nargs; i++) {
 		if (cmd->args[i].type != IMAP_ARG_ATOM) {
 			imap_bad(s, TAG(cmd), "Syntax: ENABLE capability ...");
@@ -78,6 +78,8 @@ void imap_cmd_enable(struct imap_session *s, const struct imap_cmd *cmd)
 			rev2 = true;
 		if (imap_arg_atom_is(&cmd->args[i], "QRESYNC"))
 			qresync = true;
+		if (imap_arg_atom_is(&cmd->args[i], "UTF8=ACCEPT"))
+			utf8 = true;
 	}
 	imap_out_str(&s->out, "* ENABLED");
 	if (condstore && !s->condstore)
@@ -87,9 +89,13 @@ void imap_cmd_enable(struct imap_session *s, const struct imap_cmd *cmd)
 	/* RFC 7162 3.2.3: QRESYNC implies CONDSTORE */
 	condstore = condstore || qresync;
 	s->qresync = s->qresync || qresync;
-	if (rev2 && !s->rev2) {
+	if (utf8 && !s->utf8_accept)
+		imap_out_str(&s->out, " UTF8=ACCEPT");
+	if (rev2 && !s->rev2)
 		imap_out_str(&s->out, " IMAP4rev2");
-		/* quoted strings may now carry UTF-8 (RFC 9051 9 QUOTED-CHAR) */
+	if ((rev2 || utf8) && !imap_utf8_names(s)) {
+		/* quoted strings may now carry UTF-8 (RFC 9051 9 QUOTED-CHAR,
+		 * RFC 6855 3) */
 		struct imap_parse_limits lim;
 		imap_parse_limits_default(&lim);
 		lim.max_literal = s->srv->cfg->smtp_max_message_size;
@@ -99,6 +105,7 @@ void imap_cmd_enable(struct imap_session *s, const struct imap_cmd *cmd)
 	imap_out_str(&s->out, "\r\n");
 	s->condstore = s->condstore || condstore;
 	s->rev2 = s->rev2 || rev2;
+	s->utf8_accept = s->utf8_accept || utf8;
 	imap_ok(s, TAG(cmd), "Enabled");
 }
 

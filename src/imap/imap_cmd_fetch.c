@@ -386,6 +386,16 @@ static void fetch_one(struct imap_session *s, struct fetch_state *st, uint32_t i
 		imap_out_fmt(o, "%sMODSEQ (%llu)", sp, (unsigned long long)m->modseq);
 		sp = " ";
 	}
+	if (a->items & IMAP_FETCH_EMAILID) {
+		imap_out_fmt(o, "%sEMAILID ", sp);
+		imap_out_emailid(o, m->blob_id);
+		sp = " ";
+	}
+	if (a->items & IMAP_FETCH_THREADID) {
+		/* RFC 8474 5.2: no threads kept */
+		imap_out_fmt(o, "%sTHREADID NIL", sp);
+		sp = " ";
+	}
 	static const struct { unsigned bit; const char *name; } structs[] = {
 		{ IMAP_FETCH_ENVELOPE, "ENVELOPE" },
 		{ IMAP_FETCH_BODY, "BODY" },

@@ -114,6 +114,8 @@ enum {
 	STATUS_HIGHESTMODSEQ = 1u << 5,
 	STATUS_RECENT = 1u << 6,
 	STATUS_DELETED = 1u << 7,
+	STATUS_DELETED_STORAGE = 1u << 8,	/* RFC 9208 4.2 */
+	STATUS_MAILBOXID = 1u << 9,		/* RFC 8474 4.2 */
 };
 
 static const struct {
@@ -124,6 +126,8 @@ static const struct {
 	{ "UIDVALIDITY", STATUS_UIDVALIDITY }, { "UNSEEN", STATUS_UNSEEN },
 	{ "SIZE", STATUS_SIZE }, { "HIGHESTMODSEQ", STATUS_HIGHESTMODSEQ },
 	{ "RECENT", STATUS_RECENT }, { "DELETED", STATUS_DELETED },
+	{ "DELETED-STORAGE", STATUS_DELETED_STORAGE },
+	{ "MAILBOXID", STATUS_MAILBOXID },
 };
 
 static int status_parse(const struct imap_arg *a, unsigned *out)
@@ -143,11 +147,18 @@ static int status_parse(const struct imap_arg *a, unsigned *out)
 	return 0;
 }
 
+struct deleted {
+	uint32_t n;
+	uint64_t bytes;
+};
+
 static int count_deleted(const struct store_message *m, void *arg)
 {
-	uint32_t *n = arg;
-	if (m->flags & STORE_FLAG_DELETED)
-		(*n)++;
+	struct deleted *d = arg;
+	if (m->flags & STORE_FLAG_DELETED) {
+		d->n++;
+		d->bytes += m->size;
+	}
 	return 0;
 }
 
@@ -179,21 +190,36 @@ static void status_line(struct imap_session *s, const struct store_folder *f,
 		imap_out_fmt(o, "%sUNSEEN %u", sp, f->unseen);
 		sp = " ";
 	}
-	if (items & STATUS_DELETED) {
-		uint32_t n = 0;
+	struct deleted del = { 0 };
+	if (items & (STATUS_DELETED | STATUS_DELETED_STORAGE)) {
 		struct err err;
-		if (store_message_each(s->srv->store, f->id, count_deleted, &n, &err) != 0)
-			n = 0;
-		imap_out_fmt(o, "%sDELETED %u", sp, n);
+		if (store_message_each(s->srv->store, f->id, count_deleted, &del,
+				       &err) != 0)
+			del = (struct deleted){ 0 };
+	}
+	if (items & STATUS_DELETED) {
+		imap_out_fmt(o, "%sDELETED %u", sp, del.n);
+		sp = " ";
+	}
+	if (items & STATUS_DELETED_STORAGE) {
+		/* RFC 9208 4.2.2: what EXPUNGE frees, in 1024-octet units */
+		imap_out_fmt(o, "%sDELETED-STORAGE %llu", sp,
+			     (unsigned long long)((del.bytes + 1023) / 1024));
 		sp = " ";
 	}
 	if (items & STATUS_SIZE) {
 		imap_out_fmt(o, "%sSIZE %llu", sp, (unsigned long long)f->size);
 		sp = " ";
 	}
-	if (items & STATUS_HIGHESTMODSEQ)
+	if (items & STATUS_HIGHESTMODSEQ) {
 		imap_out_fmt(o, "%sHIGHESTMODSEQ %llu", sp,
 			     (unsigned long long)f->highestmodseq);
+		sp = " ";
+	}
+	if (items & STATUS_MAILBOXID) {
+		imap_out_fmt(o, "%sMAILBOXID ", sp);
+		imap_out_mailboxid(o, f->id, f->uidvalidity);
+	}
 	imap_out_str(o, ")\r\n");
 }
 
@@ -322,7 +348,9 @@ static void do_list(struct imap_session *s, const struct imap_cmd *cmd, bool lsu
 		return;
 	}
 	struct span ref;
-	if (imap_parse_mailbox(&args[i], IMAP_MAILBOX_PATTERN, cmd->arena, &ref, &err) == -1 &&
+	unsigned pat_opts = IMAP_MAILBOX_PATTERN |
+			    (imap_utf8_names(s) ? IMAP_MAILBOX_UTF8 : 0);
+	if (imap_parse_mailbox(&args[i], pat_opts, cmd->arena, &ref, &err) == -1 &&
 	    !(imap_arg_astring(&args[i], &ref) && ref.len == 0)) {
 		imap_bad(s, TAG(cmd), "%s", err.msg);
 		return;
@@ -354,7 +382,7 @@ static void do_list(struct imap_session *s, const struct imap_cmd *cmd, bool lsu
 			continue;
 		}
 		only_empty = false;
-		if (imap_parse_mailbox(&pats[k], IMAP_MAILBOX_PATTERN, cmd->arena, &p, &err) != 0) {
+		if (imap_parse_mailbox(&pats[k], pat_opts, cmd->arena, &p, &err) != 0) {
 			imap_bad(s, TAG(cmd), "%s", err.msg);
 			return;
 		}
@@ -528,6 +556,16 @@ void imap_cmd_create(struct imap_session *s, const struct imap_cmd *cmd)
 			imap_no(s, TAG(cmd), "[USEATTR] %s", err.msg);
 		else
 			imap_no_store(s, TAG(cmd), "CREATE", &err);
+		return;
+	}
+	/* RFC 8474 4.1: the new folder's MAILBOXID */
+	if (store_folder_find(s->srv->store, s->mailbox_id, name, &f, &err) == 1) {
+		struct buf id;
+		buf_init(&id, 64);
+		imap_out_mailboxid(&id, f.id, f.uidvalidity);
+		imap_ok(s, TAG(cmd), "[MAILBOXID %.*s] CREATE completed",
+			(int)id.len, (const char *)id.data);
+		buf_release(&id);
 		return;
 	}
 	imap_ok(s, TAG(cmd), "CREATE completed");

@@ -235,8 +235,9 @@ static bool match(struct eval *e, const struct imap_search_key *k)
 		e->used_modseq = true;
 		return m->modseq >= k->number;
 	case IMAP_SEARCH_EMAILID:
+		return imap_emailid_is(k->str, m->blob_id);
 	case IMAP_SEARCH_THREADID:
-		return false;
+		return false;	/* THREADID is NIL: nothing has one */
 	}
 	return false;
 }

@@ -78,6 +78,7 @@ static int add_msg(const struct store_message *m, void *arg)
 	x->modseq = m->modseq;
 	x->size = m->size;
 	x->internal_date = m->internal_date;
+	x->blob_id = m->blob_id;
 	return 0;
 }
 
@@ -341,6 +342,10 @@ static void do_select(struct imap_session *s, const struct imap_cmd *cmd,
 			}
 	}
 	imap_out_fmt(o, "* OK [UIDVALIDITY %u] UIDs valid\r\n", f.uidvalidity);
+	/* RFC 8474 4.1 */
+	imap_out_str(o, "* OK [MAILBOXID ");
+	imap_out_mailboxid(o, f.id, f.uidvalidity);
+	imap_out_str(o, "] Ok\r\n");
 	imap_out_fmt(o, "* OK [UIDNEXT %u] Predicted next UID\r\n", f.uidnext);
 	imap_out_fmt(o, "* OK [HIGHESTMODSEQ %llu] Highest\r\n",
 		     (unsigned long long)f.highestmodseq);

@@ -216,10 +216,7 @@ static void copy_or_move(struct imap_session *s, const struct imap_cmd *cmd,
 	if (rc != 0) {
 		free(uids);
 		free(map);
-		if (err.kind == ERR_LIMIT)
-			imap_no(s, tag, "[OVERQUOTA] %s", err.msg);
-		else
-			imap_no_store(s, tag, verb, &err);
+		imap_no_store(s, tag, verb, &err);
 		return;
 	}
 	/* keep the pairs that were copied, in place (m <= k) */

@@ -53,6 +53,7 @@ struct imap_msg {
 	uint64_t modseq;
 	uint64_t size;
 	int64_t internal_date;
+	int64_t blob_id;	/* its body: EMAILID (imap_objectid.c) */
 };
 /* In imap_msg.flags: restored from an idling session's UID ranges, flags
  * not known; imap_sync reports it if its modseq passed known_modseq. */
@@ -71,6 +72,7 @@ struct imap_session {
 	bool condstore;			/* ENABLE CONDSTORE / SELECT (CONDSTORE) */
 	bool rev2;			/* ENABLE IMAP4rev2 (RFC 9051 rules) */
 	bool qresync;			/* ENABLE QRESYNC: VANISHED, not EXPUNGE */
+	bool utf8_accept;		/* ENABLE UTF8=ACCEPT (RFC 6855) */
 	bool login_busy;		/* a password check is on the pool */
 	bool sync_expunges;		/* the command may be told EXPUNGEs */
 	bool user_counted;		/* in srv->users, for mailbox_id */
@@ -114,9 +116,15 @@ struct imap_session {
 	/* output of the command being answered */
 	struct buf out;
 
-	/* APPEND: a streamed literal collects here */
+	/* APPEND: a streamed literal collects here; with MULTIAPPEND the
+	 * earlier ones of the same command wait in literals_done, in order.
+	 * All are freed when the command ends (imap_append_reset). */
 	struct buf literal;
-	bool literal_refused;
+	struct buf *literals_done;
+	size_t n_literals_done;
+	uint64_t literal_total;		/* bytes of this command's streamed
+					 * literals, held to
+					 * IMAP_APPEND_STREAM_MAX */
 
 	/* work on the jobs pool */
 	struct event *wake_ev;
@@ -124,6 +132,13 @@ struct imap_session {
 	struct event *watch_ev;
 	struct auth_login login;
 };
+
+/* Mailbox names travel as UTF-8 (IMAP4rev2 or UTF8=ACCEPT enabled), not
+ * modified UTF-7. */
+static inline bool imap_utf8_names(const struct imap_session *s)
+{
+	return s->rev2 || s->utf8_accept;
+}
 
 /* ---- imap_cmd.c: the command table ---------------------------------- */
 void imap_cmd_dispatch(struct imap_session *s, const struct imap_cmd *cmd);
@@ -189,6 +204,14 @@ int imap_keyword_bit(const struct imap_session *s, struct span name);
 /* "17-Jul-1996 02:44:25 +0000" */
 void imap_out_date(struct buf *o, int64_t t);
 
+/* ---- OBJECTID, RFC 8474 (imap_objectid.c) ----------------------------- */
+/* "(F...)" for a folder: MAILBOXID. */
+void imap_out_mailboxid(struct buf *o, int64_t folder_id, uint32_t uidvalidity);
+/* "(M...)" for a message body: EMAILID. */
+void imap_out_emailid(struct buf *o, int64_t blob_id);
+/* Is id the EMAILID of blob_id? */
+bool imap_emailid_is(struct span id, int64_t blob_id);
+
 /* ---- the selected folder (imap_cmd_select.c) ------------------------- */
 /* Tell the client what changed in the selected folder since it last
  * heard (EXPUNGE, EXISTS, FETCH FLAGS). expunges false: during FETCH,
@@ -228,6 +251,8 @@ imap_cmd_fn imap_cmd_sort, imap_cmd_thread,	/* imap_cmd_sort.c */
 	imap_cmd_cancelupdate;
 imap_cmd_fn imap_cmd_append;
 imap_cmd_fn imap_cmd_idle;
+imap_cmd_fn imap_cmd_compress;
+imap_cmd_fn imap_cmd_getquota, imap_cmd_getquotaroot, imap_cmd_setquota;
 
 /* imap_cmd_search.c: the messages of the selected folder that program
  * matches, as indices into s->msgs, ascending, into idx_out (room for
@@ -248,6 +273,18 @@ void imap_idle_line(struct imap_session *s, struct span line);
 /* imap_cmd_append.c: a piece of a streamed literal */
 void imap_append_chunk(struct imap_session *s,
 		       const struct imap_literal_info *li);
+/* The command is over (answered, failed or thrown away): free what its
+ * streamed literals hold. */
+void imap_append_reset(struct imap_session *s);
+/* The i-th streamed literal of the command (complete once the command
+ * is), or NULL. */
+const struct buf *imap_append_streamed(struct imap_session *s, size_t i);
+/* imap_cmd_catenate.c: RFC 4469 CATENATE's parts (list) into out, whose
+ * maximum bounds the message; *next_streamed counts the streamed
+ * literals used. 0, or -1 with the reply sent. */
+int imap_catenate(struct imap_session *s, const struct imap_cmd *cmd,
+		  const struct imap_arg *list, size_t *next_streamed,
+		  struct buf *out);
 /* A synchronising literal is announced: 0 to take it, -1 refused (the
  * reply has been sent). */
 int imap_literal_check(struct imap_session *s, const struct imap_cmd *partial,

@@ -110,7 +110,11 @@ void imap_no_store(struct imap_session *s, const char *tag, const char *what,
 		imap_no(s, tag, "[CANNOT] %s: %s", what, err->msg);
 		break;
 	case ERR_LIMIT:
-		imap_no(s, tag, "[LIMIT] %s: %s", what, err->msg);
+		/* the store's quota errors carry SMTP's 5.2.2 (RFC 9208 7) */
+		if (strcmp(err->esc, "5.2.2") == 0)
+			imap_no(s, tag, "[OVERQUOTA] %s: %s", what, err->msg);
+		else
+			imap_no(s, tag, "[LIMIT] %s: %s", what, err->msg);
 		break;
 	default:
 		log_error("imap", s->c->id, "store user=%s op=%s error=\"%s\"",
@@ -205,6 +209,7 @@ static void on_input(struct net_conn *c)
 				return;
 			break;
 		case IMAP_PARSE_ERROR:
+			imap_append_reset(s);
 			parse_error(s);
 			if (c->closing)
 				return;
@@ -219,6 +224,7 @@ static void on_input(struct net_conn *c)
 			break;
 		case IMAP_PARSE_COMMAND:
 			imap_cmd_dispatch(s, cmd);
+			imap_append_reset(s);
 			imap_flush(s);
 			break;
 		default:
@@ -423,7 +429,7 @@ static void on_close(struct net_conn *c)
 	free(s->resume_state);
 	imap_parser_free(&s->parser);
 	buf_release(&s->out);
-	buf_release(&s->literal);
+	imap_append_reset(s);
 	sodium_memzero(&s->login, sizeof s->login);
 	free(s);
 	c->proto = NULL;

@@ -75,8 +75,8 @@ void imap_out_nstring(struct buf *o, const struct span *s)
 
 void imap_out_mailbox(struct imap_session *s, struct buf *o, const char *name)
 {
-	if (s->rev2) {
-		/* RFC 9051 5.1: UTF-8 (a literal when not ASCII) */
+	if (imap_utf8_names(s)) {
+		/* RFC 9051 5.1, RFC 6855 3: UTF-8 (a literal when not ASCII) */
 		imap_out_string(o, span_cstr(name));
 		return;
 	}
@@ -177,7 +177,7 @@ int imap_arg_mailbox(struct imap_session *s, const struct imap_cmd *cmd,
 {
 	struct span name;
 	struct err err;
-	int rc = imap_parse_mailbox(arg, s->rev2 ? IMAP_MAILBOX_UTF8 : 0, cmd->arena,
+	int rc = imap_parse_mailbox(arg, imap_utf8_names(s) ? IMAP_MAILBOX_UTF8 : 0, cmd->arena,
 				    &name, &err);
 	if (rc == -1) {
 		imap_bad(s, (const char *)cmd->tag.p, "%s", err.msg);

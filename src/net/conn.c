@@ -22,10 +22,21 @@
 #include "core/log.h"
 #include "core/xmalloc.h"
 #include "net/net.h"
+#include "net/net_private.h"
 
-/* Input held before we stop reading from the socket; protocols bound
- * lines and bodies on top of this. */
-#define NET_READ_HIGHWATER (256 * 1024)
+/* Under a filter (COMPRESS): what the transport may hold before the
+ * filter keeps the rest in its own output, where net_conn_output_full()
+ * sees it. */
+#define NET_FILTER_TRANSPORT_OUT (64 * 1024)
+
+/* The bufferevent on the socket or TLS: c->bev, or the one under the
+ * compression filter. Timeouts and TLS errors live there. */
+static struct bufferevent *transport(struct net_conn *c)
+{
+	if (!c->compressed)
+		return c->bev;
+	return bufferevent_get_underlying(c->bev);
+}
 
 void net_limits_init(struct net_limits *l, unsigned max_connections,
 		     unsigned max_per_ip, bool limit_loopback)
@@ -166,7 +177,7 @@ void net_conn_set_timeout(struct net_conn *c, unsigned seconds)
 {
 	c->timeout = seconds;
 	struct timeval tv = { (time_t)seconds, 0 };
-	bufferevent_set_timeouts(c->bev, &tv, &tv);
+	bufferevent_set_timeouts(transport(c), &tv, &tv);
 }
 
 void net_conn_close_after_flush(struct net_conn *c)
@@ -174,8 +185,10 @@ void net_conn_close_after_flush(struct net_conn *c)
 	c->closing = true;
 	bufferevent_disable(c->bev, EV_READ);
 	/* Freed from writecb once the reply has gone out; never here, as
-	 * callers are still using c. */
-	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+	 * callers are still using c. Under a filter, what the transport
+	 * still holds calls writecb again when it drains. */
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) == 0 &&
+	    evbuffer_get_length(bufferevent_get_output(transport(c))) == 0)
 		bufferevent_trigger(c->bev, EV_WRITE,
 				    BEV_TRIG_IGNORE_WATERMARKS | BEV_TRIG_DEFER_CALLBACKS);
 }
@@ -194,12 +207,38 @@ void net_conn_set_busy(struct net_conn *c)
 	bufferevent_disable(c->bev, EV_READ);
 }
 
+/* A filter takes input from the transport only when the transport
+ * reads, stops at its read bound, and may hand the protocol more than it
+ * takes in one go: while the protocol makes progress, run it again on
+ * what is left, then have the filter take what the transport still
+ * holds. before: the filter's input length before input() ran. */
+static void filter_kick(struct net_conn *c, size_t before)
+{
+	if (!c->compressed || c->closing || c->starttls_pending || c->busy ||
+	    !(bufferevent_get_enabled(c->bev) & EV_READ))
+		return;
+	size_t held = evbuffer_get_length(bufferevent_get_input(c->bev));
+	if (held > 0 && held < before) {
+		bufferevent_trigger(c->bev, EV_READ, BEV_TRIG_IGNORE_WATERMARKS |
+				    BEV_TRIG_DEFER_CALLBACKS);
+		return;
+	}
+	struct bufferevent *t = transport(c);
+	if (evbuffer_get_length(bufferevent_get_input(t)) == 0 ||
+	    held >= NET_READ_HIGHWATER)
+		return;
+	bufferevent_trigger(t, EV_READ, BEV_TRIG_IGNORE_WATERMARKS |
+			    BEV_TRIG_DEFER_CALLBACKS);
+}
+
 void net_conn_resume(struct net_conn *c)
 {
 	if (c->closing || c->starttls_pending || c->busy)
 		return;
 	bufferevent_enable(c->bev, EV_READ);
+	size_t before = evbuffer_get_length(bufferevent_get_input(c->bev));
 	c->proto_ops->input(c);
+	filter_kick(c, before);
 }
 
 bool net_conn_done_busy(struct net_conn *c)
@@ -220,10 +259,12 @@ bool net_conn_done_busy(struct net_conn *c)
 
 static void readcb(struct bufferevent *bev, void *arg)
 {
-	(void)bev;
 	struct net_conn *c = arg;
-	if (!c->closing && !c->busy && !c->starttls_pending)
+	if (!c->closing && !c->busy && !c->starttls_pending) {
+		size_t before = evbuffer_get_length(bufferevent_get_input(bev));
 		c->proto_ops->input(c);
+		filter_kick(c, before);
+	}
 }
 
 static void start_tls(struct net_conn *c);
@@ -234,6 +275,8 @@ static void writecb(struct bufferevent *bev, void *arg)
 	if (evbuffer_get_length(bufferevent_get_output(bev)) != 0)
 		return;
 	if (c->closing) {
+		if (evbuffer_get_length(bufferevent_get_output(transport(c))) != 0)
+			return;	/* transport_drained() calls again */
 		conn_free(c);
 		return;
 	}
@@ -271,7 +314,9 @@ static void eventcb(struct bufferevent *bev, short what, void *arg)
 	}
 	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) {
 		if (what & BEV_EVENT_ERROR) {
-			unsigned long e = bufferevent_get_openssl_error(bev);
+			unsigned long e = c->compressed
+				? bufferevent_get_openssl_error(transport(c))
+				: bufferevent_get_openssl_error(bev);
 			if (e) {
 				char msg[160];
 				ERR_error_string_n(e, msg, sizeof msg);
@@ -294,6 +339,55 @@ static void attach_bev(struct net_conn *c, struct bufferevent *bev)
 	bufferevent_setwatermark(bev, EV_READ, 0, NET_READ_HIGHWATER);
 	net_conn_set_timeout(c, c->timeout);
 	bufferevent_enable(bev, EV_READ | EV_WRITE);
+}
+
+/* The transport under a filter has sent all it held: if the connection
+ * is closing, writecb may now free it. */
+static void transport_drained(struct evbuffer *buf,
+			      const struct evbuffer_cb_info *info, void *arg)
+{
+	struct net_conn *c = arg;
+	if (info->n_deleted == 0 || evbuffer_get_length(buf) != 0 || !c->closing)
+		return;
+	bufferevent_trigger(c->bev, EV_WRITE, BEV_TRIG_IGNORE_WATERMARKS |
+			    BEV_TRIG_DEFER_CALLBACKS);
+}
+
+int net_conn_push_filter(struct net_conn *c, bufferevent_filter_cb in,
+			 bufferevent_filter_cb out, void (*free_ctx)(void *),
+			 void *ctx)
+{
+	if (c->compressed || c->starttls_pending) {
+		free_ctx(ctx);
+		return -1;
+	}
+	struct bufferevent *t = c->bev;
+	struct evbuffer_cb_entry *drained = evbuffer_add_cb(
+		bufferevent_get_output(t), transport_drained, c);
+	if (drained == NULL) {
+		free_ctx(ctx);
+		return -1;
+	}
+	/* Deferred callbacks: the filter runs inside net_conn_write(), and
+	 * writecb must not free c or read commands under its caller. With
+	 * them libevent calls readcb again while the input stays at the read
+	 * bound: a protocol that does not take its input pauses reading (as
+	 * every one does when busy or when its output is full). */
+	struct bufferevent *f = bufferevent_filter_new(
+		t, in, out, BEV_OPT_CLOSE_ON_FREE | BEV_OPT_DEFER_CALLBACKS,
+		free_ctx, ctx);
+	if (f == NULL) {
+		evbuffer_remove_cb_entry(bufferevent_get_output(t), drained);
+		free_ctx(ctx);
+		return -1;
+	}
+	bufferevent_setwatermark(t, EV_WRITE, 0, NET_FILTER_TRANSPORT_OUT);
+	c->bev = f;
+	c->compressed = true;
+	bufferevent_setcb(f, readcb, writecb, eventcb, c);
+	bufferevent_setwatermark(f, EV_READ, 0, NET_READ_HIGHWATER);
+	bufferevent_enable(f, EV_READ | EV_WRITE);
+	return 0;
 }
 
 static struct bufferevent *tls_bev(struct net_conn *c)

@@ -97,6 +97,7 @@ struct net_conn {
 	bool starttls_pending;
 	bool busy;			/* async work in flight */
 	bool peer_gone;
+	bool compressed;		/* bev is a deflate filter (compress.c) */
 	unsigned timeout;
 };
 
@@ -160,5 +161,16 @@ void net_conn_set_busy(struct net_conn *c);
 bool net_conn_done_busy(struct net_conn *c);
 /* Read again and run input() over what is buffered. */
 void net_conn_resume(struct net_conn *c);
+
+/* ---- compression (compress.c) ------------------------------------------ */
+/* RFC 4978 COMPRESS=DEFLATE: from now on both directions are raw deflate
+ * streams (over TLS if active). Call it right after queueing the reply
+ * that announces it: that reply and anything queued before still go out
+ * uncompressed. Input after the command is the client's compressed
+ * stream: taken (taken_len bytes, copied) is what the protocol's reader
+ * already took past the command; it is inflated first, then what the
+ * connection holds. Inflated input is held to the same read bound as
+ * clear input. 0, or -1 (already compressed, or no memory). */
+int net_conn_compress(struct net_conn *c, const void *taken, size_t taken_len);
 
 #endif

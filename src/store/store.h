@@ -296,7 +296,12 @@ int store_keywords_get(struct store *st, int64_t mailbox_id,
  * commit exactly as a delivery (one log record, durable before done()
  * or the return), with its flags and keywords in the record so that
  * replay restores them. meta (may be NULL) is the caller's parse cache
- * for the message (see store_meta_put), stored with it but not logged. */
+ * for the message (see store_meta_put), stored with it but not logged.
+ * The mailbox's quota is checked by the committer, counting the appends
+ * and deliveries committed before it in the same group: over it, the
+ * append fails with ERR_LIMIT, reply 552, "5.2.2" (IMAP OVERQUOTA) and
+ * nothing is logged. SMTP deliveries are not held to it here (RCPT and
+ * DATA decide, with one message of grace). */
 struct store_append_req {
 	/* filled by the caller; data, keywords and meta must stay valid
 	 * until the append completes */

@@ -333,6 +333,39 @@ static struct store_group_folder *folder_by_id(struct store *st,
 	return &g->folders[idx];
 }
 
+/* RFC 9208 / RFC 5530 OVERQUOTA for an APPEND: would len more bytes fit
+ * mailbox_id's quota, counting what the group puts there before it? The
+ * committer is the only writer of messages, so nothing can slip in
+ * between this and the commit. SMTP deliveries are not checked here:
+ * RCPT and the end of DATA decide for them (smtp_cmd.c, smtp_deliver.c),
+ * with one message of grace. 1 fits, 0 not, -1 SQLite failed. */
+static int group_quota_fits(struct store *st, struct store_group *g,
+			    int64_t mailbox_id, size_t len, struct err *err)
+{
+	struct store_conn *c = st->writer;
+	sqlite3_stmt *s = store_stmt(c, STMT_MAILBOX_QUOTA, err);
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, mailbox_id);
+	int rc = sqlite3_step(s);
+	int64_t quota = sqlite3_column_int64(s, 0);
+	int64_t used = sqlite3_column_int64(s, 1);
+	(void)sqlite3_reset(s);	/* rc checked here */
+	if (rc == SQLITE_DONE)
+		return 1;	/* gone: the folder check decides */
+	if (rc != SQLITE_ROW) {
+		store_db_fail(err, c, "read quota");
+		return -1;
+	}
+	if (quota <= 0)
+		return 1;
+	uint64_t total = used > 0 ? (uint64_t)used : 0;
+	for (size_t i = 0; i < g->n_folders; i++)
+		if (g->folders[i].mailbox_id == mailbox_id)
+			total += g->folders[i].added;
+	return total < (uint64_t)quota && len <= (uint64_t)quota - total;
+}
+
 /* Give each delivery's recipients their UIDs and mod-sequences and build
  * its record header (kind 0: not logged). A delivery that cannot be
  * stored fails alone here, before anything is written, and gives its UIDs
@@ -370,6 +403,14 @@ static int group_assign(struct store *st, struct store_group *g,
 				return -1;
 			if (f->folder_id == 0 || f->uidnext > STORE_UID_MAX)
 				break;
+			if (d->append_ != NULL) {
+				int fits = group_quota_fits(st, g, f->mailbox_id,
+							    d->len, err);
+				if (fits < 0)
+					return -1;
+				if (fits == 0)
+					break;
+			}
 			g->rcpt[at + k] = (struct store_rec_rcpt){
 				.mailbox_id = f->mailbox_id,
 				.folder_id = f->folder_id,
@@ -378,12 +419,20 @@ static int group_assign(struct store *st, struct store_group *g,
 				.modseq = ++f->modseq,
 			};
 			f->uidnext++;
+			f->added += d->len;
 		}
 		if (k < d->n_mailboxes && d->append_ != NULL) {
 			/* one recipient: nothing to give back */
+			struct store_group_folder *f = folder_by_id(
+				st, g, d->append_->folder_id, err);
+			assert(f != NULL);	/* in the table already */
 			d->rc = -1;
-			err_set(&d->err, ERR_NOTFOUND, 0, "",
-				"no such folder, or no UID left in it");
+			if (f->folder_id != 0 && f->uidnext <= STORE_UID_MAX)
+				err_set(&d->err, ERR_LIMIT, 552, "5.2.2",
+					"the mailbox is full");
+			else
+				err_set(&d->err, ERR_NOTFOUND, 0, "",
+					"no such folder, or no UID left in it");
 			continue;
 		}
 		if (k < d->n_mailboxes) {
@@ -397,6 +446,7 @@ static int group_assign(struct store *st, struct store_group *g,
 				assert(f != NULL);
 				f->uidnext--;
 				f->modseq--;
+				f->added -= d->len;
 			}
 			log_warn("store", NULL, "op=deliver mailbox=%lld "
 				 "error=\"no INBOX or no free UID\"",

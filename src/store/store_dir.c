@@ -2,7 +2,8 @@
  * special-use folders. Lookups use a pooled read-only connection; the few
  * admin writes share one writer connection under a mutex and take turns
  * with the committer through SQLite's write lock (busy_timeout). Password
- * hashing and quota enforcement belong to callers (auth, SMTP).
+ * hashing belongs to auth; quota is enforced by SMTP at RCPT and DATA and
+ * by the committer for APPEND and COPY (store_commit.c, store_mutate.c).
  */
 #include "store/store_private.h"
 

@@ -501,7 +501,7 @@ static int quota_check(struct store_conn *c, int64_t mailbox_id, int64_t add,
 		return store_db_fail(err, c, "read quota");
 	if (quota > 0 && (used >= quota || add > quota - used))
 		return err_set(err, ERR_LIMIT, 552, "5.2.2",
-			       "[OVERQUOTA] the mailbox is full");
+			       "the mailbox is full");
 	return 0;
 }
 

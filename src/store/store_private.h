@@ -612,6 +612,7 @@ struct store_group {
 		uint32_t uidvalidity;
 		uint64_t uidnext;	/* next UID to give */
 		uint64_t modseq;	/* highest given */
+		uint64_t added;		/* bytes the group puts in it */
 	} *folders;
 	size_t n_folders;
 	uint32_t *slots;		/* index + 1 into folders, 0 empty */

@@ -707,6 +707,46 @@ static void assert_append_crash(struct fx *f)
 	assert_int_equal(check(f->st), 0);
 }
 
+/* The committer holds APPEND to the quota (RFC 9208 OVERQUOTA), counting
+ * earlier appends of the same group; deliveries are not checked there. */
+static void test_append_quota(void **state)
+{
+	struct fx *f = *state;
+	struct err err;
+	unsigned char m[1500];
+	msg_fill(m, sizeof m, 7);
+	assert_int_equal(store_mailbox_set_quota(f->st, "alice@example.com",
+						 2500, &err), 0);
+	assert_int_equal(store_append(f->st, f->inbox[0], m, 1000, 0, NULL,
+				      0, 0, NULL, &err), 0);
+	/* two more at once, one group or two: 3000 > 2500, none stored */
+	struct store_append_req two[2];
+	for (int i = 0; i < 2; i++)
+		two[i] = (struct store_append_req){
+			.folder_id = f->inbox[0], .data = m, .len = 1000,
+		};
+	assert_int_equal(store_append_many(f->st, two, 2, &err), -1);
+	assert_int_equal(err.kind, ERR_LIMIT);
+	assert_string_equal(err.esc, "5.2.2");
+	assert_int_equal(used_of(f, 0), 1000);
+	/* exactly to the limit */
+	assert_int_equal(store_append(f->st, f->inbox[0], m, 1500, 0, NULL, 0,
+				      0, NULL, &err), 0);
+	assert_int_equal(used_of(f, 0), 2500);
+	assert_int_equal(store_append(f->st, f->inbox[0], m, 1, 0, NULL, 0, 0,
+				      NULL, &err), -1);
+	assert_int_equal(err.reply, 552);
+	/* SMTP is judged at RCPT: a delivery still goes in */
+	deliver1(f, 0, 3, 10);
+	assert_int_equal(used_of(f, 0), 2510);
+	/* no quota: no limit */
+	assert_int_equal(store_mailbox_set_quota(f->st, "alice@example.com", 0,
+						 &err), 0);
+	assert_int_equal(store_append(f->st, f->inbox[0], m, 1000, 0, NULL,
+				      0, 0, NULL, &err), 0);
+	assert_int_equal(check(f->st), 0);
+}
+
 static void test_append_crash_replay(void **state)
 {
 	struct fx *f = *state;
@@ -1434,6 +1474,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_flags, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_append, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_append_quota, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_append_crash_replay, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_copy_move, setup, teardown),
