@@ -1018,3 +1018,166 @@ def update_docs(name, block):
     with open(path, "w") as f:
         f.write(text)
     log("updated docs/benchmarks.md")
+
+
+# --------------------------------------------------------------------------
+# A small IMAP client on raw sockets: implicit TLS, lock-step commands (a
+# mail client waits for each answer), responses read in large chunks. A
+# response without literals (LOGIN, SELECT, FETCH FLAGS, SEARCH, LOGOUT) is
+# found by its tagged line without parsing each untagged line in Python, so
+# that the client costs little CPU.
+
+class ImapError(Exception):
+    pass
+
+
+def imap_quote(s):
+    return b'"' + s.replace(b"\\", b"\\\\").replace(b'"', b'\\"') + b'"'
+
+
+class Imap:
+    def __init__(self, port, ctx, timeout=NET_TIMEOUT):
+        sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        self.s = ctx.wrap_socket(sock)
+        self.buf = bytearray()
+        self.n = 0
+        ln = self.line()
+        if not ln.startswith(b"* OK"):
+            raise ImapError("greeting: " + ln.decode("ascii", "replace")[:200])
+
+    def _fill(self):
+        data = self.s.recv(262144)
+        if not data:
+            raise ImapError("connection closed by the server")
+        self.buf += data
+
+    def line(self):
+        start = 0
+        while True:
+            i = self.buf.find(b"\r\n", start)
+            if i >= 0:
+                ln = bytes(self.buf[:i])
+                del self.buf[:i + 2]
+                return ln
+            if len(self.buf) > 1 << 20:
+                raise ImapError("no CRLF in 1 MB")
+            start = max(0, len(self.buf) - 1)
+            self._fill()
+
+    def literal(self, n):
+        while len(self.buf) < n:
+            self._fill()
+        data = bytes(self.buf[:n])
+        del self.buf[:n]
+        return data
+
+    def send(self, text):
+        """Send a command; returns its tag."""
+        self.n += 1
+        tag = b"a%d" % self.n
+        self.s.sendall(tag + b" " + text + b"\r\n")
+        return tag
+
+    @staticmethod
+    def _check(tag, tagged):
+        if not tagged.startswith(tag + b" OK"):
+            raise ImapError(tagged.decode("ascii", "replace")[:200])
+        return tagged
+
+    def simple(self, text):
+        """A command whose response has no literals: returns (the untagged
+        lines as one block of bytes, the tagged line)."""
+        tag = self.send(text)
+        return self.wait_simple(tag)
+
+    def wait_simple(self, tag):
+        needle = b"\r\n" + tag + b" "
+        start = 0
+        while True:
+            # i + 2: where the tagged line starts
+            i = -2 if self.buf.startswith(tag + b" ") else self.buf.find(needle, start)
+            if i != -1:
+                j = self.buf.find(b"\r\n", i + 2)
+                if j >= 0:
+                    block = bytes(self.buf[:i + 2])
+                    tagged = bytes(self.buf[i + 2:j])
+                    del self.buf[:j + 2]
+                    return block, self._check(tag, tagged)
+                start = max(0, i)
+            else:
+                start = max(0, len(self.buf) - len(needle))
+            if len(self.buf) > 64 << 20:
+                raise ImapError("response over 64 MB")
+            self._fill()
+
+    def command(self, text):
+        """A command whose response may carry literals: returns (a list of
+        untagged responses, each (text with the literals cut out, [the
+        literals]), the tagged line)."""
+        tag = self.send(text)
+        out = []
+        while True:
+            ln = self.line()
+            if ln.startswith(tag + b" "):
+                return out, self._check(tag, ln)
+            parts, lits = [], []
+            while ln.endswith(b"}") and b"{" in ln:
+                k = ln.rindex(b"{")
+                try:
+                    n = int(ln[k + 1:-1].rstrip(b"+"))
+                except ValueError:
+                    break
+                parts.append(ln[:k])
+                lits.append(self.literal(n))
+                ln = self.line()
+            parts.append(ln)
+            out.append((b"".join(parts), lits))
+
+    def login(self, user, password):
+        return self.simple(b"LOGIN " + imap_quote(user) + b" " + imap_quote(password))
+
+    def logout(self):
+        """LOGOUT, then wait for the server to close (bounded by the socket
+        timeout)."""
+        self.simple(b"LOGOUT")
+        try:
+            for _ in range(100):
+                if not self.s.recv(4096):
+                    break
+        except (OSError, ssl.SSLError):
+            pass
+        self.close()
+
+    def close(self):
+        try:
+            self.s.close()
+        except OSError:
+            pass
+
+
+def imap_exists(block):
+    """The message count of a SELECT response (its "* N EXISTS" line)."""
+    for ln in block.split(b"\r\n"):
+        if ln.startswith(b"* ") and ln.endswith(b" EXISTS"):
+            return int(ln.split()[1])
+    return None
+
+
+def imap_search_uids(block):
+    """The UIDs of a (UID) SEARCH response block."""
+    out = []
+    for ln in block.split(b"\r\n"):
+        if ln.startswith(b"* SEARCH"):
+            out.extend(int(x) for x in ln[8:].split())
+    return sorted(out)
+
+
+def fetch_uid(text):
+    """The UID of an untagged FETCH response ("* 3 FETCH (UID 7 ...")."""
+    i = text.find(b"UID ")
+    if i < 0:
+        raise ImapError("no UID in %r" % text[:100])
+    j = i + 4
+    while j < len(text) and 48 <= text[j] <= 57:
+        j += 1
+    return int(text[i + 4:j])
