@@ -591,11 +591,16 @@ class Dovecot:
         return run(["doveconf", "-c", self.conf, "-n"])
 
     def start(self, nofile=None):
-        """Start the master; nofile raises its open-file limit (soft and
-        hard; Dovecot sizes each service's limit from its client_limit)."""
+        """Start the master; nofile raises its open-file limit (Dovecot
+        sizes each service's limit from its client_limit), up to the hard
+        limit (raising that needs CAP_SYS_RESOURCE)."""
+        hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+        if nofile and hard != resource.RLIM_INFINITY:
+            nofile = min(nofile, hard)
+
         def limits():
             if nofile:
-                resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
+                resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, hard))
 
         self.errlog = open(os.path.join(self.root, "dovecot.stderr"), "a")
         self.proc = subprocess.Popen(["dovecot", "-F", "-c", self.conf],
