@@ -4,7 +4,7 @@
 #   make test       unit tests (cmocka) and integration tests (pytest)
 #   make test-asan  the same tests on an ASan+UBSan build (build-asan/)
 #   make fuzz       each libFuzzer target for FUZZ_SECONDS seconds
-#   make bench      benchmarks against Postfix (bench/)
+#   make bench      benchmarks against Postfix and Dovecot (bench/)
 
 BUILD    ?= build
 CC       ?= cc
@@ -92,7 +92,7 @@ fuzz:
 
 bench: all
 	@scripts/install-deps bench
-	bench/smtp-inbound && bench/pop3-retr
+	bench/smtp-inbound && bench/pop3-retr && bench/imap-ops && bench/imap-idle
 
 clean:
 	rm -rf build build-asan build-fuzz
