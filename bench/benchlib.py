@@ -14,6 +14,7 @@ import platform
 import queue
 import random
 import resource
+import shlex
 import shutil
 import signal
 import smtplib
@@ -1000,7 +1001,7 @@ def command_line(prog):
     """How the bench was started, for the results."""
     if os.environ.get("MAKELEVEL"):
         return "make bench"
-    return ("bench/%s %s" % (prog, " ".join(sys.argv[1:]))).strip()
+    return ("bench/%s %s" % (prog, " ".join(shlex.quote(a) for a in sys.argv[1:]))).strip()
 
 
 def update_docs(name, block):
