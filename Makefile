@@ -5,7 +5,7 @@
 #   make test-asan  the same tests on an ASan+UBSan build (build-asan/)
 #   make fuzz       each libFuzzer target for FUZZ_SECONDS seconds
 #                   (FUZZ="fuzz_imap_session fuzz_pop3_session": only those)
-#   make bench      benchmarks against Postfix (bench/)
+#   make bench      benchmarks against Postfix and Dovecot (bench/)
 
 BUILD    ?= build
 CC       ?= cc
@@ -95,7 +95,7 @@ fuzz:
 
 bench: all
 	@scripts/install-deps bench
-	bench/smtp-inbound && bench/pop3-retr
+	bench/smtp-inbound && bench/pop3-retr && bench/imap-ops && bench/imap-idle
 
 clean:
 	rm -rf build build-asan build-fuzz
