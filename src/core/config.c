@@ -71,6 +71,9 @@ static const struct cfg_key keys[] = {
 	{ "max_connections", T_UINT, F(max_connections), 1, 1000000 },
 	{ "max_connections_per_ip", T_UINT, F(max_connections_per_ip), 0, 1000000 },
 	{ "limit_loopback", T_BOOL, F(limit_loopback), 0, 0 },
+	{ "tcp_keepalive_idle", T_SECS, F(tcp_keepalive_idle), 0, NET_KEEPALIVE_IDLE_MAX },
+	{ "tcp_keepalive_timeout", T_SECS, F(tcp_keepalive_timeout), 0,
+	  NET_KEEPALIVE_TIMEOUT_MAX },
 	{ "auth_failure_delay", T_SECS, F(auth_failure_delay), 0, 60 },
 	{ "default_quota", T_SIZE, F(default_quota), 0, UINT64_MAX },
 	{ "demo_domain", T_STR, F(demo_domain), 0, 0 },
@@ -128,6 +131,8 @@ void cfg_defaults(struct config *cfg)
 	cfg->smtp_data_timeout = SMTP_DATA_TIMEOUT_DEFAULT;
 	cfg->max_connections = NET_MAX_CONNECTIONS_DEFAULT;
 	cfg->max_connections_per_ip = NET_MAX_CONNECTIONS_PER_IP_DEFAULT;
+	cfg->tcp_keepalive_idle = NET_KEEPALIVE_IDLE_DEFAULT;
+	cfg->tcp_keepalive_timeout = NET_KEEPALIVE_TIMEOUT_DEFAULT;
 	cfg->auth_failure_delay = AUTH_FAIL_DELAY_DEFAULT;
 	cfg->default_quota = (uint64_t)1024 * 1024 * 1024;
 	snprintf(cfg->demo_domain, sizeof cfg->demo_domain, "example.test");

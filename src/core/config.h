@@ -64,6 +64,8 @@ struct config {
 	unsigned max_connections;
 	unsigned max_connections_per_ip;	/* 0 = no limit */
 	bool limit_loopback;	/* apply it to 127.0.0.0/8 and ::1 too */
+	unsigned tcp_keepalive_idle;	/* seconds of silence before probing; 0 = off */
+	unsigned tcp_keepalive_timeout;	/* seconds of probing before dropping; 0 = off */
 	unsigned auth_failure_delay;	/* seconds before a failed login's reply */
 
 	uint64_t default_quota;	/* bytes; 0 = unlimited */

@@ -46,6 +46,36 @@ void net_limits_init(struct net_limits *l, unsigned max_connections,
 	l->limit_loopback = limit_loopback;
 	atomic_init(&l->connections, 0);
 	l->iplimit = net_iplimit_new(max_connections);
+	l->keepalive_idle = l->keepalive_intvl = l->keepalive_cnt = 0;
+}
+
+void net_limits_set_keepalive(struct net_limits *l, unsigned idle,
+			      unsigned timeout)
+{
+	if (idle == 0 || timeout == 0) {
+		l->keepalive_idle = l->keepalive_intvl = l->keepalive_cnt = 0;
+		return;
+	}
+	/* fewer probes than seconds: each interval is at least 1 s */
+	unsigned cnt = timeout < NET_KEEPALIVE_PROBES ? timeout : NET_KEEPALIVE_PROBES;
+	l->keepalive_idle = idle;
+	l->keepalive_cnt = cnt;
+	l->keepalive_intvl = (timeout + cnt - 1) / cnt;
+}
+
+/* A failure only costs the early drop of dead peers: log and go on. */
+static void set_keepalive(const struct net_limits *l, int fd,
+			  const char *proto, const char *ip)
+{
+	if (l->keepalive_idle == 0)
+		return;
+	int on = 1, idle = (int)l->keepalive_idle, intvl = (int)l->keepalive_intvl,
+	    cnt = (int)l->keepalive_cnt;
+	if (setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle) != 0 ||
+	    setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof intvl) != 0 ||
+	    setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof cnt) != 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on) != 0)
+		log_debug(proto, NULL, "TCP keep-alive failed ip=%s", ip);
 }
 
 void net_limits_release(struct net_limits *l)
@@ -468,6 +498,7 @@ void net_conn_accept(struct net_worker *w, struct net_limits *limits,
 		int one = 1;
 		if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) != 0)
 			log_debug(ops->name, NULL, "TCP_NODELAY failed ip=%s", ip);
+		set_keepalive(limits, fd, ops->name, ip);
 	}
 	struct net_conn *c = xcalloc(1, sizeof *c);
 	c->w = w;

@@ -31,10 +31,18 @@ struct net_limits {
 	bool limit_loopback;
 	atomic_uint connections;
 	struct net_iplimit *iplimit;
+	/* TCP keep-alive on accepted sockets; keepalive_idle 0 = off */
+	unsigned keepalive_idle, keepalive_intvl, keepalive_cnt;
 };
 
 void net_limits_init(struct net_limits *l, unsigned max_connections,
 		     unsigned max_per_ip, bool limit_loopback);
+/* Keep-alive for connections accepted from now on: probe after idle
+ * seconds of silence, drop the connection when about timeout more seconds
+ * of probes go unanswered (NET_KEEPALIVE_PROBES probes, the interval
+ * rounded up to whole seconds). Either 0: no keep-alive. */
+void net_limits_set_keepalive(struct net_limits *l, unsigned idle,
+			      unsigned timeout);
 void net_limits_release(struct net_limits *l);
 
 struct net_proto {
