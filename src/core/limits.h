@@ -104,9 +104,12 @@
 #define NET_MAX_CONNECTIONS_DEFAULT 10000
 
 /* Concurrent connections from one client address, so that one host cannot
- * take every slot (Postfix's anvil default is 50). Loopback is exempt unless
- * limit_loopback is set, as Postfix exempts $mynetworks. */
-#define NET_MAX_CONNECTIONS_PER_IP_DEFAULT 50
+ * take every slot. 20 is ample for one user's devices or a sending MTA
+ * (Postfix opens at most 20 to one destination by default); a gateway or
+ * NAT in front of many users gets more with max_connections_per_ip_ranges.
+ * Loopback is exempt unless limit_loopback is set, as Postfix exempts
+ * $mynetworks. */
+#define NET_MAX_CONNECTIONS_PER_IP_DEFAULT 20
 
 /* TCP keep-alive on accepted connections: a peer that vanished without a
  * FIN or RST (power cut, NAT entry dropped) would otherwise hold its slot,
