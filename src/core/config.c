@@ -4,6 +4,7 @@
  * start of a line or after whitespace. */
 #include "core/config.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -19,7 +20,7 @@
 #include "core/log.h"
 
 enum cfg_type { T_STR, T_BOOL, T_UINT, T_SIZE, T_SECS, T_LISTEN, T_LEVEL,
-		T_TLSVER };
+		T_TLSVER, T_IPRANGES };
 
 struct cfg_key {
 	const char *name;
@@ -70,7 +71,12 @@ static const struct cfg_key keys[] = {
 	{ "smtp_data_timeout", T_SECS, F(smtp_data_timeout), 1, 86400 },
 	{ "max_connections", T_UINT, F(max_connections), 1, 1000000 },
 	{ "max_connections_per_ip", T_UINT, F(max_connections_per_ip), 0, 1000000 },
+	{ "max_connections_per_ip_ranges", T_IPRANGES,
+	  F(max_connections_per_ip_ranges), 0, 0 },
 	{ "limit_loopback", T_BOOL, F(limit_loopback), 0, 0 },
+	{ "tcp_keepalive_idle", T_SECS, F(tcp_keepalive_idle), 0, NET_KEEPALIVE_IDLE_MAX },
+	{ "tcp_keepalive_timeout", T_SECS, F(tcp_keepalive_timeout), 0,
+	  NET_KEEPALIVE_TIMEOUT_MAX },
 	{ "auth_failure_delay", T_SECS, F(auth_failure_delay), 0, 60 },
 	{ "default_quota", T_SIZE, F(default_quota), 0, UINT64_MAX },
 	{ "demo_domain", T_STR, F(demo_domain), 0, 0 },
@@ -128,6 +134,8 @@ void cfg_defaults(struct config *cfg)
 	cfg->smtp_data_timeout = SMTP_DATA_TIMEOUT_DEFAULT;
 	cfg->max_connections = NET_MAX_CONNECTIONS_DEFAULT;
 	cfg->max_connections_per_ip = NET_MAX_CONNECTIONS_PER_IP_DEFAULT;
+	cfg->tcp_keepalive_idle = NET_KEEPALIVE_IDLE_DEFAULT;
+	cfg->tcp_keepalive_timeout = NET_KEEPALIVE_TIMEOUT_DEFAULT;
 	cfg->auth_failure_delay = AUTH_FAIL_DELAY_DEFAULT;
 	cfg->default_quota = (uint64_t)1024 * 1024 * 1024;
 	snprintf(cfg->demo_domain, sizeof cfg->demo_domain, "example.test");
@@ -321,6 +329,8 @@ static int set_key(struct config *cfg, const struct cfg_key *k, const char *v,
 			}
 		snprintf(why, whysz, "expected error, warn, info or debug");
 		return -1;
+	case T_IPRANGES:
+		return cfg_parse_ip_ranges(v, field, why, whysz);
 	case T_TLSVER:
 		if (!strcmp(v, "TLSv1.2"))
 			*(int *)field = TLS1_2_VERSION;
@@ -497,6 +507,15 @@ void cfg_dump(const struct config *cfg, int fd)
 		case T_TLSVER:
 			fprintf(f, "%s", *(const int *)field == TLS1_3_VERSION ? "TLSv1.3" : "TLSv1.2");
 			break;
+		case T_IPRANGES: {
+			const struct cfg_ip_ranges *l = field;
+			for (size_t j = 0; j < l->n; j++) {
+				char r[INET6_ADDRSTRLEN + 32];
+				cfg_format_ip_range(&l->r[j], r, sizeof r);
+				fprintf(f, j ? ", %s" : "%s", r);
+			}
+			break;
+		}
 		}
 		fputc('\n', f);
 	}

@@ -24,6 +24,21 @@ struct cfg_listen_list {
 	struct cfg_listen addr[CFG_MAX_LISTEN];
 };
 
+/* max_connections_per_ip_ranges (config_ranges.c) */
+#define CFG_MAX_IP_RANGES 64
+#define CFG_IP_RANGE_LIMIT_MAX 1000000
+struct cfg_ip_range {
+	unsigned char net[16];	/* IPv4 as ::ffff:a.b.c.d */
+	unsigned prefix;	/* leading bits of net that count, 0-128;
+				 * IPv4 a.b.c.d/n is 96 + n */
+	unsigned limit;		/* per address; 0 = no limit */
+};
+
+struct cfg_ip_ranges {
+	size_t n;
+	struct cfg_ip_range r[CFG_MAX_IP_RANGES];
+};
+
 struct config {
 	char hostname[256];	/* our name in greetings and Received: */
 	char data_dir[1024];
@@ -63,7 +78,11 @@ struct config {
 	unsigned smtp_data_timeout;	/* seconds */
 	unsigned max_connections;
 	unsigned max_connections_per_ip;	/* 0 = no limit */
+	/* per-address caps for address ranges, longest prefix first */
+	struct cfg_ip_ranges max_connections_per_ip_ranges;
 	bool limit_loopback;	/* apply it to 127.0.0.0/8 and ::1 too */
+	unsigned tcp_keepalive_idle;	/* seconds of silence before probing; 0 = off */
+	unsigned tcp_keepalive_timeout;	/* seconds of probing before dropping; 0 = off */
 	unsigned auth_failure_delay;	/* seconds before a failed login's reply */
 
 	uint64_t default_quota;	/* bytes; 0 = unlimited */
@@ -90,5 +109,18 @@ void cfg_dump(const struct config *cfg, int fd);
  * "30s", "5m", "1h", "10" -> seconds. 0 on success, -1 on bad input. */
 int cfg_parse_size(const char *s, uint64_t *out);
 int cfg_parse_seconds(const char *s, uint64_t *out);
+
+/* "10.0.0.0/8=50, 192.0.2.7=200, 2001:db8::/32=0": address/prefix=limit
+ * pairs (no /prefix: one address), separated by commas or spaces; IPv4
+ * stored as IPv4-mapped IPv6. 0, or -1 with the reason in why. out is
+ * only written on success. */
+int cfg_parse_ip_ranges(const char *v, struct cfg_ip_ranges *out, char *why,
+			size_t whysz);
+/* The range of r[0..n) with the longest prefix holding addr (16 bytes,
+ * IPv4 as ::ffff:a.b.c.d), or NULL. */
+const struct cfg_ip_range *cfg_ip_range_find(const struct cfg_ip_range *r,
+					     size_t n, const unsigned char addr[16]);
+/* "10.0.0.0/8=50", as cfg_parse_ip_ranges reads it back. */
+void cfg_format_ip_range(const struct cfg_ip_range *r, char *buf, size_t sz);
 
 #endif

@@ -104,9 +104,25 @@
 #define NET_MAX_CONNECTIONS_DEFAULT 10000
 
 /* Concurrent connections from one client address, so that one host cannot
- * take every slot (Postfix's anvil default is 50). Loopback is exempt unless
- * limit_loopback is set, as Postfix exempts $mynetworks. */
-#define NET_MAX_CONNECTIONS_PER_IP_DEFAULT 50
+ * take every slot. 20 is ample for one user's devices or a sending MTA
+ * (Postfix opens at most 20 to one destination by default); a gateway or
+ * NAT in front of many users gets more with max_connections_per_ip_ranges.
+ * Loopback is exempt unless limit_loopback is set, as Postfix exempts
+ * $mynetworks. */
+#define NET_MAX_CONNECTIONS_PER_IP_DEFAULT 20
+
+/* TCP keep-alive on accepted connections: a peer that vanished without a
+ * FIN or RST (power cut, NAT entry dropped) would otherwise hold its slot,
+ * and count against its address's cap, until the protocol's idle timer
+ * (up to 30 minutes for IMAP IDLE). After NET_KEEPALIVE_IDLE_DEFAULT
+ * seconds of silence the kernel probes; NET_KEEPALIVE_PROBES unanswered
+ * probes spread over tcp_keepalive_timeout drop the connection. Linux caps
+ * TCP_KEEPIDLE and TCP_KEEPINTVL at 32767 s and TCP_KEEPCNT at 127. */
+#define NET_KEEPALIVE_IDLE_DEFAULT 30
+#define NET_KEEPALIVE_TIMEOUT_DEFAULT 60
+#define NET_KEEPALIVE_PROBES 6
+#define NET_KEEPALIVE_IDLE_MAX 32767
+#define NET_KEEPALIVE_TIMEOUT_MAX 86400
 
 /* Output queued to a slow reader before we stop reading its commands
  * (pipelining clients that never read replies). */

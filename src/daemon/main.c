@@ -276,6 +276,9 @@ int main(int argc, char **argv)
 	struct net_limits limits;
 	net_limits_init(&limits, cfg->max_connections, cfg->max_connections_per_ip,
 			cfg->limit_loopback);
+	net_limits_set_keepalive(&limits, cfg->tcp_keepalive_idle,
+				 cfg->tcp_keepalive_timeout);
+	net_limits_set_ranges(&limits, &cfg->max_connections_per_ip_ranges);
 	struct worker *workers = xcalloc((size_t)nworkers, sizeof *workers);
 	for (int i = 0; i < nworkers; i++) {
 		struct worker *w = &workers[i];

@@ -18,6 +18,7 @@
 #include <openssl/err.h>
 #include <sodium.h>
 
+#include "core/config.h"
 #include "core/limits.h"
 #include "core/log.h"
 #include "core/xmalloc.h"
@@ -46,11 +47,68 @@ void net_limits_init(struct net_limits *l, unsigned max_connections,
 	l->limit_loopback = limit_loopback;
 	atomic_init(&l->connections, 0);
 	l->iplimit = net_iplimit_new(max_connections);
+	l->keepalive_idle = l->keepalive_intvl = l->keepalive_cnt = 0;
+	l->ranges = NULL;
+	l->n_ranges = 0;
+}
+
+void net_limits_set_ranges(struct net_limits *l,
+			   const struct cfg_ip_ranges *ranges)
+{
+	free(l->ranges);
+	l->ranges = NULL;
+	l->n_ranges = ranges->n;
+	if (ranges->n == 0)
+		return;
+	l->ranges = xcalloc(ranges->n, sizeof *l->ranges);
+	memcpy(l->ranges, ranges->r, ranges->n * sizeof *l->ranges);
+}
+
+unsigned net_limits_per_ip(const struct net_limits *l,
+			   const struct sockaddr *sa)
+{
+	unsigned char k[16];
+	if (l->n_ranges == 0 || !net_addr_key(sa, k))
+		return l->max_per_ip;
+	const struct cfg_ip_range *r = cfg_ip_range_find(l->ranges, l->n_ranges, k);
+	return r ? r->limit : l->max_per_ip;
+}
+
+void net_limits_set_keepalive(struct net_limits *l, unsigned idle,
+			      unsigned timeout)
+{
+	if (idle == 0 || timeout == 0) {
+		l->keepalive_idle = l->keepalive_intvl = l->keepalive_cnt = 0;
+		return;
+	}
+	/* fewer probes than seconds: each interval is at least 1 s */
+	unsigned cnt = timeout < NET_KEEPALIVE_PROBES ? timeout : NET_KEEPALIVE_PROBES;
+	l->keepalive_idle = idle;
+	l->keepalive_cnt = cnt;
+	l->keepalive_intvl = (timeout + cnt - 1) / cnt;
+}
+
+/* A failure only costs the early drop of dead peers: log and go on. */
+static void set_keepalive(const struct net_limits *l, int fd,
+			  const char *proto, const char *ip)
+{
+	if (l->keepalive_idle == 0)
+		return;
+	int on = 1, idle = (int)l->keepalive_idle, intvl = (int)l->keepalive_intvl,
+	    cnt = (int)l->keepalive_cnt;
+	if (setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle) != 0 ||
+	    setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof intvl) != 0 ||
+	    setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof cnt) != 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on) != 0)
+		log_debug(proto, NULL, "TCP keep-alive failed ip=%s", ip);
 }
 
 void net_limits_release(struct net_limits *l)
 {
 	net_iplimit_free(&l->iplimit);
+	free(l->ranges);
+	l->ranges = NULL;
+	l->n_ranges = 0;
 }
 
 void net_worker_init(struct net_worker *w, struct event_base *base,
@@ -456,9 +514,12 @@ void net_conn_accept(struct net_worker *w, struct net_limits *limits,
 		return;
 	}
 	bool exempt = !limits->limit_loopback && net_addr_is_loopback(sa);
-	if (!exempt && !net_iplimit_acquire(limits->iplimit, sa, limits->max_per_ip)) {
+	unsigned per_ip = exempt ? 0 : net_limits_per_ip(limits, sa);
+	if (!exempt && !net_iplimit_acquire(limits->iplimit, sa, per_ip)) {
 		atomic_fetch_sub(&limits->connections, 1);
-		log_info(ops->name, NULL, "reject ip=%s reason=too_many_connections_from_ip", ip);
+		log_info(ops->name, NULL,
+			 "reject ip=%s reason=too_many_connections_from_ip max=%u",
+			 ip, per_ip);
 		reject_now(fd, ops->refuse_line);
 		return;
 	}
@@ -468,6 +529,7 @@ void net_conn_accept(struct net_worker *w, struct net_limits *limits,
 		int one = 1;
 		if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) != 0)
 			log_debug(ops->name, NULL, "TCP_NODELAY failed ip=%s", ip);
+		set_keepalive(limits, fd, ops->name, ip);
 	}
 	struct net_conn *c = xcalloc(1, sizeof *c);
 	c->w = w;

@@ -22,6 +22,8 @@
 
 struct net_conn;
 struct net_iplimit;
+struct cfg_ip_range;
+struct cfg_ip_ranges;
 
 /* Caps shared by all listeners and workers (read-only after set-up,
  * except the atomic counter and the thread-safe iplimit). */
@@ -31,11 +33,30 @@ struct net_limits {
 	bool limit_loopback;
 	atomic_uint connections;
 	struct net_iplimit *iplimit;
+	/* TCP keep-alive on accepted sockets; keepalive_idle 0 = off */
+	unsigned keepalive_idle, keepalive_intvl, keepalive_cnt;
+	/* per-address caps by range (a copy); max_per_ip elsewhere */
+	struct cfg_ip_range *ranges;
+	size_t n_ranges;
 };
 
 void net_limits_init(struct net_limits *l, unsigned max_connections,
 		     unsigned max_per_ip, bool limit_loopback);
+/* Keep-alive for connections accepted from now on: probe after idle
+ * seconds of silence, drop the connection when about timeout more seconds
+ * of probes go unanswered (NET_KEEPALIVE_PROBES probes, the interval
+ * rounded up to whole seconds). Either 0: no keep-alive. */
+void net_limits_set_keepalive(struct net_limits *l, unsigned idle,
+			      unsigned timeout);
 void net_limits_release(struct net_limits *l);
+/* Per-address caps for address ranges (max_connections_per_ip_ranges):
+ * an address in a range gets the limit of the longest prefix holding it
+ * instead of max_per_ip. Copied; call before accepting. */
+void net_limits_set_ranges(struct net_limits *l,
+			   const struct cfg_ip_ranges *ranges);
+/* The per-address cap for sa's address (0 = no limit). */
+unsigned net_limits_per_ip(const struct net_limits *l,
+			   const struct sockaddr *sa);
 
 struct net_proto {
 	const char *name;	/* log subsystem: "smtp", "pop3" */

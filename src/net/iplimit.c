@@ -49,6 +49,11 @@ static bool addr_key(const struct sockaddr *sa, unsigned char key[16])
 	return false;
 }
 
+bool net_addr_key(const struct sockaddr *sa, unsigned char key[16])
+{
+	return addr_key(sa, key);
+}
+
 bool net_addr_is_loopback(const struct sockaddr *sa)
 {
 	unsigned char k[16];

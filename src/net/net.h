@@ -51,6 +51,9 @@ bool net_userlimit_acquire(struct net_userlimit *l, int64_t id, unsigned max);
 void net_userlimit_release(struct net_userlimit *l, int64_t id);
 /* Current count for id (for tests and logs). */
 unsigned net_userlimit_count(struct net_userlimit *l, int64_t id);
+/* sa's address as 16 bytes, IPv4 as ::ffff:a.b.c.d (the form of
+ * struct cfg_ip_range); false if sa is not an IP socket. */
+bool net_addr_key(const struct sockaddr *sa, unsigned char key[16]);
 /* 127.0.0.0/8, ::1, ::ffff:127.x, or not an IP socket. */
 bool net_addr_is_loopback(const struct sockaddr *sa);
 

@@ -96,7 +96,28 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg.pop3_preauth_timeout, POP3_PREAUTH_TIMEOUT_DEFAULT);
 	assert_int_equal(cfg.pop3_max_connections_per_ip, 0);
 	assert_int_equal(cfg.auth_failure_delay, AUTH_FAIL_DELAY_DEFAULT);
+	assert_int_equal(cfg.tcp_keepalive_idle, 30);
+	assert_int_equal(cfg.tcp_keepalive_timeout, 60);
 	assert_int_equal(cfg_finish(&cfg, &e), 0);
+}
+
+/* Durations with units, 0 (off) allowed, the kernel's limits enforced. */
+static void test_keepalive_keys(void **state)
+{
+	(void)state;
+	struct config cfg;
+	struct err e;
+	cfg_defaults(&cfg);
+	assert_int_equal(cfg_set(&cfg, "-o", "tcp_keepalive_idle=2m", &e), 0);
+	assert_int_equal(cfg.tcp_keepalive_idle, 120);
+	assert_int_equal(cfg_set(&cfg, "-o", "tcp_keepalive_timeout=0", &e), 0);
+	assert_int_equal(cfg.tcp_keepalive_timeout, 0);
+	assert_int_equal(cfg_set(&cfg, "-o", "tcp_keepalive_idle=32767", &e), 0);
+	assert_int_equal(cfg_set(&cfg, "-o", "tcp_keepalive_idle=32768", &e), -1);
+	assert_string_equal(e.msg,
+			    "-o: bad value for tcp_keepalive_idle: must be between 0 and 32767");
+	assert_int_equal(cfg_set(&cfg, "-o", "tcp_keepalive_timeout=1d", &e), 0);
+	assert_int_equal(cfg_set(&cfg, "-o", "tcp_keepalive_timeout=86401", &e), -1);
 }
 
 static void test_load_good(void **state)
@@ -427,6 +448,7 @@ int main(void)
 		cmocka_unit_test(test_parse_size_seconds),
 		cmocka_unit_test(test_finish),
 		cmocka_unit_test(test_dump),
+		cmocka_unit_test(test_keepalive_keys),
 	};
 	return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
 }
