@@ -24,6 +24,21 @@ struct cfg_listen_list {
 	struct cfg_listen addr[CFG_MAX_LISTEN];
 };
 
+/* tls_sni: a server name (exact, or "*.domain" for one more label) and
+ * the certificate and key served to clients asking for it. */
+#define CFG_MAX_SNI 32
+
+struct cfg_sni {
+	char name[256];		/* lower case */
+	char cert[512];		/* relative paths are under data_dir */
+	char key[512];
+};
+
+struct cfg_sni_list {
+	size_t n;
+	struct cfg_sni e[CFG_MAX_SNI];
+};
+
 struct config {
 	char hostname[256];	/* our name in greetings and Received: */
 	char data_dir[1024];
@@ -53,6 +68,7 @@ struct config {
 	char tls_key[1024];
 	int tls_min_version;	/* OpenSSL TLS1_2_VERSION etc. */
 	char tls_ciphers[512];	/* TLS 1.2 cipher list */
+	struct cfg_sni_list tls_sni;	/* per-name certificates */
 
 	uint64_t smtp_max_message_size;
 	size_t smtp_max_line;
@@ -90,5 +106,10 @@ void cfg_dump(const struct config *cfg, int fd);
  * "30s", "5m", "1h", "10" -> seconds. 0 on success, -1 on bad input. */
 int cfg_parse_size(const char *s, uint64_t *out);
 int cfg_parse_seconds(const char *s, uint64_t *out);
+
+/* "name:cert:key, name:cert:key": the tls_sni value (config_sni.c). */
+int cfg_parse_sni(const char *v, struct cfg_sni_list *l, char *why, size_t whysz);
+/* The same text back, for cfg_dump. */
+void cfg_format_sni(const struct cfg_sni_list *l, char *out, size_t outsz);
 
 #endif

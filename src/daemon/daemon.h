@@ -4,6 +4,8 @@
 
 #include <stdbool.h>
 
+#include <openssl/ssl.h>
+
 #include "core/config.h"
 #include "core/err.h"
 
@@ -20,6 +22,11 @@ int daemon_tls_files(const struct config *cfg, char *cert, size_t certsz,
  * name NULL skips the host name check. */
 int daemon_tls_check(const char *cert, const char *key, const char *name,
 		     struct err *err);
+/* The TLS context petreld serves: cert/key (resolved paths) after the
+ * checks above, with the tls_sni certificates (paths under base_dir)
+ * chosen by server name. NULL and err on any error finding. */
+SSL_CTX *daemon_tls_build(const struct config *cfg, const char *cert,
+			  const char *key, const char *base_dir, struct err *err);
 /* When root: chown the data dir to cfg->user, chroot into it (cfg->chroot),
  * drop to that user for good. *store_dir_out is where the store is now
  * reachable ("/" after chroot). A no-op for other users. */

@@ -208,11 +208,9 @@ int main(int argc, char **argv)
 
 	char cert[1200], key[1200];
 	if (daemon_make_dirs(cfg, &err) != 0 ||
-	    daemon_tls_files(cfg, cert, sizeof cert, key, sizeof key, &err) != 0 ||
-	    daemon_tls_check(cert, key, cfg->hostname, &err) != 0)
+	    daemon_tls_files(cfg, cert, sizeof cert, key, sizeof key, &err) != 0)
 		goto fatal;
-	SSL_CTX *tls = net_tls_server_ctx(cert, key, cfg->tls_min_version,
-					  cfg->tls_ciphers, &err);
+	SSL_CTX *tls = daemon_tls_build(cfg, cert, key, cfg->data_dir, &err);
 	if (tls == NULL)
 		goto fatal;
 
