@@ -22,11 +22,13 @@ int daemon_tls_files(const struct config *cfg, char *cert, size_t certsz,
  * name NULL skips the host name check. */
 int daemon_tls_check(const char *cert, const char *key, const char *name,
 		     struct err *err);
-/* The TLS context petreld serves: cert/key (resolved paths) after the
- * checks above, with the tls_sni certificates (paths under base_dir)
- * chosen by server name. NULL and err on any error finding. */
-SSL_CTX *daemon_tls_build(const struct config *cfg, const char *cert,
-			  const char *key, const char *base_dir, struct err *err);
+/* The TLS context petreld serves: tls_cert/tls_key after the checks
+ * above, with the tls_sni certificates chosen by server name. Relative
+ * paths are under data_dir; chroot_dir (NULL before the chroot) is the
+ * directory the process is chrooted into, for a reload. NULL and err on
+ * any error finding. */
+SSL_CTX *daemon_tls_build(const struct config *cfg, const char *chroot_dir,
+			  struct err *err);
 /* When root: chown the data dir to cfg->user, chroot into it (cfg->chroot),
  * drop to that user for good. *store_dir_out is where the store is now
  * reachable ("/" after chroot). A no-op for other users. */
