@@ -13,6 +13,7 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "core/xmalloc.h"
+#include "net/tls_check.h"
 #include "store/store.h"
 
 struct ctl {
@@ -272,6 +273,46 @@ static int cmd_config_dump(struct ctl *c, int argc, char **argv)
 	return 0;
 }
 
+static void print_finding(void *arg, enum tls_check_level level, const char *line)
+{
+	(void)arg;
+	(void)level;
+	printf("%s\n", line);
+}
+
+/* The same checks petreld runs at startup: exit 1 when it would refuse
+ * to start, 0 when it would start (perhaps with warnings). */
+static int cmd_tls_check(struct ctl *c, int argc, char **argv)
+{
+	(void)argv;
+	if (argc != 0)
+		return usage_error("tls check");
+	char cert[1200], key[1200];
+	tls_check_resolve(c->cfg.data_dir, c->cfg.tls_cert, cert, sizeof cert);
+	tls_check_resolve(c->cfg.data_dir, c->cfg.tls_key, key, sizeof key);
+	if (!strcmp(c->cfg.tls_cert, "tls/cert.pem") && !strcmp(c->cfg.tls_key, "tls/key.pem") &&
+	    access(cert, F_OK) != 0 && access(key, F_OK) != 0 && c->cfg.tls_sni.n == 0) {
+		printf("%s: none yet; petreld makes a self-signed certificate at first start\n", cert);
+		return 0;
+	}
+	enum tls_check_level worst = tls_check_files(cert, key, c->cfg.hostname,
+						     print_finding, NULL);
+	for (size_t i = 0; i < c->cfg.tls_sni.n; i++) {
+		const struct cfg_sni *s = &c->cfg.tls_sni.e[i];
+		tls_check_resolve(c->cfg.data_dir, s->cert, cert, sizeof cert);
+		tls_check_resolve(c->cfg.data_dir, s->key, key, sizeof key);
+		printf("tls_sni %s:\n", s->name);
+		enum tls_check_level l = tls_check_files(cert, key,
+							 s->name[0] == '*' ? NULL : s->name,
+							 print_finding, NULL);
+		if (l > worst)
+			worst = l;
+	}
+	printf("%s\n", worst == TLS_CHECK_ERROR ? "tls: errors (petreld would not start)" :
+	       worst == TLS_CHECK_WARN ? "tls: ok, with warnings" : "tls: ok");
+	return worst == TLS_CHECK_ERROR ? 1 : 0;
+}
+
 static const struct {
 	const char *group, *verb, *usage;
 	int (*fn)(struct ctl *c, int argc, char **argv);
@@ -286,6 +327,7 @@ static const struct {
 	{ "message", "cat", "ADDRESS FOLDER UID", cmd_message_cat, true },
 	{ "store", "check", "", cmd_store_check, true },
 	{ "config", "dump", "", cmd_config_dump, false },
+	{ "tls", "check", "", cmd_tls_check, false },
 };
 
 static void usage(void)

@@ -20,7 +20,7 @@
 #include "core/log.h"
 
 enum cfg_type { T_STR, T_BOOL, T_UINT, T_SIZE, T_SECS, T_LISTEN, T_LEVEL,
-		T_TLSVER, T_IPRANGES };
+		T_TLSVER, T_IPRANGES, T_SNI };
 
 struct cfg_key {
 	const char *name;
@@ -59,6 +59,7 @@ static const struct cfg_key keys[] = {
 	{ "tls_key", T_STR, F(tls_key), 0, 0 },
 	{ "tls_min_version", T_TLSVER, F(tls_min_version), 0, 0 },
 	{ "tls_ciphers", T_STR, F(tls_ciphers), 0, 0 },
+	{ "tls_sni", T_SNI, F(tls_sni), 0, 0 },
 	{ "smtp_max_message_size", T_SIZE, F(smtp_max_message_size), 1024,
 	  (uint64_t)2 * 1024 * 1024 * 1024 },
 	{ "smtp_max_line", T_SIZE, F(smtp_max_line), SMTP_MAX_LINE_MIN,
@@ -321,6 +322,8 @@ static int set_key(struct config *cfg, const struct cfg_key *k, const char *v,
 	}
 	case T_LISTEN:
 		return parse_listen(v, field, why, whysz);
+	case T_SNI:
+		return cfg_parse_sni(v, field, why, whysz);
 	case T_LEVEL:
 		for (size_t i = 0; i < sizeof level_names / sizeof *level_names; i++)
 			if (!strcmp(v, level_names[i])) {
@@ -514,6 +517,13 @@ void cfg_dump(const struct config *cfg, int fd)
 				cfg_format_ip_range(&l->r[j], r, sizeof r);
 				fprintf(f, j ? ", %s" : "%s", r);
 			}
+			break;
+		}
+		case T_SNI: {
+			/* n names of up to ~1.3 KB each */
+			static char text[CFG_MAX_SNI * 1300];
+			cfg_format_sni(field, text, sizeof text);
+			fprintf(f, "%s", text);
 			break;
 		}
 		}

@@ -39,6 +39,21 @@ struct cfg_ip_ranges {
 	struct cfg_ip_range r[CFG_MAX_IP_RANGES];
 };
 
+/* tls_sni: a server name (exact, or "*.domain" for one more label) and
+ * the certificate and key served to clients asking for it. */
+#define CFG_MAX_SNI 32
+
+struct cfg_sni {
+	char name[256];		/* lower case */
+	char cert[512];		/* relative paths are under data_dir */
+	char key[512];
+};
+
+struct cfg_sni_list {
+	size_t n;
+	struct cfg_sni e[CFG_MAX_SNI];
+};
+
 struct config {
 	char hostname[256];	/* our name in greetings and Received: */
 	char data_dir[1024];
@@ -68,6 +83,7 @@ struct config {
 	char tls_key[1024];
 	int tls_min_version;	/* OpenSSL TLS1_2_VERSION etc. */
 	char tls_ciphers[512];	/* TLS 1.2 cipher list */
+	struct cfg_sni_list tls_sni;	/* per-name certificates */
 
 	uint64_t smtp_max_message_size;
 	size_t smtp_max_line;
@@ -122,5 +138,9 @@ const struct cfg_ip_range *cfg_ip_range_find(const struct cfg_ip_range *r,
 					     size_t n, const unsigned char addr[16]);
 /* "10.0.0.0/8=50", as cfg_parse_ip_ranges reads it back. */
 void cfg_format_ip_range(const struct cfg_ip_range *r, char *buf, size_t sz);
+/* "name:cert:key, name:cert:key": the tls_sni value (config_sni.c). */
+int cfg_parse_sni(const char *v, struct cfg_sni_list *l, char *why, size_t whysz);
+/* The same text back, for cfg_dump. */
+void cfg_format_sni(const struct cfg_sni_list *l, char *out, size_t outsz);
 
 #endif

@@ -22,6 +22,7 @@
 #include "core/xmalloc.h"
 #include "daemon/daemon.h"
 #include "net/net.h"
+#include "net/tls_ref.h"
 #include "core/jobs.h"
 #include "imap/imap.h"
 #include "pop3/pop3.h"
@@ -55,7 +56,7 @@ struct worker {
 	struct event_base *base;
 	struct net_worker net;
 	struct net_limits *limits;
-	SSL_CTX *tls;
+	struct net_tls_ref *tls;	/* shared; replaced by a reload */
 	struct event *stop_ev;
 	struct listener *listeners;
 	size_t n_listeners;
@@ -67,8 +68,10 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd,
 	(void)l;
 	struct listener *li = arg;
 	struct worker *w = li->w;
+	SSL_CTX *tls = net_tls_ref_get(w->tls);
 	net_conn_accept(&w->net, w->limits, li->set->proto, li->set->server,
-			w->tls, li->set->implicit_tls, fd, sa, (socklen_t)salen);
+			tls, li->set->implicit_tls, fd, sa, (socklen_t)salen);
+	SSL_CTX_free(tls);
 }
 
 static void on_accept_error(struct evconnlistener *l, void *arg)
@@ -132,6 +135,27 @@ static void print_addresses(const struct config *cfg,
 		       cfg->demo_user, cfg->demo_domain);
 	printf("\n  data: %s   stop: Ctrl-C or kill -TERM %d\n\n", cfg->data_dir,
 	       (int)getpid());
+}
+
+/* SIGHUP: new certificates for new connections; sessions keep the
+ * context they started with. The files are read again as named at
+ * startup (inside the chroot, if any); other keys need a restart. */
+static void reload_tls(const struct config *cfg, const char *store_dir,
+		       struct net_tls_ref *ref)
+{
+	struct err err;
+	err_clear(&err);
+	const char *chroot_dir = strcmp(store_dir, cfg->data_dir) ? cfg->data_dir : NULL;
+	SSL_CTX *ctx = daemon_tls_build(cfg, chroot_dir, &err);
+	if (ctx == NULL) {
+		log_error("petreld", NULL,
+			  "SIGHUP: TLS certificates not reloaded, the current ones stay: %s",
+			  err.msg);
+		return;
+	}
+	net_tls_ref_swap(ref, ctx);
+	log_info("petreld", NULL,
+		 "SIGHUP: TLS certificates reloaded; other configuration changes need a restart");
 }
 
 int main(int argc, char **argv)
@@ -210,10 +234,14 @@ int main(int argc, char **argv)
 	if (daemon_make_dirs(cfg, &err) != 0 ||
 	    daemon_tls_files(cfg, cert, sizeof cert, key, sizeof key, &err) != 0)
 		goto fatal;
-	SSL_CTX *tls = net_tls_server_ctx(cert, key, cfg->tls_min_version,
-					  cfg->tls_ciphers, &err);
+	SSL_CTX *tls = daemon_tls_build(cfg, NULL, &err);
 	if (tls == NULL)
 		goto fatal;
+	/* tls itself stays for the servers' "is TLS offered" checks; new
+	 * connections take the current one from tls_ref. */
+	struct net_tls_ref tls_ref;
+	SSL_CTX_up_ref(tls);
+	net_tls_ref_init(&tls_ref, tls);
 
 	struct listen_set sets[] = {
 		{ "smtp", "SMTP inbound (MX)", "STARTTLS (optional)",
@@ -289,7 +317,7 @@ int main(int argc, char **argv)
 		}
 		net_worker_init(&w->net, w->base, on_idle, w);
 		w->limits = &limits;
-		w->tls = tls;
+		w->tls = &tls_ref;
 		w->stop_ev = event_new(w->base, -1, 0, on_stop, w);
 		w->listeners = xcalloc(total_listeners, sizeof *w->listeners);
 		for (size_t s = 0; s < nsets; s++)
@@ -323,8 +351,7 @@ int main(int argc, char **argv)
 		if (sigwait(&sigs, &sig) != 0)
 			continue;
 		if (sig == SIGHUP) {
-			log_warn("petreld", NULL,
-				 "SIGHUP: configuration reload is not implemented yet; restart to apply changes");
+			reload_tls(cfg, store_dir, &tls_ref);
 			continue;
 		}
 		log_info("petreld", NULL, "stopping signal=%d", sig);
@@ -346,6 +373,7 @@ int main(int argc, char **argv)
 	auth_free(&auth);
 	net_limits_release(&limits);
 	store_close(&st);
+	net_tls_ref_destroy(&tls_ref);
 	SSL_CTX_free(tls);
 	for (size_t s = 0; s < nsets; s++)
 		free(sets[s].fds);

@@ -18,6 +18,7 @@
 #include "auth/auth.h"
 #include "core/log.h"
 #include "net/net.h"
+#include "net/tls_check.h"
 #include "store/store.h"
 
 static int mkdir_p(const char *path, mode_t mode)
@@ -55,10 +56,7 @@ int daemon_make_dirs(const struct config *cfg, struct err *err)
 static void resolve(const struct config *cfg, const char *path, char *out,
 		    size_t outsz)
 {
-	if (path[0] == '/')
-		snprintf(out, outsz, "%s", path);
-	else
-		snprintf(out, outsz, "%s/%s", cfg->data_dir, path);
+	tls_check_resolve(cfg->data_dir, path, out, outsz);
 }
 
 int daemon_tls_files(const struct config *cfg, char *cert, size_t certsz,
@@ -75,6 +73,33 @@ int daemon_tls_files(const struct config *cfg, char *cert, size_t certsz,
 		       cfg->hostname, cert);
 	}
 	return 0;
+}
+
+struct tls_findings {
+	struct err *err;
+	int errors;
+};
+
+static void on_finding(void *arg, enum tls_check_level level, const char *line)
+{
+	struct tls_findings *f = arg;
+	if (level == TLS_CHECK_WARN) {
+		log_warn("tls", NULL, "%s", line);
+	} else if (level == TLS_CHECK_ERROR) {
+		/* The first error is the one main() prints; later ones go
+		 * out here so that one start shows every problem. */
+		if (f->errors++ == 0)
+			err_set(f->err, ERR_CONFIG, 0, NULL, "%s", line);
+		else
+			fprintf(stderr, "petreld: %s\n", line);
+	}
+}
+
+int daemon_tls_check(const char *cert, const char *key, const char *name,
+		     struct err *err)
+{
+	struct tls_findings f = { err, 0 };
+	return tls_check_files(cert, key, name, on_finding, &f) == TLS_CHECK_ERROR ? -1 : 0;
 }
 
 /* chown everything under dirfd to uid/gid; the tree is ours (we made it),

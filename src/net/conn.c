@@ -139,6 +139,7 @@ static void conn_free(struct net_conn *c)
 		bufferevent_free(c->bev);
 	if (!c->bev_owns_fd && c->fd >= 0)
 		close(c->fd);
+	SSL_CTX_free(c->tls_ctx);
 	free(c);
 	if (w->shutting_down && w->n_conns == 0 && w->on_idle)
 		w->on_idle(w->idle_arg);
@@ -535,7 +536,10 @@ void net_conn_accept(struct net_worker *w, struct net_limits *limits,
 	c->w = w;
 	c->proto_ops = ops;
 	c->limits = limits;
-	c->tls_ctx = tls_ctx;
+	/* Our own reference: a reload may drop the daemon's before a
+	 * STARTTLS comes. */
+	if (tls_ctx != NULL && SSL_CTX_up_ref(tls_ctx) == 1)
+		c->tls_ctx = tls_ctx;
 	c->fd = fd;
 	c->ip_counted = !exempt;
 	c->timeout = 300;
@@ -550,7 +554,7 @@ void net_conn_accept(struct net_worker *w, struct net_limits *limits,
 		snprintf(c->id + 2 * i, 3, "%02x", rnd[i]);
 
 	struct bufferevent *bev = NULL;
-	if (!(implicit_tls && tls_ctx == NULL))
+	if (!(implicit_tls && c->tls_ctx == NULL))
 		bev = implicit_tls ? tls_bev(c) : bufferevent_socket_new(w->base, fd, 0);
 	c->next = w->conns;
 	if (w->conns)

@@ -123,7 +123,8 @@ struct net_conn {
 };
 
 /* Take an accepted socket. tls_ctx: for implicit TLS or STARTTLS (NULL:
- * neither). Refuses with 421 past the connection caps. */
+ * neither); the connection takes its own reference for its lifetime.
+ * Refuses with 421 past the connection caps. */
 void net_conn_accept(struct net_worker *w, struct net_limits *limits,
 		     const struct net_proto *ops, void *open_arg,
 		     SSL_CTX *tls_ctx, bool implicit_tls, int fd,
