@@ -8,6 +8,7 @@ sequence number, then that after DONE the session's view (FETCH, SEARCH)
 is the folder's: with EXPUNGE and with QRESYNC's VANISHED, with keywords,
 and across several IDLE rounds."""
 
+import os
 import re
 
 from petreltest import unique
@@ -156,5 +157,73 @@ def test_changes_between_push_and_done_are_told(server):
         assert any(l.startswith(b"* 1 FETCH (UID 1 FLAGS") for l in lines), lines
         want = "\\Seen" if round_ % 2 else "\\Draft"
         assert want in uid_flags(r, "f")[0][2]
+    b.logout()
+    r.close()
+
+
+def test_idle_view_matches_folder_after_random_changes(server):
+    """Another session and SMTP change the folder at random while this one
+    idles; the pushed EXPUNGE/EXISTS/FETCH lines, applied to the UID list
+    the client knew, give exactly the folder's UIDs at every DONE.
+    PETREL_TEST_SEED picks another sequence of changes."""
+    import random
+    rnd = random.Random(int(os.environ.get("PETREL_TEST_SEED", "20261126")))
+    mbox, b = folder_with_gaps(server, "idr")
+    r = Raw(server)
+    r.login(mbox)
+    r.cmd("s", b"SELECT INBOX")
+    model = [u for _, u, _ in uid_flags(r, "f0")]
+
+    def apply(line):
+        m = re.match(rb"\* (\d+) EXPUNGE$", line)
+        if m:
+            del model[int(m.group(1)) - 1]
+            return
+        m = re.match(rb"\* (\d+) EXISTS$", line)
+        if m:
+            n = int(m.group(1))
+            assert n >= len(model), (line, len(model))
+            model.extend([None] * (n - len(model)))
+            return
+        m = re.match(rb"\* (\d+) FETCH \(UID (\d+) FLAGS", line)
+        if m:
+            msn, uid = int(m.group(1)), int(m.group(2))
+            assert msn <= len(model), (line, len(model))
+            if model[msn - 1] is None:
+                model[msn - 1] = uid
+            assert model[msn - 1] == uid, (line, model)
+            return
+        raise AssertionError("unexpected push %r" % line)
+
+    for round_ in range(6):
+        r.send(b"i IDLE\r\n")
+        assert r.line().startswith(b"+ ")
+        for _ in range(6):
+            typ, data = b.uid("SEARCH", "ALL")
+            uids = [int(x) for x in data[0].split()]
+            op = rnd.choice(["flag", "flag", "expunge", "deliver"])
+            if op == "flag" and uids:
+                ok(b.uid("STORE", str(rnd.choice(uids)), "+FLAGS", "(\\Flagged)"
+                         if rnd.random() < 0.5 else "(\\Answered)"))
+            elif op == "expunge" and len(uids) > 2:
+                gone = rnd.sample(uids, rnd.randint(1, 2))
+                ok(b.uid("STORE", ",".join(map(str, gone)), "+FLAGS.SILENT", "(\\Deleted)"))
+                ok(b.expunge())
+            else:
+                deliver(server, mbox, rnd.randint(1, 2), unique("idr%d" % round_))
+        r.send(b"DONE\r\n")
+        while True:
+            l = r.line(timeout=10)
+            if l.startswith(b"i "):
+                assert l.startswith(b"i OK"), l
+                break
+            apply(l)
+        view = [u for _, u, _ in uid_flags(r, "v%d" % round_)]
+        assert len(view) == len(model), (view, model)
+        assert all(m is None or m == v for m, v in zip(model, view)), (view, model)
+        model[:] = view
+        ok(b.noop())        # b hears of the deliveries before it searches
+        typ, data = b.uid("SEARCH", "ALL")
+        assert view == [int(x) for x in data[0].split()]
     b.logout()
     r.close()
