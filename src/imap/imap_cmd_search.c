@@ -22,6 +22,7 @@
 #include "core/xmalloc.h"
 #include "imap/imap_context.h"
 #include "imap/imap_search.h"
+#include "imap/imap_sort.h"
 #include "mime/mime.h"
 
 #define TAG(cmd) ((const char *)(cmd)->tag.p)
@@ -351,8 +352,7 @@ void imap_cmd_search(struct imap_session *s, const struct imap_cmd *cmd)
 		imap_bad(s, tag, "%s", err.msg);
 		return;
 	}
-	if (sc.charset.len > 0 && !span_eq_ci(sc.charset, "UTF-8") &&
-	    !span_eq_ci(sc.charset, "US-ASCII")) {
+	if (sc.charset.len > 0 && !imap_sort_charset_ok(sc.charset)) {
 		imap_no(s, tag, "[BADCHARSET (US-ASCII UTF-8)] Unsupported charset");
 		return;
 	}

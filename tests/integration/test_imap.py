@@ -734,24 +734,33 @@ def run_mbsync(conf):
     return p
 
 
-@pytest.mark.skipif(subprocess.run(["which", "mbsync"], stdout=subprocess.DEVNULL).returncode != 0,
-                    reason="mbsync (Debian package isync) is not installed")
-def test_mbsync_both_ways(server, tmp_path):
+def mbsync_first_sync(server, mbox, n, tag, tmp_path):
+    """Deliver n messages, sync them down with mbsync and check every one
+    is the stored message. (conf, maildir, the INBOX files)."""
     import glob
     import os
-    mbox = server.new_mailbox("mbsync")
-    deliver(server, mbox, 1000, unique("mb"))
+    deliver(server, mbox, n, unique(tag))
     conf, maildir = mbsync_conf(server, mbox, str(tmp_path))
     p = run_mbsync(conf)
     if p.returncode != 0 and b"certificate" in p.stderr.lower():
         pytest.skip("this mbsync cannot be told to accept a self-signed certificate")
     assert p.returncode == 0, p.stderr
     files = glob.glob(os.path.join(maildir, "INBOX", "*", "*"))
-    assert len(files) == 1000
+    assert len(files) == n
     # mbsync stores LF line ends and adds its X-TUID header
     stored = sorted(m.replace(b"\r\n", b"\n") for m in server.messages(mbox))
     got = sorted(re.sub(rb"(?m)^X-TUID: .*\n", b"", open(f, "rb").read()) for f in files)
     assert got == stored
+    return conf, maildir, files
+
+
+@pytest.mark.skipif(subprocess.run(["which", "mbsync"], stdout=subprocess.DEVNULL).returncode != 0,
+                    reason="mbsync (Debian package isync) is not installed")
+def test_mbsync_both_ways(server, tmp_path):
+    import glob
+    import os
+    mbox = server.new_mailbox("mbsync")
+    conf, maildir, files = mbsync_first_sync(server, mbox, 1000, "mb", tmp_path)
     # local changes: a new message in Sent, one INBOX message deleted
     os.makedirs(os.path.join(maildir, "Sent", "new"), exist_ok=True)
     with open(os.path.join(maildir, "Sent", "new", "1.local:2,S"), "wb") as f:

@@ -15,7 +15,7 @@ import zlib
 import pytest
 
 from petreltest import make_message, tls_ctx, unique
-from test_imap import PASSWORD, deliver, mbsync_conf, ok, run_mbsync
+from test_imap import PASSWORD, deliver, mbsync_first_sync, ok, run_mbsync
 
 # imaplib does not know the command; in which states it may be sent
 imaplib.Commands.setdefault("COMPRESS", ("NONAUTH", "AUTH", "SELECTED"))
@@ -288,19 +288,8 @@ def test_compress_corrupt_stream_closes(server):
 @pytest.mark.skipif(subprocess.run(["which", "mbsync"], stdout=subprocess.DEVNULL).returncode != 0,
                     reason="mbsync (Debian package isync) is not installed")
 def test_mbsync_compressed(server, tmp_path):
-    import glob
     mbox = server.new_mailbox("zmbsync")
-    deliver(server, mbox, 50, unique("zmb"))
-    conf, maildir = mbsync_conf(server, mbox, str(tmp_path))
-    p = run_mbsync(conf)
-    if p.returncode != 0 and b"certificate" in p.stderr.lower():
-        pytest.skip("this mbsync cannot be told to accept a self-signed certificate")
-    assert p.returncode == 0, p.stderr
-    files = glob.glob(os.path.join(maildir, "INBOX", "*", "*"))
-    assert len(files) == 50
-    stored = sorted(m.replace(b"\r\n", b"\n") for m in server.messages(mbox))
-    got = sorted(re.sub(rb"(?m)^X-TUID: .*\n", b"", open(f, "rb").read()) for f in files)
-    assert got == stored
+    conf, maildir, _ = mbsync_first_sync(server, mbox, 50, "zmb", tmp_path)
     # isync 1.4 uses COMPRESS=DEFLATE when offered
     assert re.search(r"imap .*compress user=%s" % re.escape(mbox), log_text(server))
     # and writes back through it
