@@ -193,13 +193,42 @@ struct store_delivery {
 	const void *meta;
 	size_t meta_len;
 
+	/* optional: recipients in other domains, queued for the outbound
+	 * runner in the same record as the local copies (src/queue/) */
+	const struct store_queue_env *queue;
+
 	/* private to the store (a zeroed delivery is an SMTP one) */
 	struct store_delivery *next_;
 	struct store_append_req *append_;	/* APPEND: its folder, flags, ... */
+	unsigned char *qext_;			/* queue: the encoded envelope */
+	size_t qext_len_;
+};
+
+/* The envelope of a delivery's remote recipients. Strings are copied
+ * by store_deliver_submit; the caller may free them once it returns. */
+#define STORE_QUEUE_SMTPUTF8 0x01u	/* needs SMTPUTF8 (RFC 6531) */
+#define STORE_QUEUE_8BIT     0x02u	/* BODY=8BITMIME */
+#define STORE_QUEUE_RET_FULL 0x04u	/* DSN RET=FULL (default HDRS) */
+#define STORE_QUEUE_BOUNCE   0x08u	/* a DSN we made: never bounced */
+#define STORE_QUEUE_NOTIFY_NEVER 0x01u	/* per recipient (RFC 3461) */
+#define STORE_QUEUE_NOTIFY_SUCCESS 0x02u
+#define STORE_QUEUE_NOTIFY_FAILURE 0x04u
+#define STORE_QUEUE_NOTIFY_DELAY 0x08u
+struct store_queue_env {
+	const char *sender;		/* "" for the null sender */
+	const char *const *rcpts;	/* addresses, local@domain */
+	size_t n_rcpts;
+	uint32_t flags;			/* STORE_QUEUE_* */
+	const char *envid;		/* RFC 3461 ENVID, or NULL */
+	const uint8_t *notify;		/* per recipient, or NULL: default */
+	const char *const *orcpts;	/* ORCPT per recipient, or NULL */
+	int64_t owner_id;		/* submitting mailbox, 0 if none */
 };
 
 /* Queue d for the next group commit. Returns 0 (done() will be called
- * exactly once) or -1 if the store is closing (done() not called). */
+ * exactly once) or -1 if the store is closing or d is malformed (too
+ * many or too long queue recipients; done() not called). A delivery may
+ * have no local mailbox when it has queue recipients. */
 int store_deliver_submit(struct store *st, struct store_delivery *d,
 			 struct err *err) __attribute__((warn_unused_result));
 /* Submit and wait: for tools and tests. 0 when durable, -1 with err. */
@@ -436,6 +465,130 @@ int store_meta_each(struct store *st, int64_t folder_id,
  * large. Not synced (a cache). */
 int store_meta_put(struct store *st, int64_t folder_id, uint32_t uid,
 		   const void *data, size_t len, struct err *err);
+
+/* ---- the outbound queue ------------------------------------------------
+ *
+ * A delivery with remote recipients (store_delivery.queue) becomes, in
+ * the same log record as its local copies, one queue entry: the message
+ * (its blob, referenced once by the queue), the envelope, and one row per
+ * recipient with its state. Durable before done() like any delivery.
+ * A recipient leaves the queue when it is delivered, bounced or deleted;
+ * the entry (and its blob reference) when its last recipient leaves.
+ * The runner (src/queue/) changes rows through store_queue_update, a
+ * durable committer job; administrators through the other calls, which
+ * work from petrelctl (store_open_admin) while petreld runs.
+ */
+#define STORE_QUEUE_REPLY_MAX 1024	/* last reply kept per recipient */
+
+enum store_queue_state {
+	STORE_QR_PENDING = 0,	/* due at next_try */
+	STORE_QR_BOUNCE = 1,	/* to be bounced now (admin, or expiry) */
+};
+
+struct store_queue_msg {
+	int64_t id;
+	int64_t blob_id;
+	char sender[320];
+	char envid[101];
+	int64_t created;	/* Unix seconds, arrival */
+	uint64_t size;
+	uint32_t flags;		/* STORE_QUEUE_* */
+	bool held;		/* not tried until released */
+	int64_t owner_id;
+	unsigned n_rcpts;	/* recipients still queued */
+	int64_t next_try;	/* earliest of its recipients */
+};
+
+struct store_queue_rcpt {
+	int64_t queue_id;
+	uint32_t idx;		/* index in the envelope */
+	char addr[320];
+	char orcpt[320];	/* "" if none */
+	uint8_t notify;		/* STORE_QUEUE_NOTIFY_*, 0 default */
+	enum store_queue_state state;
+	unsigned attempts;
+	int64_t next_try;
+	int64_t last_try;	/* 0: never tried */
+	bool delay_notified;
+	char last_reply[STORE_QUEUE_REPLY_MAX];
+};
+
+/* A place in the order of due recipients (next_try, entry, index). */
+struct store_queue_pos {
+	int64_t next_try;
+	int64_t id;
+	uint32_t idx;
+};
+/* The recipients due at now (next_try <= now, entry not held; BOUNCE
+ * ones have next_try 0 and come first, held or not) that come after
+ * *after in (next_try, entry, index) order, at most max: fn(msg, rcpt,
+ * arg) for each; *after moves to the last one visited (so a scan goes on
+ * from there; start from all zeros; fewer than max visited means the
+ * end). In msg, n_rcpts and next_try are not filled. fn != 0 stops
+ * early. *next_out (may be NULL): the earliest next_try later than now
+ * of a recipient of a not held entry, 0 if none. */
+int store_queue_due(struct store *st, int64_t now,
+		    struct store_queue_pos *after, size_t max,
+		    int (*fn)(const struct store_queue_msg *m,
+			      const struct store_queue_rcpt *r, void *arg),
+		    void *arg, int64_t *next_out, struct err *err);
+/* Every entry, oldest first (petrelctl queue list). */
+int store_queue_each(struct store *st,
+		     int (*fn)(const struct store_queue_msg *m, void *arg),
+		     void *arg, struct err *err);
+/* One entry and its recipients: 1 found, 0 not, -1 error. rcpt_fn may
+ * be NULL. */
+int store_queue_get(struct store *st, int64_t id, struct store_queue_msg *out,
+		    int (*rcpt_fn)(const struct store_queue_rcpt *r, void *arg),
+		    void *arg, struct err *err);
+/* The entry's message bytes (malloc'd; the caller frees). 1/0/-1. */
+int store_queue_read(struct store *st, int64_t id, unsigned char **data_out,
+		     size_t *len_out, struct err *err);
+/* Totals for logs and monitoring. */
+struct store_queue_stats {
+	uint64_t entries, rcpts, held, bytes;
+	int64_t oldest;		/* created of the oldest entry, 0 if none */
+};
+int store_queue_stats(struct store *st, struct store_queue_stats *out,
+		      struct err *err);
+
+enum store_queue_outcome_kind {
+	STORE_QO_REMOVE = 0,	/* delivered, bounced or given up: leaves */
+	STORE_QO_RETRY,		/* tried: attempts+1, next_try, reply */
+	STORE_QO_DELAY_NOTIFIED,/* a delay DSN was sent */
+};
+struct store_queue_outcome {
+	int64_t queue_id;
+	uint32_t idx;
+	enum store_queue_outcome_kind kind;
+	int64_t next_try;	/* RETRY */
+	int64_t tried;		/* RETRY: when */
+	const char *reply;	/* RETRY: the reply (may be NULL) */
+};
+/* Apply n outcomes in one durable committer job (rows already gone are
+ * skipped: an administrator deleted them meanwhile). */
+int store_queue_update(struct store *st, const struct store_queue_outcome *o,
+		       size_t n, struct err *err)
+	__attribute__((warn_unused_result));
+
+/* Administration. Each: 1 done, 0 no such entry, -1 error. They write
+ * with a connection of their own (not the committer), so they also work
+ * from petrelctl while petreld runs; the runner sees the change on its
+ * next scan (at most a second later). */
+int store_queue_hold(struct store *st, int64_t id, bool hold, struct err *err);
+/* Every recipient due now. */
+int store_queue_retry(struct store *st, int64_t id, struct err *err);
+/* Every recipient to be bounced now with reply as the reason. */
+int store_queue_bounce(struct store *st, int64_t id, const char *reply,
+		       struct err *err);
+/* Remove the entry without a bounce. */
+int store_queue_delete(struct store *st, int64_t id, struct err *err);
+
+/* Call fn(arg) on the committer thread after each group commit that
+ * queued recipients (the runner's wake-up; it must only wake a loop).
+ * One at a time; fn NULL stops it. */
+void store_queue_notify_set(struct store *st, void (*fn)(void *arg),
+			    void *arg);
 
 /* ---- change notification ------------------------------------------------ */
 

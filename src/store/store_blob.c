@@ -157,7 +157,7 @@ void store_rec_encode(unsigned char hdr[STORE_REC_HDR_SIZE],
 	put64le(hdr + 40, r->data_len);
 	put32le(hdr + 48, r->data_crc);
 	put32le(hdr + 52, r->meta_crc);
-	put32le(hdr + 56, r->kind == STORE_REC_APPEND ? r->ext_len : 0);
+	put32le(hdr + 56, STORE_REC_HAS_EXT(r) ? r->ext_len : 0);
 	put32le(hdr + 60, store_crc32c(0, hdr, 60));
 }
 
@@ -193,6 +193,13 @@ int store_rec_decode(const unsigned char hdr[STORE_REC_HDR_SIZE],
 		if (r.n_rcpt != 1 || r.data_len > STORE_REC_DATA_MAX ||
 		    r.ext_len < STORE_REC_EXT_HDR ||
 		    r.ext_len > STORE_REC_EXT_MAX)
+			return -1;
+		break;
+	case STORE_REC_QUEUE:
+		if (r.n_rcpt > STORE_REC_RCPT_MAX ||
+		    r.data_len > STORE_REC_DATA_MAX ||
+		    r.ext_len < STORE_REC_EXT_HDR ||
+		    r.ext_len > STORE_REC_QEXT_MAX)
 			return -1;
 		break;
 	case STORE_REC_ABORT:
@@ -246,7 +253,7 @@ uint64_t store_rec_meta_len(const struct store_rec *r)
 	if (r->kind == STORE_REC_ABORT)
 		return STORE_REC_ABORT_META;
 	return (uint64_t)r->n_rcpt * STORE_REC_RCPT_SIZE +
-	       (r->kind == STORE_REC_APPEND ? r->ext_len : 0);
+	       (STORE_REC_HAS_EXT(r) ? r->ext_len : 0);
 }
 
 int store_ext_decode(const unsigned char *ext, size_t len,

@@ -123,14 +123,19 @@ static int hook(struct store *st, enum store_hook where)
 int store_deliver_submit(struct store *st, struct store_delivery *d,
 			 struct err *err)
 {
-	assert(d->n_mailboxes > 0 && d->mailbox_ids != NULL);
+	assert(d->queue != NULL || (d->n_mailboxes > 0 && d->mailbox_ids != NULL));
 	assert(d->data != NULL || d->len == 0);
 	d->rc = -1;
 	err_clear(&d->err);
 	d->next_ = NULL;
+	d->qext_ = NULL;
+	if (d->queue != NULL && store_queue_ext_encode(d, err) < 0)
+		return -1;
 	pthread_mutex_lock(&st->q_mu);
 	if (st->closing) {
 		pthread_mutex_unlock(&st->q_mu);
+		free(d->qext_);
+		d->qext_ = NULL;
 		return err_set(err, ERR_ENV, 451, "4.3.0",
 			       "store: shutting down");
 	}
@@ -459,13 +464,14 @@ static int group_assign(struct store *st, struct store_group *g,
 		}
 		g->rec[i] = (struct store_rec){
 			.kind = d->append_ != NULL ? STORE_REC_APPEND
+				: d->qext_ != NULL ? STORE_REC_QUEUE
 						   : STORE_REC_MESSAGE,
 			.n_rcpt = (uint32_t)d->n_mailboxes,
 			.internal_date = d->internal_date,
 			.data_len = (uint64_t)d->len,
 			.ext_len = d->append_ != NULL
 					   ? (uint32_t)d->append_->ext_len_
-					   : 0,
+					   : (uint32_t)d->qext_len_,
 		};
 		at += d->n_mailboxes;
 		logged++;
@@ -688,8 +694,10 @@ static size_t group_encode(struct store *st, struct store_group *g,
 			store_rcpt_encode(p, &g->rcpt[g->rcpt_at[i] + k]);
 			p += STORE_REC_RCPT_SIZE;
 		}
-		if (r->kind == STORE_REC_APPEND) {
-			memcpy(p, d->append_->ext_, r->ext_len);
+		if (STORE_REC_HAS_EXT(r)) {
+			memcpy(p, r->kind == STORE_REC_APPEND ? d->append_->ext_
+							     : d->qext_,
+			       r->ext_len);
 			p += r->ext_len;
 		}
 		r->meta_crc = store_crc32c(0, meta, (size_t)(p - meta));
@@ -746,7 +754,7 @@ static int group_index(struct store *st, struct store_group *g,
 		const char *why;
 		struct store_append_req *a = d->append_;
 		int res = store_log_apply(c, r, rcpt,
-					  a != NULL ? a->ext_ : NULL, &why,
+					  a != NULL ? a->ext_ : d->qext_, &why,
 					  err);
 		if (res < 0)
 			goto fail;
@@ -1047,6 +1055,24 @@ static void committer_group(struct store *st)
 	st->stats.failures += g->n - ok;
 	st->stats.bytes += ok_bytes;
 	pthread_mutex_unlock(&st->q_mu);
+
+	bool queued = false;
+	for (size_t i = 0; i < g->n; i++) {
+		struct store_delivery *d = g->d[i];
+		if (d->qext_ != NULL) {
+			queued |= d->rc == 0;
+			free(d->qext_);
+			d->qext_ = NULL;
+		}
+	}
+	if (queued) {
+		pthread_mutex_lock(&st->q_mu);
+		void (*notify)(void *) = st->queue_notify;
+		void *notify_arg = st->queue_notify_arg;
+		pthread_mutex_unlock(&st->q_mu);
+		if (notify != NULL)
+			notify(notify_arg);
+	}
 
 	/* the caller may free d from done(): do not touch it after */
 	for (size_t i = 0; i < g->n; i++)

@@ -118,9 +118,11 @@ static const char *const store_sql[STMT_COUNT] = {
 		"SELECT m.id, m.blob_id, b.id IS NULL "
 		"FROM messages m LEFT JOIN blobs b ON b.id = m.blob_id "
 		"WHERE b.id IS NULL OR b.length != m.size",
+	/* uses: the messages and the queue entry that hold the blob */
 	[STMT_CHECK_BLOBS] =
 		"SELECT b.id, b.segment, b.offset, b.length, b.refcount, "
-		"(SELECT count(*) FROM messages m WHERE m.blob_id = b.id) "
+		"(SELECT count(*) FROM messages m WHERE m.blob_id = b.id) + "
+		"(SELECT count(*) FROM queue q WHERE q.blob_id = b.id) "
 		"FROM blobs b ORDER BY b.segment, b.offset",
 
 	/* ---- mail mutations: committer jobs (decision 0004) ---- */
@@ -253,6 +255,75 @@ static const char *const store_sql[STMT_COUNT] = {
 	[STMT_CHECK_META] =
 		"SELECT bm.blob_id FROM blob_meta bm LEFT JOIN blobs b "
 		"ON b.id = bm.blob_id WHERE b.id IS NULL",
+
+	/* ---- the outbound queue (store_queue.c, decision 0019) ---- */
+	[STMT_QUEUE_ADD] =
+		"INSERT INTO queue(id, blob_id, sender, envid, created, size, "
+		"flags, owner_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+	[STMT_QUEUE_RCPT_ADD] =
+		"INSERT INTO queue_rcpts(queue_id, idx, addr, domain, orcpt, "
+		"notify, next_try) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+#define STORE_QUEUE_RCPT_COLS                                               \
+	"r.queue_id, r.idx, r.addr, r.orcpt, r.notify, r.state, r.attempts, " \
+	"r.next_try, r.last_try, r.delay_notified, r.last_reply "
+	/* keyset paging over the due index: a scan goes on where the last
+	 * one stopped, past the recipients the runner holds in flight */
+	[STMT_QUEUE_DUE] =
+		"SELECT q.id, q.blob_id, q.sender, q.envid, q.created, q.size, "
+		"q.flags, q.held, q.owner_id, 0, 0, " STORE_QUEUE_RCPT_COLS
+		"FROM queue_rcpts r JOIN queue q ON q.id = r.queue_id "
+		"WHERE r.next_try <= ?1 AND (r.next_try, r.queue_id, r.idx) > "
+		"(?2, ?3, ?4) AND (q.held = 0 OR r.state = 1) "
+		"ORDER BY r.next_try, r.queue_id, r.idx LIMIT ?5",
+	[STMT_QUEUE_NEXT] =
+		"SELECT min(r.next_try) FROM queue_rcpts r JOIN queue q "
+		"ON q.id = r.queue_id WHERE r.next_try > ?1 AND q.held = 0",
+#define STORE_QUEUE_MSG_COLS                                                \
+	"SELECT q.id, q.blob_id, q.sender, q.envid, q.created, q.size, "     \
+	"q.flags, q.held, q.owner_id, (SELECT count(*) FROM queue_rcpts r "  \
+	"WHERE r.queue_id = q.id), (SELECT min(r.next_try) FROM "            \
+	"queue_rcpts r WHERE r.queue_id = q.id) FROM queue q "
+	[STMT_QUEUE_EACH] = STORE_QUEUE_MSG_COLS "ORDER BY q.created, q.id",
+	[STMT_QUEUE_GET] = STORE_QUEUE_MSG_COLS "WHERE q.id = ?1",
+	[STMT_QUEUE_RCPTS] =
+		"SELECT " STORE_QUEUE_RCPT_COLS "FROM queue_rcpts r "
+		"WHERE r.queue_id = ?1 ORDER BY r.idx",
+	[STMT_QUEUE_BLOB] =
+		"SELECT b.id, b.segment, b.offset, b.length FROM queue q "
+		"JOIN blobs b ON b.id = q.blob_id WHERE q.id = ?1",
+	[STMT_QUEUE_STATS] =
+		"SELECT (SELECT count(*) FROM queue), (SELECT count(*) FROM "
+		"queue_rcpts), (SELECT count(*) FROM queue WHERE held != 0), "
+		"(SELECT coalesce(sum(size), 0) FROM queue), "
+		"(SELECT coalesce(min(created), 0) FROM queue)",
+	[STMT_QUEUE_RELEASE_BLOB] =
+		"UPDATE blobs SET refcount = refcount - 1 WHERE id = (SELECT "
+		"blob_id FROM queue WHERE id = ?1) AND NOT EXISTS (SELECT 1 "
+		"FROM queue_rcpts WHERE queue_id = ?1)",
+	[STMT_QUEUE_DROP_IF_EMPTY] =
+		"DELETE FROM queue WHERE id = ?1 AND NOT EXISTS (SELECT 1 FROM "
+		"queue_rcpts WHERE queue_id = ?1)",
+	[STMT_QUEUE_RCPT_DROP] =
+		"DELETE FROM queue_rcpts WHERE queue_id = ?1 AND idx = ?2",
+	/* a bounce asked for meanwhile (state 1) stays due now */
+	[STMT_QUEUE_RCPT_RETRY] =
+		"UPDATE queue_rcpts SET attempts = attempts + 1, next_try = "
+		"CASE WHEN state = 1 THEN 0 ELSE ?3 END, last_try = ?4, "
+		"last_reply = coalesce(?5, last_reply) "
+		"WHERE queue_id = ?1 AND idx = ?2",
+	[STMT_QUEUE_RCPT_NOTIFIED] =
+		"UPDATE queue_rcpts SET delay_notified = 1 "
+		"WHERE queue_id = ?1 AND idx = ?2",
+	[STMT_QUEUE_EXISTS] = "SELECT 1 FROM queue WHERE id = ?1",
+	[STMT_QUEUE_HOLD] = "UPDATE queue SET held = 1 WHERE id = ?1",
+	[STMT_QUEUE_UNHOLD] = "UPDATE queue SET held = 0 WHERE id = ?1",
+	[STMT_QUEUE_RETRY_NOW] =
+		"UPDATE queue_rcpts SET next_try = 0 WHERE queue_id = ?1",
+	[STMT_QUEUE_BOUNCE_ALL] =
+		"UPDATE queue_rcpts SET state = 1, next_try = 0, "
+		"last_reply = ?2 WHERE queue_id = ?1",
+	[STMT_QUEUE_RCPT_DROP_ALL] =
+		"DELETE FROM queue_rcpts WHERE queue_id = ?1",
 };
 
 /* Schema migrations: step i brings schema_version from i to i + 1. All
@@ -363,6 +434,37 @@ static const char *const store_migrations[] = {
 	 * colleagues is 50 rows side by side), one page read per message. */
 	"CREATE INDEX messages_list ON messages(folder_id, uid, size, "
 	"  internal_date, flags, modseq, blob_id, keywords);",
+	/* 5: the outbound queue (decision 0019): an entry per queue record
+	 * (its id is the record's sequence number, so replay is
+	 * idempotent), holding one reference to the blob, and a row per
+	 * remote recipient with its delivery state; the runner walks the
+	 * due index in order. */
+	"CREATE TABLE queue ("
+	"  id INTEGER PRIMARY KEY,"
+	"  blob_id INTEGER NOT NULL REFERENCES blobs(id),"
+	"  sender TEXT NOT NULL,"
+	"  envid TEXT,"
+	"  created INTEGER NOT NULL,"
+	"  size INTEGER NOT NULL,"
+	"  flags INTEGER NOT NULL DEFAULT 0,"
+	"  held INTEGER NOT NULL DEFAULT 0,"
+	"  owner_id INTEGER NOT NULL DEFAULT 0);"
+	"CREATE TABLE queue_rcpts ("
+	"  queue_id INTEGER NOT NULL REFERENCES queue(id),"
+	"  idx INTEGER NOT NULL,"
+	"  addr TEXT NOT NULL,"
+	"  domain TEXT NOT NULL COLLATE NOCASE,"
+	"  orcpt TEXT,"
+	"  notify INTEGER NOT NULL DEFAULT 0,"
+	"  state INTEGER NOT NULL DEFAULT 0,"
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  next_try INTEGER NOT NULL,"
+	"  last_try INTEGER NOT NULL DEFAULT 0,"
+	"  delay_notified INTEGER NOT NULL DEFAULT 0,"
+	"  last_reply TEXT,"
+	"  PRIMARY KEY (queue_id, idx)) WITHOUT ROWID;"
+	"CREATE INDEX queue_rcpts_due ON queue_rcpts(next_try, queue_id, idx);",
+	/* migration 5: the outbound queue (lead) */
 };
 
 #define STORE_SCHEMA_VERSION \

@@ -102,9 +102,10 @@ static int apply_rows(struct store_conn *c, const struct store_rec *r,
 		      struct err *err)
 {
 	uint32_t flags = 0;
-	struct ext_keywords kw = { .c = c, .mailbox_id = rcpt[0].mailbox_id,
-				   .err = err };
+	/* a queue record may have no local recipient */
+	struct ext_keywords kw = { .c = c, .err = err };
 	if (r->kind == STORE_REC_APPEND) {
+		kw.mailbox_id = rcpt[0].mailbox_id;
 		err_clear(err);
 		if (store_ext_decode(ext, r->ext_len, &flags, ext_keyword,
 				     &kw) < 0) {
@@ -121,13 +122,20 @@ static int apply_rows(struct store_conn *c, const struct store_rec *r,
 	sqlite3_bind_int64(s, 1, r->segment);
 	sqlite3_bind_int64(s, 2, (int64_t)r->offset);
 	sqlite3_bind_int64(s, 3, (int64_t)r->data_len);
-	sqlite3_bind_int64(s, 4, (int64_t)r->n_rcpt);
+	/* the queue entry holds one reference of its own */
+	sqlite3_bind_int64(s, 4, (int64_t)r->n_rcpt +
+				 (r->kind == STORE_REC_QUEUE ? 1 : 0));
 	int n = step_changes(c, s, "insert blob", err);
 	if (n < 0)
 		return -1;
 	if (n == 0)
 		return 2;	/* indexed before: its rows are all there */
 	int64_t blob_id = sqlite3_last_insert_rowid(c->db);
+	if (r->kind == STORE_REC_QUEUE) {
+		int q = store_queue_apply(c, r, blob_id, ext, why_out, err);
+		if (q <= 0)
+			return q;
+	}
 
 	for (uint32_t i = 0; i < r->n_rcpt; i++) {
 		const struct store_rec_rcpt *p = &rcpt[i];
@@ -684,7 +692,8 @@ static int check_one(struct walk *w, const struct store_rec *r,
 	if (present > 0 && absent > 0)
 		store_check_problem(lc->problems, "log-seq", (int64_t)r->seq,
 				    "indexed for some recipients only");
-	else if (blob_id != 0 && present == 0 && absent == r->n_rcpt)
+	else if (blob_id != 0 && r->n_rcpt > 0 && present == 0 &&
+		 absent == r->n_rcpt)
 		store_check_problem(lc->problems, "log-seq", (int64_t)r->seq,
 				    "blob indexed without its messages");
 	return 0;

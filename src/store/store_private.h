@@ -132,6 +132,27 @@ enum store_stmt {
 	STMT_CHECK_COUNTERS,
 	STMT_CHECK_KEYWORDS,
 	STMT_CHECK_META,
+	/* the outbound queue (store_queue.c) */
+	STMT_QUEUE_ADD,
+	STMT_QUEUE_RCPT_ADD,
+	STMT_QUEUE_DUE,
+	STMT_QUEUE_NEXT,
+	STMT_QUEUE_EACH,
+	STMT_QUEUE_GET,
+	STMT_QUEUE_RCPTS,
+	STMT_QUEUE_BLOB,
+	STMT_QUEUE_STATS,
+	STMT_QUEUE_RELEASE_BLOB,
+	STMT_QUEUE_DROP_IF_EMPTY,
+	STMT_QUEUE_RCPT_DROP,
+	STMT_QUEUE_RCPT_RETRY,
+	STMT_QUEUE_RCPT_NOTIFIED,
+	STMT_QUEUE_EXISTS,
+	STMT_QUEUE_HOLD,
+	STMT_QUEUE_UNHOLD,
+	STMT_QUEUE_RETRY_NOW,
+	STMT_QUEUE_BOUNCE_ALL,
+	STMT_QUEUE_RCPT_DROP_ALL,
 	STMT_COUNT
 };
 
@@ -245,11 +266,21 @@ enum store_rec_kind {
 	STORE_REC_MESSAGE = 1,
 	STORE_REC_ABORT = 2,
 	STORE_REC_APPEND = 3,	/* a message into one folder, with flags */
+	STORE_REC_QUEUE = 4,	/* a delivery with queued remote recipients */
 };
+
+/* A queue record: n >= 0 local recipients as a message's, then ext bytes
+ * with the envelope of its remote recipients (store_queue.c has the
+ * layout), at most this many. */
+#define STORE_REC_QEXT_MAX ((uint32_t)32 << 20)
+/* Kinds whose header counts ext bytes after the recipients. */
+#define STORE_REC_HAS_EXT(r) \
+	((r)->kind == STORE_REC_APPEND || (r)->kind == STORE_REC_QUEUE)
 
 /* Kinds that carry a message (recipients and data). */
 #define STORE_REC_HAS_MESSAGE(r) \
-	((r)->kind == STORE_REC_MESSAGE || (r)->kind == STORE_REC_APPEND)
+	((r)->kind == STORE_REC_MESSAGE || (r)->kind == STORE_REC_APPEND || \
+	 (r)->kind == STORE_REC_QUEUE)
 
 struct store_rec {
 	enum store_rec_kind kind;
@@ -682,6 +713,9 @@ struct store {
 	/* mutation jobs, under q_mu too */
 	struct store_job *j_head;
 	struct store_job *j_tail;
+	/* the outbound runner's wake-up (store_queue_notify_set), q_mu */
+	void (*queue_notify)(void *arg);
+	void *queue_notify_arg;
 
 	/* watchers (store_watch.c): buckets by mailbox id under watch_mu;
 	 * n_watch read without the lock to skip notifying nobody */
@@ -699,6 +733,23 @@ int store_committer_start(struct store *st, struct err *err);
 void store_committer_stop(struct store *st);
 /* After recovery, before the committer starts: pre-allocate if short. */
 void store_committer_prealloc(struct store *st);
+
+/* ---- the outbound queue (store_queue.c) ---------------------------------- */
+
+/* d->queue as record ext bytes into d->qext_ (malloc'd; the store frees
+ * it before done()). -1 with err if the envelope is out of bounds. */
+int store_queue_ext_encode(struct store_delivery *d, struct err *err);
+/* Inside store_log_apply: the queue rows of record r (its blob is
+ * blob_id). 1 done, 0 the record is bad (*why_out), -1 SQLite. */
+int store_queue_apply(struct store_conn *c, const struct store_rec *r,
+		      int64_t blob_id, const unsigned char *ext,
+		      const char **why_out, struct err *err);
+
+/* Read the record of a blob at its place, checking it (store_read.c). */
+int store_blob_read_at(struct store *st, int64_t blob_id, int64_t segment,
+		       int64_t offset, int64_t length,
+		       unsigned char **data_out, size_t *len_out,
+		       struct err *err);
 
 /* Run s (bound) that returns no rows, then reset it; -1 and err (naming
  * what) if it did not finish. */

@@ -234,7 +234,15 @@ int store_message_read(struct store *st, int64_t folder_id, uint32_t uid,
 	store_reader_put(st, c);
 	if (found <= 0)
 		return found;
+	return store_blob_read_at(st, blob_id, segment, offset, length,
+				  data_out, len_out, err);
+}
 
+int store_blob_read_at(struct store *st, int64_t blob_id, int64_t segment,
+		       int64_t offset, int64_t length,
+		       unsigned char **data_out, size_t *len_out,
+		       struct err *err)
+{
 	if (segment < 1 || segment > (int64_t)UINT32_MAX || offset < 0 ||
 	    length < 0)
 		return err_set(err, ERR_ENV, 451, "4.3.0",

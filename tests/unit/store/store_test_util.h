@@ -12,6 +12,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* The schema version a store opened by this code has. */
+#define STORE_TEST_SCHEMA 5
+
 /* For code running in a forked child, where cmocka cannot report. */
 #define CHILD_CHECK(cond)                                                    \
 	do {                                                                 \
