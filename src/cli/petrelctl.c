@@ -15,20 +15,15 @@
 #include "core/xmalloc.h"
 #include "net/tls_check.h"
 #include "store/store.h"
+#include "cli/ctl.h"
 
-struct ctl {
-	struct config cfg;
-	struct store *st;
-	struct err err;
-};
-
-static int fail(struct ctl *c)
+int ctl_fail(struct ctl *c)
 {
 	fprintf(stderr, "petrelctl: %s\n", c->err.msg);
 	return 1;
 }
 
-static int usage_error(const char *what)
+int ctl_usage_error(const char *what)
 {
 	fprintf(stderr, "petrelctl: usage: petrelctl %s\n", what);
 	return 2;
@@ -69,9 +64,9 @@ static int find_mailbox(struct ctl *c, const char *addr, struct store_mailbox *m
 static int cmd_domain_add(struct ctl *c, int argc, char **argv)
 {
 	if (argc != 1)
-		return usage_error("domain add DOMAIN");
+		return ctl_usage_error("domain add DOMAIN");
 	if (store_domain_add(c->st, argv[0], &c->err) != 0)
-		return fail(c);
+		return ctl_fail(c);
 	printf("domain %s added\n", argv[0]);
 	return 0;
 }
@@ -92,11 +87,11 @@ static int cmd_mailbox_add(struct ctl *c, int argc, char **argv)
 		} else if (addr == NULL && argv[i][0] != '-') {
 			addr = argv[i];
 		} else {
-			return usage_error("mailbox add ADDRESS [--quota SIZE] [--password-stdin]");
+			return ctl_usage_error("mailbox add ADDRESS [--quota SIZE] [--password-stdin]");
 		}
 	}
 	if (addr == NULL)
-		return usage_error("mailbox add ADDRESS [--quota SIZE] [--password-stdin]");
+		return ctl_usage_error("mailbox add ADDRESS [--quota SIZE] [--password-stdin]");
 	char local[128], domain[256], pw[256], hash[AUTH_HASH_MAX];
 	if (split_address(addr, local, sizeof local, domain, sizeof domain) != 0) {
 		fprintf(stderr, "petrelctl: '%s' is not an address (local@domain)\n", addr);
@@ -116,10 +111,10 @@ static int cmd_mailbox_add(struct ctl *c, int argc, char **argv)
 		auth_password_random(pw, 16);
 	}
 	if (auth_password_hash(pw, strlen(pw), hash, sizeof hash, &c->err) != 0)
-		return fail(c);
+		return ctl_fail(c);
 	int64_t id;
 	if (store_mailbox_add(c->st, local, domain, hash, quota, &id, &c->err) != 0)
-		return fail(c);
+		return ctl_fail(c);
 	if (from_stdin)
 		printf("mailbox %s added\n", addr);
 	else
@@ -140,9 +135,9 @@ static int cmd_mailbox_list(struct ctl *c, int argc, char **argv)
 {
 	(void)argv;
 	if (argc != 0)
-		return usage_error("mailbox list");
+		return ctl_usage_error("mailbox list");
 	if (store_mailbox_each(c->st, print_mailbox, NULL, &c->err) != 0)
-		return fail(c);
+		return ctl_fail(c);
 	return 0;
 }
 
@@ -150,13 +145,13 @@ static int cmd_mailbox_quota(struct ctl *c, int argc, char **argv)
 {
 	uint64_t quota;
 	if (argc != 2)
-		return usage_error("mailbox quota ADDRESS SIZE");
+		return ctl_usage_error("mailbox quota ADDRESS SIZE");
 	if (cfg_parse_size(argv[1], &quota) != 0) {
 		fprintf(stderr, "petrelctl: bad size '%s'\n", argv[1]);
 		return 2;
 	}
 	if (store_mailbox_set_quota(c->st, argv[0], quota, &c->err) != 0)
-		return fail(c);
+		return ctl_fail(c);
 	return 0;
 }
 
@@ -178,10 +173,10 @@ static int cmd_folder_list(struct ctl *c, int argc, char **argv)
 {
 	struct store_mailbox mb;
 	if (argc != 1)
-		return usage_error("folder list ADDRESS");
+		return ctl_usage_error("folder list ADDRESS");
 	if (find_mailbox(c, argv[0], &mb) != 0 ||
 	    store_folder_each(c->st, mb.id, print_folder, NULL, &c->err) != 0)
-		return fail(c);
+		return ctl_fail(c);
 	return 0;
 }
 
@@ -209,10 +204,10 @@ static int cmd_message_list(struct ctl *c, int argc, char **argv)
 {
 	struct store_folder f;
 	if (argc < 1 || argc > 2)
-		return usage_error("message list ADDRESS [FOLDER]");
+		return ctl_usage_error("message list ADDRESS [FOLDER]");
 	if (open_folder(c, argv[0], argc == 2 ? argv[1] : "INBOX", &f) != 0 ||
 	    store_message_each(c->st, f.id, print_message, NULL, &c->err) != 0)
-		return fail(c);
+		return ctl_fail(c);
 	return 0;
 }
 
@@ -220,7 +215,7 @@ static int cmd_message_cat(struct ctl *c, int argc, char **argv)
 {
 	struct store_folder f;
 	if (argc != 3)
-		return usage_error("message cat ADDRESS FOLDER UID");
+		return ctl_usage_error("message cat ADDRESS FOLDER UID");
 	char *end;
 	errno = 0;
 	unsigned long uid = strtoul(argv[2], &end, 10);
@@ -229,12 +224,12 @@ static int cmd_message_cat(struct ctl *c, int argc, char **argv)
 		return 2;
 	}
 	if (open_folder(c, argv[0], argv[1], &f) != 0)
-		return fail(c);
+		return ctl_fail(c);
 	unsigned char *data;
 	size_t len;
 	int rc = store_message_read(c->st, f.id, (uint32_t)uid, &data, &len, &c->err);
 	if (rc < 0)
-		return fail(c);
+		return ctl_fail(c);
 	if (rc == 0) {
 		fprintf(stderr, "petrelctl: no message with UID %lu\n", uid);
 		return 1;
@@ -253,9 +248,9 @@ static int cmd_store_check(struct ctl *c, int argc, char **argv)
 	(void)argv;
 	uint64_t problems;
 	if (argc != 0)
-		return usage_error("store check");
+		return ctl_usage_error("store check");
 	if (store_check(c->st, &problems, &c->err) != 0)
-		return fail(c);
+		return ctl_fail(c);
 	if (problems) {
 		printf("store has %llu problem(s)\n", (unsigned long long)problems);
 		return 1;
@@ -286,7 +281,7 @@ static int cmd_tls_check(struct ctl *c, int argc, char **argv)
 {
 	(void)argv;
 	if (argc != 0)
-		return usage_error("tls check");
+		return ctl_usage_error("tls check");
 	char cert[1200], key[1200];
 	tls_check_resolve(c->cfg.data_dir, c->cfg.tls_cert, cert, sizeof cert);
 	tls_check_resolve(c->cfg.data_dir, c->cfg.tls_key, key, sizeof key);
@@ -328,6 +323,13 @@ static const struct {
 	{ "store", "check", "", cmd_store_check, true },
 	{ "config", "dump", "", cmd_config_dump, false },
 	{ "tls", "check", "", cmd_tls_check, false },
+	{ "queue", "list", "", ctl_queue_list, true },
+	{ "queue", "show", "ID", ctl_queue_show, true },
+	{ "queue", "retry", "ID|all", ctl_queue_retry, true },
+	{ "queue", "hold", "ID", ctl_queue_hold, true },
+	{ "queue", "release", "ID", ctl_queue_release, true },
+	{ "queue", "delete", "ID", ctl_queue_delete, true },
+	{ "queue", "bounce", "ID", ctl_queue_bounce, true },
 };
 
 static void usage(void)
@@ -358,10 +360,10 @@ int main(int argc, char **argv)
 		}
 	}
 	if (cfg_load_file(&c->cfg, conf ? conf : "petrel.conf", conf == NULL, &c->err) != 0)
-		return fail(c);
+		return ctl_fail(c);
 	for (size_t k = 0; k < n_over; k++)
 		if (cfg_set(&c->cfg, "-o", overrides[k], &c->err) != 0)
-			return fail(c);
+			return ctl_fail(c);
 	if (argc - i < 2) {
 		usage();
 		return 2;
@@ -370,9 +372,9 @@ int main(int argc, char **argv)
 		if (strcmp(commands[k].group, argv[i]) || strcmp(commands[k].verb, argv[i + 1]))
 			continue;
 		if (auth_init(&c->err) != 0)
-			return fail(c);
+			return ctl_fail(c);
 		if (commands[k].needs_store && store_open_admin(c->cfg.data_dir, &c->st, &c->err) != 0)
-			return fail(c);
+			return ctl_fail(c);
 		int rc = commands[k].fn(c, argc - i - 2, argv + i + 2);
 		if (c->st)
 			store_close(&c->st);

@@ -1,0 +1,34 @@
+/* ctl.h - what petrelctl's command files share: the context every
+ * command gets (configuration, the store opened for administration, the
+ * last error) and the two ways a command ends in failure. Commands are
+ * int fn(struct ctl *c, int argc, char **argv), listed in petrelctl.c's
+ * table; 0 success, 1 failure, 2 usage. */
+#ifndef PETREL_CLI_CTL_H
+#define PETREL_CLI_CTL_H
+
+#include "core/config.h"
+#include "core/err.h"
+
+struct store;
+
+struct ctl {
+	struct config cfg;
+	struct store *st;	/* NULL for commands that need no store */
+	struct err err;
+};
+
+/* Print c->err and return 1. */
+int ctl_fail(struct ctl *c);
+/* Print "usage: petrelctl what" and return 2. */
+int ctl_usage_error(const char *what);
+
+/* ctl_queue.c: queue list|show|retry|hold|release|delete|bounce */
+int ctl_queue_list(struct ctl *c, int argc, char **argv);
+int ctl_queue_show(struct ctl *c, int argc, char **argv);
+int ctl_queue_retry(struct ctl *c, int argc, char **argv);
+int ctl_queue_hold(struct ctl *c, int argc, char **argv);
+int ctl_queue_release(struct ctl *c, int argc, char **argv);
+int ctl_queue_delete(struct ctl *c, int argc, char **argv);
+int ctl_queue_bounce(struct ctl *c, int argc, char **argv);
+
+#endif
