@@ -20,7 +20,8 @@
 #include "core/log.h"
 
 enum cfg_type { T_STR, T_BOOL, T_UINT, T_SIZE, T_SECS, T_LISTEN, T_LEVEL,
-		T_TLSVER, T_IPRANGES, T_SNI };
+		T_TLSVER, T_IPRANGES, T_SNI, T_RETRY, T_NEXTHOP,
+		T_TRANSPORTS, T_DOMAINS, T_TLSMODE };
 
 struct cfg_key {
 	const char *name;
@@ -79,6 +80,20 @@ static const struct cfg_key keys[] = {
 	{ "tcp_keepalive_timeout", T_SECS, F(tcp_keepalive_timeout), 0,
 	  NET_KEEPALIVE_TIMEOUT_MAX },
 	{ "auth_failure_delay", T_SECS, F(auth_failure_delay), 0, 60 },
+	{ "queue_retry_schedule", T_RETRY, F(queue_retry_schedule), 0, 0 },
+	{ "queue_lifetime", T_SECS, F(queue_lifetime), 60, 30 * 86400 },
+	{ "queue_delay_warning", T_SECS, F(queue_delay_warning), 0, 30 * 86400 },
+	{ "queue_max_connections", T_UINT, F(queue_max_connections), 1, 10000 },
+	{ "queue_max_connections_per_destination", T_UINT,
+	  F(queue_max_connections_per_destination), 1, 10000 },
+	{ "queue_messages_per_connection", T_UINT, F(queue_messages_per_connection), 1, 100000 },
+	{ "outbound_port", T_UINT, F(outbound_port), 1, 65535 },
+	{ "outbound_tls_required", T_DOMAINS, F(outbound_tls_required), 0, 0 },
+	{ "transports", T_TRANSPORTS, F(transports), 0, 0 },
+	{ "relay_host", T_NEXTHOP, F(relay_host), 0, 0 },
+	{ "relay_tls", T_TLSMODE, F(relay_tls), 0, 0 },
+	{ "relay_auth_user", T_STR, F(relay_auth_user), 0, 0 },
+	{ "relay_auth_password_file", T_STR, F(relay_auth_password_file), 0, 0 },
 	{ "default_quota", T_SIZE, F(default_quota), 0, UINT64_MAX },
 	{ "demo_domain", T_STR, F(demo_domain), 0, 0 },
 	{ "demo_user", T_STR, F(demo_user), 0, 0 },
@@ -138,6 +153,20 @@ void cfg_defaults(struct config *cfg)
 	cfg->tcp_keepalive_idle = NET_KEEPALIVE_IDLE_DEFAULT;
 	cfg->tcp_keepalive_timeout = NET_KEEPALIVE_TIMEOUT_DEFAULT;
 	cfg->auth_failure_delay = AUTH_FAIL_DELAY_DEFAULT;
+	/* Postfix's rhythm, roughly: soon at first, then every 4 hours,
+	 * for 5 days (RFC 5321 4.5.4.1: at least 30 minutes apart after
+	 * the first, give up after 4-5 days) */
+	char why[128];
+	if (cfg_parse_retry(QUEUE_RETRY_DEFAULT, &cfg->queue_retry_schedule,
+			    why, sizeof why) != 0)
+		abort();	/* the built-in default is valid */
+	cfg->queue_lifetime = 5 * 86400;
+	cfg->queue_delay_warning = 4 * 3600;
+	cfg->queue_max_connections = 100;
+	cfg->queue_max_connections_per_destination = 20;
+	cfg->queue_messages_per_connection = 100;
+	cfg->outbound_port = 25;
+	cfg->relay_tls = CFG_TLS_STARTTLS;
 	cfg->default_quota = (uint64_t)1024 * 1024 * 1024;
 	snprintf(cfg->demo_domain, sizeof cfg->demo_domain, "example.test");
 	snprintf(cfg->demo_user, sizeof cfg->demo_user, "demo");
@@ -334,6 +363,16 @@ static int set_key(struct config *cfg, const struct cfg_key *k, const char *v,
 		return -1;
 	case T_IPRANGES:
 		return cfg_parse_ip_ranges(v, field, why, whysz);
+	case T_RETRY:
+		return cfg_parse_retry(v, field, why, whysz);
+	case T_NEXTHOP:
+		return cfg_parse_relay(v, field, why, whysz);
+	case T_TRANSPORTS:
+		return cfg_parse_transports(v, field, why, whysz);
+	case T_DOMAINS:
+		return cfg_parse_domains(v, field, why, whysz);
+	case T_TLSMODE:
+		return cfg_parse_tls_mode(v, field, why, whysz);
 	case T_TLSVER:
 		if (!strcmp(v, "TLSv1.2"))
 			*(int *)field = TLS1_2_VERSION;
@@ -526,6 +565,22 @@ void cfg_dump(const struct config *cfg, int fd)
 			fprintf(f, "%s", text);
 			break;
 		}
+		case T_RETRY: case T_NEXTHOP: case T_TRANSPORTS: case T_DOMAINS: {
+			static char text[CFG_MAX_TRANSPORTS * 600];
+			if (k->type == T_RETRY)
+				cfg_format_retry(field, text, sizeof text);
+			else if (k->type == T_NEXTHOP)
+				cfg_format_nexthop(field, text, sizeof text);
+			else if (k->type == T_TRANSPORTS)
+				cfg_format_transports(field, text, sizeof text);
+			else
+				cfg_format_domains(field, text, sizeof text);
+			fprintf(f, "%s", text);
+			break;
+		}
+		case T_TLSMODE:
+			fprintf(f, "%s", cfg_tls_mode_name(*(const enum cfg_tls_mode *)field));
+			break;
 		}
 		fputc('\n', f);
 	}

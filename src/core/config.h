@@ -54,6 +54,44 @@ struct cfg_sni_list {
 	struct cfg_sni e[CFG_MAX_SNI];
 };
 
+/* The outbound queue's values (config_outbound.c). */
+#define CFG_MAX_RETRY_STEPS 32
+struct cfg_retry {
+	size_t n;
+	unsigned step[CFG_MAX_RETRY_STEPS];	/* seconds; the last repeats */
+};
+
+/* A next hop: "host" (its MX records are looked up), "[host]" (its
+ * addresses only, no MX), an IP address; port 0 = outbound_port. */
+struct cfg_nexthop {
+	char host[256];		/* lower case; "" = none */
+	uint16_t port;
+	bool literal;		/* no MX lookup */
+};
+
+#define CFG_MAX_TRANSPORTS 64
+struct cfg_transport {
+	char domain[256];	/* "example.com" or "*.example.com" */
+	struct cfg_nexthop hop;
+};
+struct cfg_transports {
+	size_t n;
+	struct cfg_transport e[CFG_MAX_TRANSPORTS];
+};
+
+#define CFG_MAX_DOMAINS 64
+struct cfg_domains {
+	size_t n;
+	char name[CFG_MAX_DOMAINS][256];
+};
+
+enum cfg_tls_mode {
+	CFG_TLS_OPPORTUNISTIC = 0,	/* STARTTLS when offered */
+	CFG_TLS_STARTTLS,		/* STARTTLS or no delivery */
+	CFG_TLS_IMPLICIT,		/* TLS from the first byte (465) */
+	CFG_TLS_NONE,
+};
+
 struct config {
 	char hostname[256];	/* our name in greetings and Received: */
 	char data_dir[1024];
@@ -101,6 +139,21 @@ struct config {
 	unsigned tcp_keepalive_timeout;	/* seconds of probing before dropping; 0 = off */
 	unsigned auth_failure_delay;	/* seconds before a failed login's reply */
 
+	/* the outbound queue */
+	struct cfg_retry queue_retry_schedule;
+	unsigned queue_lifetime;	/* seconds before a bounce */
+	unsigned queue_delay_warning;	/* seconds before a delay DSN; 0 = none */
+	unsigned queue_max_connections;
+	unsigned queue_max_connections_per_destination;
+	unsigned queue_messages_per_connection;
+	unsigned outbound_port;		/* remote SMTP port, 25 */
+	struct cfg_domains outbound_tls_required;
+	struct cfg_transports transports;
+	struct cfg_nexthop relay_host;	/* host "" = deliver by MX */
+	enum cfg_tls_mode relay_tls;
+	char relay_auth_user[256];
+	char relay_auth_password_file[1024];
+
 	uint64_t default_quota;	/* bytes; 0 = unlimited */
 	char demo_domain[256];	/* created on first start; "" = none */
 	char demo_user[64];
@@ -125,6 +178,38 @@ void cfg_dump(const struct config *cfg, int fd);
  * "30s", "5m", "1h", "10" -> seconds. 0 on success, -1 on bad input. */
 int cfg_parse_size(const char *s, uint64_t *out);
 int cfg_parse_seconds(const char *s, uint64_t *out);
+
+/* ---- list values and the outbound keys (config_outbound.c) ---- */
+/* The next item of a list separated by commas, spaces or tabs: 1 with
+ * *item and *len, 0 at the end. *p moves on. */
+int cfg_list_next(const char **p, const char **item, size_t *len);
+/* "5m 10m 30m 1h": the intervals between tries; the last repeats. */
+int cfg_parse_retry(const char *v, struct cfg_retry *out, char *why,
+		    size_t whysz);
+void cfg_format_retry(const struct cfg_retry *r, char *out, size_t outsz);
+/* Seconds to wait after the attempts-th failed try (0-based). */
+unsigned cfg_retry_delay(const struct cfg_retry *r, unsigned attempts);
+int cfg_parse_nexthop(const char *s, size_t len, struct cfg_nexthop *out,
+		      char *why, size_t whysz);
+void cfg_format_nexthop(const struct cfg_nexthop *h, char *out, size_t outsz);
+/* A next hop or "" (none). */
+int cfg_parse_relay(const char *v, struct cfg_nexthop *out, char *why,
+		    size_t whysz);
+/* "partner.example=10.0.0.5:25, *.corp.example=[gw.corp]:2525" */
+int cfg_parse_transports(const char *v, struct cfg_transports *out, char *why,
+			 size_t whysz);
+void cfg_format_transports(const struct cfg_transports *t, char *out,
+			   size_t outsz);
+/* "bank.example, *.gov.example" */
+int cfg_parse_domains(const char *v, struct cfg_domains *out, char *why,
+		      size_t whysz);
+void cfg_format_domains(const struct cfg_domains *d, char *out, size_t outsz);
+/* domain matches pattern ("name" exactly or "*.name" below it), ASCII
+ * case-insensitively. */
+bool cfg_domain_match(const char *pattern, const char *domain);
+int cfg_parse_tls_mode(const char *v, enum cfg_tls_mode *out, char *why,
+		       size_t whysz);
+const char *cfg_tls_mode_name(enum cfg_tls_mode m);
 
 /* "10.0.0.0/8=50, 192.0.2.7=200, 2001:db8::/32=0": address/prefix=limit
  * pairs (no /prefix: one address), separated by commas or spaces; IPv4

@@ -171,6 +171,9 @@
  * with more (a From: of 500 addresses) is searched by reading it. */
 #define MIME_CACHE_HEADERS_MAX (16u * 1024)
 
+/* The outbound queue's default retry schedule (queue_retry_schedule). */
+#define QUEUE_RETRY_DEFAULT "5m 10m 20m 40m 1h 2h 4h"
+
 /* Configuration file: longest line and value. */
 #define CFG_LINE_MAX 4096
 
