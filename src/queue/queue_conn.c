@@ -1,0 +1,222 @@
+/* queue_conn.c - one outgoing connection of a destination: its route's
+ * addresses in order (MX preference, then each host's A and AAAA) until
+ * one takes the session, then the destination's waiting messages one
+ * after another over it (up to queue_messages_per_connection), then QUIT.
+ * When no address takes the session, the destination is marked down for
+ * QR_DEST_DEAD seconds and what waits is deferred with the last reason.
+ */
+#include "queue/queue_private.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "core/xmalloc.h"
+
+static void conn_next(struct qr_conn *k);
+static void conn_try(struct qr_conn *k);
+
+static void conn_close(struct qr_conn *k, bool quit)
+{
+	struct queue_runner *q = k->q;
+	struct qr_dest *d = k->d;
+	if (k->c != NULL) {
+		if (quit)
+			smtpc_quit(k->c);
+		else
+			smtpc_free(k->c);
+		k->c = NULL;
+	}
+	if (k->prev != NULL)
+		k->prev->next = k->next;
+	else
+		q->conns = k->next;
+	if (k->next != NULL)
+		k->next->prev = k->prev;
+	d->active--;
+	q->active--;
+	free(k->m.rcpts);
+	free(k);
+	/* a slot is free: this or another destination may use it */
+	if (!q->stopping)
+		qr_dest_kick_all(q);
+}
+
+void qr_conns_free(struct queue_runner *q)
+{
+	while (q->conns != NULL) {
+		struct qr_conn *k = q->conns;
+		if (k->cur != NULL) {
+			/* cut short: tried again later, as it stands */
+			for (size_t i = 0; i < k->cur->n; i++)
+				qr_release(q, k->cur->id, k->cur->r[i].idx);
+			qr_msg_free(k->cur);
+			k->cur = NULL;
+		}
+		conn_close(k, false);
+	}
+}
+
+void qr_conn_open(struct queue_runner *q, struct qr_dest *d)
+{
+	struct qr_conn *k = xcalloc(1, sizeof *k);
+	k->q = q;
+	k->d = d;
+	k->next = q->conns;
+	if (q->conns != NULL)
+		q->conns->prev = k;
+	q->conns = k;
+	d->active++;
+	q->active++;
+	conn_try(k);
+}
+
+/* Every address failed. */
+static void conn_gave_up(struct qr_conn *k)
+{
+	struct qr_dest *d = k->d;
+	struct queue_runner *q = k->q;
+	if (d->active == 1) {
+		/* nobody else got through: the destination is down */
+		d->dead_until = qr_now() + QR_DEST_DEAD;
+		snprintf(d->dead_why, sizeof d->dead_why, "%s",
+			 k->last_fail[0] != '\0' ? k->last_fail
+						 : "no address to connect to");
+		log_info("queue", NULL, "op=connect dest=%s result=down "
+			 "why=\"%s\"", d->key, d->dead_why);
+		struct smtpc_reply r;
+		memset(&r, 0, sizeof r);
+		r.code = 451;
+		snprintf(r.enhanced, sizeof r.enhanced, "4.4.1");
+		snprintf(r.text, sizeof r.text, "%s", d->dead_why);
+		r.synthetic = true;
+		conn_close(k, false);
+		qr_dest_fail_all(q, d, &r);
+		return;
+	}
+	conn_close(k, false);
+}
+
+static void conn_ready(struct smtpc *c, const struct smtpc_reply *failure,
+		       void *arg)
+{
+	struct qr_conn *k = arg;
+	if (failure != NULL) {
+		char text[SMTPC_REPLY_TEXT_MAX + 32];
+		smtpc_reply_format(failure, text, sizeof text);
+		snprintf(k->last_fail, sizeof k->last_fail, "%s", text);
+		log_info("queue", NULL, "op=connect dest=%s peer=%s "
+			 "result=failed reply=\"%s\"", k->d->key,
+			 smtpc_info(c)->peer, text);
+		smtpc_free(c);
+		k->c = NULL;
+		conn_try(k);
+		return;
+	}
+	const struct smtpc_info *in = smtpc_info(c);
+	log_debug("queue", NULL, "op=connect dest=%s peer=%s tls=%s%s%s",
+		  k->d->key, in->peer, in->tls ? in->tls_version : "no",
+		  in->tls ? " " : "", in->tls ? in->tls_cipher : "");
+	conn_next(k);
+}
+
+static socklen_t target_addr(const struct dns_addr *a, uint16_t port,
+			     struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof *ss);
+	if (a->family == AF_INET) {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(port);
+		memcpy(&s4->sin_addr, a->a, 4);
+		return sizeof *s4;
+	}
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+	s6->sin6_family = AF_INET6;
+	s6->sin6_port = htons(port);
+	memcpy(&s6->sin6_addr, a->a, 16);
+	return sizeof *s6;
+}
+
+static void conn_try(struct qr_conn *k)
+{
+	struct qr_dest *d = k->d;
+	struct queue_runner *q = k->q;
+	while (k->ti < d->n_targets &&
+	       (d->targets[k->ti].tempfail || k->ai >= d->targets[k->ti].naddr)) {
+		k->ti++;
+		k->ai = 0;
+	}
+	if (k->ti >= d->n_targets || q->stopping) {
+		conn_gave_up(k);
+		return;
+	}
+	const struct dns_target *t = &d->targets[k->ti];
+	struct sockaddr_storage ss;
+	socklen_t sl = target_addr(&t->addr[k->ai++], d->port, &ss);
+	snprintf(k->peer_name, sizeof k->peer_name, "%s", t->host);
+	smtpc_opts_init(&k->opts);
+	k->opts.helo_name = q->cfg->hostname;
+	k->opts.peer_name = k->peer_name;
+	k->opts.tls = d->tls;
+	k->opts.tls_ctx = q->tls;
+	k->opts.tls_servername = k->peer_name;
+	if (d->auth) {
+		k->opts.auth_user = q->cfg->relay_auth_user;
+		k->opts.auth_pass = q->relay_pass;
+	}
+	k->c = smtpc_connect(q->base, (const struct sockaddr *)&ss, sl,
+			     &k->opts, conn_ready, k);
+}
+
+static void conn_done(struct smtpc *c, struct smtpc_msg *msg, void *arg)
+{
+	struct qr_conn *k = arg;
+	struct qr_msg *m = k->cur;
+	for (size_t i = 0; i < m->n; i++)
+		m->r[i].sr.reply = msg->rcpts[i].reply;
+	k->cur = NULL;
+	k->sent++;
+	qr_msg_result(k->q, m, smtpc_info(c)->peer);
+	qr_msg_free(m);
+	if (!smtpc_usable(c)) {
+		smtpc_free(c);
+		k->c = NULL;
+		conn_close(k, false);
+		return;
+	}
+	conn_next(k);
+}
+
+static void conn_next(struct qr_conn *k)
+{
+	struct queue_runner *q = k->q;
+	struct qr_msg *m = NULL;
+	while (k->sent < q->cfg->queue_messages_per_connection && !q->stopping &&
+	       (m = qr_dest_pop(k->d)) != NULL) {
+		if (qr_msg_load(q, m))
+			break;
+		qr_msg_free(m);
+		m = NULL;
+	}
+	if (m == NULL) {
+		conn_close(k, true);
+		return;
+	}
+	k->cur = m;
+	free(k->m.rcpts);
+	k->m = (struct smtpc_msg){
+		.mail_from = m->sender,
+		.rcpts = xcalloc(m->n, sizeof *k->m.rcpts),
+		.n_rcpts = m->n,
+		.data = m->data,
+		.len = m->len,
+		.smtputf8 = (m->flags & STORE_QUEUE_SMTPUTF8) != 0,
+	};
+	for (size_t i = 0; i < m->n; i++)
+		k->m.rcpts[i].addr = m->r[i].addr;
+	smtpc_send(k->c, &k->m, conn_done, k);
+}
