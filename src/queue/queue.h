@@ -21,14 +21,15 @@ struct config;
 struct store;
 struct queue_runner;
 
-/* Create the runner (resolver, TLS client context, the relay password
- * from its file) and start its thread. Call before dropping privileges
- * and chrooting: resolv.conf, the CA store and the password file are read
- * here. cfg and st are borrowed until queue_runner_stop. */
-int queue_runner_start(const struct config *cfg, struct store *st,
-		       struct queue_runner **out, struct err *err)
-	__attribute__((warn_unused_result));
-/* Stop the thread: connections are closed (a transaction cut short is
+/* Create the runner: resolver, TLS client context, the relay password
+ * from its file. Call before dropping privileges and chrooting: those
+ * files are read here. cfg is borrowed until queue_runner_stop. */
+int queue_runner_new(const struct config *cfg, struct queue_runner **out,
+		     struct err *err) __attribute__((warn_unused_result));
+/* Start its thread on the open store st (borrowed until stop). */
+int queue_runner_start(struct queue_runner *q, struct store *st,
+		       struct err *err) __attribute__((warn_unused_result));
+/* Stop the thread (if started) and free: connections are closed (a transaction cut short is
  * tried again later), results already known are committed. *rp = NULL. */
 void queue_runner_stop(struct queue_runner **rp);
 

@@ -339,13 +339,12 @@ static void runner_free(struct queue_runner *q)
 	free(q);
 }
 
-int queue_runner_start(const struct config *cfg, struct store *st,
-		       struct queue_runner **out, struct err *err)
+int queue_runner_new(const struct config *cfg, struct queue_runner **out,
+		     struct err *err)
 {
 	*out = NULL;
 	struct queue_runner *q = xcalloc(1, sizeof *q);
 	q->cfg = cfg;
-	q->st = st;
 	if (read_password(cfg, q->relay_pass, sizeof q->relay_pass, err) != 0)
 		goto fail;
 	q->base = event_base_new();
@@ -370,6 +369,17 @@ int queue_runner_start(const struct config *cfg, struct store *st,
 		err_set(err, ERR_ENV, 0, NULL, "queue: cannot make events");
 		goto fail;
 	}
+	*out = q;
+	return 0;
+fail:
+	runner_free(q);
+	return -1;
+}
+
+int queue_runner_start(struct queue_runner *q, struct store *st,
+		       struct err *err)
+{
+	q->st = st;
 	struct timeval now0 = { 0, 0 }, minute = { 60, 0 };
 	event_add(q->scan_ev, &now0);
 	event_add(q->stats_ev, &minute);
@@ -382,15 +392,11 @@ int queue_runner_start(const struct config *cfg, struct store *st,
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc != 0) {
 		store_queue_notify_set(st, NULL, NULL);
-		err_set(err, ERR_ENV, 0, NULL, "queue: thread: %s", strerror(rc));
-		goto fail;
+		return err_set(err, ERR_ENV, 0, NULL, "queue: thread: %s",
+			       strerror(rc));
 	}
 	q->thread_started = true;
-	*out = q;
 	return 0;
-fail:
-	runner_free(q);
-	return -1;
 }
 
 void queue_runner_stop(struct queue_runner **rp)
@@ -399,8 +405,8 @@ void queue_runner_stop(struct queue_runner **rp)
 	if (q == NULL)
 		return;
 	*rp = NULL;
-	store_queue_notify_set(q->st, NULL, NULL);
 	if (q->thread_started) {
+		store_queue_notify_set(q->st, NULL, NULL);
 		event_active(q->stop_ev, EV_TIMEOUT, 0);
 		pthread_join(q->thread, NULL);
 	}
