@@ -81,7 +81,7 @@ static const struct cfg_key keys[] = {
 	  NET_KEEPALIVE_TIMEOUT_MAX },
 	{ "auth_failure_delay", T_SECS, F(auth_failure_delay), 0, 60 },
 	{ "queue_retry_schedule", T_RETRY, F(queue_retry_schedule), 0, 0 },
-	{ "queue_lifetime", T_SECS, F(queue_lifetime), 60, 30 * 86400 },
+	{ "queue_lifetime", T_SECS, F(queue_lifetime), 1, 30 * 86400 },
 	{ "queue_delay_warning", T_SECS, F(queue_delay_warning), 0, 30 * 86400 },
 	{ "queue_max_connections", T_UINT, F(queue_max_connections), 1, 10000 },
 	{ "queue_max_connections_per_destination", T_UINT,
