@@ -248,6 +248,8 @@ static void fold(struct w *w, const char *prefix, const char *cont,
 		}
 		while (col + wl > LINE_HARD) {
 			size_t k = char_start(word, LINE_HARD - col);
+			if (k == 0)	/* cleaned text starts no word mid-sequence */
+				k = LINE_HARD - col;
 			put(w, word, k);
 			puts_(w, "\r\n");
 			puts_(w, cont);
