@@ -22,7 +22,7 @@ LIBS      = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -pthread
 TESTLIBS  = $(shell pkg-config --libs cmocka 2>/dev/null)
 FUZZ_SECONDS ?= 60
 
-SUBSYS   = core net mime smtp store auth pop3 imap
+SUBSYS   = core net mime smtp store auth pop3 imap queue
 LIB_SRC  = $(foreach d,$(SUBSYS),$(wildcard src/$(d)/*.c))
 LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o)
 DAEMON_SRC = $(wildcard src/daemon/*.c)
@@ -95,7 +95,7 @@ fuzz:
 
 bench: all
 	@scripts/install-deps bench
-	bench/smtp-inbound && bench/pop3-retr && bench/imap-ops && bench/imap-idle
+	bench/smtp-inbound && bench/pop3-retr && bench/imap-ops && bench/imap-idle && bench/tls-handshake
 
 clean:
 	rm -rf build build-asan build-fuzz

@@ -275,6 +275,27 @@ static void print_finding(void *arg, enum tls_check_level level, const char *lin
 	printf("%s\n", line);
 }
 
+struct listen_check {
+	const struct config *cfg;
+	enum tls_check_level worst;
+};
+
+/* A listen_* key with its own cert= and key=, checked as petreld does
+ * (no host name: clients reach it under names we cannot know). */
+static void check_listener(void *arg, const char *key, const struct cfg_listen_list *l)
+{
+	struct listen_check *lc = arg;
+	if (l->n == 0 || l->cert[0] == '\0')
+		return;
+	char cert[1200], keyp[1200];
+	tls_check_resolve(lc->cfg->data_dir, l->cert, cert, sizeof cert);
+	tls_check_resolve(lc->cfg->data_dir, l->key, keyp, sizeof keyp);
+	printf("%s (%s:%s):\n", key, l->addr[0].host, l->addr[0].port);
+	enum tls_check_level lv = tls_check_files(cert, keyp, NULL, print_finding, NULL);
+	if (lv > lc->worst)
+		lc->worst = lv;
+}
+
 /* The same checks petreld runs at startup: exit 1 when it would refuse
  * to start, 0 when it would start (perhaps with warnings). */
 static int cmd_tls_check(struct ctl *c, int argc, char **argv)
@@ -288,7 +309,9 @@ static int cmd_tls_check(struct ctl *c, int argc, char **argv)
 	if (!strcmp(c->cfg.tls_cert, "tls/cert.pem") && !strcmp(c->cfg.tls_key, "tls/key.pem") &&
 	    access(cert, F_OK) != 0 && access(key, F_OK) != 0 && c->cfg.tls_sni.n == 0) {
 		printf("%s: none yet; petreld makes a self-signed certificate at first start\n", cert);
-		return 0;
+		struct listen_check lc = { &c->cfg, TLS_CHECK_OK };
+		cfg_each_listen(&c->cfg, check_listener, &lc);
+		return lc.worst == TLS_CHECK_ERROR ? 1 : 0;
 	}
 	enum tls_check_level worst = tls_check_files(cert, key, c->cfg.hostname,
 						     print_finding, NULL);
@@ -303,6 +326,9 @@ static int cmd_tls_check(struct ctl *c, int argc, char **argv)
 		if (l > worst)
 			worst = l;
 	}
+	struct listen_check lc = { &c->cfg, worst };
+	cfg_each_listen(&c->cfg, check_listener, &lc);
+	worst = lc.worst;
 	printf("%s\n", worst == TLS_CHECK_ERROR ? "tls: errors (petreld would not start)" :
 	       worst == TLS_CHECK_WARN ? "tls: ok, with warnings" : "tls: ok");
 	return worst == TLS_CHECK_ERROR ? 1 : 0;

@@ -239,6 +239,12 @@ static int parse_listen(const char *v, struct cfg_listen_list *l,
 		while (*e && *e != ',' && *e != ' ')
 			e++;
 		size_t n = (size_t)(e - p);
+		if (memchr(p, '=', n) != NULL) {
+			if (cfg_listen_option(p, n, l, why, whysz) != 0)
+				return -1;
+			p = e;
+			continue;
+		}
 		if (l->n == CFG_MAX_LISTEN) {
 			snprintf(why, whysz, "more than %d addresses", CFG_MAX_LISTEN);
 			return -1;
@@ -288,6 +294,14 @@ static int parse_listen(const char *v, struct cfg_listen_list *l,
 		}
 		l->n++;
 		p = e;
+	}
+	if ((l->cert[0] != '\0') != (l->key[0] != '\0')) {
+		snprintf(why, whysz, "cert= and key= go together");
+		return -1;
+	}
+	if (l->cert[0] != '\0' && l->n == 0) {
+		snprintf(why, whysz, "cert= and key= without an address");
+		return -1;
 	}
 	return 0;
 }
@@ -543,6 +557,8 @@ void cfg_dump(const struct config *cfg, int fd)
 					l->addr[j].host,
 					strchr(l->addr[j].host, ':') ? "]" : "",
 					l->addr[j].port);
+			if (l->cert[0] != '\0')
+				fprintf(f, " cert=%s key=%s", l->cert, l->key);
 			break;
 		}
 		case T_LEVEL: fprintf(f, "%s", level_names[*(const int *)field]); break;
@@ -585,4 +601,15 @@ void cfg_dump(const struct config *cfg, int fd)
 		fputc('\n', f);
 	}
 	fclose(f);
+}
+
+void cfg_each_listen(const struct config *cfg,
+		     void (*fn)(void *arg, const char *key,
+				const struct cfg_listen_list *l),
+		     void *arg)
+{
+	for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
+		if (keys[i].type == T_LISTEN)
+			fn(arg, keys[i].name,
+			   (const void *)((const char *)cfg + keys[i].off));
 }

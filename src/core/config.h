@@ -19,9 +19,15 @@ struct cfg_listen {
 	char port[8];
 };
 
+/* A listen_* value: addresses, then optional "cert=PATH key=PATH" (both
+ * or neither; paths without spaces or commas, relative ones under
+ * data_dir): that listener's own certificate instead of tls_cert/tls_key
+ * (tls_sni names still win for clients that ask for them). */
 struct cfg_listen_list {
 	size_t n;
 	struct cfg_listen addr[CFG_MAX_LISTEN];
+	char cert[512];		/* "" = tls_cert */
+	char key[512];
 };
 
 /* max_connections_per_ip_ranges (config_ranges.c) */
@@ -227,5 +233,15 @@ void cfg_format_ip_range(const struct cfg_ip_range *r, char *buf, size_t sz);
 int cfg_parse_sni(const char *v, struct cfg_sni_list *l, char *why, size_t whysz);
 /* The same text back, for cfg_dump. */
 void cfg_format_sni(const struct cfg_sni_list *l, char *out, size_t outsz);
+/* One "name=value" option of a listen_* value (config_listen.c): cert=
+ * or key=. 0, or -1 with the reason in why. */
+int cfg_listen_option(const char *tok, size_t n, struct cfg_listen_list *l,
+		      char *why, size_t whysz);
+/* Every listen_* key, generically: calls fn with the key's name and
+ * value in table order. */
+void cfg_each_listen(const struct config *cfg,
+		     void (*fn)(void *arg, const char *key,
+				const struct cfg_listen_list *l),
+		     void *arg);
 
 #endif

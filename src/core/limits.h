@@ -177,4 +177,17 @@
 /* Configuration file: longest line and value. */
 #define CFG_LINE_MAX 4096
 
+/* Delivery status notifications (src/queue/dsn.c). Lines are folded
+ * at 78 columns where there is a space and cut before RFC 5322's 998. */
+#define DSN_LINE_MAX 998
+/* One remote reply as quoted in a report: Postfix keeps about 4 KB too. */
+#define DSN_DIAG_MAX 4096
+/* Addresses and host names as written into a report. */
+#define DSN_ADDR_MAX 512
+/* RET=FULL returns the whole message up to this size, headers beyond
+ * (Postfix's bounce_size_limit is 50,000). */
+#define DSN_FULL_MAX (128u * 1024)
+/* The returned header section, cut at a line end past this. */
+#define DSN_HEADERS_MAX (64u * 1024)
+
 #endif

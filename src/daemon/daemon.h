@@ -29,6 +29,12 @@ int daemon_tls_check(const char *cert, const char *key, const char *name,
  * any error finding. */
 SSL_CTX *daemon_tls_build(const struct config *cfg, const char *chroot_dir,
 			  struct err *err);
+/* The same for a listen_* key with cert= and key= (l->cert non-empty):
+ * its own pair, checked without a host name, the tls_sni table attached;
+ * err names the key and its first address. */
+SSL_CTX *daemon_tls_build_listener(const struct config *cfg, const char *chroot_dir,
+				   const char *key_name,
+				   const struct cfg_listen_list *l, struct err *err);
 /* When root: chown the data dir to cfg->user, chroot into it (cfg->chroot),
  * drop to that user for good. *store_dir_out is where the store is now
  * reachable ("/" after chroot). A no-op for other users. */

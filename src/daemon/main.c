@@ -49,6 +49,7 @@ struct listener {
 	struct evconnlistener *l;
 	struct worker *w;
 	const struct listen_set *set;
+	struct net_tls_ref *tls;	/* the set's own (cert= key=), or NULL */
 };
 
 struct worker {
@@ -68,7 +69,7 @@ static void on_accept(struct evconnlistener *l, evutil_socket_t fd,
 	(void)l;
 	struct listener *li = arg;
 	struct worker *w = li->w;
-	SSL_CTX *tls = net_tls_ref_get(w->tls);
+	SSL_CTX *tls = net_tls_ref_get(li->tls ? li->tls : w->tls);
 	net_conn_accept(&w->net, w->limits, li->set->proto, li->set->server,
 			tls, li->set->implicit_tls, fd, sa, (socklen_t)salen);
 	SSL_CTX_free(tls);
@@ -140,13 +141,45 @@ static void print_addresses(const struct config *cfg,
 /* SIGHUP: new certificates for new connections; sessions keep the
  * context they started with. The files are read again as named at
  * startup (inside the chroot, if any); other keys need a restart. */
+/* The context of every listen_* key with its own cert= and key=; all of
+ * them or none (ctxs[s] NULL for the others). */
+static int build_listener_tls(const struct config *cfg, const char *chroot_dir,
+			      const struct listen_set *sets, size_t nsets,
+			      SSL_CTX **ctxs, struct err *err)
+{
+	for (size_t s = 0; s < nsets; s++) {
+		ctxs[s] = NULL;
+		if (sets[s].addrs->n == 0 || sets[s].addrs->cert[0] == '\0')
+			continue;
+		char key[64];
+		snprintf(key, sizeof key, "listen_%s", sets[s].name);
+		ctxs[s] = daemon_tls_build_listener(cfg, chroot_dir, key, sets[s].addrs, err);
+		if (ctxs[s] == NULL) {
+			while (s > 0)
+				SSL_CTX_free(ctxs[--s]);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* SIGHUP: new certificates for new connections; sessions keep the
+ * context they started with. The files are read again as named at
+ * startup (inside the chroot, if any); other keys need a restart. One
+ * bad file keeps every current certificate. */
 static void reload_tls(const struct config *cfg, const char *store_dir,
-		       struct net_tls_ref *ref)
+		       struct net_tls_ref *ref, const struct listen_set *sets,
+		       struct net_tls_ref **set_tls, size_t nsets)
 {
 	struct err err;
 	err_clear(&err);
 	const char *chroot_dir = strcmp(store_dir, cfg->data_dir) ? cfg->data_dir : NULL;
+	SSL_CTX *ctxs[16];
 	SSL_CTX *ctx = daemon_tls_build(cfg, chroot_dir, &err);
+	if (ctx != NULL && build_listener_tls(cfg, chroot_dir, sets, nsets, ctxs, &err) != 0) {
+		SSL_CTX_free(ctx);
+		ctx = NULL;
+	}
 	if (ctx == NULL) {
 		log_error("petreld", NULL,
 			  "SIGHUP: TLS certificates not reloaded, the current ones stay: %s",
@@ -154,6 +187,9 @@ static void reload_tls(const struct config *cfg, const char *store_dir,
 		return;
 	}
 	net_tls_ref_swap(ref, ctx);
+	for (size_t s = 0; s < nsets; s++)
+		if (ctxs[s] != NULL)
+			net_tls_ref_swap(set_tls[s], ctxs[s]);
 	log_info("petreld", NULL,
 		 "SIGHUP: TLS certificates reloaded; other configuration changes need a restart");
 }
@@ -258,6 +294,16 @@ int main(int argc, char **argv)
 		  &cfg->listen_imaps, true, &imap_proto, NULL, NULL },
 	};
 	size_t nsets = sizeof sets / sizeof *sets, total_listeners = 0;
+	_Static_assert(sizeof sets / sizeof *sets <= 16, "reload_tls's ctxs[]");
+	SSL_CTX *listener_tls[sizeof sets / sizeof *sets];
+	struct net_tls_ref *set_tls[sizeof sets / sizeof *sets] = { NULL };
+	if (build_listener_tls(cfg, NULL, sets, nsets, listener_tls, &err) != 0)
+		goto fatal;
+	for (size_t s = 0; s < nsets; s++)
+		if (listener_tls[s] != NULL) {
+			set_tls[s] = xcalloc(1, sizeof *set_tls[s]);
+			net_tls_ref_init(set_tls[s], listener_tls[s]);
+		}
 	for (size_t s = 0; s < nsets; s++) {
 		size_t n = sets[s].addrs->n * (size_t)nworkers;
 		sets[s].fds = xcalloc(n ? n : 1, sizeof(int));
@@ -326,6 +372,7 @@ int main(int argc, char **argv)
 				struct listener *li = &w->listeners[w->n_listeners];
 				li->w = w;
 				li->set = &sets[s];
+				li->tls = set_tls[s];
 				li->l = evconnlistener_new(
 					w->base, on_accept, li,
 					LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd);
@@ -351,7 +398,7 @@ int main(int argc, char **argv)
 		if (sigwait(&sigs, &sig) != 0)
 			continue;
 		if (sig == SIGHUP) {
-			reload_tls(cfg, store_dir, &tls_ref);
+			reload_tls(cfg, store_dir, &tls_ref, sets, set_tls, nsets);
 			continue;
 		}
 		log_info("petreld", NULL, "stopping signal=%d", sig);
@@ -375,8 +422,13 @@ int main(int argc, char **argv)
 	store_close(&st);
 	net_tls_ref_destroy(&tls_ref);
 	SSL_CTX_free(tls);
-	for (size_t s = 0; s < nsets; s++)
+	for (size_t s = 0; s < nsets; s++) {
 		free(sets[s].fds);
+		if (set_tls[s] != NULL) {
+			net_tls_ref_destroy(set_tls[s]);
+			free(set_tls[s]);
+		}
+	}
 	log_info("petreld", NULL, "stopped");
 	free(cfg);
 	return 0;

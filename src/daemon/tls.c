@@ -1,5 +1,6 @@
-/* tls.c - the daemon's TLS contexts: the default certificate and the
- * tls_sni ones, each checked (net/tls_check.h) before it is loaded. */
+/* tls.c - the daemon's TLS contexts: the default certificate, the
+ * per-listener ones (listen_* cert= key=) and the tls_sni ones, each
+ * checked (net/tls_check.h) before it is loaded. */
 #include "daemon/daemon.h"
 
 #include <stdio.h>
@@ -26,13 +27,15 @@ static void tls_path(const struct config *cfg, const char *chroot_dir,
 		snprintf(out, outsz, "%s", abs);
 }
 
-SSL_CTX *daemon_tls_build(const struct config *cfg, const char *chroot_dir,
-			  struct err *err)
+/* cert_cfg/key_cfg as configured, with the tls_sni table attached. */
+static SSL_CTX *build(const struct config *cfg, const char *chroot_dir,
+		      const char *cert_cfg, const char *key_cfg,
+		      const char *check_name, struct err *err)
 {
 	char cert[1100], key[1100];
-	tls_path(cfg, chroot_dir, cfg->tls_cert, cert, sizeof cert);
-	tls_path(cfg, chroot_dir, cfg->tls_key, key, sizeof key);
-	if (daemon_tls_check(cert, key, cfg->hostname, err) != 0)
+	tls_path(cfg, chroot_dir, cert_cfg, cert, sizeof cert);
+	tls_path(cfg, chroot_dir, key_cfg, key, sizeof key);
+	if (daemon_tls_check(cert, key, check_name, err) != 0)
 		return NULL;
 	SSL_CTX *dflt = net_tls_server_ctx(cert, key, cfg->tls_min_version,
 					   cfg->tls_ciphers, err);
@@ -65,4 +68,26 @@ fail:
 		SSL_CTX_free(ctxs[i]);
 	SSL_CTX_free(dflt);
 	return NULL;
+}
+
+SSL_CTX *daemon_tls_build(const struct config *cfg, const char *chroot_dir,
+			  struct err *err)
+{
+	return build(cfg, chroot_dir, cfg->tls_cert, cfg->tls_key, cfg->hostname, err);
+}
+
+SSL_CTX *daemon_tls_build_listener(const struct config *cfg, const char *chroot_dir,
+				   const char *key_name,
+				   const struct cfg_listen_list *l, struct err *err)
+{
+	/* Clients reach a listener under names we cannot know (imap.,
+	 * mail., ...): no host name check, as for a wildcard tls_sni. */
+	SSL_CTX *ctx = build(cfg, chroot_dir, l->cert, l->key, NULL, err);
+	if (ctx == NULL && err != NULL) {
+		char msg[sizeof err->msg];
+		snprintf(msg, sizeof msg, "%s", err->msg);
+		err_set(err, err->kind, 0, NULL, "%s (%s:%s): %s", key_name,
+			l->addr[0].host, l->addr[0].port, msg);
+	}
+	return ctx;
 }
