@@ -79,6 +79,8 @@ static const struct cfg_key keys[] = {
 	{ "tcp_keepalive_timeout", T_SECS, F(tcp_keepalive_timeout), 0,
 	  NET_KEEPALIVE_TIMEOUT_MAX },
 	{ "auth_failure_delay", T_SECS, F(auth_failure_delay), 0, 60 },
+	{ "dns_forwarder", T_STR, F(dns_forwarder), 0, 0 },
+	{ "dns_timeout", T_SECS, F(dns_timeout), 1, DNS_TIMEOUT_MAX },
 	{ "default_quota", T_SIZE, F(default_quota), 0, UINT64_MAX },
 	{ "demo_domain", T_STR, F(demo_domain), 0, 0 },
 	{ "demo_user", T_STR, F(demo_user), 0, 0 },
@@ -138,6 +140,7 @@ void cfg_defaults(struct config *cfg)
 	cfg->tcp_keepalive_idle = NET_KEEPALIVE_IDLE_DEFAULT;
 	cfg->tcp_keepalive_timeout = NET_KEEPALIVE_TIMEOUT_DEFAULT;
 	cfg->auth_failure_delay = AUTH_FAIL_DELAY_DEFAULT;
+	cfg->dns_timeout = DNS_TIMEOUT_DEFAULT;
 	cfg->default_quota = (uint64_t)1024 * 1024 * 1024;
 	snprintf(cfg->demo_domain, sizeof cfg->demo_domain, "example.test");
 	snprintf(cfg->demo_user, sizeof cfg->demo_user, "demo");

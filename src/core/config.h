@@ -101,6 +101,9 @@ struct config {
 	unsigned tcp_keepalive_timeout;	/* seconds of probing before dropping; 0 = off */
 	unsigned auth_failure_delay;	/* seconds before a failed login's reply */
 
+	char dns_forwarder[256];	/* "127.0.0.1@5353"; "" = resolv.conf */
+	unsigned dns_timeout;		/* seconds per DNS query */
+
 	uint64_t default_quota;	/* bytes; 0 = unlimited */
 	char demo_domain[256];	/* created on first start; "" = none */
 	char demo_user[64];
