@@ -82,8 +82,14 @@ static int configure(struct ub_ctx *ctx, const struct dns_options *opt,
 	if (set_option(ctx, "module-config:", "iterator", err) != 0 ||
 	    set_option(ctx, "do-not-query-localhost:", "no", err) != 0)
 		return -1;
-	if (opt->forwarder != NULL && opt->forwarder[0] != '\0')
+	if (opt->forwarder != NULL && opt->forwarder[0] != '\0') {
+		/* unbound answers the RFC 6761 "test." names NXDOMAIN itself;
+		 * a configured forwarder (test set-ups, a lab's own server)
+		 * gets to answer them, as RFC 6761 6.2 leaves open */
+		if (set_option(ctx, "local-zone:", "test. transparent", err) != 0)
+			return -1;
 		return set_forwarders(ctx, opt->forwarder, err);
+	}
 	/* read now, before chroot: libunbound never reopens them */
 	int rc = ub_ctx_resolvconf(ctx, NULL);
 	if (rc != 0)
