@@ -9,8 +9,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <event2/event.h>
+
 #include "auth/auth.h"
 #include "core/config.h"
+#include "dns/dns.h"
 #include "core/log.h"
 #include "core/xmalloc.h"
 #include "net/tls_check.h"
@@ -334,6 +337,71 @@ static int cmd_tls_check(struct ctl *c, int argc, char **argv)
 	return worst == TLS_CHECK_ERROR ? 1 : 0;
 }
 
+struct dns_wait {
+	struct event_base *base;
+	int rc;
+};
+
+/* One line per target in delivery order; exit 0 on ok, 1 on a permanent
+ * failure (null MX, no such domain, no address), 75 (EX_TEMPFAIL) on a
+ * temporary one, as the queue would treat them. */
+static void print_route(const struct dns_route *rt, void *arg)
+{
+	struct dns_wait *w = arg;
+	printf("%s: %s%s%s\n", rt->name, dns_status_str(rt->status),
+	       rt->why[0] ? ": " : "", rt->why);
+	for (size_t i = 0; i < rt->n; i++) {
+		const struct dns_target *t = &rt->t[i];
+		printf("%u %s", t->pref, t->host);
+		for (size_t k = 0; k < t->naddr; k++) {
+			char a[64];
+			printf(" %s", dns_addr_str(&t->addr[k], a, sizeof a));
+		}
+		printf("%s%s\n", t->implicit ? " (no MX: the domain itself)" : "",
+		       t->tempfail ? " (temporary failure)" :
+		       t->naddr == 0 ? " (no address)" : "");
+	}
+	w->rc = rt->status == DNS_OK ? 0 : rt->status == DNS_TEMPFAIL ? 75 : 1;
+	event_base_loopbreak(w->base);
+}
+
+static int cmd_dns(struct ctl *c, int argc, char **argv, bool route)
+{
+	if (argc != 1)
+		return ctl_usage_error(route ? "dns route DOMAIN" : "dns addr HOST");
+	struct dns_wait w = { .base = event_base_new(), .rc = 1 };
+	if (w.base == NULL) {
+		fprintf(stderr, "petrelctl: cannot create an event loop\n");
+		return 1;
+	}
+	struct dns_options opt = { .forwarder = c->cfg.dns_forwarder,
+				   .timeout = c->cfg.dns_timeout };
+	struct dns_resolver *r = dns_resolver_new(w.base, &opt, &c->err);
+	if (r == NULL) {
+		event_base_free(w.base);
+		return ctl_fail(c);
+	}
+	if (route)
+		dns_mail_route(r, argv[0], print_route, &w);
+	else
+		dns_addr(r, argv[0], print_route, &w);
+	if (event_base_dispatch(w.base) < 0)
+		w.rc = 1;
+	dns_resolver_free(&r);
+	event_base_free(w.base);
+	return w.rc;
+}
+
+static int cmd_dns_route(struct ctl *c, int argc, char **argv)
+{
+	return cmd_dns(c, argc, argv, true);
+}
+
+static int cmd_dns_addr(struct ctl *c, int argc, char **argv)
+{
+	return cmd_dns(c, argc, argv, false);
+}
+
 static const struct {
 	const char *group, *verb, *usage;
 	int (*fn)(struct ctl *c, int argc, char **argv);
@@ -356,6 +424,8 @@ static const struct {
 	{ "queue", "release", "ID", ctl_queue_release, true },
 	{ "queue", "delete", "ID", ctl_queue_delete, true },
 	{ "queue", "bounce", "ID", ctl_queue_bounce, true },
+	{ "dns", "route", "DOMAIN", cmd_dns_route, false },
+	{ "dns", "addr", "HOST", cmd_dns_addr, false },
 };
 
 static void usage(void)

@@ -94,6 +94,8 @@ static const struct cfg_key keys[] = {
 	{ "relay_tls", T_TLSMODE, F(relay_tls), 0, 0 },
 	{ "relay_auth_user", T_STR, F(relay_auth_user), 0, 0 },
 	{ "relay_auth_password_file", T_STR, F(relay_auth_password_file), 0, 0 },
+	{ "dns_forwarder", T_STR, F(dns_forwarder), 0, 0 },
+	{ "dns_timeout", T_SECS, F(dns_timeout), 1, DNS_TIMEOUT_MAX },
 	{ "default_quota", T_SIZE, F(default_quota), 0, UINT64_MAX },
 	{ "demo_domain", T_STR, F(demo_domain), 0, 0 },
 	{ "demo_user", T_STR, F(demo_user), 0, 0 },
@@ -167,6 +169,7 @@ void cfg_defaults(struct config *cfg)
 	cfg->queue_messages_per_connection = 100;
 	cfg->outbound_port = 25;
 	cfg->relay_tls = CFG_TLS_STARTTLS;
+	cfg->dns_timeout = DNS_TIMEOUT_DEFAULT;
 	cfg->default_quota = (uint64_t)1024 * 1024 * 1024;
 	snprintf(cfg->demo_domain, sizeof cfg->demo_domain, "example.test");
 	snprintf(cfg->demo_user, sizeof cfg->demo_user, "demo");

@@ -159,6 +159,8 @@ struct config {
 	enum cfg_tls_mode relay_tls;
 	char relay_auth_user[256];
 	char relay_auth_password_file[1024];
+	char dns_forwarder[256];	/* "127.0.0.1@5353"; "" = resolv.conf */
+	unsigned dns_timeout;		/* seconds per DNS query */
 
 	uint64_t default_quota;	/* bytes; 0 = unlimited */
 	char demo_domain[256];	/* created on first start; "" = none */

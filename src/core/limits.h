@@ -189,5 +189,22 @@
 #define DSN_FULL_MAX (128u * 1024)
 /* The returned header section, cut at a line end past this. */
 #define DSN_HEADERS_MAX (64u * 1024)
+/* Outbound DNS (src/dns). */
+/* Longest domain name in text, without the trailing dot (RFC 1035 2.3.4:
+ * 255 octets on the wire, so at most 253 characters). */
+#define DNS_NAME_MAX 253
+/* MX targets kept per domain, lowest preferences first: bounds the A/AAAA
+ * queries one route starts (2 per target) and the route's size. */
+#define DNS_MAX_MX 32
+/* MX records read from one answer before choosing the DNS_MAX_MX best;
+ * the rest of an oversized answer is ignored. */
+#define DNS_MAX_MX_SEEN 1024
+/* Addresses kept per host, split evenly between A and AAAA so one
+ * family cannot crowd out the other. */
+#define DNS_MAX_ADDRS_PER_HOST 16
+/* Seconds before an unanswered query reports a temporary failure
+ * (dns_timeout). */
+#define DNS_TIMEOUT_DEFAULT 30
+#define DNS_TIMEOUT_MAX 3600
 
 #endif
