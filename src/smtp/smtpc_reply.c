@@ -156,6 +156,8 @@ int smtpc_reply_push(struct smtpc_reply_parser *p, const unsigned char *in,
 		p->bytes++;
 		if (p->line_len > 0 && p->line[p->line_len - 1] == '\r')
 			p->line_len--;
+		if (p->line_len > SMTPC_LINE_MAX)
+			return fail(p, "reply line too long");
 		int rc = take_line(p, out);
 		p->line_len = 0;
 		if (rc < 0)

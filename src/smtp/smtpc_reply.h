@@ -20,7 +20,7 @@
 
 struct smtpc_reply_parser {
 	/* private */
-	unsigned char line[SMTPC_LINE_MAX];
+	unsigned char line[SMTPC_LINE_MAX + 1];	/* + its CR */
 	size_t line_len;
 	bool overlong;
 	int code;		/* of the reply being read, 0 before a line */
