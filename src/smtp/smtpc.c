@@ -538,6 +538,12 @@ static void handle_reply(struct smtpc *c)
 	r.stage = state_stage(c);
 	bool ok = r.code >= 200 && r.code < 300;
 	evtimer_del(c->timer);
+	if (r.code == 421 && c->state != SMTPC_ST_QUIT) {
+		/* RFC 5321 3.8: the server is closing the channel; whatever
+		 * was still open gets its words */
+		fail_reply(c, &r);
+		return;
+	}
 	switch (c->state) {
 	case SMTPC_ST_GREETING:
 		if (ok)
