@@ -247,7 +247,6 @@ static void fail_reply(struct smtpc *c, const struct smtpc_reply *r)
 	smtpc_reply_format(r, line, sizeof line);
 	log_info(SUB, c->opts.log_id, "failed peer=%s stage=\"%s\" reply=\"%s\"",
 		 c->info.peer, smtpc_stage_name(r->stage), line);
-	bool was_tx = c->state == SMTPC_ST_TX || c->tx_active;
 	drop(c);
 	if (!c->ready_done) {
 		c->ready_done = true;
@@ -255,7 +254,7 @@ static void fail_reply(struct smtpc *c, const struct smtpc_reply *r)
 			c->cb_ready(c, r, c->ready_arg);
 		return;
 	}
-	if (was_tx && c->tx_active) {
+	if (c->tx_active) {
 		smtpc_tx_abort(c, r);
 		smtpc_tx_over(c);
 	}

@@ -5,6 +5,7 @@
  * and the per-recipient outcome. Connection set-up is smtpc.c. */
 #include "smtp/smtpc_private.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -80,6 +81,7 @@ static void finish_local(struct smtpc *c)
 void smtpc_send(struct smtpc *c, struct smtpc_msg *msg, smtpc_done_cb cb,
 		void *arg)
 {
+	assert(!c->tx_active);	/* one message at a time, after cb_done */
 	bool usable = smtpc_usable(c);
 	memset(&c->tx, 0, sizeof c->tx);
 	c->tx.msg = msg;

@@ -106,14 +106,18 @@ class Peer:
     def send(self, data):
         self.sock.sendall(data)
 
-    def line(self):
-        while b"\n" not in self.buf:
+    def _until(self, sep):
+        """The next piece of input up to sep (not included)."""
+        while sep not in self.buf:
             d = self.sock.recv(65536)
             if not d:
                 raise EOFError("client closed")
             self.buf += d
-        line, self.buf = self.buf.split(b"\n", 1)
-        line = line.rstrip(b"\r")
+        piece, self.buf = self.buf.split(sep, 1)
+        return piece
+
+    def line(self):
+        line = self._until(b"\n").rstrip(b"\r")
         self.raw.seen.append(line)
         return line
 
@@ -128,12 +132,7 @@ class Peer:
         """The message text up to the lone ".", as sent (stuffed)."""
         out = b""
         while True:
-            while b"\r\n" not in self.buf:
-                d = self.sock.recv(65536)
-                if not d:
-                    raise EOFError("client closed in DATA")
-                self.buf += d
-            line, self.buf = self.buf.split(b"\r\n", 1)
+            line = self._until(b"\r\n")
             if line == b".":
                 return out
             out += line + b"\r\n"
@@ -481,7 +480,7 @@ def tls_files():
 class Aio:
     """aiosmtpd with STARTTLS and optional AUTH; keeps what it received."""
 
-    def __init__(self, tls_files, auth=None, implicit=False):
+    def __init__(self, tls_files, auth=None, implicit=False, exclude=()):
         from aiosmtpd.controller import Controller
         from aiosmtpd.smtp import AuthResult
 
@@ -505,7 +504,8 @@ class Aio:
         ctx.load_cert_chain(tls_files["cert"], tls_files["key"])
         self.port = free_port()
         kw = dict(hostname="127.0.0.1", port=self.port, authenticator=authenticator,
-                  auth_require_tls=True, auth_required=auth is not None)
+                  auth_require_tls=True, auth_required=auth is not None,
+                  auth_exclude_mechanism=list(exclude))
         if implicit:
             kw["ssl_context"] = ctx
         else:
@@ -568,6 +568,25 @@ def test_auth_plain_over_starttls(tls_files):
         assert aio.commands == [("AUTH", "PLAIN", True)], aio.commands
     assert r.ready["auth"] == "1", r
     assert r.codes() == [250], r
+
+
+def test_auth_login_when_plain_not_offered(tls_files):
+    with Aio(tls_files, auth=("relayuser", "pw"), exclude=("PLAIN",)) as aio:
+        r = smtpc_send(aio.port, "--auth", "relayuser:pw", msgs=[make_message("login")],
+                       tls="required", timeout=30)
+        assert aio.commands == [("AUTH", "LOGIN", True)], aio.commands
+    assert r.ready["auth"] == "1" and r.codes() == [250], r
+
+
+def test_implicit_tls(server):
+    """TLS from the first byte (petreld's port 465): the greeting and all
+    after it come over TLS."""
+    r = smtpc_send(server.smtps_port, msgs=[make_message(unique())], to=(DEMO,),
+                   tls="implicit", timeout=30)
+    assert r.ready is not None, r
+    assert r.ready["tls"].startswith("TLSv1."), r
+    rep = r.rcpts[0][0][1]
+    assert not rep.synthetic, r
 
 
 def test_auth_wrong_password_is_temporary(tls_files):
