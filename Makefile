@@ -30,12 +30,15 @@ CLI_SRC  = $(wildcard src/cli/*.c)
 UNIT_SRC = $(wildcard tests/unit/*/test_*.c)
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_SRC = $(wildcard tests/fuzz/fuzz_*.c)
+# Test drivers (tests/tools/*.c), built into build/tests/, never installed.
+TOOL_SRC = $(wildcard tests/tools/*.c)
+TOOL_BIN = $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tests/tools/%)
 FUZZ    ?= $(FUZZ_SRC:tests/fuzz/%.c=%)
 
 DEPS_STAMP = $(BUILD)/.deps-ok
 
 .PHONY: all run test test-asan unit integration fuzz bench clean deps
-all: $(BUILD)/petreld $(BUILD)/petrelctl
+all: $(BUILD)/petreld $(BUILD)/petrelctl $(TOOL_BIN)
 
 deps: $(DEPS_STAMP)
 $(DEPS_STAMP): scripts/install-deps
@@ -59,6 +62,9 @@ $(BUILD)/petrelctl: $(CLI_SRC:%.c=$(BUILD)/%.o) $(BUILD)/libpetrel.a
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/libpetrel.a
 	@mkdir -p $(@D)
 	$(CC) $(OPT) $(SAN) -o $@ $^ $(TESTLIBS) $(LIBS)
+
+$(BUILD)/tests/tools/%: $(BUILD)/tests/tools/%.o $(BUILD)/libpetrel.a
+	$(CC) $(OPT) $(SAN) -o $@ $^ $(LIBS)
 
 run: all
 	./$(BUILD)/petreld

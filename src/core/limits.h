@@ -206,5 +206,31 @@
  * (dns_timeout). */
 #define DNS_TIMEOUT_DEFAULT 30
 #define DNS_TIMEOUT_MAX 3600
+/* SMTP client (src/smtp/smtpc*.c): what a remote server's replies may
+ * make us hold. RFC 5321 4.5.3.1.5 allows 512 octets per reply line;
+ * like Postfix (line_length_limit) we take 2048. A reply of more lines or
+ * bytes (a server sending "250-" forever) drops the connection. EHLO
+ * replies are about 10-20 lines; long banners a few dozen. */
+#define SMTPC_LINE_MAX 2048
+#define SMTPC_REPLY_LINES_MAX 100
+#define SMTPC_REPLY_BYTES_MAX 32768
+/* Bytes of stuffed message text queued ahead of the socket while sending
+ * DATA: the message is encoded as the socket drains, not all at once. */
+#define SMTPC_DATA_CHUNK 65536
+
+/* SMTP client timeouts in seconds, RFC 5321 4.5.3.2: greeting 5 min,
+ * MAIL 5, RCPT 5, DATA 2, each data block 3, end of data 10. EHLO and the
+ * rest take the greeting's; connect (and a TLS handshake) 30 s, as
+ * Postfix's smtp_connect_timeout. */
+#define SMTPC_CONNECT_TIMEOUT_DEFAULT 30
+#define SMTPC_GREETING_TIMEOUT_DEFAULT 300
+#define SMTPC_HELO_TIMEOUT_DEFAULT 300
+#define SMTPC_MAIL_TIMEOUT_DEFAULT 300
+#define SMTPC_RCPT_TIMEOUT_DEFAULT 300
+#define SMTPC_DATA_INIT_TIMEOUT_DEFAULT 120
+#define SMTPC_DATA_BLOCK_TIMEOUT_DEFAULT 180
+#define SMTPC_DATA_TERM_TIMEOUT_DEFAULT 600
+/* After QUIT we wait this long for the 221 before closing anyway. */
+#define SMTPC_QUIT_TIMEOUT 5
 
 #endif
