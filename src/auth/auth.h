@@ -132,6 +132,10 @@ struct auth_scram_secret {
 int auth_scram_secret_make(const char *password, size_t len, unsigned iterations,
 			   char *out, size_t outsz, struct err *err)
 	__attribute__((warn_unused_result));
+/* The secret of password for this salt and iteration count. 0 or -1. */
+int auth_scram_secret_derive(const char *password, size_t len,
+			     const unsigned char *salt, size_t salt_len,
+			     unsigned iterations, struct auth_scram_secret *out);
 /* Make the secret for password and store it for mailbox_id: where a
  * password is set (petrelctl, first start), next to its Argon2id hash. */
 int auth_scram_store(struct store *st, int64_t mailbox_id, const char *password,
@@ -170,8 +174,13 @@ struct auth_scram {
  * AUTHZ. */
 enum auth_sasl_result auth_scram_client_first(struct auth_scram *sc,
 					       const unsigned char *msg, size_t len);
-/* server-first-message, base64, into out. 0 or -1. */
+/* server-first-message, base64, into out, with a random server nonce.
+ * 0 or -1. */
 int auth_scram_server_first(struct auth_scram *sc, char *out, size_t outsz);
+/* The same with a chosen server nonce (printable, no ','): for tests
+ * against the RFC's example exchange. */
+int auth_scram_server_first_nonce(struct auth_scram *sc, const char *snonce,
+				  size_t snonce_len, char *out, size_t outsz);
 /* client-final-message (decoded): checks channel binding and nonce, then
  * the proof in constant time (*proof_ok); on OK, out holds the base64
  * server-final-message ("v=..."). MALFORMED for bad syntax. */

@@ -56,22 +56,35 @@ static void derive_keys(const unsigned char salted[AUTH_SCRAM_KEY_LEN],
 	OPENSSL_cleanse(client_key, sizeof client_key);
 }
 
+int auth_scram_secret_derive(const char *password, size_t len,
+			     const unsigned char *salt, size_t salt_len,
+			     unsigned iterations, struct auth_scram_secret *s)
+{
+	unsigned char salted[AUTH_SCRAM_KEY_LEN];
+	if (iterations < AUTH_SCRAM_ITERATIONS_MIN ||
+	    iterations > AUTH_SCRAM_ITERATIONS_MAX || len > INT32_MAX ||
+	    salt_len == 0 || salt_len > sizeof s->salt)
+		return -1;
+	s->iterations = iterations;
+	s->salt_len = salt_len;
+	memcpy(s->salt, salt, salt_len);
+	if (PKCS5_PBKDF2_HMAC(password, (int)len, salt, (int)salt_len,
+			      (int)iterations, EVP_sha256(), sizeof salted,
+			      salted) != 1)
+		return -1;
+	derive_keys(salted, s);
+	OPENSSL_cleanse(salted, sizeof salted);
+	return 0;
+}
+
 int auth_scram_secret_make(const char *password, size_t len, unsigned iterations,
 			   char *out, size_t outsz, struct err *err)
 {
 	struct auth_scram_secret s;
-	unsigned char salted[AUTH_SCRAM_KEY_LEN];
-	if (iterations < AUTH_SCRAM_ITERATIONS_MIN || len > INT32_MAX)
-		return err_set(err, ERR_CONFIG, 0, NULL, "scram: bad parameters");
-	s.iterations = iterations;
-	s.salt_len = AUTH_SCRAM_SALT_LEN;
-	randombytes_buf(s.salt, s.salt_len);
-	if (PKCS5_PBKDF2_HMAC(password, (int)len, s.salt, (int)s.salt_len,
-			      (int)iterations, EVP_sha256(), sizeof salted,
-			      salted) != 1)
-		return err_set(err, ERR_ENV, 0, NULL, "scram: PBKDF2 failed");
-	derive_keys(salted, &s);
-	OPENSSL_cleanse(salted, sizeof salted);
+	unsigned char salt[AUTH_SCRAM_SALT_LEN];
+	randombytes_buf(salt, sizeof salt);
+	if (auth_scram_secret_derive(password, len, salt, sizeof salt, iterations, &s) != 0)
+		return err_set(err, ERR_CONFIG, 0, NULL, "scram: cannot derive the secret");
 	char salt64[64], stored64[64], server64[64];
 	if (b64_encode(s.salt, s.salt_len, salt64, sizeof salt64) != 0 ||
 	    b64_encode(s.stored_key, AUTH_SCRAM_KEY_LEN, stored64, sizeof stored64) != 0 ||
@@ -242,14 +255,24 @@ enum auth_sasl_result auth_scram_client_first(struct auth_scram *sc,
 int auth_scram_server_first(struct auth_scram *sc, char *out, size_t outsz)
 {
 	unsigned char rnd[AUTH_SCRAM_SNONCE_LEN * 3 / 4];
-	char snonce[AUTH_SCRAM_SNONCE_LEN + 4], salt64[64];
+	char snonce[AUTH_SCRAM_SNONCE_LEN + 4];
 	randombytes_buf(rnd, sizeof rnd);
-	if (b64_encode(rnd, sizeof rnd, snonce, sizeof snonce) != 0 ||
+	/* base64 is printable and has no ',' */
+	if (b64_encode(rnd, sizeof rnd, snonce, sizeof snonce) != 0)
+		return -1;
+	return auth_scram_server_first_nonce(sc, snonce, strlen(snonce), out, outsz);
+}
+
+int auth_scram_server_first_nonce(struct auth_scram *sc, const char *snonce,
+				  size_t snonce_len, char *out, size_t outsz)
+{
+	char salt64[128];
+	if (!printable_nonce(snonce, snonce_len) ||
+	    sc->cnonce_len + snonce_len > sizeof sc->nonce ||
 	    b64_encode(sc->secret.salt, sc->secret.salt_len, salt64, sizeof salt64) != 0)
 		return -1;
-	/* base64 is printable and has no ',' */
-	memcpy(sc->nonce + sc->cnonce_len, snonce, AUTH_SCRAM_SNONCE_LEN);
-	sc->nonce_len = sc->cnonce_len + AUTH_SCRAM_SNONCE_LEN;
+	memcpy(sc->nonce + sc->cnonce_len, snonce, snonce_len);
+	sc->nonce_len = sc->cnonce_len + snonce_len;
 	int n = snprintf(sc->server_first, sizeof sc->server_first, "r=%.*s,s=%s,i=%u",
 			 (int)sc->nonce_len, sc->nonce, salt64, sc->secret.iterations);
 	if (n < 0 || (size_t)n >= sizeof sc->server_first)
@@ -299,7 +322,8 @@ enum auth_sasl_result auth_scram_client_final(struct auth_scram *sc,
 	/* AuthMessage = client-first-bare "," server-first ","
 	 * client-final-without-proof */
 	size_t without_proof = (size_t)(proof - 3 - (const char *)msg);
-	unsigned char am[3 * AUTH_SCRAM_MSG_MAX + 4];
+	/* bounded by the three parts' own bounds */
+	unsigned char am[sizeof sc->bare + sizeof sc->server_first + AUTH_SCRAM_MSG_MAX + 2];
 	size_t amlen = 0;
 	memcpy(am, sc->bare, sc->bare_len);
 	amlen += sc->bare_len;
