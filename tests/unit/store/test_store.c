@@ -326,7 +326,7 @@ static void test_open_reopen(void **state)
 					    &err), 1);
 	assert_int_equal(mb.id, f->mb[1]);
 	assert_int_equal(sql_int(f, "SELECT value FROM meta WHERE "
-				    "key = 'schema_version'"), 4);
+				    "key = 'schema_version'"), 5);
 }
 
 static void test_domain_mailbox(void **state)
