@@ -13,6 +13,7 @@
 #include <sodium.h>
 
 #include "auth/auth.h"
+#include "store/store.h"
 
 static unsigned char *exact(const char *s, size_t *len)
 {
@@ -215,6 +216,66 @@ static void test_mock_is_stable(void **state)
 	assert_memory_not_equal(a.salt, c.salt, a.salt_len);
 }
 
+/* auth_scram_lookup over a real store: a mailbox with a stored secret,
+ * one without (made before SCRAM), an unknown user; the mock key stays
+ * the same across a reopen. */
+static void test_lookup(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/petrel-scram-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	struct store *st;
+	struct err err;
+	assert_int_equal(auth_init(&err), 0);
+	assert_int_equal(store_open(dir, &st, &err), 0);
+	assert_int_equal(store_domain_add(st, "example.com", &err), 0);
+	int64_t alice, bob;
+	assert_int_equal(store_mailbox_add(st, "alice", "example.com", "h", 0, &alice, &err), 0);
+	assert_int_equal(store_mailbox_add(st, "bob", "example.com", "h", 0, &bob, &err), 0);
+	assert_int_equal(auth_scram_store(st, alice, "pencil", 6, &err), 0);
+	assert_int_equal(store_mailbox_set_scram(st, 999999, "x", &err), -1);
+	struct auth *au = auth_new_cost(st, NULL, 1, 8192);
+	struct auth_scram *sc = calloc(1, sizeof *sc);
+	assert_non_null(sc);
+
+	snprintf(sc->user, sizeof sc->user, "Alice@EXAMPLE.com");
+	assert_int_equal(auth_scram_lookup(au, sc), 0);
+	assert_true(sc->real);
+	assert_true(sc->enabled);
+	assert_int_equal(sc->mailbox_id, alice);
+	assert_string_equal(sc->address, "alice@example.com");
+	struct auth_scram_secret check;
+	assert_int_equal(auth_scram_secret_derive("pencil", 6, sc->secret.salt,
+						  sc->secret.salt_len, 4096, &check), 0);
+	assert_memory_equal(check.stored_key, sc->secret.stored_key, AUTH_SCRAM_KEY_LEN);
+
+	snprintf(sc->user, sizeof sc->user, "bob@example.com");
+	assert_int_equal(auth_scram_lookup(au, sc), 0);
+	assert_false(sc->real);
+	assert_int_equal(sc->mailbox_id, bob);
+
+	snprintf(sc->user, sizeof sc->user, "ghost@example.com");
+	assert_int_equal(auth_scram_lookup(au, sc), 0);
+	assert_false(sc->real);
+	assert_int_equal(sc->mailbox_id, 0);
+	assert_int_equal(sc->secret.salt_len, AUTH_SCRAM_SALT_LEN);
+	unsigned char salt[64];
+	memcpy(salt, sc->secret.salt, sizeof salt);
+
+	auth_free(&au);
+	store_close(&st);
+	assert_int_equal(store_open(dir, &st, &err), 0);
+	au = auth_new_cost(st, NULL, 1, 8192);
+	assert_int_equal(auth_scram_lookup(au, sc), 0);
+	assert_memory_equal(salt, sc->secret.salt, AUTH_SCRAM_SALT_LEN);
+	free(sc);
+	auth_free(&au);
+	store_close(&st);
+	char cmd[128];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -223,6 +284,7 @@ int main(void)
 		cmocka_unit_test(test_client_first),
 		cmocka_unit_test(test_secret_text),
 		cmocka_unit_test(test_mock_is_stable),
+		cmocka_unit_test(test_lookup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
