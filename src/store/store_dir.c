@@ -182,6 +182,23 @@ int store_mailbox_find(struct store *st, const char *local, const char *domain,
 	return ret;
 }
 
+/* Run a bound UPDATE of one mailbox row: 0, or -1 (ERR_NOTFOUND when
+ * no row matched). Resets s. */
+static int step_mailbox_update(struct store_conn *c, sqlite3_stmt *s,
+			       const char *what, struct err *err)
+{
+	int ret = -1;
+	int rc = sqlite3_step(s);
+	if (rc != SQLITE_DONE)
+		store_db_fail(err, c, what);
+	else if (sqlite3_changes(c->db) == 0)
+		err_set(err, ERR_NOTFOUND, 0, "", "no such mailbox");
+	else
+		ret = 0;
+	(void)sqlite3_reset(s);	/* rc handled above */
+	return ret;
+}
+
 /* One text column of local@domain's row (stmt binds ?1 local, ?2 domain)
  * into out. 1/0/-1 as store_mailbox_find. */
 static int mailbox_text(struct store *st, enum store_stmt stmt,
@@ -247,14 +264,7 @@ int store_mailbox_set_scram(struct store *st, int64_t mailbox_id,
 	if (s != NULL) {
 		sqlite3_bind_int64(s, 1, mailbox_id);
 		sqlite3_bind_text(s, 2, secret, -1, SQLITE_STATIC);
-		int rc = sqlite3_step(s);
-		if (rc != SQLITE_DONE)
-			store_db_fail(err, c, "set scram secret");
-		else if (sqlite3_changes(c->db) == 0)
-			err_set(err, ERR_NOTFOUND, 0, "", "no such mailbox");
-		else
-			ret = 0;
-		(void)sqlite3_reset(s);	/* rc handled above */
+		ret = step_mailbox_update(c, s, "set scram secret", err);
 	}
 	pthread_mutex_unlock(&st->admin_mu);
 	return ret;
@@ -457,14 +467,7 @@ int store_mailbox_set_quota(struct store *st, const char *address,
 		sqlite3_bind_text(s, 1, local, -1, SQLITE_STATIC);
 		sqlite3_bind_text(s, 2, domain, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(s, 3, (int64_t)quota);
-		int rc = sqlite3_step(s);
-		if (rc != SQLITE_DONE)
-			store_db_fail(err, c, "set quota");
-		else if (sqlite3_changes(c->db) == 0)
-			err_set(err, ERR_NOTFOUND, 0, "", "no such mailbox");
-		else
-			ret = 0;
-		(void)sqlite3_reset(s);	/* rc handled above */
+		ret = step_mailbox_update(c, s, "set quota", err);
 	}
 	pthread_mutex_unlock(&st->admin_mu);
 	if (ret == 0)
