@@ -92,12 +92,105 @@ enum auth_sasl_result {
 	AUTH_SASL_AUTHZ,	/* an authorization identity other than the user */
 };
 
+/* Decode one base64 SASL response ("=" is an empty one) into out: OK with
+ * *len_out, or BAD_BASE64 (not base64, or more than outsz bytes). */
+enum auth_sasl_result auth_sasl_decode(struct span b64, unsigned char *out,
+				       size_t outsz, size_t *len_out);
 /* Decode a base64 PLAIN response ("=" is an empty one) into user (a C
  * string) and password (NUL-terminated, *pwlen_out bytes). Nothing is
  * written unless the result is AUTH_SASL_OK; decoded bytes are wiped. */
 enum auth_sasl_result auth_sasl_plain(struct span b64, char *user, size_t usersz,
 				      char *password, size_t pwsz,
 				      size_t *pwlen_out);
+
+/* ---- SCRAM-SHA-256 (RFC 5802, RFC 7677) -------------------------------
+ * The stored secret is "SCRAM-SHA-256$<iterations>:<salt>$<StoredKey>:
+ * <ServerKey>" (base64 fields, PostgreSQL's layout): enough to verify a
+ * client's proof, not to log in elsewhere with it, and never the
+ * password. Passwords are used as bytes (no SASLprep): ASCII passwords,
+ * which our clients send unchanged, work; others may not. */
+#define AUTH_SCRAM_KEY_LEN 32		/* SHA-256 */
+#define AUTH_SCRAM_SALT_LEN 16
+#define AUTH_SCRAM_ITERATIONS 4096	/* RFC 7677 4: at least 4096 */
+#define AUTH_SCRAM_ITERATIONS_MIN 4096
+#define AUTH_SCRAM_ITERATIONS_MAX 10000000
+#define AUTH_SCRAM_SECRET_MAX 256
+#define AUTH_SCRAM_MSG_MAX 512		/* longest decoded client message */
+#define AUTH_SCRAM_SNONCE_LEN 24	/* base64 of 18 random bytes */
+#define AUTH_USER_MAX 320
+
+struct auth_scram_secret {
+	unsigned iterations;
+	unsigned char salt[64];
+	size_t salt_len;
+	unsigned char stored_key[AUTH_SCRAM_KEY_LEN];
+	unsigned char server_key[AUTH_SCRAM_KEY_LEN];
+};
+
+/* Make the stored secret for password (random salt) into out. 0 or -1.
+ * Costs one PBKDF2 of iterations rounds: not for an event loop. */
+int auth_scram_secret_make(const char *password, size_t len, unsigned iterations,
+			   char *out, size_t outsz, struct err *err)
+	__attribute__((warn_unused_result));
+/* The secret of password for this salt and iteration count. 0 or -1. */
+int auth_scram_secret_derive(const char *password, size_t len,
+			     const unsigned char *salt, size_t salt_len,
+			     unsigned iterations, struct auth_scram_secret *out);
+/* Make the secret for password and store it for mailbox_id: where a
+ * password is set (petrelctl, first start), next to its Argon2id hash. */
+int auth_scram_store(struct store *st, int64_t mailbox_id, const char *password,
+		     size_t len, struct err *err) __attribute__((warn_unused_result));
+/* Read the text form back; 0, or -1 if it is not one. */
+int auth_scram_secret_parse(const char *text, struct auth_scram_secret *out);
+/* A stable made-up secret for user (salt and keys from key by HMAC), shown
+ * to clients naming an unknown user or one without a SCRAM secret, so the
+ * exchange looks the same as for a real one and then fails. */
+void auth_scram_mock(const unsigned char *key, size_t keylen, const char *user,
+		     struct auth_scram_secret *out);
+
+/* One server-side exchange. Zero it, then: client_first, fill secret
+ * (auth_scram_lookup), server_first, client_final. */
+struct auth_scram {
+	char user[AUTH_USER_MAX];	/* from client-first, unescaped */
+	char gs2[AUTH_SCRAM_MSG_MAX];	/* private below */
+	size_t gs2_len;
+	char bare[AUTH_SCRAM_MSG_MAX];
+	size_t bare_len;
+	char nonce[AUTH_SCRAM_MSG_MAX];	/* client nonce + ours */
+	size_t cnonce_len, nonce_len;
+	char server_first[AUTH_SCRAM_MSG_MAX + 128];
+	size_t sf_len;
+	struct auth_scram_secret secret;
+	/* set by auth_scram_lookup */
+	bool real;			/* secret is the user's own */
+	bool enabled;
+	int64_t mailbox_id;
+	char address[AUTH_USER_MAX];
+};
+
+/* client-first-message (decoded bytes): gs2 header "n,," or "y,,"
+ * (channel binding "p=" refused), optional authzid equal to the user,
+ * "n=user,r=nonce"; mandatory extensions refused. OK, MALFORMED, or
+ * AUTHZ. */
+enum auth_sasl_result auth_scram_client_first(struct auth_scram *sc,
+					       const unsigned char *msg, size_t len);
+/* server-first-message, base64, into out, with a random server nonce.
+ * 0 or -1. */
+int auth_scram_server_first(struct auth_scram *sc, char *out, size_t outsz);
+/* The same with a chosen server nonce (printable, no ','): for tests
+ * against the RFC's example exchange. */
+int auth_scram_server_first_nonce(struct auth_scram *sc, const char *snonce,
+				  size_t snonce_len, char *out, size_t outsz);
+/* client-final-message (decoded): checks channel binding and nonce, then
+ * the proof in constant time (*proof_ok); on OK, out holds the base64
+ * server-final-message ("v=..."). MALFORMED for bad syntax. */
+enum auth_sasl_result auth_scram_client_final(struct auth_scram *sc,
+					       const unsigned char *msg, size_t len,
+					       bool *proof_ok, char *out, size_t outsz);
+/* Look sc->user up and set sc->secret: the mailbox's own, or the mock one
+ * (sc->real false) for an unknown user or a mailbox without a SCRAM
+ * secret. Store reads only (no hashing). 0, or -1 on a store error. */
+int auth_scram_lookup(struct auth *au, struct auth_scram *sc);
 
 /* Write a random password of n printable characters (no look-alikes such
  * as 0/O, 1/l) and a NUL into out (size > n). */

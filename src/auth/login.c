@@ -30,6 +30,9 @@ struct auth {
 	/* An Argon2id hash of a random password, verified against when the
 	 * user does not exist so that both cases cost the same. */
 	char dummy_hash[AUTH_HASH_MAX];
+	/* The store's key for SCRAM salts of unknown users (random here if
+	 * the store has none, e.g. a fuzzer's). */
+	unsigned char mock_key[32];
 };
 
 struct auth *auth_new(struct store *st, struct jobs *jobs)
@@ -47,8 +50,13 @@ struct auth *auth_new_cost(struct store *st, struct jobs *jobs,
 	pthread_mutex_init(&au->mu, NULL);
 	randombytes_buf(au->secret, sizeof au->secret);
 	au->slots = xcalloc(AUTH_CACHE_SLOTS, sizeof *au->slots);
-	char pw[33];
+	char pw[33], hex[80];
 	struct err err;
+	size_t klen = 0;
+	if (st == NULL || store_scram_mock_key(st, hex, sizeof hex, &err) != 0 ||
+	    sodium_hex2bin(au->mock_key, sizeof au->mock_key, hex, strlen(hex),
+			   NULL, &klen, NULL) != 0 || klen != sizeof au->mock_key)
+		randombytes_buf(au->mock_key, sizeof au->mock_key);
 	auth_password_random(pw, 32);
 	if (auth_password_hash_cost(pw, 32, au->dummy_hash, sizeof au->dummy_hash,
 				    opslimit, memlimit, &err) != 0)
@@ -64,6 +72,7 @@ void auth_free(struct auth **ap)
 		return;
 	sodium_memzero(au->slots, AUTH_CACHE_SLOTS * sizeof *au->slots);
 	sodium_memzero(au->secret, sizeof au->secret);
+	sodium_memzero(au->mock_key, sizeof au->mock_key);
 	free(au->slots);
 	pthread_mutex_destroy(&au->mu);
 	free(au);
@@ -175,4 +184,45 @@ void auth_login_submit(struct auth *au, struct auth_login *a)
 	a->job.run = login_run;
 	a->job.done = login_done;
 	jobs_submit(au->jobs, &a->job);
+}
+
+int auth_scram_lookup(struct auth *au, struct auth_scram *sc)
+{
+	char local[128], domain[256], text[AUTH_SCRAM_SECRET_MAX];
+	struct err err;
+	struct store_mailbox mb;
+	int found = 0;
+	sc->real = false;
+	sc->enabled = false;
+	sc->mailbox_id = 0;
+	sc->address[0] = '\0';
+	if (split_user(sc->user, local, sizeof local, domain, sizeof domain) == 0) {
+		found = store_mailbox_find(au->store, local, domain, &mb, &err);
+		if (found == 1 && store_mailbox_scram(au->store, local, domain, text,
+						      sizeof text, &err) != 1)
+			found = -1;
+	}
+	if (found < 0) {
+		log_error("auth", NULL, "store error=\"%s\"", err.msg);
+		return -1;
+	}
+	if (found == 1) {
+		sc->mailbox_id = mb.id;
+		sc->enabled = mb.enabled;
+		snprintf(sc->address, sizeof sc->address, "%s", mb.address);
+		sc->real = auth_scram_secret_parse(text, &sc->secret) == 0;
+	}
+	if (!sc->real)
+		auth_scram_mock(au->mock_key, sizeof au->mock_key, sc->user, &sc->secret);
+	return 0;
+}
+
+int auth_scram_store(struct store *st, int64_t mailbox_id, const char *password,
+		     size_t len, struct err *err)
+{
+	char secret[AUTH_SCRAM_SECRET_MAX];
+	if (auth_scram_secret_make(password, len, AUTH_SCRAM_ITERATIONS, secret,
+				   sizeof secret, err) != 0)
+		return -1;
+	return store_mailbox_set_scram(st, mailbox_id, secret, err);
 }

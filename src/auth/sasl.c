@@ -7,21 +7,32 @@
 #include <sodium.h>
 #include <string.h>
 
+enum auth_sasl_result auth_sasl_decode(struct span b64, unsigned char *out,
+				       size_t outsz, size_t *len_out)
+{
+	const char *end;
+	*len_out = 0;
+	if (b64.len == 1 && b64.p[0] == '=')
+		return AUTH_SASL_OK;	/* an empty response (RFC 4954 4) */
+	if (b64.len > 4 * (outsz / 3) ||
+	    sodium_base642bin(out, outsz, (const char *)b64.p, b64.len, NULL,
+			      len_out, &end, sodium_base64_VARIANT_ORIGINAL) != 0 ||
+	    end != (const char *)b64.p + b64.len) {
+		*len_out = 0;
+		return AUTH_SASL_BAD_BASE64;
+	}
+	return AUTH_SASL_OK;
+}
+
 enum auth_sasl_result auth_sasl_plain(struct span b64, char *user, size_t usersz,
 				      char *password, size_t pwsz,
 				      size_t *pwlen_out)
 {
 	unsigned char raw[AUTH_SASL_MAX];
 	size_t len = 0;
-	enum auth_sasl_result rc = AUTH_SASL_OK;
-	if (b64.len == 1 && b64.p[0] == '=') {
-		len = 0;	/* an empty response (RFC 4954 4) */
-	} else if (b64.len > 4 * (sizeof raw / 3) ||
-		   sodium_base642bin(raw, sizeof raw, (const char *)b64.p, b64.len,
-				     NULL, &len, NULL,
-				     sodium_base64_VARIANT_ORIGINAL) != 0) {
-		return AUTH_SASL_BAD_BASE64;
-	}
+	enum auth_sasl_result rc = auth_sasl_decode(b64, raw, sizeof raw, &len);
+	if (rc != AUTH_SASL_OK)
+		return rc;
 	const unsigned char *z1 = memchr(raw, 0, len);
 	const unsigned char *z2 = z1 ? memchr(z1 + 1, 0, len - (size_t)(z1 + 1 - raw)) : NULL;
 	if (z2 == NULL) {

@@ -118,6 +118,8 @@ static int cmd_mailbox_add(struct ctl *c, int argc, char **argv)
 	int64_t id;
 	if (store_mailbox_add(c->st, local, domain, hash, quota, &id, &c->err) != 0)
 		return ctl_fail(c);
+	if (auth_scram_store(c->st, id, pw, strlen(pw), &c->err) != 0)
+		return ctl_fail(c);
 	if (from_stdin)
 		printf("mailbox %s added\n", addr);
 	else

@@ -37,6 +37,19 @@ int buf_append(struct buf *b, const void *p, size_t n)
 	return 0;
 }
 
+int buf_insert(struct buf *b, size_t at, const void *p, size_t n)
+{
+	if (at > b->len)
+		return -1;
+	size_t old = b->len;
+	/* grow by n (bytes from p as placeholders), then shift the tail */
+	if (buf_append(b, p, n) != 0)
+		return -1;
+	memmove(b->data + at + n, b->data + at, old - at);
+	memcpy(b->data + at, p, n);
+	return 0;
+}
+
 void buf_consume(struct buf *b, size_t n)
 {
 	if (n >= b->len) {

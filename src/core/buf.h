@@ -23,6 +23,9 @@ void buf_release(struct buf *b);
 /* Append; -1 (and nothing appended) if len + n would exceed max. */
 int buf_append(struct buf *b, const void *p, size_t n)
 	__attribute__((warn_unused_result));
+/* Insert n bytes at offset at (<= len); -1 (nothing changed) past max. */
+int buf_insert(struct buf *b, size_t at, const void *p, size_t n)
+	__attribute__((warn_unused_result));
 /* Forget the first n bytes (n <= len). */
 void buf_consume(struct buf *b, size_t n);
 void buf_reset(struct buf *b);

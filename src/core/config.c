@@ -42,6 +42,14 @@ static const struct cfg_key keys[] = {
 	{ "log_level", T_LEVEL, F(log_level), 0, 0 },
 	{ "listen_smtp", T_LISTEN, F(listen_smtp), 0, 0 },
 	{ "listen_smtps", T_LISTEN, F(listen_smtps), 0, 0 },
+	{ "listen_submission", T_LISTEN, F(listen_submission), 0, 0 },
+	{ "listen_submissions", T_LISTEN, F(listen_submissions), 0, 0 },
+	{ "auth_scram", T_BOOL, F(auth_scram), 0, 0 },
+	{ "submission_hide_client_ip", T_BOOL, F(submission_hide_client_ip), 0, 0 },
+	{ "submission_max_messages_per_hour", T_UINT,
+	  F(submission_max_messages_per_hour), 1, 10000000 },
+	{ "submission_max_recipients_per_message", T_UINT,
+	  F(submission_max_recipients_per_message), 1, 100000 },
 	{ "listen_pop3", T_LISTEN, F(listen_pop3), 0, 0 },
 	{ "listen_pop3s", T_LISTEN, F(listen_pop3s), 0, 0 },
 	{ "pop3_timeout", T_SECS, F(pop3_timeout), 1, 86400 },
@@ -118,6 +126,16 @@ void cfg_defaults(struct config *cfg)
 	cfg->listen_smtp.n = 1;
 	snprintf(cfg->listen_smtp.addr[0].host, sizeof cfg->listen_smtp.addr[0].host, "0.0.0.0");
 	snprintf(cfg->listen_smtp.addr[0].port, sizeof cfg->listen_smtp.addr[0].port, "2525");
+	cfg->listen_submission.n = 1;
+	snprintf(cfg->listen_submission.addr[0].host, sizeof cfg->listen_submission.addr[0].host, "0.0.0.0");
+	snprintf(cfg->listen_submission.addr[0].port, sizeof cfg->listen_submission.addr[0].port, "2587");
+	cfg->listen_submissions.n = 1;
+	snprintf(cfg->listen_submissions.addr[0].host, sizeof cfg->listen_submissions.addr[0].host, "0.0.0.0");
+	snprintf(cfg->listen_submissions.addr[0].port, sizeof cfg->listen_submissions.addr[0].port, "2465");
+	cfg->auth_scram = true;
+	cfg->submission_hide_client_ip = true;
+	cfg->submission_max_messages_per_hour = SUBMISSION_MAX_MESSAGES_PER_HOUR_DEFAULT;
+	cfg->submission_max_recipients_per_message = SUBMISSION_MAX_RCPT_DEFAULT;
 	cfg->listen_pop3.n = 1;
 	snprintf(cfg->listen_pop3.addr[0].host, sizeof cfg->listen_pop3.addr[0].host, "0.0.0.0");
 	snprintf(cfg->listen_pop3.addr[0].port, sizeof cfg->listen_pop3.addr[0].port, "2110");
@@ -515,10 +533,11 @@ int cfg_set(struct config *cfg, const char *origin, const char *kv,
 
 int cfg_finish(struct config *cfg, struct err *err)
 {
-	if (cfg->listen_smtp.n + cfg->listen_smtps.n + cfg->listen_pop3.n +
+	if (cfg->listen_smtp.n + cfg->listen_smtps.n + cfg->listen_submission.n +
+	    cfg->listen_submissions.n + cfg->listen_pop3.n +
 	    cfg->listen_pop3s.n + cfg->listen_imap.n + cfg->listen_imaps.n == 0)
 		return err_set(err, ERR_CONFIG, 0, NULL,
-			       "no listener: set listen_smtp, listen_smtps, listen_pop3, listen_pop3s, listen_imap or listen_imaps");
+			       "no listener: set listen_smtp, listen_smtps, listen_submission, listen_submissions, listen_pop3, listen_pop3s, listen_imap or listen_imaps");
 	if (cfg->data_dir[0] == '\0')
 		return err_set(err, ERR_CONFIG, 0, NULL, "data_dir must not be empty");
 	if (cfg->hostname[0] == '\0')

@@ -108,6 +108,12 @@ struct config {
 
 	struct cfg_listen_list listen_smtp;	/* MX, STARTTLS offered */
 	struct cfg_listen_list listen_smtps;	/* MX, implicit TLS */
+	struct cfg_listen_list listen_submission;	/* RFC 6409, STARTTLS */
+	struct cfg_listen_list listen_submissions;	/* RFC 8314, implicit TLS */
+	bool auth_scram;		/* offer SCRAM-SHA-256 on submission */
+	bool submission_hide_client_ip;	/* Received: from [authenticated] */
+	unsigned submission_max_messages_per_hour;	/* per mailbox */
+	unsigned submission_max_recipients_per_message;
 	struct cfg_listen_list listen_pop3;	/* POP3, STLS offered */
 	struct cfg_listen_list listen_pop3s;	/* POP3, implicit TLS */
 	unsigned pop3_timeout;		/* seconds, once logged in */

@@ -37,6 +37,17 @@
 #define SMTP_COMMAND_TIMEOUT_DEFAULT 300
 #define SMTP_DATA_TIMEOUT_DEFAULT 600
 
+/* Submission (RFC 6409): what one mailbox may send, so that a stolen
+ * password or a runaway script sends hundreds, not millions, of mails
+ * before someone notices. Gmail's consumer limit is 500 a day; an
+ * employee rarely sends 500 an hour. Configurable:
+ * submission_max_messages_per_hour, submission_max_recipients_per_message. */
+#define SUBMISSION_MAX_MESSAGES_PER_HOUR_DEFAULT 500
+#define SUBMISSION_MAX_RCPT_DEFAULT 100
+/* Mailboxes tracked by the in-memory hourly counters; when full, entries
+ * whose hour has passed are dropped, then the oldest. */
+#define SUBMISSION_RATE_SLOTS 65536
+
 /* RFC 2449 4: 255 octets per POP3 command line; SASL responses (RFC 5034
  * 4) are longer, so lines may take this much. */
 #define POP3_MAX_LINE 2048

@@ -284,6 +284,10 @@ int main(int argc, char **argv)
 		  &cfg->listen_smtp, false, &smtp_proto, NULL, NULL },
 		{ "smtps", "SMTP inbound (MX), TLS", "SSL/TLS",
 		  &cfg->listen_smtps, true, &smtp_proto, NULL, NULL },
+		{ "submission", "SMTP submission (send)", "STARTTLS (required)",
+		  &cfg->listen_submission, false, &smtp_proto, NULL, NULL },
+		{ "submissions", "SMTP submission (send)", "SSL/TLS",
+		  &cfg->listen_submissions, true, &smtp_proto, NULL, NULL },
 		{ "pop3", "POP3", "STARTTLS (STLS, required)",
 		  &cfg->listen_pop3, false, &pop3_proto, NULL, NULL },
 		{ "pop3s", "POP3", "SSL/TLS",
@@ -344,9 +348,13 @@ int main(int argc, char **argv)
 	struct auth *auth = auth_new(st, jobs);
 	struct pop3_server *pop3 = pop3_server_new(cfg, st, tls, jobs, auth);
 	struct imap_server *imap = imap_server_new(cfg, st, tls, auth);
+	struct smtp_server *subm = smtp_submission_new(cfg, st, tls, auth);
 	for (size_t s = 0; s < nsets; s++)
 		sets[s].server = sets[s].proto == &smtp_proto ? (void *)srv :
 				 sets[s].proto == &imap_proto ? (void *)imap : (void *)pop3;
+	for (size_t s = 0; s < nsets; s++)
+		if (!strncmp(sets[s].name, "submission", 10))
+			sets[s].server = subm;
 	struct net_limits limits;
 	net_limits_init(&limits, cfg->max_connections, cfg->max_connections_per_ip,
 			cfg->limit_loopback);
@@ -414,6 +422,7 @@ int main(int argc, char **argv)
 	}
 	free(workers);
 	smtp_server_free(&srv);
+	smtp_server_free(&subm);
 	pop3_server_free(&pop3);
 	imap_server_free(&imap);
 	jobs_free(&jobs);

@@ -214,7 +214,7 @@ int daemon_first_start(const struct config *cfg, struct store *st,
 	int64_t id;
 	int rc = store_mailbox_add(st, cfg->demo_user, cfg->demo_domain, hash,
 				   cfg->default_quota, &id, err);
-	if (rc != 0)
+	if (rc != 0 || auth_scram_store(st, id, pw, strlen(pw), err) != 0)
 		return -1;
 	if (printed)
 		printf("demo mailbox: %s@%s password: %s\n(shown once; set DEMO_PASSWORD to choose it)\n",

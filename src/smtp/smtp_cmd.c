@@ -10,10 +10,12 @@
 
 #include "core/log.h"
 #include "core/xmalloc.h"
+#include "smtp/smtp_sender.h"
 
 #define F_NEED_HELO 0x1u	/* 503 before HELO/EHLO */
 #define F_NO_ARG    0x2u	/* 501 if an argument is given */
 #define F_NOT_BDAT  0x4u	/* 503 inside a BDAT transaction (RFC 3030 2) */
+#define F_NEED_AUTH 0x8u	/* submission: 530 before TLS and AUTH */
 
 typedef void cmd_fn(struct smtp_session *s, struct span arg);
 
@@ -54,6 +56,10 @@ static void cmd_helo_common(struct smtp_session *s, struct span arg, bool esmtp)
 	net_conn_reply(s->c, "250-SIZE %llu", (unsigned long long)cfg->smtp_max_message_size);
 	if (s->srv->tls != NULL && !s->c->tls)
 		net_conn_reply(s->c, "250-STARTTLS");
+	/* RFC 4954 4 / RFC 6409: no passwords in clear, so AUTH only
+	 * over TLS */
+	if (s->srv->submission && s->c->tls)
+		net_conn_reply(s->c, "250-AUTH %s", smtp_auth_mechs(s));
 	net_conn_reply(s->c, "250-ENHANCEDSTATUSCODES");
 	net_conn_reply(s->c, "250-8BITMIME");
 	net_conn_reply(s->c, "250-SMTPUTF8");
@@ -69,6 +75,35 @@ static void cmd_helo(struct smtp_session *s, struct span arg)
 static void cmd_ehlo(struct smtp_session *s, struct span arg)
 {
 	cmd_helo_common(s, arg, true);
+}
+
+/* Submission: the user may send as this sender, and has not reached the
+ * hourly limit. false: replied. */
+static bool submission_sender_ok(struct smtp_session *s)
+{
+	char logaddr[200];
+	log_escape(span_cstr(s->from.addr), logaddr, sizeof logaddr);
+	/* A null sender is for bounces, which an MTA makes, not a user: from
+	 * a user it would send mail nobody can reply or bounce to
+	 * (decision 0015). */
+	if (s->from.null_path || !smtp_sender_owned(s->user, s->from.addr)) {
+		log_info("smtp", s->c->id, "reject from=<%s> user=%s reason=sender_not_owned ip=%s",
+			 logaddr, s->user, s->c->ip);
+		s->failed[SMTP_VERB_MAIL]++;
+		s->errors++;
+		net_conn_reply(s->c, "553 5.7.1 Sender address not owned by user <%s>", s->user);
+		return false;
+	}
+	unsigned limit = s->srv->cfg->submission_max_messages_per_hour;
+	if (!smtp_rate_allow(s->srv->rate, s->user_id, limit)) {
+		log_info("smtp", s->c->id, "reject user=%s reason=hourly_limit limit=%u ip=%s",
+			 s->user, limit, s->c->ip);
+		s->failed[SMTP_VERB_MAIL]++;
+		net_conn_reply(s->c, "452 4.7.0 Sending limit of %u messages per hour reached, try again later",
+			       limit);
+		return false;
+	}
+	return true;
 }
 
 static void cmd_mail(struct smtp_session *s, struct span arg)
@@ -95,6 +130,8 @@ static void cmd_mail(struct smtp_session *s, struct span arg)
 			  "Non-ASCII address needs the SMTPUTF8 parameter");
 		return;
 	}
+	if (s->srv->submission && !submission_sender_ok(s))
+		return;
 	s->has_mail = true;
 	net_conn_reply(s->c, "250 2.1.0 Ok");
 }
@@ -119,6 +156,10 @@ static void add_rcpt(struct smtp_session *s, const struct smtp_path *path,
 	struct smtp_rcpt *r = &s->rcpts[s->n_rcpts++];
 	r->mailbox_id = mailbox_id;
 	snprintf(r->addr, sizeof r->addr, "%s", path->addr);
+	if (mailbox_id == 0) {
+		s->n_remote++;	/* for the outbound queue */
+		return;
+	}
 	/* A message reaches each mailbox once, however often it was named. */
 	if (!have_mailbox(s, mailbox_id))
 		s->mailbox_ids[s->n_mailboxes++] = mailbox_id;
@@ -131,6 +172,14 @@ static void cmd_rcpt(struct smtp_session *s, struct span arg)
 	const struct config *cfg = s->srv->cfg;
 	if (!s->has_mail) {
 		fail_with(s, v, 503, "5.5.1", "Error: need MAIL command");
+		return;
+	}
+	if (s->srv->submission &&
+	    s->n_rcpts >= cfg->submission_max_recipients_per_message) {
+		s->failed[v]++;
+		log_info("smtp", s->c->id, "reject user=%s reason=recipient_limit limit=%u ip=%s",
+			 s->user, cfg->submission_max_recipients_per_message, s->c->ip);
+		net_conn_reply(s->c, "452 4.5.3 Too many recipients");
 		return;
 	}
 	if (s->n_rcpts >= cfg->smtp_max_recipients) {
@@ -161,6 +210,19 @@ static void cmd_rcpt(struct smtp_session *s, struct span arg)
 	if (hosted < 0) {
 		log_error("smtp", s->c->id, "store error=\"%s\"", err.msg);
 		fail_with(s, v, 451, "4.3.0", "Temporary lookup failure, try again later");
+		return;
+	}
+	if (hosted == 0 && s->srv->submission) {
+		/* An authenticated user's mail to another domain. */
+		if (!s->srv->remote_rcpt) {
+			log_info("smtp", s->c->id, "reject rcpt=\"%s\" user=%s reason=remote_not_available ip=%s",
+				 logaddr, s->user, s->c->ip);
+			fail_with(s, v, 550, "5.7.1",
+				  "Delivery to other domains is not available on this server yet");
+			return;
+		}
+		add_rcpt(s, &path, 0);
+		net_conn_reply(s->c, "250 2.1.5 Ok");
 		return;
 	}
 	if (hosted == 0) {
@@ -293,7 +355,8 @@ static void cmd_help(struct smtp_session *s, struct span arg)
 {
 	(void)arg;
 	net_conn_reply(s->c, "214-2.0.0 Commands: HELO EHLO MAIL RCPT DATA BDAT RSET NOOP");
-	net_conn_reply(s->c, "214-2.0.0   QUIT VRFY HELP%s", s->srv->tls ? " STARTTLS" : "");
+	net_conn_reply(s->c, "214-2.0.0   QUIT VRFY HELP%s%s", s->srv->tls ? " STARTTLS" : "",
+		       s->srv->submission ? " AUTH" : "");
 	net_conn_reply(s->c, "214 2.0.0 See RFC 5321");
 }
 
@@ -316,13 +379,6 @@ static void cmd_starttls(struct smtp_session *s, struct span arg)
 	net_conn_starttls(s->c);
 }
 
-static void cmd_auth(struct smtp_session *s, struct span arg)
-{
-	(void)arg;
-	fail_with(s, SMTP_VERB_AUTH, 503, "5.5.1",
-		  "Error: authentication is not enabled on this port");
-}
-
 static const struct {
 	enum smtp_verb verb;
 	cmd_fn *fn;
@@ -330,9 +386,9 @@ static const struct {
 } commands[] = {
 	{ SMTP_VERB_HELO, cmd_helo, 0 },
 	{ SMTP_VERB_EHLO, cmd_ehlo, 0 },
-	{ SMTP_VERB_MAIL, cmd_mail, F_NEED_HELO | F_NOT_BDAT },
-	{ SMTP_VERB_RCPT, cmd_rcpt, F_NEED_HELO | F_NOT_BDAT },
-	{ SMTP_VERB_DATA, cmd_data, F_NEED_HELO | F_NO_ARG | F_NOT_BDAT },
+	{ SMTP_VERB_MAIL, cmd_mail, F_NEED_HELO | F_NOT_BDAT | F_NEED_AUTH },
+	{ SMTP_VERB_RCPT, cmd_rcpt, F_NEED_HELO | F_NOT_BDAT | F_NEED_AUTH },
+	{ SMTP_VERB_DATA, cmd_data, F_NEED_HELO | F_NO_ARG | F_NOT_BDAT | F_NEED_AUTH },
 	{ SMTP_VERB_BDAT, cmd_bdat, F_NEED_HELO },
 	{ SMTP_VERB_RSET, cmd_rset, F_NO_ARG },
 	{ SMTP_VERB_NOOP, cmd_noop, 0 },
@@ -341,7 +397,7 @@ static const struct {
 	{ SMTP_VERB_EXPN, cmd_expn, F_NOT_BDAT },
 	{ SMTP_VERB_HELP, cmd_help, 0 },
 	{ SMTP_VERB_STARTTLS, cmd_starttls, F_NEED_HELO | F_NO_ARG | F_NOT_BDAT },
-	{ SMTP_VERB_AUTH, cmd_auth, F_NEED_HELO | F_NOT_BDAT },
+	{ SMTP_VERB_AUTH, smtp_cmd_auth, F_NEED_HELO | F_NOT_BDAT },
 };
 
 void smtp_cmd_dispatch(struct smtp_session *s, struct span line)
@@ -356,7 +412,14 @@ void smtp_cmd_dispatch(struct smtp_session *s, struct span line)
 	}
 	if (log_get_level() >= LOG_DEBUG) {
 		char esc[128];
-		log_debug("smtp", s->c->id, "command \"%s\"", log_escape(line, esc, sizeof esc));
+		/* never the credentials of AUTH's initial response */
+		struct span shown = line;
+		if (cmd.verb == SMTP_VERB_AUTH) {
+			const unsigned char *sp = memchr(cmd.arg.p, ' ', cmd.arg.len);
+			if (sp != NULL)
+				shown.len = (size_t)(sp - line.p);
+		}
+		log_debug("smtp", s->c->id, "command \"%s\"", log_escape(shown, esc, sizeof esc));
 	}
 	for (size_t i = 0; i < sizeof commands / sizeof *commands; i++) {
 		if (commands[i].verb != cmd.verb)
@@ -370,6 +433,12 @@ void smtp_cmd_dispatch(struct smtp_session *s, struct span line)
 		if ((f & F_NOT_BDAT) && s->bdat_active) {
 			fail_with(s, cmd.verb, 503, "5.5.1",
 				  "Error: only BDAT, RSET or QUIT may follow BDAT");
+			return;
+		}
+		if ((f & F_NEED_AUTH) && s->srv->submission && !s->authenticated) {
+			fail_with(s, cmd.verb, 530, "5.7.0", s->c->tls
+				  ? "Authentication required"
+				  : "Must issue a STARTTLS command first");
 			return;
 		}
 		if ((f & F_NO_ARG) && cmd.arg.len > 0) {

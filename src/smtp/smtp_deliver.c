@@ -34,26 +34,39 @@ void smtp_msg_begin(struct smtp_session *s, bool bdat)
 		snprintf(forpart, sizeof forpart, "\r\n\tfor <%s>", s->rcpts[0].addr);
 	else
 		forpart[0] = '\0';
-	const char *proto = s->mail.smtputf8 ? (s->c->tls ? "UTF8SMTPS" : "UTF8SMTP")
-		: s->esmtp ? (s->c->tls ? "ESMTPS" : "ESMTP") : (s->c->tls ? "SMTPS" : "SMTP");
+	/* RFC 3848 / RFC 6531: "A" for an authenticated client */
+	static const char *const protos[2][2][3] = {
+		{ { "SMTP", "ESMTP", "UTF8SMTP" }, { "SMTPS", "ESMTPS", "UTF8SMTPS" } },
+		{ { "SMTPA", "ESMTPA", "UTF8SMTPA" }, { "SMTPSA", "ESMTPSA", "UTF8SMTPSA" } },
+	};
+	const char *proto = protos[s->authenticated][s->c->tls]
+		[s->mail.smtputf8 ? 2 : s->esmtp ? 1 : 0];
 	char tlsline[128];
 	if (s->c->tls)
 		snprintf(tlsline, sizeof tlsline, "\r\n\t(using %s)", s->c->tls_desc);
 	else
 		tlsline[0] = '\0';
+	char fromline[512];
+	if (s->authenticated && cfg->submission_hide_client_ip)
+		/* The client's address and name say where an employee is
+		 * (home, hotel) to every recipient: kept out (RFC 6409 8). */
+		snprintf(fromline, sizeof fromline, "from [authenticated]");
+	else
+		snprintf(fromline, sizeof fromline, "from %s ([%s%s])%s", s->helo,
+			 strchr(s->c->ip, ':') ? "IPv6:" : "", s->c->ip, tlsline);
 	int n = snprintf(trace, sizeof trace,
 			 "Return-Path: <%s>\r\n"
-			 "Received: from %s ([%s%s])%s\r\n"
+			 "Received: %s\r\n"
 			 "\tby %s (petrel) with %s id %s.%u%s;\r\n"
 			 "\t%s\r\n",
 			 s->from.null_path ? "" : s->from.addr,
-			 s->helo, strchr(s->c->ip, ':') ? "IPv6:" : "", s->c->ip, tlsline,
-			 cfg->hostname, proto, s->c->id, s->n_tx + 1, forpart, date);
+			 fromline, cfg->hostname, proto, s->c->id, s->n_tx + 1, forpart, date);
 	if (n < 0 || (size_t)n >= sizeof trace)
 		n = snprintf(trace, sizeof trace, "Received: by %s (petrel); %s\r\n",
 			     cfg->hostname, date);
 	/* UNSAFE: n < SMTP_TRACE_MAX by the snprintf checks above. */
-	buf_reset_max(&s->msg, (size_t)n + cfg->smtp_max_message_size);
+	buf_reset_max(&s->msg, (size_t)n + cfg->smtp_max_message_size +
+		      (s->srv->submission ? SMTP_SUBMIT_ADDED_MAX : 0));
 	if (buf_append(&s->msg, trace, (size_t)n) != 0)
 		s->msg.len = 0;	/* cannot happen: max covers n */
 	s->trace_len = s->msg.len;
@@ -91,17 +104,27 @@ void smtp_msg_finish(struct smtp_session *s)
 		back_to_commands(s);
 		return;
 	}
+	if (s->srv->submission && !smtp_submit_headers(s)) {
+		s->failed[v]++;
+		s->errors++;
+		back_to_commands(s);
+		return;
+	}
 	size_t size = s->msg.len;
-	if (s->n_mailboxes == 1) {
+	const struct smtp_rcpt *first = NULL;
+	for (size_t i = 0; i < s->n_rcpts && first == NULL; i++)
+		if (s->rcpts[i].mailbox_id != 0)
+			first = &s->rcpts[i];
+	if (s->n_mailboxes == 1 && first != NULL) {
 		/* One recipient: the real size is known, so check the quota
 		 * again. With several, the RCPT check stands and a mailbox may
 		 * go over by this one message (as Dovecot's quota grace). */
 		struct store_mailbox mb;
-		const char *at = strrchr(s->rcpts[0].addr, '@');
+		const char *at = strrchr(first->addr, '@');
 		char local[SMTP_LOCAL_MAX + 3];
-		size_t ll = at ? (size_t)(at - s->rcpts[0].addr) : 0;
+		size_t ll = at ? (size_t)(at - first->addr) : 0;
 		if (at && ll < sizeof local) {
-			memcpy(local, s->rcpts[0].addr, ll);
+			memcpy(local, first->addr, ll);
 			local[ll] = '\0';
 			int found = store_mailbox_find(s->srv->store, local, at + 1, &mb, &err);
 			if (found == 1 && mb.quota > 0 &&
@@ -153,8 +176,11 @@ void smtp_commit_done(evutil_socket_t fd, short what, void *arg)
 	if (s->dlv.rc == 0) {
 		char from[200];
 		log_escape(span_cstr(s->from.addr), from, sizeof from);
-		log_info("smtp", c->id, "accepted id=%s.%u from=<%s> rcpts=%zu size=%zu%s",
+		if (s->authenticated)
+			smtp_rate_count(s->srv->rate, s->user_id);
+		log_info("smtp", c->id, "accepted id=%s.%u from=<%s> rcpts=%zu size=%zu%s%s%s",
 			 c->id, s->n_tx, from, s->n_mailboxes, s->dlv.len,
+			 s->authenticated ? " user=" : "", s->authenticated ? s->user : "",
 			 c->peer_gone ? " client=gone" : "");
 		if (!c->peer_gone)
 			net_conn_reply(c, "250 2.0.0 Ok: queued as %s.%u", c->id, s->n_tx);

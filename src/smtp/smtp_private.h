@@ -14,15 +14,37 @@
 #include "core/buf.h"
 #include "core/config.h"
 #include "net/conn.h"
+#include "auth/auth.h"
 #include "smtp/smtp.h"
 #include "smtp/smtp_data.h"
 #include "smtp/smtp_parse.h"
 #include "store/store.h"
 
+struct smtp_rate;
+
 struct smtp_server {
 	const struct config *cfg;
 	struct store *store;
 	SSL_CTX *tls;
+	/* submission (RFC 6409): AUTH required before MAIL, senders
+	 * checked, Message-ID and Date added, per-user limits */
+	bool submission;
+	struct auth *auth;
+	struct smtp_rate *rate;
+	/* Accept recipients in other domains. Off until the outbound queue
+	 * takes them (store_delivery.queue): accepting one now would lose
+	 * the message. */
+	bool remote_rcpt;
+};
+
+enum smtp_auth_step {
+	SMTP_AUTH_NONE = 0,	/* reading commands */
+	SMTP_AUTH_PLAIN,	/* 334 sent, waiting for the PLAIN response */
+	SMTP_AUTH_LOGIN_USER,
+	SMTP_AUTH_LOGIN_PASS,
+	SMTP_AUTH_SCRAM_FIRST,	/* waiting for client-first */
+	SMTP_AUTH_SCRAM_FINAL,	/* server-first sent */
+	SMTP_AUTH_SCRAM_ACK,	/* server-final sent, waiting for "" */
 };
 
 enum smtp_state {
@@ -38,6 +60,10 @@ struct smtp_rcpt {
 };
 
 #define SMTP_NVERBS (SMTP_VERB_AUTH + 1)
+
+/* Room for the header fields submission adds (From, Date, Message-ID:
+ * an address of 320, a date of 40, an id of 32 + host name 255). */
+#define SMTP_SUBMIT_ADDED_MAX 1024
 
 struct smtp_session {
 	struct net_conn *c;
@@ -71,6 +97,20 @@ struct smtp_session {
 	uint64_t bdat_left;
 	struct err bdat_err;	/* the reply for a discarded chunk */
 
+	/* submission: the login (smtp_auth.c) */
+	bool authenticated;
+	int64_t user_id;		/* the mailbox logged in */
+	char user[AUTH_USER_MAX];	/* its address, as stored */
+	const char *auth_mech;		/* for logs */
+	enum smtp_auth_step auth_step;
+	unsigned auth_failures;
+	bool login_busy;		/* a check is on the jobs pool */
+	struct auth_login login;
+	struct auth_scram *scram;	/* during a SCRAM exchange */
+	struct event *wake_ev;		/* the pool finished the check */
+	struct event *delay_ev;		/* auth_failure_delay before 535 */
+	size_t n_remote;		/* recipients in other domains */
+
 	/* delivery in flight */
 	struct store_delivery dlv;
 	struct event *commit_ev;
@@ -82,6 +122,27 @@ void smtp_tx_reset(struct smtp_session *s);
 
 /* smtp_cmd.c: handle one command line (without CRLF). */
 void smtp_cmd_dispatch(struct smtp_session *s, struct span line);
+
+/* smtp_auth.c (submission) */
+void smtp_cmd_auth(struct smtp_session *s, struct span arg);
+/* A line while an AUTH exchange waits for the client (auth_step set). */
+void smtp_auth_line(struct smtp_session *s, struct span line);
+void smtp_auth_wake(evutil_socket_t fd, short what, void *arg);
+void smtp_auth_delay_done(evutil_socket_t fd, short what, void *arg);
+/* The mechanisms offered: "PLAIN LOGIN SCRAM-SHA-256". */
+const char *smtp_auth_mechs(const struct smtp_session *s);
+
+/* smtp_submit.c (submission) */
+struct smtp_rate *smtp_rate_new(void);
+void smtp_rate_free(struct smtp_rate **rp);
+/* false (and logged) once mailbox_id sent limit messages this hour. */
+bool smtp_rate_allow(struct smtp_rate *r, int64_t mailbox_id, unsigned limit);
+/* One more message sent by mailbox_id. */
+void smtp_rate_count(struct smtp_rate *r, int64_t mailbox_id);
+/* At the end of DATA/BDAT: every From: address owned by the user
+ * (else false, 553 replied), Date, Message-ID (and From) added when
+ * missing, after the trace headers. */
+bool smtp_submit_headers(struct smtp_session *s);
 
 /* smtp_deliver.c */
 /* Put Return-Path and Received at the start of s->msg (at DATA / first

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "core/log.h"
 #include "core/xmalloc.h"
 
@@ -27,8 +29,21 @@ struct smtp_server *smtp_server_new(const struct config *cfg,
 	return srv;
 }
 
+struct smtp_server *smtp_submission_new(const struct config *cfg,
+					struct store *store, SSL_CTX *tls,
+					struct auth *auth)
+{
+	struct smtp_server *srv = smtp_server_new(cfg, store, tls);
+	srv->submission = true;
+	srv->auth = auth;
+	srv->rate = smtp_rate_new();
+	return srv;
+}
+
 void smtp_server_free(struct smtp_server **sp)
 {
+	if (*sp != NULL)
+		smtp_rate_free(&(*sp)->rate);
 	free(*sp);
 	*sp = NULL;
 }
@@ -47,6 +62,7 @@ void smtp_tx_reset(struct smtp_session *s)
 	memset(&s->mail, 0, sizeof s->mail);
 	s->n_rcpts = 0;
 	s->n_mailboxes = 0;
+	s->n_remote = 0;
 	buf_reset(&s->msg);
 	s->trace_len = 0;
 	s->bdat_active = false;
@@ -75,7 +91,10 @@ static bool read_command(struct smtp_session *s)
 		net_conn_close_after_flush(c);
 		return false;
 	}
-	smtp_cmd_dispatch(s, line);
+	if (s->auth_step != SMTP_AUTH_NONE)
+		smtp_auth_line(s, line);
+	else
+		smtp_cmd_dispatch(s, line);
 	/* The line is still in the input buffer (STARTTLS may have emptied
 	 * it already, which makes this a no-op). */
 	evbuffer_drain(net_conn_input(c), used);
@@ -184,7 +203,17 @@ static bool on_open(struct net_conn *c, void *arg)
 	buf_init(&s->msg, 0);
 	buf_init(&s->meta, STORE_META_MAX);
 	s->commit_ev = event_new(c->w->base, -1, 0, smtp_commit_done, s);
-	if (s->commit_ev == NULL) {
+	s->wake_ev = event_new(c->w->base, -1, 0, smtp_auth_wake, s);
+	s->delay_ev = evtimer_new(c->w->base, smtp_auth_delay_done, s);
+	if (s->commit_ev == NULL || s->wake_ev == NULL || s->delay_ev == NULL) {
+		if (s->commit_ev)
+			event_free(s->commit_ev);
+		if (s->wake_ev)
+			event_free(s->wake_ev);
+		if (s->delay_ev)
+			event_free(s->delay_ev);
+		buf_release(&s->msg);
+		buf_release(&s->meta);
 		free(s);
 		return false;
 	}
@@ -247,6 +276,13 @@ static void on_close(struct net_conn *c)
 	log_info("smtp", c->id, "disconnect ip=%s%s unknown=%u commands=%u",
 		 c->ip, counts, s->count[0], total + s->count[0]);
 	event_free(s->commit_ev);
+	event_free(s->wake_ev);
+	event_free(s->delay_ev);
+	if (s->scram != NULL) {
+		sodium_memzero(s->scram, sizeof *s->scram);
+		free(s->scram);
+	}
+	sodium_memzero(&s->login, sizeof s->login);
 	buf_release(&s->msg);
 	buf_release(&s->meta);
 	free(s->rcpts);

@@ -83,6 +83,17 @@ int store_mailbox_add(struct store *st, const char *local, const char *domain,
 int store_mailbox_password(struct store *st, const char *local,
 			   const char *domain, char *out, size_t outsz,
 			   struct err *err);
+/* The SCRAM-SHA-256 secret of local@domain (auth_scram_secret_make()'s
+ * text; "" when none was stored) into out. 1/0/-1 as _find. */
+int store_mailbox_scram(struct store *st, const char *local,
+			const char *domain, char *out, size_t outsz,
+			struct err *err);
+int store_mailbox_set_scram(struct store *st, int64_t mailbox_id,
+			    const char *secret, struct err *err);
+/* The store's random key (64 hex digits, made once by the schema) for
+ * the SCRAM salts shown to unknown users; "" if absent. 0 or -1. */
+int store_scram_mock_key(struct store *st, char *out, size_t outsz,
+			 struct err *err);
 int store_mailbox_set_quota(struct store *st, const char *address,
 			    uint64_t quota, struct err *err);
 /* Call fn for each mailbox, ordered by address; stops early if fn != 0. */

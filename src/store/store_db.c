@@ -50,6 +50,12 @@ static const char *const store_sql[STMT_COUNT] = {
 		"SELECT m.id, m.local_part, d.name, m.quota, m.used, m.enabled "
 		"FROM mailboxes m JOIN domains d ON d.id = m.domain_id "
 		"ORDER BY (m.local_part || '@' || d.name) COLLATE NOCASE, m.id",
+	[STMT_MAILBOX_SCRAM] =
+		"SELECT m.scram_secret "
+		"FROM mailboxes m JOIN domains d ON d.id = m.domain_id "
+		"WHERE d.name = ?2 AND m.local_part = ?1",
+	[STMT_MAILBOX_SET_SCRAM] =
+		"UPDATE mailboxes SET scram_secret = ?2 WHERE id = ?1",
 	[STMT_MAILBOX_USED] =
 		"UPDATE mailboxes SET used = used + ?2 WHERE id = ?1",
 	/* Folder ids are never given twice (a session or watcher may still
@@ -464,7 +470,14 @@ static const char *const store_migrations[] = {
 	"  last_reply TEXT,"
 	"  PRIMARY KEY (queue_id, idx)) WITHOUT ROWID;"
 	"CREATE INDEX queue_rcpts_due ON queue_rcpts(next_try, queue_id, idx);",
-	/* migration 5: the outbound queue (lead) */
+	/* 6: SCRAM-SHA-256
+	 * secrets for submission AUTH (decision 0015):
+	 * salt, iterations, StoredKey and ServerKey, never the password;
+	 * '' until a password is set again. The mock key makes the salt
+	 * shown for an unknown user the same across restarts. */
+	"ALTER TABLE mailboxes ADD COLUMN scram_secret TEXT NOT NULL DEFAULT '';"
+	"INSERT OR IGNORE INTO meta(key, value) "
+	"  VALUES ('scram_mock_key', lower(hex(randomblob(32))));",
 };
 
 #define STORE_SCHEMA_VERSION \

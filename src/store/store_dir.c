@@ -182,9 +182,28 @@ int store_mailbox_find(struct store *st, const char *local, const char *domain,
 	return ret;
 }
 
-int store_mailbox_password(struct store *st, const char *local,
-			   const char *domain, char *out, size_t outsz,
-			   struct err *err)
+/* Run a bound UPDATE of one mailbox row: 0, or -1 (ERR_NOTFOUND when
+ * no row matched). Resets s. */
+static int step_mailbox_update(struct store_conn *c, sqlite3_stmt *s,
+			       const char *what, struct err *err)
+{
+	int ret = -1;
+	int rc = sqlite3_step(s);
+	if (rc != SQLITE_DONE)
+		store_db_fail(err, c, what);
+	else if (sqlite3_changes(c->db) == 0)
+		err_set(err, ERR_NOTFOUND, 0, "", "no such mailbox");
+	else
+		ret = 0;
+	(void)sqlite3_reset(s);	/* rc handled above */
+	return ret;
+}
+
+/* One text column of local@domain's row (stmt binds ?1 local, ?2 domain)
+ * into out. 1/0/-1 as store_mailbox_find. */
+static int mailbox_text(struct store *st, enum store_stmt stmt,
+			const char *local, const char *domain, char *out,
+			size_t outsz, const char *what, struct err *err)
 {
 	if (!lookup_len_ok(local, SMTP_LOCAL_MAX) ||
 	    !lookup_len_ok(domain, SMTP_DOMAIN_MAX))
@@ -193,7 +212,7 @@ int store_mailbox_password(struct store *st, const char *local,
 	if (c == NULL)
 		return -1;
 	int ret = -1;
-	sqlite3_stmt *s = store_stmt(c, STMT_MAILBOX_PASSWORD, err);
+	sqlite3_stmt *s = store_stmt(c, stmt, err);
 	if (s != NULL) {
 		sqlite3_bind_text(s, 1, local, -1, SQLITE_STATIC);
 		sqlite3_bind_text(s, 2, domain, -1, SQLITE_STATIC);
@@ -204,15 +223,70 @@ int store_mailbox_password(struct store *st, const char *local,
 					 h ? (const char *)h : "");
 			if (n < 0 || (size_t)n >= outsz)
 				err_set(err, ERR_LIMIT, 0, "",
-					"store: password hash does not fit "
-					"in %zu bytes", outsz);
+					"store: %s does not fit in %zu bytes",
+					what, outsz);
 			else
 				ret = 1;
 		} else if (rc == SQLITE_DONE) {
 			ret = 0;
 		} else {
-			store_db_fail(err, c, "find password");
+			store_db_fail(err, c, what);
 		}
+		(void)sqlite3_reset(s);	/* rc handled above */
+	}
+	store_reader_put(st, c);
+	return ret;
+}
+
+int store_mailbox_password(struct store *st, const char *local,
+			   const char *domain, char *out, size_t outsz,
+			   struct err *err)
+{
+	return mailbox_text(st, STMT_MAILBOX_PASSWORD, local, domain, out,
+			    outsz, "password hash", err);
+}
+
+int store_mailbox_scram(struct store *st, const char *local,
+			const char *domain, char *out, size_t outsz,
+			struct err *err)
+{
+	return mailbox_text(st, STMT_MAILBOX_SCRAM, local, domain, out, outsz,
+			    "scram secret", err);
+}
+
+int store_mailbox_set_scram(struct store *st, int64_t mailbox_id,
+			    const char *secret, struct err *err)
+{
+	pthread_mutex_lock(&st->admin_mu);
+	struct store_conn *c = st->admin;
+	int ret = -1;
+	sqlite3_stmt *s = store_stmt(c, STMT_MAILBOX_SET_SCRAM, err);
+	if (s != NULL) {
+		sqlite3_bind_int64(s, 1, mailbox_id);
+		sqlite3_bind_text(s, 2, secret, -1, SQLITE_STATIC);
+		ret = step_mailbox_update(c, s, "set scram secret", err);
+	}
+	pthread_mutex_unlock(&st->admin_mu);
+	return ret;
+}
+
+int store_scram_mock_key(struct store *st, char *out, size_t outsz,
+			 struct err *err)
+{
+	struct store_conn *c = store_reader_get(st, err);
+	if (c == NULL)
+		return -1;
+	int ret = -1;
+	sqlite3_stmt *s = store_stmt(c, STMT_META_GET, err);
+	if (s != NULL) {
+		sqlite3_bind_text(s, 1, "scram_mock_key", -1, SQLITE_STATIC);
+		int rc = sqlite3_step(s);
+		const unsigned char *v = rc == SQLITE_ROW ? sqlite3_column_text(s, 0) : NULL;
+		if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+			ret = snprintf(out, outsz, "%s", v ? (const char *)v : "") <
+			      (int)outsz ? 0 : -1;
+		else
+			store_db_fail(err, c, "scram mock key");
 		(void)sqlite3_reset(s);	/* rc handled above */
 	}
 	store_reader_put(st, c);
@@ -393,14 +467,7 @@ int store_mailbox_set_quota(struct store *st, const char *address,
 		sqlite3_bind_text(s, 1, local, -1, SQLITE_STATIC);
 		sqlite3_bind_text(s, 2, domain, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(s, 3, (int64_t)quota);
-		int rc = sqlite3_step(s);
-		if (rc != SQLITE_DONE)
-			store_db_fail(err, c, "set quota");
-		else if (sqlite3_changes(c->db) == 0)
-			err_set(err, ERR_NOTFOUND, 0, "", "no such mailbox");
-		else
-			ret = 0;
-		(void)sqlite3_reset(s);	/* rc handled above */
+		ret = step_mailbox_update(c, s, "set quota", err);
 	}
 	pthread_mutex_unlock(&st->admin_mu);
 	if (ret == 0)

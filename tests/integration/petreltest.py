@@ -122,6 +122,8 @@ class Petrel:
         self.pop3s_port = None
         self.imap_port = None
         self.imaps_port = None
+        self.submission_port = None
+        self.submissions_port = None
         self.starts = 0
         self.stdout_lines = []
         self.stderr_path = None
@@ -139,6 +141,8 @@ class Petrel:
         self.pop3s_port = free_port()
         self.imap_port = free_port()
         self.imaps_port = free_port()
+        self.submission_port = free_port()
+        self.submissions_port = free_port()
         lines = [
             "# written by tests/integration/petreltest.py",
             "hostname = %s" % HOSTNAME,
@@ -152,6 +156,8 @@ class Petrel:
             "listen_pop3s = 127.0.0.1:%d" % self.pop3s_port,
             "listen_imap = 127.0.0.1:%d" % self.imap_port,
             "listen_imaps = 127.0.0.1:%d" % self.imaps_port,
+            "listen_submission = 127.0.0.1:%d" % self.submission_port,
+            "listen_submissions = 127.0.0.1:%d" % self.submissions_port,
         ]
         if chroot_setting():
             lines.append("chroot = %s" % chroot_setting())

@@ -628,6 +628,25 @@ CLASSIC_RELAY_TRICKS = [
     "postmaster@nmap.scanme.org",
     "relaytest@nmap.scanme.org%example.test",
     "relaytest@nmap.scanme.org!example.test",
+    # upper-case variants of the tricks above
+    "RELAYTEST%NMAP.SCANME.ORG@EXAMPLE.TEST",
+    "NMAP.SCANME.ORG!RELAYTEST@EXAMPLE.TEST",
+    "@EXAMPLE.TEST:RELAYTEST@NMAP.SCANME.ORG",
+    "\"RELAYTEST@NMAP.SCANME.ORG\"@EXAMPLE.TEST",
+    "RELAYTEST@[IPV6:2001:DB8::1]",
+    # IP literals, ours included, with and without a local-looking user
+    "relaytest@[127.0.0.1]",
+    "demo@[127.0.0.1]",
+    "DEMO@[127.0.0.1]",
+    "relaytest@[IPv6:::1]",
+    "\"relaytest@nmap.scanme.org\"@[127.0.0.1]",
+    # more trailing dots
+    "relaytest@nmap.scanme.org..",
+    "relaytest%nmap.scanme.org@example.test.",
+    "RELAYTEST@NMAP.SCANME.ORG.",
+    # source routes through our own names
+    "@[127.0.0.1]:relaytest@nmap.scanme.org",
+    "@EXAMPLE.TEST,@MX.PETREL.TEST:RELAYTEST@NMAP.SCANME.ORG",
 ]
 
 

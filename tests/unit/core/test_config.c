@@ -387,11 +387,12 @@ static void test_finish(void **state)
 	struct err e;
 	char path[512];
 	assert_int_equal(load_text(&cfg, "listen_smtp =\nlisten_pop3 =\nlisten_pop3s =\n"
-				   "listen_imap =\nlisten_imaps =\n",
+				   "listen_imap =\nlisten_imaps =\n"
+				   "listen_submission =\nlisten_submissions =\n",
 				   &e, path, sizeof path), 0);
 	assert_int_equal(cfg.listen_smtp.n, 0);
 	assert_int_equal(cfg_finish(&cfg, &e), -1);
-	assert_string_equal(e.msg, "no listener: set listen_smtp, listen_smtps, listen_pop3, listen_pop3s, listen_imap or listen_imaps");
+	assert_string_equal(e.msg, "no listener: set listen_smtp, listen_smtps, listen_submission, listen_submissions, listen_pop3, listen_pop3s, listen_imap or listen_imaps");
 	assert_int_equal(cfg_set(&cfg, "-o", "listen_smtps=465", &e), 0);
 	assert_int_equal(cfg_finish(&cfg, &e), 0);
 	assert_int_equal(cfg_set(&cfg, "-o", "data_dir=", &e), 0);
