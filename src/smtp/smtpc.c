@@ -20,6 +20,7 @@
 #include <openssl/x509v3.h>
 #include <sodium.h>
 
+#include "core/config.h"
 #include "core/limits.h"
 #include "core/log.h"
 #include "core/xmalloc.h"
@@ -46,6 +47,18 @@ void smtpc_opts_init(struct smtpc_opts *o)
 	o->timeouts.data_init = SMTPC_DATA_INIT_TIMEOUT_DEFAULT;
 	o->timeouts.data_block = SMTPC_DATA_BLOCK_TIMEOUT_DEFAULT;
 	o->timeouts.data_term = SMTPC_DATA_TERM_TIMEOUT_DEFAULT;
+}
+
+void smtpc_opts_from_config(struct smtpc_opts *o, const struct config *cfg)
+{
+	smtpc_opts_init(o);
+	o->helo_name = cfg->hostname;
+	struct smtpc_timeouts *t = &o->timeouts;
+	t->connect = cfg->smtp_client_connect_timeout;
+	t->greeting = t->helo = t->mail = t->rcpt = cfg->smtp_client_command_timeout;
+	t->data_init = cfg->smtp_client_data_init_timeout;
+	t->data_block = cfg->smtp_client_data_block_timeout;
+	t->data_term = cfg->smtp_client_data_done_timeout;
 }
 
 SSL_CTX *smtpc_tls_ctx_new(const char *ca_file, struct err *err)
