@@ -359,6 +359,33 @@ def test_deliver_into_petreld_byte_exact(server):
         m.logout()
 
 
+def test_large_message_into_petreld_over_tls(server):
+    """A message of several MiB, with dot lines throughout, goes out as the
+    socket drains (not in one piece) over STARTTLS and arrives intact."""
+    marker = unique("big")
+    lines = []
+    for i in range(40000):
+        lines.append((b"." if i % 7 == 0 else b"") + (b"line %06d " % i) + b"x" * 90)
+    msg = make_message(marker, body=b"\r\n".join(lines) + b"\r\n")
+    assert len(msg) > 4 * 1000 * 1000
+    r = smtpc_send(server.port, msgs=[msg], to=(DEMO,), tls="opportunistic",
+                   frm="big@remote.test", timeout=60)
+    assert r.ready["tls"].startswith("TLSv1."), r
+    assert r.codes() == [250], r
+    m = imaplib.IMAP4_SSL("127.0.0.1", server.imaps_port, ssl_context=ctx_noverify(),
+                          timeout=60)
+    try:
+        m.login(DEMO, DEMO_PASSWORD)
+        m.select("INBOX", readonly=True)
+        typ, data = m.search(None, "HEADER", "Message-ID", marker)
+        assert typ == "OK" and len(data[0].split()) == 1, data
+        typ, data = m.fetch(data[0].split()[0], "(BODY.PEEK[])")
+        _, _, rest = split_trace(data[0][1])
+        assert rest == msg
+    finally:
+        m.logout()
+
+
 # ---------------------------------------------------------------- smtp-sink
 
 class Sink:
