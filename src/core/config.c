@@ -79,6 +79,11 @@ static const struct cfg_key keys[] = {
 	{ "smtp_max_errors", T_UINT, F(smtp_max_errors), 1, 100000 },
 	{ "smtp_command_timeout", T_SECS, F(smtp_command_timeout), 1, 86400 },
 	{ "smtp_data_timeout", T_SECS, F(smtp_data_timeout), 1, 86400 },
+	{ "smtp_client_connect_timeout", T_SECS, F(smtp_client_connect_timeout), 1, 86400 },
+	{ "smtp_client_command_timeout", T_SECS, F(smtp_client_command_timeout), 1, 86400 },
+	{ "smtp_client_data_init_timeout", T_SECS, F(smtp_client_data_init_timeout), 1, 86400 },
+	{ "smtp_client_data_block_timeout", T_SECS, F(smtp_client_data_block_timeout), 1, 86400 },
+	{ "smtp_client_data_done_timeout", T_SECS, F(smtp_client_data_done_timeout), 1, 86400 },
 	{ "max_connections", T_UINT, F(max_connections), 1, 1000000 },
 	{ "max_connections_per_ip", T_UINT, F(max_connections_per_ip), 0, 1000000 },
 	{ "max_connections_per_ip_ranges", T_IPRANGES,
@@ -168,6 +173,11 @@ void cfg_defaults(struct config *cfg)
 	cfg->smtp_max_errors = SMTP_MAX_ERRORS_DEFAULT;
 	cfg->smtp_command_timeout = SMTP_COMMAND_TIMEOUT_DEFAULT;
 	cfg->smtp_data_timeout = SMTP_DATA_TIMEOUT_DEFAULT;
+	cfg->smtp_client_connect_timeout = SMTPC_CONNECT_TIMEOUT_DEFAULT;
+	cfg->smtp_client_command_timeout = SMTPC_MAIL_TIMEOUT_DEFAULT;
+	cfg->smtp_client_data_init_timeout = SMTPC_DATA_INIT_TIMEOUT_DEFAULT;
+	cfg->smtp_client_data_block_timeout = SMTPC_DATA_BLOCK_TIMEOUT_DEFAULT;
+	cfg->smtp_client_data_done_timeout = SMTPC_DATA_TERM_TIMEOUT_DEFAULT;
 	cfg->max_connections = NET_MAX_CONNECTIONS_DEFAULT;
 	cfg->max_connections_per_ip = NET_MAX_CONNECTIONS_PER_IP_DEFAULT;
 	cfg->tcp_keepalive_idle = NET_KEEPALIVE_IDLE_DEFAULT;
