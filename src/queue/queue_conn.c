@@ -166,8 +166,7 @@ static void conn_try(struct qr_conn *k)
 	struct sockaddr_storage ss;
 	socklen_t sl = target_addr(&t->addr[k->ai++], d->port, &ss);
 	snprintf(k->peer_name, sizeof k->peer_name, "%s", t->host);
-	smtpc_opts_init(&k->opts);
-	k->opts.helo_name = q->cfg->hostname;
+	smtpc_opts_from_config(&k->opts, q->cfg);
 	k->opts.peer_name = k->peer_name;
 	k->opts.tls = d->tls;
 	k->opts.tls_ctx = q->tls;

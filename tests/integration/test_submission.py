@@ -436,12 +436,14 @@ def test_local_and_remote_recipients(server):
         c.expect("MAIL FROM:<%s>" % DEMO, 250)
         c.expect("RCPT TO:<%s>" % other, 250)
         c.expect("RCPT TO:<nobody-here@example.test>", 550, "5.1.1")
-        # remote delivery needs the outbound queue: refused until then
-        c.expect("RCPT TO:<friend@remote.test>", 550, "5.7.1")
+        # another domain's recipient goes to the outbound queue
+        c.expect("RCPT TO:<friend@remote.test>", 250)
         r = c.data(message(marker, to=other))
         assert r.code == 250
         c.quit()
     stored(server, marker, other)
+    listing = server.ctl("queue", "list").stdout.decode()
+    assert "<%s>" % DEMO in listing, listing
 
 
 def test_missing_from_is_added(server):
