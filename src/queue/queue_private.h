@@ -183,6 +183,9 @@ struct qr_msg *qr_dest_pop(struct qr_dest *d);
  * a permanent one bounces). */
 void qr_dest_fail_all(struct queue_runner *q, struct qr_dest *d,
 		      const struct smtpc_reply *why);
+/* Forget destinations with nothing to do and an old route (memory stays
+ * bounded by the destinations in use, not all ever seen). */
+void qr_dests_prune(struct queue_runner *q);
 void qr_dests_free(struct queue_runner *q);
 void qr_msg_free(struct qr_msg *m);
 

@@ -272,6 +272,23 @@ void qr_dest_kick_all(struct queue_runner *q)
 		qr_dest_kick(q, d);
 }
 
+void qr_dests_prune(struct queue_runner *q)
+{
+	int64_t now = qr_now();
+	struct qr_dest **pp = &q->dests;
+	while (*pp != NULL) {
+		struct qr_dest *d = *pp;
+		if (d->head == NULL && d->active == 0 && d->q == NULL &&
+		    now - d->resolved_at > QR_ROUTE_TTL && d->dead_until < now) {
+			*pp = d->next;
+			free(d->targets);
+			free(d);
+			continue;
+		}
+		pp = &d->next;
+	}
+}
+
 void qr_dests_free(struct queue_runner *q)
 {
 	struct qr_dest *d = q->dests;

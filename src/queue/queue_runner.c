@@ -234,6 +234,8 @@ static void scan(evutil_socket_t fd, short what, void *arg)
 		q->cursor = (struct store_queue_pos){ 0, 0, 0 };
 	if (s.added > 0)
 		qr_dest_kick_all(q);
+	else
+		qr_dests_prune(q);
 	/* the next scan: at once while there is more, else in a second
 	 * (new mail wakes us sooner; admins' changes are seen then) */
 	struct timeval tv = { more ? 0 : 1, 0 };

@@ -11,6 +11,7 @@ domains, and petrelctl queue."""
 import email
 import email.policy
 import smtplib
+import subprocess
 import time
 
 import pytest
@@ -371,6 +372,33 @@ def test_relay_host_with_auth(dns, port, tmp_path):
             got = relay.wait_messages(1)
         assert got[0].tls and got[0].auth
         assert "relay-secret" not in s.stderr_text()
+    finally:
+        for _ in gen:
+            pass
+
+
+def test_no_report_on_a_report(dns, port):
+    """A report that cannot be delivered is dropped, never reported on:
+    a message from another domain's sender fails, its report to that
+    sender (null MX) fails too, and nothing more is made; a message with
+    the null sender that fails makes no report at all."""
+    gen = petreltest.running(*conf(dns, port))
+    s = next(gen)
+    try:
+        s.stop_and_check()
+        inject = petreltest.binary("tests/tools/queue-inject")
+        for sender, rcpt in (("someone@nullmx.test", "gone@nosuchdomain.test"),
+                             ("", "erin@nullmx.test")):
+            msg = ("From: <%s>\r\nSubject: %s\r\n\r\nx\r\n"
+                   % (sender, petreltest.unique("loop"))).encode()
+            subprocess.run([inject, s.data_dir, sender, rcpt], input=msg,
+                           check=True, timeout=60)
+        s.start(new_ports=False)
+        wait_queue_empty(s)
+        log = s.stderr_text()
+        assert log.count("op=report ") == 1, log[-3000:]
+        assert log.count("report=none(null sender)") == 2, log[-3000:]
+        assert not inbox_with(s, "Undelivered Mail", timeout=0)
     finally:
         for _ in gen:
             pass
