@@ -5,6 +5,7 @@
 #include "dns/dns_query.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <event2/event.h>
