@@ -115,6 +115,10 @@ void qr_msg_result(struct queue_runner *q, struct qr_msg *m,
 		}
 		unsigned wait = cfg_retry_delay(&cfg->queue_retry_schedule,
 						r->attempts);
+		/* the last try comes when the lifetime ends, not after it */
+		int64_t end = m->created + (int64_t)cfg->queue_lifetime;
+		if (now + (int64_t)wait > end)
+			wait = end > now ? (unsigned)(end - now) : 1;
 		log_info("queue", NULL, "op=deferred id=%lld to=<%s> relay=%s "
 			 "attempts=%u retry_in=%us reply=\"%s\"",
 			 (long long)m->id, r->addr,
