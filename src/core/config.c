@@ -260,20 +260,13 @@ static int parse_listen(const char *v, struct cfg_listen_list *l,
 			char *why, size_t whysz)
 {
 	memset(l, 0, sizeof *l);
-	const char *p = v;
-	while (*p) {
-		while (*p == ' ' || *p == ',')
-			p++;
-		if (*p == '\0')
-			break;
-		const char *e = p;
-		while (*e && *e != ',' && *e != ' ')
-			e++;
-		size_t n = (size_t)(e - p);
+	const char *next = v, *p;
+	size_t n;
+	while (cfg_list_next(&next, &p, &n)) {
+		const char *e = p + n;
 		if (memchr(p, '=', n) != NULL) {
 			if (cfg_listen_option(p, n, l, why, whysz) != 0)
 				return -1;
-			p = e;
 			continue;
 		}
 		if (l->n == CFG_MAX_LISTEN) {
@@ -324,7 +317,6 @@ static int parse_listen(const char *v, struct cfg_listen_list *l,
 			return -1;
 		}
 		l->n++;
-		p = e;
 	}
 	if ((l->cert[0] != '\0') != (l->key[0] != '\0')) {
 		snprintf(why, whysz, "cert= and key= go together");
