@@ -129,7 +129,8 @@ struct queue_runner {
 	pthread_t thread;
 	bool thread_started;
 
-	struct event *scan_ev;		/* timer and wake-up */
+	struct event *scan_ev;		/* every second, from the start */
+	struct event *wake_ev;		/* new mail: from the cursor on */
 	struct event *stop_ev;
 	struct event *flush_ev;
 	struct event *stats_ev;
