@@ -543,7 +543,30 @@ class Petrel:
 DOVECOT_PORTS = ("pop3", "pop3s", "imap", "imaps")
 
 
-class Dovecot:
+class ProcessTree:
+    """CPU and memory of a master process and its children (Dovecot,
+    Postfix); the subclass's pids() lists them."""
+
+    def cpu_seconds(self):
+        """CPU of the master and all its (live and reaped) children: reaped
+        ones' CPU is in the master's cutime/cstime."""
+        total = 0.0
+        for pid in self.pids():
+            st = proc_stat(pid)
+            if st:
+                total += st[1] + st[2]
+        return total
+
+    def mem_sample(self):
+        rss = pss = 0
+        for pid in self.pids():
+            r, p = mem_kb(pid)
+            rss += r
+            pss += p
+        return rss, pss
+
+
+class Dovecot(ProcessTree):
     """A private Dovecot (`dovecot -F -c FILE`, a child of this script) under
     root/, on 127.0.0.1 high ports (ports maps "pop3", "pop3s", "imap",
     "imaps" to a port; missing ones are 0, i.e. not listening), Maildirs
@@ -651,23 +674,6 @@ class Dovecot:
             return []
         return [self.proc.pid] + children_of(self.proc.pid)
 
-    def cpu_seconds(self):
-        """CPU of the master and all its (live and reaped) children."""
-        total = 0.0
-        for pid in self.pids():
-            st = proc_stat(pid)
-            if st:
-                total += st[1] + st[2]
-        return total
-
-    def mem_sample(self):
-        rss = pss = 0
-        for pid in self.pids():
-            r, p = mem_kb(pid)
-            rss += r
-            pss += p
-        return rss, pss
-
     def log_lines(self):
         try:
             with open(self.logfile) as f:
@@ -697,25 +703,32 @@ class Dovecot:
         self.proc = None
 
 
-def stop_system_dovecot():
-    """The packaged instance must not run during the bench (or ever be used)."""
-    for pidfile in ("/run/dovecot/master.pid", "/var/run/dovecot/master.pid"):
+def running_master(pidfiles):
+    """The live pid named by the first of pidfiles that names one, or None."""
+    for pidfile in pidfiles:
         try:
             with open(pidfile) as f:
                 pid = int(f.read().split()[0])
         except (OSError, ValueError, IndexError):
             continue
-        if not pid_alive(pid):
-            continue
-        log("stopping the system Dovecot (master pid %d)" % pid)
-        os.kill(pid, signal.SIGTERM)
-        end = time.monotonic() + 15
-        while pid_alive(pid) and time.monotonic() < end:
-            time.sleep(0.1)
+        if pid_alive(pid):
+            return pid
+    return None
+
+
+def stop_system_dovecot():
+    """The packaged instance must not run during the bench (or ever be used)."""
+    pid = running_master(("/run/dovecot/master.pid", "/var/run/dovecot/master.pid"))
+    if pid is None:
         return
+    log("stopping the system Dovecot (master pid %d)" % pid)
+    os.kill(pid, signal.SIGTERM)
+    end = time.monotonic() + 15
+    while pid_alive(pid) and time.monotonic() < end:
+        time.sleep(0.1)
 
 
-class Postfix:
+class Postfix(ProcessTree):
     """A private Postfix instance under root/ (its own config, queue and
     data directories), smtpd on 127.0.0.1:port. main.cf comes from
     bench/postfix/<main_template>, master.cf from master.cf.in; @ROOT@,
@@ -814,24 +827,6 @@ class Postfix:
             return []
         return [mpid] + children_of(mpid)
 
-    def cpu_seconds(self):
-        """CPU of the master and all its children, live and reaped (smtpd,
-        cleanup and smtp exit after max_use / max_idle)."""
-        total = 0.0
-        for pid in self.pids():
-            st = proc_stat(pid)
-            if st:
-                total += st[1] + st[2]
-        return total
-
-    def mem_sample(self):
-        rss = pss = 0
-        for pid in self.pids():
-            r, p = mem_kb(pid)
-            rss += r
-            pss += p
-        return rss, pss
-
     def stop(self):
         if not self.started:
             return
@@ -848,12 +843,8 @@ class Postfix:
 
 def stop_system_postfix():
     """The packaged instance must not run during the bench (or ever be used)."""
-    try:
-        with open("/var/spool/postfix/pid/master.pid") as f:
-            pid = int(f.read().split()[0])
-    except (OSError, ValueError, IndexError):
-        return
-    if not pid_alive(pid):
+    pid = running_master(("/var/spool/postfix/pid/master.pid",))
+    if pid is None:
         return
     log("stopping the system Postfix (master pid %d)" % pid)
     run(["postfix", "stop"], check=False, timeout=30)
