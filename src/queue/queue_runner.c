@@ -157,7 +157,14 @@ static void flush(evutil_socket_t fd, short what, void *arg)
 	struct queue_runner *q = arg;
 	if (q->n_out > 0) {
 		struct err err;
-		if (store_queue_update(q->st, q->out, q->n_out, &err) != 0) {
+		struct timespec t0, t1;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		int rc = store_queue_update(q->st, q->out, q->n_out, &err);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		log_debug("queue", NULL, "op=commit outcomes=%zu ms=%.2f", q->n_out,
+			  (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
+				  (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
+		if (rc != 0) {
 			log_error("queue", NULL, "op=commit outcomes=%zu "
 				  "error=\"%s\"", q->n_out, err.msg);
 			struct timeval tv = { 1, 0 };
@@ -216,11 +223,8 @@ static void scan(evutil_socket_t fd, short what, void *arg)
 	struct qr_msg *m;
 	while ((m = qr_dest_pop(&q->bounces)) != NULL) {
 		for (size_t i = 0; i < m->n; i++) {
-			struct smtpc_reply *r = &m->r[i].sr.reply;
-			r->code = 554;
-			snprintf(r->enhanced, sizeof r->enhanced, "5.0.0");
-			snprintf(r->text, sizeof r->text, "%s", m->r[i].reason);
-			r->synthetic = true;
+			qr_reply(&m->r[i].sr.reply, 554, "5.0.0",
+				 SMTPC_STAGE_LOCAL, "%s", m->r[i].reason);
 		}
 		qr_msg_result(q, m, NULL);
 		qr_msg_free(m);

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "core/log.h"
+#include "core/xmalloc.h"
 #include "mime/mime.h"
 
 /* Room for Return-Path and Received: paths are at most 256 bytes, the
@@ -152,6 +153,23 @@ void smtp_msg_finish(struct smtp_session *s)
 	mime_message_free(&mm);
 	s->dlv.mailbox_ids = s->mailbox_ids;
 	s->dlv.n_mailboxes = s->n_mailboxes;
+	if (s->n_remote > 0) {
+		/* the same record queues the other domains' recipients */
+		s->qrcpts = xreallocarray(s->qrcpts, s->n_remote, sizeof *s->qrcpts);
+		size_t k = 0;
+		for (size_t i = 0; i < s->n_rcpts; i++)
+			if (s->rcpts[i].mailbox_id == 0)
+				s->qrcpts[k++] = s->rcpts[i].addr;
+		s->qenv = (struct store_queue_env){
+			.sender = s->from.null_path ? "" : s->from.addr,
+			.rcpts = s->qrcpts,
+			.n_rcpts = k,
+			.flags = (s->mail.smtputf8 ? STORE_QUEUE_SMTPUTF8 : 0) |
+				 (s->mail.body != SMTP_BODY_7BIT ? STORE_QUEUE_8BIT : 0),
+			.owner_id = s->user_id,
+		};
+		s->dlv.queue = &s->qenv;
+	}
 	s->dlv.internal_date = (int64_t)time(NULL);
 	s->dlv.done = commit_notify;
 	s->dlv.arg = s;

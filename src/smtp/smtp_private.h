@@ -110,6 +110,8 @@ struct smtp_session {
 	struct event *wake_ev;		/* the pool finished the check */
 	struct event *delay_ev;		/* auth_failure_delay before 535 */
 	size_t n_remote;		/* recipients in other domains */
+	const char **qrcpts;		/* their addresses for the queue */
+	struct store_queue_env qenv;
 
 	/* delivery in flight */
 	struct store_delivery dlv;
