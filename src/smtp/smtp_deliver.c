@@ -143,14 +143,17 @@ void smtp_msg_finish(struct smtp_session *s)
 	s->dlv.len = s->msg.len;
 	/* Parse once here (microseconds for 100 KB) so that IMAP serves
 	 * ENVELOPE, BODYSTRUCTURE and sections without reparsing. A cache
-	 * that does not fit is left out; IMAP then parses on first use. */
-	struct mime_message *mm = mime_parse(s->msg.data, s->msg.len, NULL);
-	buf_reset(&s->meta);
-	if (mime_cache_write(mm, &s->meta) == 0) {
-		s->dlv.meta = s->meta.data;
-		s->dlv.meta_len = s->meta.len;
+	 * that does not fit is left out; IMAP then parses on first use.
+	 * Mail only for other domains is never read over IMAP here. */
+	if (s->n_mailboxes > 0) {
+		struct mime_message *mm = mime_parse(s->msg.data, s->msg.len, NULL);
+		buf_reset(&s->meta);
+		if (mime_cache_write(mm, &s->meta) == 0) {
+			s->dlv.meta = s->meta.data;
+			s->dlv.meta_len = s->meta.len;
+		}
+		mime_message_free(&mm);
 	}
-	mime_message_free(&mm);
 	s->dlv.mailbox_ids = s->mailbox_ids;
 	s->dlv.n_mailboxes = s->n_mailboxes;
 	if (s->n_remote > 0) {
