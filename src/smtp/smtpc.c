@@ -7,6 +7,7 @@
 #include "smtp/smtpc_private.h"
 
 #include <assert.h>
+#include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
 #include <stdio.h>
@@ -486,8 +487,15 @@ static void start_tls(struct smtpc *c)
 		return;
 	}
 	const char *name = tls_name(c);
-	if (name && (SSL_set_tlsext_host_name(ssl, name) != 1 ||
-		     SSL_set1_host(ssl, name) != 1)) {
+	/* An address is no server name (RFC 6066 3: no literal in SNI);
+	 * the certificate is then checked against the address. */
+	unsigned char ip[16];
+	bool is_ip = name != NULL && (inet_pton(AF_INET, name, ip) == 1 ||
+				      inet_pton(AF_INET6, name, ip) == 1);
+	X509_VERIFY_PARAM *vp = SSL_get0_param(ssl);
+	if (name && (is_ip ? X509_VERIFY_PARAM_set1_ip_asc(vp, name) != 1
+			   : (SSL_set_tlsext_host_name(ssl, name) != 1 ||
+			      SSL_set1_host(ssl, name) != 1))) {
 		SSL_free(ssl);
 		smtpc_fail(c, 421, "4.7.5", "TLS set-up for %s failed (name %s)",
 			   c->info.peer, name);
