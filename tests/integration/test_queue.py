@@ -251,6 +251,18 @@ def test_starttls_used_when_offered(srv, port, tmp_path):
     assert got[0].tls
 
 
+def test_mx_naming_an_address_over_tls(srv, port, tmp_path):
+    """An MX that names an address (used as one) and offers STARTTLS:
+    no server name is sent for an address, and the mail goes out."""
+    cert = certs.make("127.0.0.8")
+    cp, kp = cert.write(str(tmp_path), "lit")
+    marker = petreltest.unique("literal")
+    with RemoteMTA("127.0.0.8", port, tls=(cp, kp)) as mx:
+        send(srv, ["lit@literal.test"], marker)
+        got = mx.wait_messages(1)
+    assert got[0].tls and marker.encode() in got[0].content
+
+
 def test_servfail_defers_and_admin_commands(srv):
     marker = petreltest.unique("servfail")
     send(srv, ["hank@servfail.test"], marker)
