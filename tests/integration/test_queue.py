@@ -131,6 +131,24 @@ def test_delivers_to_lowest_preference_mx(srv, port):
     wait_queue_empty(srv)
 
 
+def test_swaks_on_465_to_a_remote_domain(srv, port):
+    """The README's example: swaks with implicit TLS on the 465
+    equivalent, to a domain whose MX is a local server."""
+    marker = petreltest.unique("swaks")
+    with RemoteMTA("127.0.0.2", port) as mx:
+        r = subprocess.run(
+            ["swaks", "--server", "127.0.0.1", "--port",
+             str(srv.submissions_port), "--tlsc", "--auth", "PLAIN",
+             "--auth-user", DEMO, "--auth-password", DEMO_PASSWORD,
+             "--from", DEMO, "--to", "sw@mx.test",
+             "--header", "Subject: " + marker],
+            capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+        got = mx.wait_messages(1)
+    assert got[0].rcpt_tos == ["sw@mx.test"]
+    assert marker.encode() in got[0].content
+
+
 def test_falls_back_to_next_mx_when_refused(srv, port):
     marker = petreltest.unique("fallback")
     # nothing on mx1 (127.0.0.2): refused; mx2a/mx2b share preference 20
