@@ -124,6 +124,7 @@ class Petrel:
         self.imaps_port = None
         self.submission_port = None
         self.submissions_port = None
+        self.admin_port = None
         self.starts = 0
         self.stdout_lines = []
         self.stderr_path = None
@@ -143,6 +144,7 @@ class Petrel:
         self.imaps_port = free_port()
         self.submission_port = free_port()
         self.submissions_port = free_port()
+        self.admin_port = free_port()
         lines = [
             "# written by tests/integration/petreltest.py",
             "hostname = %s" % HOSTNAME,
@@ -158,6 +160,7 @@ class Petrel:
             "listen_imaps = 127.0.0.1:%d" % self.imaps_port,
             "listen_submission = 127.0.0.1:%d" % self.submission_port,
             "listen_submissions = 127.0.0.1:%d" % self.submissions_port,
+            "listen_admin = 127.0.0.1:%d" % self.admin_port,
         ]
         if chroot_setting():
             lines.append("chroot = %s" % chroot_setting())
