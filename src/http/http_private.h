@@ -43,7 +43,7 @@ int http_target_parse(struct span target, struct http_target *t,
 
 /* ---- routes --------------------------------------------------------------
  * A pattern is "/api/v1/queue/{id}/retry": literal segments and {name}
- * captures (any one segment, handed to the handler in order). */
+ * captures (any one non-empty segment, handed to the handler in order). */
 struct http_ctx;
 #define HTTP_ROUTE_NO_AUTH 0x01u
 #define HTTP_MAX_CAPTURES 4

@@ -153,7 +153,7 @@ static int match(const char *pattern, const char *const *seg, size_t nseg,
 		if (k == nseg)
 			return -1;
 		if (n >= 2 && p[0] == '{' && p[n - 1] == '}') {
-			if (nc == HTTP_MAX_CAPTURES)
+			if (nc == HTTP_MAX_CAPTURES || seg[k][0] == '\0')
 				return -1;
 			cap[nc++] = seg[k];
 		} else if (strlen(seg[k]) != n || memcmp(seg[k], p, n) != 0) {
