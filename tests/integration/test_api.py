@@ -458,3 +458,35 @@ def test_admin_listener_can_be_turned_off(make_server):
     assert not any("admin REST API" in l for l in s.stdout_lines)
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", s.admin_port), timeout=5).close()
+
+
+def test_admin_listener_with_its_own_certificate(make_server):
+    """listen_admin cert= key=: the API presents that pair, mail ports
+    keep tls_cert."""
+    import certs
+    from cryptography import x509
+    s = make_server(start=False)
+    s.write_conf()
+    tls_dir = os.path.join(s.data_dir, "tls")
+    os.makedirs(tls_dir, exist_ok=True)
+    certs.make("admin.listener.test", ["admin.listener.test"]).write(tls_dir, "admin")
+    with open(s.conf, "a") as f:
+        f.write("listen_admin = 127.0.0.1:%d cert=tls/admin.crt key=tls/admin.key\n"
+                % s.admin_port)
+    s.start(new_ports=False)
+    ctx = ctx_noverify()
+    with socket.create_connection(("127.0.0.1", s.admin_port), timeout=30) as raw:
+        with ctx.wrap_socket(raw) as t:
+            der = t.getpeercert(binary_form=True)
+            t.sendall(b"GET /api/v1/health HTTP/1.1\r\nHost: x\r\n"
+                      b"Connection: close\r\n\r\n")
+            reply = b""
+            while True:
+                chunk = t.recv(4096)
+                if not chunk:
+                    break
+                reply += chunk
+    subject = x509.load_der_x509_certificate(der).subject.rfc4514_string()
+    assert "admin.listener.test" in subject
+    assert reply.startswith(b"HTTP/1.1 200 ")
+    assert reply.rstrip().endswith(b'{"status":"ok"}')
