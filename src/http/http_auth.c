@@ -5,6 +5,7 @@
  * (decision 0020): no salt or slow hash is needed against guessing. */
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include <sodium.h>
 
