@@ -31,4 +31,9 @@ int ctl_queue_release(struct ctl *c, int argc, char **argv);
 int ctl_queue_delete(struct ctl *c, int argc, char **argv);
 int ctl_queue_bounce(struct ctl *c, int argc, char **argv);
 
+/* ctl_token.c: token create|list|revoke (the admin API's bearer tokens) */
+int ctl_token_create(struct ctl *c, int argc, char **argv);
+int ctl_token_list(struct ctl *c, int argc, char **argv);
+int ctl_token_revoke(struct ctl *c, int argc, char **argv);
+
 #endif

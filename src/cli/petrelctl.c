@@ -426,6 +426,9 @@ static const struct {
 	{ "queue", "release", "ID", ctl_queue_release, true },
 	{ "queue", "delete", "ID", ctl_queue_delete, true },
 	{ "queue", "bounce", "ID", ctl_queue_bounce, true },
+	{ "token", "create", "NAME [--domain DOMAIN]", ctl_token_create, true },
+	{ "token", "list", "", ctl_token_list, true },
+	{ "token", "revoke", "ID", ctl_token_revoke, true },
 	{ "dns", "route", "DOMAIN", cmd_dns_route, false },
 	{ "dns", "addr", "HOST", cmd_dns_addr, false },
 };

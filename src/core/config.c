@@ -64,6 +64,8 @@ static const struct cfg_key keys[] = {
 	{ "imap_max_sessions_per_user", T_UINT, F(imap_max_sessions_per_user), 0, 1000000 },
 	{ "imap_max_connections_per_ip", T_UINT, F(imap_max_connections_per_ip), 0, 1000000 },
 	{ "imap_plaintext_auth", T_BOOL, F(imap_plaintext_auth), 0, 0 },
+	{ "listen_admin", T_LISTEN, F(listen_admin), 0, 0 },
+	{ "admin_plaintext", T_BOOL, F(admin_plaintext), 0, 0 },
 	{ "tls_cert", T_STR, F(tls_cert), 0, 0 },
 	{ "tls_key", T_STR, F(tls_key), 0, 0 },
 	{ "tls_min_version", T_TLSVER, F(tls_min_version), 0, 0 },
@@ -161,6 +163,10 @@ void cfg_defaults(struct config *cfg)
 	cfg->imap_preauth_timeout = IMAP_PREAUTH_TIMEOUT_DEFAULT;
 	cfg->imap_idle_timeout = IMAP_IDLE_TIMEOUT_DEFAULT;
 	cfg->imap_max_sessions_per_user = IMAP_MAX_SESSIONS_PER_USER_DEFAULT;
+	/* the admin API: loopback only unless configured otherwise */
+	cfg->listen_admin.n = 1;
+	snprintf(cfg->listen_admin.addr[0].host, sizeof cfg->listen_admin.addr[0].host, "127.0.0.1");
+	snprintf(cfg->listen_admin.addr[0].port, sizeof cfg->listen_admin.addr[0].port, "2080");
 	snprintf(cfg->tls_cert, sizeof cfg->tls_cert, "tls/cert.pem");
 	snprintf(cfg->tls_key, sizeof cfg->tls_key, "tls/key.pem");
 	cfg->tls_min_version = TLS1_2_VERSION;

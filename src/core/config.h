@@ -128,6 +128,8 @@ struct config {
 	unsigned imap_max_sessions_per_user;	/* 0 = no limit */
 	unsigned imap_max_connections_per_ip;	/* 0 = only the global cap */
 	bool imap_plaintext_auth;	/* allow LOGIN without TLS */
+	struct cfg_listen_list listen_admin;	/* REST API (src/http/), HTTPS */
+	bool admin_plaintext;		/* serve it over plain HTTP */
 
 	char tls_cert[1024];	/* relative paths are under data_dir */
 	char tls_key[1024];

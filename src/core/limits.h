@@ -244,4 +244,41 @@
 /* After QUIT we wait this long for the 221 before closing anyway. */
 #define SMTPC_QUIT_TIMEOUT 5
 
+/* The admin API (src/http/). Request line plus headers: a bearer token
+ * and a few standard headers fit in 2 KiB; 16 KiB leaves room for
+ * proxies' additions and still bounds what a stranger makes us hold. */
+#define HTTP_MAX_HEADERS_SIZE 16384
+/* The largest JSON request body an endpoint takes (413 past it). */
+#define HTTP_MAX_JSON_BODY (1024 * 1024)
+/* What libevent reads at most before any handler runs (a Content-Length
+ * beyond it gets libevent's own 413 and a close); bodies between the
+ * endpoint's limit and this get our JSON 413. The largest endpoint limit
+ * (CSV import, later) sets it. */
+#define HTTP_MAX_BODY_BACKSTOP (4 * 1024 * 1024)
+/* Seconds to read a request or write a reply, and keep-alive idle time. */
+#define HTTP_TIMEOUT 30
+/* Open admin connections (scripts, the console); past it new ones wait in
+ * the kernel's backlog. */
+#define HTTP_MAX_CONNECTIONS 64
+/* The request target (path and query) and its parts. */
+#define HTTP_MAX_TARGET 2048
+#define HTTP_MAX_SEGMENTS 16
+#define HTTP_MAX_QUERY_PARAMS 16
+/* Nesting of a JSON request body (jansson itself stops at 2048). */
+#define HTTP_JSON_MAX_DEPTH 16
+/* List pages: ?limit= default and maximum. */
+#define HTTP_LIST_LIMIT_DEFAULT 100
+#define HTTP_LIST_LIMIT_MAX 1000
+/* Failed bearer-token attempts per client address in a window of
+ * HTTP_AUTH_FAIL_WINDOW seconds before its requests get 429 until the
+ * window ends: a token is 256 random bits, so this only stops a client
+ * from hammering the store and the log. Addresses tracked: when full,
+ * the oldest window is dropped. */
+#define HTTP_AUTH_FAIL_MAX 10
+#define HTTP_AUTH_FAIL_WINDOW 60
+#define HTTP_AUTH_FAIL_SLOTS 1024
+/* Seconds between writes of a token's last_used/last_ip (every request
+ * would be a synchronous write). */
+#define HTTP_TOKEN_TOUCH_INTERVAL 60
+
 #endif

@@ -21,6 +21,7 @@
 #include "core/log.h"
 #include "core/xmalloc.h"
 #include "daemon/daemon.h"
+#include "http/http.h"
 #include "net/net.h"
 #include "net/tls_ref.h"
 #include "core/jobs.h"
@@ -132,6 +133,10 @@ static void print_addresses(const struct config *cfg,
 			       any ? cfg->hostname : a->host, a->port,
 			       sets[s].security);
 		}
+	for (size_t i = 0; i < cfg->listen_admin.n; i++)
+		printf("  %-26s %-28s %-6s %s\n", "admin REST API (/api/v1)",
+		       cfg->listen_admin.addr[i].host, cfg->listen_admin.addr[i].port,
+		       cfg->admin_plaintext ? "none (plain HTTP)" : "HTTPS");
 	if (cfg->demo_domain[0])
 		printf("\n  hosted domain: %s   demo mailbox: %s@%s\n", cfg->demo_domain,
 		       cfg->demo_user, cfg->demo_domain);
@@ -193,6 +198,23 @@ static void reload_tls(const struct config *cfg, const char *store_dir,
 			net_tls_ref_swap(set_tls[s], ctxs[s]);
 	log_info("petreld", NULL,
 		 "SIGHUP: TLS certificates reloaded; other configuration changes need a restart");
+}
+
+/* SIGHUP for listen_admin's own certificate (cert= key=). */
+static void reload_admin_tls(const struct config *cfg, const char *store_dir,
+			     struct net_tls_ref *ref)
+{
+	struct err err;
+	err_clear(&err);
+	const char *chroot_dir = strcmp(store_dir, cfg->data_dir) ? cfg->data_dir : NULL;
+	SSL_CTX *ctx = daemon_tls_build_listener(cfg, chroot_dir, "listen_admin",
+						 &cfg->listen_admin, &err);
+	if (ctx == NULL) {
+		log_error("petreld", NULL, "SIGHUP: admin API certificate not "
+			  "reloaded, the current one stays: %s", err.msg);
+		return;
+	}
+	net_tls_ref_swap(ref, ctx);
 }
 
 int main(int argc, char **argv)
@@ -323,6 +345,31 @@ int main(int argc, char **argv)
 		total_listeners += sets[s].addrs->n;
 	}
 
+	/* the admin API: bound now (before the drop), served from its own
+	 * thread once the store is open */
+	int admin_fds[CFG_MAX_LISTEN];
+	size_t n_admin = cfg->listen_admin.n;
+	for (size_t i = 0; i < n_admin; i++) {
+		const struct cfg_listen *a = &cfg->listen_admin.addr[i];
+		if (net_listen(a->host, a->port, &admin_fds[i], 1, &err) != 0)
+			goto fatal;
+		log_info("net", NULL, "listening service=admin addr=%s port=%s%s",
+			 a->host, a->port, cfg->admin_plaintext ? " plaintext=yes" : "");
+	}
+	/* its own certificate (listen_admin ... cert= key=), or the default */
+	struct net_tls_ref admin_own_tls;
+	bool admin_has_own = n_admin > 0 && !cfg->admin_plaintext &&
+			     cfg->listen_admin.cert[0] != '\0';
+	if (admin_has_own) {
+		SSL_CTX *ctx = daemon_tls_build_listener(cfg, NULL, "listen_admin",
+							 &cfg->listen_admin, &err);
+		if (ctx == NULL)
+			goto fatal;
+		net_tls_ref_init(&admin_own_tls, ctx);
+	}
+	struct net_tls_ref *admin_tls = cfg->admin_plaintext ? NULL :
+					admin_has_own ? &admin_own_tls : &tls_ref;
+
 	/* reads resolv.conf and the relay's password: before the drop */
 	struct queue_runner *runner;
 	if (queue_runner_new(cfg, &runner, &err) != 0)
@@ -350,6 +397,10 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 
 	if (queue_runner_start(runner, st, &err) != 0)
+		goto fatal;
+	struct http_server *admin = NULL;
+	if (n_admin > 0 &&
+	    http_server_start(cfg, st, admin_tls, admin_fds, n_admin, &admin, &err) != 0)
 		goto fatal;
 	struct smtp_server *srv = smtp_server_new(cfg, st, tls);
 	struct jobs *jobs = jobs_new(2);
@@ -415,6 +466,8 @@ int main(int argc, char **argv)
 			continue;
 		if (sig == SIGHUP) {
 			reload_tls(cfg, store_dir, &tls_ref, sets, set_tls, nsets);
+			if (admin_has_own)
+				reload_admin_tls(cfg, store_dir, &admin_own_tls);
 			continue;
 		}
 		log_info("petreld", NULL, "stopping signal=%d", sig);
@@ -429,6 +482,7 @@ int main(int argc, char **argv)
 		free(workers[i].listeners);
 	}
 	free(workers);
+	http_server_stop(&admin);
 	smtp_server_free(&srv);
 	smtp_server_free(&subm);
 	pop3_server_free(&pop3);
@@ -439,6 +493,8 @@ int main(int argc, char **argv)
 	queue_runner_stop(&runner);
 	store_close(&st);
 	net_tls_ref_destroy(&tls_ref);
+	if (admin_has_own)
+		net_tls_ref_destroy(&admin_own_tls);
 	SSL_CTX_free(tls);
 	for (size_t s = 0; s < nsets; s++) {
 		free(sets[s].fds);

@@ -601,6 +601,47 @@ int store_queue_delete(struct store *st, int64_t id, struct err *err);
 void store_queue_notify_set(struct store *st, void (*fn)(void *arg),
 			    void *arg);
 
+/* ---- admin API tokens (store_token.c) ----------------------------------
+ *
+ * Bearer tokens of the REST API (src/http/). The store keeps only the
+ * SHA-256 of each token; the token itself is shown once when made. Admin
+ * writes with a connection of their own, so they work from petrelctl
+ * while petreld runs.
+ */
+#define STORE_TOKEN_HASH_LEN 32
+#define STORE_TOKEN_NAME_MAX 64		/* bytes, without the NUL */
+
+struct store_token {
+	int64_t id;
+	char name[STORE_TOKEN_NAME_MAX + 1];
+	char domain[256];	/* "" = global; else the one domain it may see */
+	unsigned char hash[STORE_TOKEN_HASH_LEN];
+	int64_t created;	/* Unix seconds */
+	int64_t last_used;	/* 0 = never */
+	char last_ip[64];
+	bool revoked;
+};
+
+/* Add a token: name printable ASCII, 1-64 bytes; domain "" or a hosted
+ * domain (ERR_NOTFOUND if not). *id_out = its id. */
+int store_token_add(struct store *st, const char *name, const char *domain,
+		    const unsigned char hash[STORE_TOKEN_HASH_LEN],
+		    int64_t *id_out, struct err *err)
+	__attribute__((warn_unused_result));
+/* The token with this hash, revoked or not: 1 found, 0 not, -1 error. */
+int store_token_find(struct store *st,
+		     const unsigned char hash[STORE_TOKEN_HASH_LEN],
+		     struct store_token *out, struct err *err);
+/* Every token, by id. fn != 0 stops early. */
+int store_token_each(struct store *st,
+		     int (*fn)(const struct store_token *t, void *arg),
+		     void *arg, struct err *err);
+/* Revoke for good: 1 done (or already revoked), 0 no such id, -1 error. */
+int store_token_revoke(struct store *st, int64_t id, struct err *err);
+/* Record a use: when and from which address (not synced: a hint). */
+int store_token_touch(struct store *st, int64_t id, int64_t now,
+		      const char *ip, struct err *err);
+
 /* ---- change notification ------------------------------------------------ */
 
 struct store_watch;

@@ -478,6 +478,17 @@ static const char *const store_migrations[] = {
 	"ALTER TABLE mailboxes ADD COLUMN scram_secret TEXT NOT NULL DEFAULT '';"
 	"INSERT OR IGNORE INTO meta(key, value) "
 	"  VALUES ('scram_mock_key', lower(hex(randomblob(32))));",
+	/* 7: admin API bearer tokens (decision 0020): only the SHA-256 of
+	 * each token; domain '' = global, else the one domain it may see. */
+	"CREATE TABLE api_tokens ("
+	"  id INTEGER PRIMARY KEY,"
+	"  name TEXT NOT NULL,"
+	"  hash BLOB NOT NULL UNIQUE,"
+	"  domain TEXT NOT NULL DEFAULT '' COLLATE NOCASE,"
+	"  created INTEGER NOT NULL,"
+	"  last_used INTEGER NOT NULL DEFAULT 0,"
+	"  last_ip TEXT NOT NULL DEFAULT '',"
+	"  revoked INTEGER NOT NULL DEFAULT 0);",
 };
 
 #define STORE_SCHEMA_VERSION \

@@ -129,6 +129,7 @@ class Petrel:
         self.imaps_port = None
         self.submission_port = None
         self.submissions_port = None
+        self.admin_port = None
         self.starts = 0
         self.stdout_lines = []
         self.stderr_path = None
@@ -148,6 +149,7 @@ class Petrel:
         self.imaps_port = free_port()
         self.submission_port = free_port()
         self.submissions_port = free_port()
+        self.admin_port = free_port()
         lines = [
             "# written by tests/integration/petreltest.py",
             "hostname = %s" % HOSTNAME,
@@ -171,6 +173,7 @@ class Petrel:
             "dns_forwarder = 127.0.0.1@%d" % DEAD_PORT,
             "dns_timeout = 5",
             "outbound_port = %d" % DEAD_PORT,
+            "listen_admin = 127.0.0.1:%d" % self.admin_port,
         ]
         if chroot_setting():
             lines.append("chroot = %s" % chroot_setting())

@@ -1,0 +1,273 @@
+/* http_server.c - the transport of the admin API: libevent's evhttp on a
+ * thread and event base of its own, HTTPS through bufferevent_openssl
+ * with the daemon's (reloadable) certificate, or plain HTTP when
+ * admin_plaintext says so. It copies what the dispatcher needs out of the
+ * evhttp request and sends the response back; everything else is in
+ * http_api.c. Header size, body size, timeouts and (with TLS) the number
+ * of open connections are bounded here. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <event2/listener.h>
+#include <openssl/ssl.h>
+
+#include "core/config.h"
+#include "core/log.h"
+#include "core/xmalloc.h"
+#include "http/http_private.h"
+#include "net/tls_ref.h"
+
+struct http_server {
+	pthread_t thread;
+	bool running;
+	struct event_base *base;
+	struct evhttp *http;
+	struct event *stop_ev;
+	struct http_api *api;
+	struct net_tls_ref *tls;
+	/* open TLS connections (counted through their SSL objects' lives);
+	 * at the cap the listeners pause; only the server thread touches */
+	unsigned nconn;
+	bool paused, stopping;
+	struct evconnlistener *listeners[CFG_MAX_LISTEN];
+	size_t nlisteners;
+};
+
+/* SSL ex_data slot whose free callback tells us a connection is gone:
+ * evhttp frees the bufferevent, which frees the SSL object. */
+static int conn_idx = -1;
+static pthread_once_t conn_idx_once = PTHREAD_ONCE_INIT;
+
+static void set_paused(struct http_server *srv, bool pause)
+{
+	if (srv->paused == pause || srv->stopping)
+		return;
+	srv->paused = pause;
+	for (size_t i = 0; i < srv->nlisteners; i++)
+		if (pause)
+			evconnlistener_disable(srv->listeners[i]);
+		else
+			evconnlistener_enable(srv->listeners[i]);
+	if (pause)
+		log_warn("http", NULL, "admin connections at the cap max=%d; "
+			 "new ones wait", HTTP_MAX_CONNECTIONS);
+}
+
+static void conn_gone(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx,
+		      long argl, void *argp)
+{
+	(void)parent;
+	(void)ad;
+	(void)idx;
+	(void)argl;
+	(void)argp;
+	struct http_server *srv = ptr;
+	if (srv == NULL)
+		return;
+	srv->nconn--;
+	if (srv->nconn < HTTP_MAX_CONNECTIONS)
+		set_paused(srv, false);
+}
+
+static void conn_idx_init(void)
+{
+	conn_idx = SSL_get_ex_new_index(0, NULL, NULL, NULL, conn_gone);
+}
+
+static struct bufferevent *on_new_conn(struct event_base *base, void *arg)
+{
+	struct http_server *srv = arg;
+	if (srv->tls == NULL)
+		return bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+	SSL_CTX *ctx = net_tls_ref_get(srv->tls);
+	SSL *ssl = ctx ? SSL_new(ctx) : NULL;
+	SSL_CTX_free(ctx);
+	/* NULL would make evhttp fall back to plain HTTP on this port */
+	if (ssl == NULL || conn_idx < 0) {
+		log_error("http", NULL, "cannot make a TLS session; stopping");
+		abort();
+	}
+	struct bufferevent *bev = bufferevent_openssl_socket_new(
+		base, -1, ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+	if (bev == NULL) {
+		SSL_free(ssl);
+		log_error("http", NULL, "cannot make a TLS bufferevent; stopping");
+		abort();
+	}
+	SSL_set_ex_data(ssl, conn_idx, srv);
+	/* clients that close without close_notify are the norm for HTTP */
+	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
+	if (++srv->nconn >= HTTP_MAX_CONNECTIONS)
+		set_paused(srv, true);
+	return bev;
+}
+
+static enum http_method method_of(enum evhttp_cmd_type t)
+{
+	switch (t) {
+	case EVHTTP_REQ_GET: return HTTP_M_GET;
+	case EVHTTP_REQ_HEAD: return HTTP_M_HEAD;
+	case EVHTTP_REQ_POST: return HTTP_M_POST;
+	case EVHTTP_REQ_PUT: return HTTP_M_PUT;
+	case EVHTTP_REQ_PATCH: return HTTP_M_PATCH;
+	case EVHTTP_REQ_DELETE: return HTTP_M_DELETE;
+	case EVHTTP_REQ_OPTIONS: return HTTP_M_OPTIONS;
+	default: return HTTP_M_OTHER;
+	}
+}
+
+static struct span header(struct evkeyvalq *h, const char *name)
+{
+	const char *v = evhttp_find_header(h, name);
+	return v ? span_cstr(v) : span_make(NULL, 0);
+}
+
+static void on_request(struct evhttp_request *req, void *arg)
+{
+	struct http_server *srv = arg;
+	struct evkeyvalq *in = evhttp_request_get_input_headers(req);
+	struct evbuffer *body = evhttp_request_get_input_buffer(req);
+	size_t blen = evbuffer_get_length(body);
+	const char *uri = evhttp_request_get_uri(req);
+	char *peer = NULL;
+	ev_uint16_t port = 0;
+	evhttp_connection_get_peer(evhttp_request_get_connection(req), &peer, &port);
+	struct http_request r = {
+		.method = method_of(evhttp_request_get_command(req)),
+		.target = uri ? span_cstr(uri) : span_make(NULL, 0),
+		.authorization = header(in, "Authorization"),
+		.content_type = header(in, "Content-Type"),
+		.body = span_make(blen ? evbuffer_pullup(body, -1) : NULL, blen),
+		.peer = peer ? peer : "",
+		.now = (int64_t)time(NULL),
+	};
+	struct http_response resp;
+	http_api_handle(srv->api, &r, &resp);
+
+	struct evkeyvalq *out = evhttp_request_get_output_headers(req);
+	evhttp_add_header(out, "Cache-Control", "no-store");
+	if (resp.allow[0])
+		evhttp_add_header(out, "Allow", resp.allow);
+	if (resp.www_authenticate[0])
+		evhttp_add_header(out, "WWW-Authenticate", resp.www_authenticate);
+	if (resp.retry_after > 0) {
+		char ra[16];
+		snprintf(ra, sizeof ra, "%u", resp.retry_after);
+		evhttp_add_header(out, "Retry-After", ra);
+	}
+	struct evbuffer *ob = NULL;
+	if (resp.body != NULL) {
+		evhttp_add_header(out, "Content-Type",
+				  "application/json; charset=utf-8");
+		ob = evbuffer_new();
+		if (ob == NULL || evbuffer_add(ob, resp.body, resp.body_len) != 0)
+			abort();	/* out of memory */
+		if (evbuffer_add(ob, "\n", 1) != 0)
+			abort();
+	}
+	evhttp_send_reply(req, resp.status, http_status_reason(resp.status), ob);
+	if (ob != NULL)
+		evbuffer_free(ob);
+	http_response_clear(&resp);
+}
+
+static void on_stop(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct http_server *srv = arg;
+	event_base_loopbreak(srv->base);
+}
+
+static void *server_main(void *arg)
+{
+	struct http_server *srv = arg;
+	event_base_loop(srv->base, EVLOOP_NO_EXIT_ON_EMPTY);
+	return NULL;
+}
+
+int http_server_start(const struct config *cfg, struct store *st,
+		      struct net_tls_ref *tls, const int *fds, size_t nfds,
+		      struct http_server **out, struct err *err)
+{
+	(void)cfg;
+	pthread_once(&conn_idx_once, conn_idx_init);
+	if (tls != NULL && conn_idx < 0)
+		return err_set(err, ERR_ENV, 0, NULL, "admin API: no SSL ex_data slot");
+	struct http_server *srv = xcalloc(1, sizeof *srv);
+	srv->tls = tls;
+	struct http_api_options o;
+	http_api_options_default(&o);
+	srv->api = http_api_new(st, &o);
+	srv->base = event_base_new();
+	if (srv->base == NULL)
+		goto fail;
+	srv->http = evhttp_new(srv->base);
+	srv->stop_ev = event_new(srv->base, -1, 0, on_stop, srv);
+	if (srv->http == NULL || srv->stop_ev == NULL)
+		goto fail;
+	evhttp_set_max_headers_size(srv->http, HTTP_MAX_HEADERS_SIZE);
+	evhttp_set_max_body_size(srv->http, HTTP_MAX_BODY_BACKSTOP);
+	evhttp_set_timeout(srv->http, HTTP_TIMEOUT);
+	/* every method reaches the router, which answers 405 in JSON */
+	evhttp_set_allowed_methods(srv->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
+				   EVHTTP_REQ_HEAD | EVHTTP_REQ_PUT |
+				   EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS |
+				   EVHTTP_REQ_TRACE | EVHTTP_REQ_CONNECT |
+				   EVHTTP_REQ_PATCH);
+	evhttp_set_bevcb(srv->http, on_new_conn, srv);
+	evhttp_set_gencb(srv->http, on_request, srv);
+	for (size_t i = 0; i < nfds && i < CFG_MAX_LISTEN; i++) {
+		struct evhttp_bound_socket *b =
+			evhttp_accept_socket_with_handle(srv->http, fds[i]);
+		if (b == NULL)
+			goto fail;
+		srv->listeners[srv->nlisteners++] = evhttp_bound_socket_get_listener(b);
+	}
+	if (pthread_create(&srv->thread, NULL, server_main, srv) != 0)
+		goto fail;
+	srv->running = true;
+	*out = srv;
+	return 0;
+fail:
+	err_set(err, ERR_ENV, 0, NULL, "admin API: cannot start the HTTP server");
+	srv->stopping = true;
+	if (srv->http)
+		evhttp_free(srv->http);
+	if (srv->stop_ev)
+		event_free(srv->stop_ev);
+	if (srv->base)
+		event_base_free(srv->base);
+	http_api_free(&srv->api);
+	free(srv);
+	return -1;
+}
+
+void http_server_stop(struct http_server **sp)
+{
+	struct http_server *srv = *sp;
+	if (srv == NULL)
+		return;
+	if (srv->running) {
+		event_active(srv->stop_ev, EV_READ, 0);
+		pthread_join(srv->thread, NULL);
+	}
+	/* the listeners go first inside evhttp_free; the connections'
+	 * SSL objects then must not resume them */
+	srv->stopping = true;
+	evhttp_free(srv->http);
+	event_free(srv->stop_ev);
+	event_base_free(srv->base);
+	http_api_free(&srv->api);
+	free(srv);
+	*sp = NULL;
+}
