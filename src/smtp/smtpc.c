@@ -10,6 +10,8 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -854,6 +856,11 @@ struct smtpc *smtpc_connect(struct event_base *base, const struct sockaddr *sa,
 		fail_later(c, "connect to %s failed: %s", c->info.peer, strerror(errno));
 		return c;
 	}
+	/* Commands and the end of a message go out in small writes: without
+	 * NODELAY, Nagle holds the last segment of each message until the
+	 * peer's delayed ACK (40 ms) - a stall per message. */
+	int one = 1;
+	(void)setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	c->bev = bufferevent_socket_new(base, c->fd, 0);
 	if (c->bev == NULL) {
 		fail_later(c, "connect to %s failed: no memory", c->info.peer);
