@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "core/log.h"
+#include "core/xmalloc.h"
 #include "mime/mime.h"
 
 /* Room for Return-Path and Received: paths are at most 256 bytes, the
@@ -92,6 +93,28 @@ static void back_to_commands(struct smtp_session *s)
 	net_conn_set_timeout(s->c, s->srv->cfg->smtp_command_timeout);
 }
 
+/* The recipients in other domains go to the outbound queue with the
+ * message, in the same commit as the local copies. */
+static void queue_remote(struct smtp_session *s)
+{
+	s->remote_addrs = xreallocarray(s->remote_addrs, s->n_remote,
+					sizeof *s->remote_addrs);
+	size_t n = 0;
+	for (size_t i = 0; i < s->n_rcpts && n < s->n_remote; i++)
+		if (s->rcpts[i].mailbox_id == 0)
+			s->remote_addrs[n++] = s->rcpts[i].addr;
+	memset(&s->qenv, 0, sizeof s->qenv);
+	s->qenv.sender = s->from.null_path ? "" : s->from.addr;
+	s->qenv.rcpts = s->remote_addrs;
+	s->qenv.n_rcpts = n;
+	if (s->mail.smtputf8)
+		s->qenv.flags |= STORE_QUEUE_SMTPUTF8;
+	if (s->mail.body == SMTP_BODY_8BITMIME)
+		s->qenv.flags |= STORE_QUEUE_8BIT;
+	s->qenv.owner_id = s->user_id;
+	s->dlv.queue = &s->qenv;
+}
+
 void smtp_msg_finish(struct smtp_session *s)
 {
 	struct err err;
@@ -152,6 +175,8 @@ void smtp_msg_finish(struct smtp_session *s)
 	mime_message_free(&mm);
 	s->dlv.mailbox_ids = s->mailbox_ids;
 	s->dlv.n_mailboxes = s->n_mailboxes;
+	if (s->n_remote > 0)
+		queue_remote(s);
 	s->dlv.internal_date = (int64_t)time(NULL);
 	s->dlv.done = commit_notify;
 	s->dlv.arg = s;
@@ -178,8 +203,8 @@ void smtp_commit_done(evutil_socket_t fd, short what, void *arg)
 		log_escape(span_cstr(s->from.addr), from, sizeof from);
 		if (s->authenticated)
 			smtp_rate_count(s->srv->rate, s->user_id);
-		log_info("smtp", c->id, "accepted id=%s.%u from=<%s> rcpts=%zu size=%zu%s%s%s",
-			 c->id, s->n_tx, from, s->n_mailboxes, s->dlv.len,
+		log_info("smtp", c->id, "accepted id=%s.%u from=<%s> rcpts=%zu remote=%zu size=%zu%s%s%s",
+			 c->id, s->n_tx, from, s->n_mailboxes, s->n_remote, s->dlv.len,
 			 s->authenticated ? " user=" : "", s->authenticated ? s->user : "",
 			 c->peer_gone ? " client=gone" : "");
 		if (!c->peer_gone)

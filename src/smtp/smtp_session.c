@@ -37,6 +37,7 @@ struct smtp_server *smtp_submission_new(const struct config *cfg,
 	srv->submission = true;
 	srv->auth = auth;
 	srv->rate = smtp_rate_new();
+	srv->remote_rcpt = true;
 	return srv;
 }
 
@@ -287,6 +288,7 @@ static void on_close(struct net_conn *c)
 	buf_release(&s->meta);
 	free(s->rcpts);
 	free(s->mailbox_ids);
+	free(s->remote_addrs);
 	free(s);
 	c->proto = NULL;
 }
