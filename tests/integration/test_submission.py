@@ -373,6 +373,8 @@ def test_malformed_base64_cancel_and_overlong(server):
         c.expect("AUTH PLAIN " + b64(b"only-one-part"), 501, "5.5.2")
         c.expect("AUTH PLAIN " + b64(b"\0" + b"u" * 600 + b"\0p"), 501, "5.5.2")
         c.expect("AUTH CRAM-MD5", 504, "5.5.4")
+        c.expect("AUTH", 501, "5.5.4")
+        c.expect("AUTH PLAIN a b", 501, "5.5.4")
         login(c)          # still in step
         c.quit()
     with sub_tls(server) as c:
