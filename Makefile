@@ -1,6 +1,7 @@
 # petrel - build with make and pkg-config. See README.md.
 #   make            build petreld and petrelctl (optimised) into build/
 #   make run        build, initialise ./var on first start, run in the foreground
+#                   (ARGS="-o key=value ..." passes options to petreld)
 #   make test       unit tests (cmocka) and integration tests (pytest)
 #   make test-asan  the same tests on an ASan+UBSan build (build-asan/)
 #   make fuzz       each libFuzzer target for FUZZ_SECONDS seconds
@@ -67,7 +68,7 @@ $(BUILD)/tests/tools/%: $(BUILD)/tests/tools/%.o $(BUILD)/libpetrel.a
 	$(CC) $(OPT) $(SAN) -o $@ $^ $(LIBS)
 
 run: all
-	./$(BUILD)/petreld
+	./$(BUILD)/petreld $(ARGS)
 
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
@@ -101,7 +102,7 @@ fuzz:
 
 bench: all
 	@scripts/install-deps bench
-	bench/smtp-inbound && bench/pop3-retr && bench/imap-ops && bench/imap-idle && bench/tls-handshake
+	bench/smtp-inbound && bench/pop3-retr && bench/imap-ops && bench/imap-idle && bench/tls-handshake && bench/outbound
 
 clean:
 	rm -rf build build-asan build-fuzz

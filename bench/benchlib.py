@@ -3,8 +3,9 @@
 The deterministic mailbox, the private petreld and Dovecot instances, the
 machine measurements (CPU, memory, waiting for a quiet machine), the
 multi-process client runner and the results output. Used by
-bench/pop3-retr, bench/imap-ops and bench/imap-idle (bench/smtp-inbound
-keeps its own copies). Python 3, standard library only.
+bench/pop3-retr, bench/imap-ops, bench/imap-idle and bench/outbound (the
+private Postfix relay; bench/smtp-inbound keeps its own copies). Python 3,
+standard library only.
 """
 
 import base64
@@ -380,7 +381,8 @@ def wait_greeting(port, seconds, expect, proc=None):
 # log_lines(), stop(); attribute name and one <listener>_port attribute per
 # listener (smtp_port, pop3s_port, imaps_port, ...).
 
-PETREL_LISTENERS = ("smtp", "smtps", "pop3", "pop3s", "imap", "imaps")
+PETREL_LISTENERS = ("smtp", "smtps", "pop3", "pop3s", "imap", "imaps",
+                    "submission", "submissions")
 
 
 class Petrel:
@@ -541,7 +543,30 @@ class Petrel:
 DOVECOT_PORTS = ("pop3", "pop3s", "imap", "imaps")
 
 
-class Dovecot:
+class ProcessTree:
+    """CPU and memory of a master process and its children (Dovecot,
+    Postfix); the subclass's pids() lists them."""
+
+    def cpu_seconds(self):
+        """CPU of the master and all its (live and reaped) children: reaped
+        ones' CPU is in the master's cutime/cstime."""
+        total = 0.0
+        for pid in self.pids():
+            st = proc_stat(pid)
+            if st:
+                total += st[1] + st[2]
+        return total
+
+    def mem_sample(self):
+        rss = pss = 0
+        for pid in self.pids():
+            r, p = mem_kb(pid)
+            rss += r
+            pss += p
+        return rss, pss
+
+
+class Dovecot(ProcessTree):
     """A private Dovecot (`dovecot -F -c FILE`, a child of this script) under
     root/, on 127.0.0.1 high ports (ports maps "pop3", "pop3s", "imap",
     "imaps" to a port; missing ones are 0, i.e. not listening), Maildirs
@@ -649,23 +674,6 @@ class Dovecot:
             return []
         return [self.proc.pid] + children_of(self.proc.pid)
 
-    def cpu_seconds(self):
-        """CPU of the master and all its (live and reaped) children."""
-        total = 0.0
-        for pid in self.pids():
-            st = proc_stat(pid)
-            if st:
-                total += st[1] + st[2]
-        return total
-
-    def mem_sample(self):
-        rss = pss = 0
-        for pid in self.pids():
-            r, p = mem_kb(pid)
-            rss += r
-            pss += p
-        return rss, pss
-
     def log_lines(self):
         try:
             with open(self.logfile) as f:
@@ -695,22 +703,156 @@ class Dovecot:
         self.proc = None
 
 
-def stop_system_dovecot():
-    """The packaged instance must not run during the bench (or ever be used)."""
-    for pidfile in ("/run/dovecot/master.pid", "/var/run/dovecot/master.pid"):
+def running_master(pidfiles):
+    """The live pid named by the first of pidfiles that names one, or None."""
+    for pidfile in pidfiles:
         try:
             with open(pidfile) as f:
                 pid = int(f.read().split()[0])
         except (OSError, ValueError, IndexError):
             continue
-        if not pid_alive(pid):
-            continue
-        log("stopping the system Dovecot (master pid %d)" % pid)
-        os.kill(pid, signal.SIGTERM)
-        end = time.monotonic() + 15
-        while pid_alive(pid) and time.monotonic() < end:
-            time.sleep(0.1)
+        if pid_alive(pid):
+            return pid
+    return None
+
+
+def stop_system_dovecot():
+    """The packaged instance must not run during the bench (or ever be used)."""
+    pid = running_master(("/run/dovecot/master.pid", "/var/run/dovecot/master.pid"))
+    if pid is None:
         return
+    log("stopping the system Dovecot (master pid %d)" % pid)
+    os.kill(pid, signal.SIGTERM)
+    end = time.monotonic() + 15
+    while pid_alive(pid) and time.monotonic() < end:
+        time.sleep(0.1)
+
+
+class Postfix(ProcessTree):
+    """A private Postfix instance under root/ (its own config, queue and
+    data directories), smtpd on 127.0.0.1:port. main.cf comes from
+    bench/postfix/<main_template>, master.cf from master.cf.in; @ROOT@,
+    @LISTEN@, @LOGGING@ and the keys of subst are filled in. With tls, a
+    certificate and key (PEM files) are copied to root/tls/ for smtpd."""
+
+    name = "postfix"
+
+    def __init__(self, root, port, main_template, subst=None, maillog=False):
+        self.root, self.port = root, port
+        self.etc = os.path.join(root, "etc")
+        self.spool = os.path.join(root, "spool")
+        self.main_template = main_template
+        self.subst = dict(subst or {})
+        self.maillog = maillog
+        self.started = False
+
+    def prepare(self, cert=None, key=None):
+        for d in ("etc", "spool", "data", "tls"):
+            os.makedirs(os.path.join(self.root, d), exist_ok=True)
+        os.chmod(self.root, 0o755)
+        pw = run(["getent", "passwd", "postfix"], check=False)
+        if pw.returncode != 0:
+            raise BenchError("no 'postfix' user: is the postfix package installed?")
+        os.chown(os.path.join(self.root, "data"), int(pw.stdout.split(":")[2]), -1)
+        if cert and key:
+            shutil.copyfile(cert, os.path.join(self.root, "tls", "cert.pem"))
+            shutil.copyfile(key, os.path.join(self.root, "tls", "key.pem"))
+            os.chmod(os.path.join(self.root, "tls", "key.pem"), 0o600)
+        subst = {"@ROOT@": self.root, "@LISTEN@": "127.0.0.1:%d" % self.port,
+                 "@LOGGING@": ("maillog_file = %s/postfix.log" % self.root)
+                 if self.maillog else ""}
+        subst.update(self.subst)
+        for name, tmpl in (("main.cf", self.main_template),
+                           ("master.cf", "master.cf.in")):
+            with open(os.path.join(HERE, "postfix", tmpl)) as f:
+                text = f.read()
+            for k, v in subst.items():
+                text = text.replace(k, str(v))
+            with open(os.path.join(self.etc, name), "w") as f:
+                f.write(text)
+        run(["postfix", "-c", self.etc, "check"])
+
+    def start(self):
+        self.started = True
+        run(["postfix", "-c", self.etc, "start"])
+        end = time.monotonic() + 30
+        while time.monotonic() < end:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=2) as s:
+                    if s.recv(512).startswith(b"220"):
+                        s.sendall(b"QUIT\r\n")
+                        return
+            except OSError:
+                pass
+            time.sleep(0.1)
+        raise BenchError("the bench Postfix did not greet on 127.0.0.1:%d in 30 s"
+                         % self.port)
+
+    def master_pid(self):
+        try:
+            with open(os.path.join(self.spool, "pid", "master.pid")) as f:
+                return int(f.read().split()[0])
+        except (OSError, ValueError, IndexError):
+            return None
+
+    @property
+    def pid(self):
+        return self.master_pid()
+
+    def queued(self):
+        """Messages in the queue directories (not yet delivered or bounced)."""
+        n = 0
+        for q in ("maildrop", "incoming", "active", "deferred", "hold"):
+            for _, _, files in os.walk(os.path.join(self.spool, q)):
+                n += len(files)
+        return n
+
+    def drain(self, seconds):
+        """Wait until the queue is empty; the seconds it took, or None."""
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < seconds:
+            if self.queued() == 0:
+                return time.monotonic() - t0
+            time.sleep(0.05)
+        return None
+
+    def check_alive(self):
+        mpid = self.master_pid()
+        if mpid is None or not pid_alive(mpid):
+            raise BenchError("the bench Postfix master is gone (stopped from outside?)")
+
+    def pids(self):
+        mpid = self.master_pid()
+        if mpid is None or not pid_alive(mpid):
+            return []
+        return [mpid] + children_of(mpid)
+
+    def stop(self):
+        if not self.started:
+            return
+        mpid = self.master_pid()
+        run(["postfix", "-c", self.etc, "stop"], check=False, timeout=30)
+        end = time.monotonic() + 15
+        while mpid and pid_alive(mpid) and time.monotonic() < end:
+            time.sleep(0.1)
+        if mpid and pid_alive(mpid):
+            log("postfix master %d still running; sending SIGKILL" % mpid)
+            os.kill(mpid, signal.SIGKILL)
+        self.started = False
+
+
+def stop_system_postfix():
+    """The packaged instance must not run during the bench (or ever be used)."""
+    pid = running_master(("/var/spool/postfix/pid/master.pid",))
+    if pid is None:
+        return
+    log("stopping the system Postfix (master pid %d)" % pid)
+    run(["postfix", "stop"], check=False, timeout=30)
+    end = time.monotonic() + 15
+    while pid_alive(pid) and time.monotonic() < end:
+        time.sleep(0.1)
+    if pid_alive(pid):
+        os.kill(pid, signal.SIGTERM)
 
 
 def check_tools(need_dovecot_binaries):

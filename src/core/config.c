@@ -79,6 +79,11 @@ static const struct cfg_key keys[] = {
 	{ "smtp_max_errors", T_UINT, F(smtp_max_errors), 1, 100000 },
 	{ "smtp_command_timeout", T_SECS, F(smtp_command_timeout), 1, 86400 },
 	{ "smtp_data_timeout", T_SECS, F(smtp_data_timeout), 1, 86400 },
+	{ "smtp_client_connect_timeout", T_SECS, F(smtp_client_connect_timeout), 1, 86400 },
+	{ "smtp_client_command_timeout", T_SECS, F(smtp_client_command_timeout), 1, 86400 },
+	{ "smtp_client_data_init_timeout", T_SECS, F(smtp_client_data_init_timeout), 1, 86400 },
+	{ "smtp_client_data_block_timeout", T_SECS, F(smtp_client_data_block_timeout), 1, 86400 },
+	{ "smtp_client_data_done_timeout", T_SECS, F(smtp_client_data_done_timeout), 1, 86400 },
 	{ "max_connections", T_UINT, F(max_connections), 1, 1000000 },
 	{ "max_connections_per_ip", T_UINT, F(max_connections_per_ip), 0, 1000000 },
 	{ "max_connections_per_ip_ranges", T_IPRANGES,
@@ -168,6 +173,11 @@ void cfg_defaults(struct config *cfg)
 	cfg->smtp_max_errors = SMTP_MAX_ERRORS_DEFAULT;
 	cfg->smtp_command_timeout = SMTP_COMMAND_TIMEOUT_DEFAULT;
 	cfg->smtp_data_timeout = SMTP_DATA_TIMEOUT_DEFAULT;
+	cfg->smtp_client_connect_timeout = SMTPC_CONNECT_TIMEOUT_DEFAULT;
+	cfg->smtp_client_command_timeout = SMTPC_MAIL_TIMEOUT_DEFAULT;
+	cfg->smtp_client_data_init_timeout = SMTPC_DATA_INIT_TIMEOUT_DEFAULT;
+	cfg->smtp_client_data_block_timeout = SMTPC_DATA_BLOCK_TIMEOUT_DEFAULT;
+	cfg->smtp_client_data_done_timeout = SMTPC_DATA_TERM_TIMEOUT_DEFAULT;
 	cfg->max_connections = NET_MAX_CONNECTIONS_DEFAULT;
 	cfg->max_connections_per_ip = NET_MAX_CONNECTIONS_PER_IP_DEFAULT;
 	cfg->tcp_keepalive_idle = NET_KEEPALIVE_IDLE_DEFAULT;
@@ -250,20 +260,13 @@ static int parse_listen(const char *v, struct cfg_listen_list *l,
 			char *why, size_t whysz)
 {
 	memset(l, 0, sizeof *l);
-	const char *p = v;
-	while (*p) {
-		while (*p == ' ' || *p == ',')
-			p++;
-		if (*p == '\0')
-			break;
-		const char *e = p;
-		while (*e && *e != ',' && *e != ' ')
-			e++;
-		size_t n = (size_t)(e - p);
+	const char *next = v, *p;
+	size_t n;
+	while (cfg_list_next(&next, &p, &n)) {
+		const char *e = p + n;
 		if (memchr(p, '=', n) != NULL) {
 			if (cfg_listen_option(p, n, l, why, whysz) != 0)
 				return -1;
-			p = e;
 			continue;
 		}
 		if (l->n == CFG_MAX_LISTEN) {
@@ -314,7 +317,6 @@ static int parse_listen(const char *v, struct cfg_listen_list *l,
 			return -1;
 		}
 		l->n++;
-		p = e;
 	}
 	if ((l->cert[0] != '\0') != (l->key[0] != '\0')) {
 		snprintf(why, whysz, "cert= and key= go together");

@@ -142,6 +142,12 @@ struct config {
 	unsigned smtp_max_errors;
 	unsigned smtp_command_timeout;	/* seconds */
 	unsigned smtp_data_timeout;	/* seconds */
+	/* outbound SMTP client (smtpc_opts_from_config), seconds */
+	unsigned smtp_client_connect_timeout;	/* TCP connect, TLS handshake */
+	unsigned smtp_client_command_timeout;	/* greeting, EHLO, MAIL, RCPT, ... */
+	unsigned smtp_client_data_init_timeout;	/* the 354 to DATA */
+	unsigned smtp_client_data_block_timeout;	/* a write not taken */
+	unsigned smtp_client_data_done_timeout;	/* the reply after the "." */
 	unsigned max_connections;
 	unsigned max_connections_per_ip;	/* 0 = no limit */
 	/* per-address caps for address ranges, longest prefix first */

@@ -98,15 +98,10 @@ int cfg_parse_ip_ranges(const char *v, struct cfg_ip_ranges *out, char *why,
 {
 	struct cfg_ip_ranges l;
 	memset(&l, 0, sizeof l);
-	const char *p = v;
-	while (*p) {
-		while (*p == ' ' || *p == '\t' || *p == ',')
-			p++;
-		if (*p == '\0')
-			break;
-		const char *e = p;
-		while (*e && *e != ',' && *e != ' ' && *e != '\t')
-			e++;
+	const char *next = v, *p;
+	size_t len;
+	while (cfg_list_next(&next, &p, &len)) {
+		const char *e = p + len;
 		if (l.n == CFG_MAX_IP_RANGES) {
 			snprintf(why, whysz, "more than %d ranges", CFG_MAX_IP_RANGES);
 			return -1;
@@ -122,7 +117,6 @@ int cfg_parse_ip_ranges(const char *v, struct cfg_ip_ranges *out, char *why,
 				return -1;
 			}
 		l.n++;
-		p = e;
 	}
 	*out = l;
 	return 0;

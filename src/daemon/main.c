@@ -26,6 +26,7 @@
 #include "core/jobs.h"
 #include "imap/imap.h"
 #include "pop3/pop3.h"
+#include "queue/queue.h"
 #include "smtp/smtp.h"
 #include "store/store.h"
 
@@ -322,6 +323,11 @@ int main(int argc, char **argv)
 		total_listeners += sets[s].addrs->n;
 	}
 
+	/* reads resolv.conf and the relay's password: before the drop */
+	struct queue_runner *runner;
+	if (queue_runner_new(cfg, &runner, &err) != 0)
+		goto fatal;
+
 	const char *store_dir;
 	if (daemon_drop_privileges(cfg, &store_dir, &err) != 0)
 		goto fatal;
@@ -343,6 +349,8 @@ int main(int argc, char **argv)
 	sigaddset(&sigs, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 
+	if (queue_runner_start(runner, st, &err) != 0)
+		goto fatal;
 	struct smtp_server *srv = smtp_server_new(cfg, st, tls);
 	struct jobs *jobs = jobs_new(2);
 	struct auth *auth = auth_new(st, jobs);
@@ -428,6 +436,7 @@ int main(int argc, char **argv)
 	jobs_free(&jobs);
 	auth_free(&auth);
 	net_limits_release(&limits);
+	queue_runner_stop(&runner);
 	store_close(&st);
 	net_tls_ref_destroy(&tls_ref);
 	SSL_CTX_free(tls);

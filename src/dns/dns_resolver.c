@@ -5,12 +5,14 @@
 #include "dns/dns_query.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <event2/event.h>
 #include <sodium.h>
 #include <unbound.h>
 
+#include "core/config.h"
 #include "core/log.h"
 #include "core/xmalloc.h"
 
@@ -43,18 +45,10 @@ static int set_option(struct ub_ctx *ctx, const char *opt, const char *val,
 /* "127.0.0.1@5353, ::1" -> one ub_ctx_set_fwd per address */
 static int set_forwarders(struct ub_ctx *ctx, const char *v, struct err *err)
 {
-	const char *p = v;
-	size_t n = 0;
-	while (*p) {
-		while (*p == ' ' || *p == ',')
-			p++;
-		if (*p == '\0')
-			break;
-		const char *e = p;
-		while (*e && *e != ' ' && *e != ',')
-			e++;
+	const char *next = v, *p;
+	size_t n = 0, len;
+	while (cfg_list_next(&next, &p, &len)) {
 		char one[80];
-		size_t len = (size_t)(e - p);
 		if (len >= sizeof one)
 			return err_set(err, ERR_CONFIG, 0, NULL,
 				       "dns_forwarder: address too long");
@@ -66,7 +60,6 @@ static int set_forwarders(struct ub_ctx *ctx, const char *v, struct err *err)
 				       "dns_forwarder: bad address '%s' (%s)", one,
 				       ub_strerror(rc));
 		n++;
-		p = e;
 	}
 	return n == 0 ? err_set(err, ERR_CONFIG, 0, NULL,
 				"dns_forwarder: no address") : 0;

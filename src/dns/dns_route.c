@@ -89,11 +89,11 @@ static void mx_answer(struct dns_query *q, int rc, struct ub_result *res)
 		fail(q, DNS_TEMPFAIL, "DNS server failure (rcode %d)", res->rcode);
 		return;
 	}
-	if (!res->havedata) {
+	size_t count = res->havedata ? count_records(res) : 0;
+	if (count == 0) {
 		implicit_mx(q);
 		return;
 	}
-	size_t count = count_records(res);
 	struct dns_target *all = xcalloc(count, sizeof *all);
 	size_t n = 0, bad = 0, roots = 0;
 	for (size_t i = 0; i < count; i++) {

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/log.h"
 #include "core/xmalloc.h"
@@ -82,22 +83,27 @@ static void conn_gave_up(struct qr_conn *k)
 	if (d->active == 1) {
 		/* nobody else got through: the destination is down */
 		d->dead_until = qr_now() + QR_DEST_DEAD;
-		snprintf(d->dead_why, sizeof d->dead_why, "%s",
-			 k->last_fail[0] != '\0' ? k->last_fail
-						 : "no address to connect to");
+		if (k->failed)
+			d->dead_why = k->last_fail;
+		else
+			qr_reply(&d->dead_why, 451, "4.4.1", SMTPC_STAGE_CONNECT,
+				 "no address to connect to for %s", d->name);
+		char text[SMTPC_REPLY_TEXT_MAX + 32];
+		smtpc_reply_format(&d->dead_why, text, sizeof text);
 		log_info("queue", NULL, "op=connect dest=%s result=down "
-			 "why=\"%s\"", d->key, d->dead_why);
-		struct smtpc_reply r;
-		memset(&r, 0, sizeof r);
-		r.code = 451;
-		snprintf(r.enhanced, sizeof r.enhanced, "4.4.1");
-		snprintf(r.text, sizeof r.text, "%s", d->dead_why);
-		r.synthetic = true;
+			 "why=\"%s\"", d->key, text);
 		conn_close(k, false);
-		qr_dest_fail_all(q, d, &r);
+		qr_dest_fail_all(q, d, &d->dead_why);
 		return;
 	}
 	conn_close(k, false);
+}
+
+/* A server's own refusal, or a failure past the TCP connect (TLS
+ * required but not offered), says more than "connection refused". */
+static bool telling(const struct smtpc_reply *r)
+{
+	return r->stage != SMTPC_STAGE_CONNECT || !r->synthetic;
 }
 
 static void conn_ready(struct smtpc *c, const struct smtpc_reply *failure,
@@ -107,7 +113,9 @@ static void conn_ready(struct smtpc *c, const struct smtpc_reply *failure,
 	if (failure != NULL) {
 		char text[SMTPC_REPLY_TEXT_MAX + 32];
 		smtpc_reply_format(failure, text, sizeof text);
-		snprintf(k->last_fail, sizeof k->last_fail, "%s", text);
+		if (!k->failed || telling(failure) || !telling(&k->last_fail))
+			k->last_fail = *failure;
+		k->failed = true;
 		log_info("queue", NULL, "op=connect dest=%s peer=%s "
 			 "result=failed reply=\"%s\"", k->d->key,
 			 smtpc_info(c)->peer, text);
@@ -158,8 +166,7 @@ static void conn_try(struct qr_conn *k)
 	struct sockaddr_storage ss;
 	socklen_t sl = target_addr(&t->addr[k->ai++], d->port, &ss);
 	snprintf(k->peer_name, sizeof k->peer_name, "%s", t->host);
-	smtpc_opts_init(&k->opts);
-	k->opts.helo_name = q->cfg->hostname;
+	smtpc_opts_from_config(&k->opts, q->cfg);
 	k->opts.peer_name = k->peer_name;
 	k->opts.tls = d->tls;
 	k->opts.tls_ctx = q->tls;
@@ -191,6 +198,26 @@ static void conn_done(struct smtpc *c, struct smtpc_msg *msg, void *arg)
 	conn_next(k);
 }
 
+/* Bytes at the start of data taken by the Return-Path field our own
+ * trace put there for local copies: RFC 5321 4.4, a message relayed on
+ * must not carry one (the final delivery adds it). */
+static size_t return_path_len(const unsigned char *data, size_t len)
+{
+	static const char name[] = "Return-Path:";
+	size_t n = sizeof name - 1;
+	if (len < n || strncasecmp((const char *)data, name, n) != 0)
+		return 0;
+	size_t i = n;
+	for (;;) {
+		const unsigned char *lf = memchr(data + i, '\n', len - i);
+		if (lf == NULL)
+			return 0;
+		i = (size_t)(lf - data) + 1;
+		if (i >= len || (data[i] != ' ' && data[i] != '\t'))
+			return i;
+	}
+}
+
 static void conn_next(struct qr_conn *k)
 {
 	struct queue_runner *q = k->q;
@@ -207,13 +234,14 @@ static void conn_next(struct qr_conn *k)
 		return;
 	}
 	k->cur = m;
+	size_t skip = return_path_len(m->data, m->len);
 	free(k->m.rcpts);
 	k->m = (struct smtpc_msg){
 		.mail_from = m->sender,
 		.rcpts = xcalloc(m->n, sizeof *k->m.rcpts),
 		.n_rcpts = m->n,
-		.data = m->data,
-		.len = m->len,
+		.data = m->data + skip,
+		.len = m->len - skip,
 		.smtputf8 = (m->flags & STORE_QUEUE_SMTPUTF8) != 0,
 	};
 	for (size_t i = 0; i < m->n; i++)

@@ -92,7 +92,7 @@ struct qr_dest {
 	size_t n_targets;
 	struct dns_target *targets;	/* malloc'd copy */
 	int64_t dead_until;
-	char dead_why[SMTPC_REPLY_TEXT_MAX + 64];
+	struct smtpc_reply dead_why;	/* what the last try got */
 };
 
 struct qr_conn {
@@ -102,7 +102,10 @@ struct qr_conn {
 	struct smtpc *c;
 	size_t ti, ai;			/* target and address being tried */
 	char peer_name[DNS_NAME_MAX + 1];
-	char last_fail[SMTPC_REPLY_TEXT_MAX + 64];
+	/* the most telling failure so far: a server's refusal (TLS
+	 * required and not offered, 5xx greeting) over a connect error */
+	struct smtpc_reply last_fail;
+	bool failed;
 	struct smtpc_opts opts;
 	struct qr_msg *cur;
 	struct smtpc_msg m;
@@ -126,7 +129,8 @@ struct queue_runner {
 	pthread_t thread;
 	bool thread_started;
 
-	struct event *scan_ev;		/* timer and wake-up */
+	struct event *scan_ev;		/* every second, from the start */
+	struct event *wake_ev;		/* new mail: from the cursor on */
 	struct event *stop_ev;
 	struct event *flush_ev;
 	struct event *stats_ev;
@@ -180,6 +184,9 @@ struct qr_msg *qr_dest_pop(struct qr_dest *d);
  * a permanent one bounces). */
 void qr_dest_fail_all(struct queue_runner *q, struct qr_dest *d,
 		      const struct smtpc_reply *why);
+/* Forget destinations with nothing to do and an old route (memory stays
+ * bounded by the destinations in use, not all ever seen). */
+void qr_dests_prune(struct queue_runner *q);
 void qr_dests_free(struct queue_runner *q);
 void qr_msg_free(struct qr_msg *m);
 
@@ -193,6 +200,10 @@ void qr_conns_free(struct queue_runner *q);
 /* The attempt of m is over: every m->r[i].sr.reply says how it went. */
 void qr_msg_result(struct queue_runner *q, struct qr_msg *m,
 		   const char *remote_mta);
+/* A reply we make up (synthetic: not a server's words). */
+void qr_reply(struct smtpc_reply *r, int code, const char *enhanced,
+	      enum smtpc_stage stage, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
 /* Deliver m into mailboxes hosted here. */
 void qr_msg_local(struct queue_runner *q, struct qr_msg *m);
 /* Load m's bytes; false (and every recipient's outcome decided) if that

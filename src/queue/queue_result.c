@@ -8,6 +8,7 @@
  */
 #include "queue/queue_private.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,6 +115,10 @@ void qr_msg_result(struct queue_runner *q, struct qr_msg *m,
 		}
 		unsigned wait = cfg_retry_delay(&cfg->queue_retry_schedule,
 						r->attempts);
+		/* the last try comes when the lifetime ends, not after it */
+		int64_t end = m->created + (int64_t)cfg->queue_lifetime;
+		if (now + (int64_t)wait > end)
+			wait = end > now ? (unsigned)(end - now) : 1;
 		log_info("queue", NULL, "op=deferred id=%lld to=<%s> relay=%s "
 			 "attempts=%u retry_in=%us reply=\"%s\"",
 			 (long long)m->id, r->addr,
@@ -131,14 +136,17 @@ void qr_msg_result(struct queue_runner *q, struct qr_msg *m,
 	free(delayed);
 }
 
-static void reply_local(struct smtpc_reply *r, int code, const char *enh,
-			const char *text)
+void qr_reply(struct smtpc_reply *r, int code, const char *enhanced,
+	      enum smtpc_stage stage, const char *fmt, ...)
 {
 	memset(r, 0, sizeof *r);
 	r->code = code;
-	snprintf(r->enhanced, sizeof r->enhanced, "%s", enh);
-	snprintf(r->text, sizeof r->text, "%s", text);
-	r->stage = SMTPC_STAGE_LOCAL;
+	snprintf(r->enhanced, sizeof r->enhanced, "%s", enhanced);
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(r->text, sizeof r->text, fmt, ap);
+	va_end(ap);
+	r->stage = stage;
 	r->synthetic = true;
 }
 
@@ -160,12 +168,14 @@ void qr_msg_local(struct queue_runner *q, struct qr_msg *m)
 		}
 		if (found == 1 && mb.enabled) {
 			ids[n_ids++] = mb.id;
-			reply_local(&r->sr.reply, 250, "2.0.0", "delivered to mailbox");
+			qr_reply(&r->sr.reply, 250, "2.0.0", SMTPC_STAGE_LOCAL,
+				 "delivered to mailbox");
 		} else if (found < 0 && at != NULL) {
-			reply_local(&r->sr.reply, 451, "4.3.0", err.msg);
+			qr_reply(&r->sr.reply, 451, "4.3.0", SMTPC_STAGE_LOCAL,
+				 "%s", err.msg);
 		} else {
-			reply_local(&r->sr.reply, 550, "5.1.1",
-				    "mailbox unavailable");
+			qr_reply(&r->sr.reply, 550, "5.1.1", SMTPC_STAGE_LOCAL,
+				 "mailbox unavailable");
 		}
 	}
 	if (n_ids > 0 && qr_msg_load(q, m)) {
@@ -176,8 +186,8 @@ void qr_msg_local(struct queue_runner *q, struct qr_msg *m)
 		if (store_deliver_wait(q->st, &d, &err) != 0)
 			for (size_t i = 0; i < m->n; i++)
 				if (m->r[i].sr.reply.code == 250)
-					reply_local(&m->r[i].sr.reply, 451,
-						    "4.3.0", err.msg);
+					qr_reply(&m->r[i].sr.reply, 451, "4.3.0",
+						 SMTPC_STAGE_LOCAL, "%s", err.msg);
 	} else if (n_ids > 0) {
 		free(ids);
 		return;	/* qr_msg_load decided every recipient */

@@ -160,17 +160,6 @@ void qr_msg_free(struct qr_msg *m)
 	free(m);
 }
 
-static void reply_set(struct smtpc_reply *r, int code, const char *enhanced,
-		      const char *text)
-{
-	memset(r, 0, sizeof *r);
-	r->code = code;
-	snprintf(r->enhanced, sizeof r->enhanced, "%s", enhanced);
-	snprintf(r->text, sizeof r->text, "%s", text);
-	r->stage = SMTPC_STAGE_CONNECT;
-	r->synthetic = true;
-}
-
 void qr_dest_fail_all(struct queue_runner *q, struct qr_dest *d,
 		      const struct smtpc_reply *why)
 {
@@ -187,27 +176,25 @@ void qr_dest_fail_all(struct queue_runner *q, struct qr_dest *d,
 static void route_failed(struct queue_runner *q, struct qr_dest *d)
 {
 	struct smtpc_reply r;
-	char text[400];
 	switch (d->status) {
 	case DNS_TEMPFAIL:
-		snprintf(text, sizeof text, "Host or domain name lookup of %s "
-			 "failed temporarily: %s", d->name, d->why);
-		reply_set(&r, 451, "4.4.3", text);
+		qr_reply(&r, 451, "4.4.3", SMTPC_STAGE_CONNECT,
+			 "Host or domain name lookup of %s failed temporarily: "
+			 "%s", d->name, d->why);
 		break;
 	case DNS_NULLMX:
-		snprintf(text, sizeof text, "Domain %s does not accept mail "
-			 "(null MX, RFC 7505)", d->name);
-		reply_set(&r, 556, "5.1.10", text);
+		qr_reply(&r, 556, "5.1.10", SMTPC_STAGE_CONNECT,
+			 "Domain %s does not accept mail (null MX, RFC 7505)",
+			 d->name);
 		break;
 	case DNS_OK:
 		return;
 	case DNS_NXDOMAIN:
 	case DNS_NOADDR:
 	case DNS_BADNAME:
-		snprintf(text, sizeof text, "Host or domain name not found: %s "
-			 "(%s)", d->name, d->why[0] != '\0' ? d->why
-							   : dns_status_str(d->status));
-		reply_set(&r, 550, "5.1.2", text);
+		qr_reply(&r, 550, "5.1.2", SMTPC_STAGE_CONNECT,
+			 "Host or domain name not found: %s (%s)", d->name,
+			 d->why[0] != '\0' ? d->why : dns_status_str(d->status));
 		break;
 	}
 	log_info("queue", NULL, "op=route dest=%s status=%s why=\"%s\"", d->key,
@@ -260,9 +247,7 @@ void qr_dest_kick(struct queue_runner *q, struct qr_dest *d)
 	}
 	int64_t now = qr_now();
 	if (d->dead_until > now) {
-		struct smtpc_reply r;
-		reply_set(&r, 451, "4.4.1", d->dead_why);
-		qr_dest_fail_all(q, d, &r);
+		qr_dest_fail_all(q, d, &d->dead_why);
 		return;
 	}
 	if (d->resolved_at == 0 || now - d->resolved_at > QR_ROUTE_TTL) {
@@ -285,6 +270,23 @@ void qr_dest_kick_all(struct queue_runner *q)
 {
 	for (struct qr_dest *d = q->dests; d != NULL; d = d->next)
 		qr_dest_kick(q, d);
+}
+
+void qr_dests_prune(struct queue_runner *q)
+{
+	int64_t now = qr_now();
+	struct qr_dest **pp = &q->dests;
+	while (*pp != NULL) {
+		struct qr_dest *d = *pp;
+		if (d->head == NULL && d->active == 0 && d->q == NULL &&
+		    now - d->resolved_at > QR_ROUTE_TTL && d->dead_until < now) {
+			*pp = d->next;
+			free(d->targets);
+			free(d);
+			continue;
+		}
+		pp = &d->next;
+	}
 }
 
 void qr_dests_free(struct queue_runner *q)

@@ -157,7 +157,14 @@ static void flush(evutil_socket_t fd, short what, void *arg)
 	struct queue_runner *q = arg;
 	if (q->n_out > 0) {
 		struct err err;
-		if (store_queue_update(q->st, q->out, q->n_out, &err) != 0) {
+		struct timespec t0, t1;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		int rc = store_queue_update(q->st, q->out, q->n_out, &err);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		log_debug("queue", NULL, "op=commit outcomes=%zu ms=%.2f", q->n_out,
+			  (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
+				  (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
+		if (rc != 0) {
 			log_error("queue", NULL, "op=commit outcomes=%zu "
 				  "error=\"%s\"", q->n_out, err.msg);
 			struct timeval tv = { 1, 0 };
@@ -198,11 +205,14 @@ static int scan_row(const struct store_queue_msg *m,
 	return q->n_inflight >= QR_INFLIGHT_MAX;
 }
 
-static void scan(evutil_socket_t fd, short what, void *arg)
+/* Take due recipients from the cursor on. A wake-up (new mail) goes on
+ * from where the last scan stopped, so a busy queue is not read again
+ * from its start for every commit: new entries sort after it (their
+ * next_try is their arrival, their id the newest). The timer starts
+ * over from the beginning once a second, which picks up retries that
+ * came due and administrators' changes. */
+static void scan_from(struct queue_runner *q)
 {
-	(void)fd;
-	(void)what;
-	struct queue_runner *q = arg;
 	if (q->stopping)
 		return;
 	int64_t now = qr_now(), next = 0;
@@ -215,32 +225,41 @@ static void scan(evutil_socket_t fd, short what, void *arg)
 	/* an admin's bounces: no attempt, the report at once */
 	struct qr_msg *m;
 	while ((m = qr_dest_pop(&q->bounces)) != NULL) {
-		for (size_t i = 0; i < m->n; i++) {
-			struct smtpc_reply *r = &m->r[i].sr.reply;
-			r->code = 554;
-			snprintf(r->enhanced, sizeof r->enhanced, "5.0.0");
-			snprintf(r->text, sizeof r->text, "%s", m->r[i].reason);
-			r->synthetic = true;
-		}
+		for (size_t i = 0; i < m->n; i++)
+			qr_reply(&m->r[i].sr.reply, 554, "5.0.0",
+				 SMTPC_STAGE_LOCAL, "%s", m->r[i].reason);
 		qr_msg_result(q, m, NULL);
 		qr_msg_free(m);
 	}
-	bool more = s.seen == QR_SCAN_BATCH && q->n_inflight < QR_INFLIGHT_MAX;
-	if (!more)
-		q->cursor = (struct store_queue_pos){ 0, 0, 0 };
 	if (s.added > 0)
 		qr_dest_kick_all(q);
-	/* the next scan: at once while there is more, else in a second
-	 * (new mail wakes us sooner; admins' changes are seen then) */
-	struct timeval tv = { more ? 0 : 1, 0 };
-	event_add(q->scan_ev, &tv);
+	/* more waiting past this batch: go on at once */
+	if (s.seen == QR_SCAN_BATCH && q->n_inflight < QR_INFLIGHT_MAX)
+		event_active(q->wake_ev, EV_TIMEOUT, 0);
+}
+
+static void scan_timer(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct queue_runner *q = arg;
+	q->cursor = (struct store_queue_pos){ 0, 0, 0 };
+	scan_from(q);
+	qr_dests_prune(q);
+}
+
+static void scan_wake(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	scan_from(arg);
 }
 
 /* On the committer thread: new recipients were queued. */
 static void wake(void *arg)
 {
 	struct queue_runner *q = arg;
-	event_active(q->scan_ev, EV_TIMEOUT, 0);
+	event_active(q->wake_ev, EV_TIMEOUT, 0);
 }
 
 static void stats(evutil_socket_t fd, short what, void *arg)
@@ -318,6 +337,8 @@ static void runner_free(struct queue_runner *q)
 {
 	if (q->scan_ev != NULL)
 		event_free(q->scan_ev);
+	if (q->wake_ev != NULL)
+		event_free(q->wake_ev);
 	if (q->stop_ev != NULL)
 		event_free(q->stop_ev);
 	if (q->flush_ev != NULL)
@@ -360,11 +381,12 @@ int queue_runner_new(const struct config *cfg, struct queue_runner **out,
 	q->tls = smtpc_tls_ctx_new(NULL, err);
 	if (q->tls == NULL)
 		goto fail;
-	q->scan_ev = event_new(q->base, -1, 0, scan, q);
+	q->scan_ev = event_new(q->base, -1, EV_PERSIST, scan_timer, q);
+	q->wake_ev = event_new(q->base, -1, 0, scan_wake, q);
 	q->stop_ev = event_new(q->base, -1, 0, stop_cb, q);
 	q->flush_ev = event_new(q->base, -1, 0, flush, q);
 	q->stats_ev = event_new(q->base, -1, EV_PERSIST, stats, q);
-	if (q->scan_ev == NULL || q->stop_ev == NULL || q->flush_ev == NULL ||
+	if (q->scan_ev == NULL || q->wake_ev == NULL || q->stop_ev == NULL || q->flush_ev == NULL ||
 	    q->stats_ev == NULL) {
 		err_set(err, ERR_ENV, 0, NULL, "queue: cannot make events");
 		goto fail;
@@ -380,8 +402,9 @@ int queue_runner_start(struct queue_runner *q, struct store *st,
 		       struct err *err)
 {
 	q->st = st;
-	struct timeval now0 = { 0, 0 }, minute = { 60, 0 };
-	event_add(q->scan_ev, &now0);
+	struct timeval second = { 1, 0 }, minute = { 60, 0 };
+	event_add(q->scan_ev, &second);
+	event_active(q->wake_ev, EV_TIMEOUT, 0);
 	event_add(q->stats_ev, &minute);
 	store_queue_notify_set(st, wake, q);
 	/* signals are the daemon main thread's */

@@ -93,28 +93,6 @@ static void back_to_commands(struct smtp_session *s)
 	net_conn_set_timeout(s->c, s->srv->cfg->smtp_command_timeout);
 }
 
-/* The recipients in other domains go to the outbound queue with the
- * message, in the same commit as the local copies. */
-static void queue_remote(struct smtp_session *s)
-{
-	s->remote_addrs = xreallocarray(s->remote_addrs, s->n_remote,
-					sizeof *s->remote_addrs);
-	size_t n = 0;
-	for (size_t i = 0; i < s->n_rcpts && n < s->n_remote; i++)
-		if (s->rcpts[i].mailbox_id == 0)
-			s->remote_addrs[n++] = s->rcpts[i].addr;
-	memset(&s->qenv, 0, sizeof s->qenv);
-	s->qenv.sender = s->from.null_path ? "" : s->from.addr;
-	s->qenv.rcpts = s->remote_addrs;
-	s->qenv.n_rcpts = n;
-	if (s->mail.smtputf8)
-		s->qenv.flags |= STORE_QUEUE_SMTPUTF8;
-	if (s->mail.body == SMTP_BODY_8BITMIME)
-		s->qenv.flags |= STORE_QUEUE_8BIT;
-	s->qenv.owner_id = s->user_id;
-	s->dlv.queue = &s->qenv;
-}
-
 void smtp_msg_finish(struct smtp_session *s)
 {
 	struct err err;
@@ -165,18 +143,36 @@ void smtp_msg_finish(struct smtp_session *s)
 	s->dlv.len = s->msg.len;
 	/* Parse once here (microseconds for 100 KB) so that IMAP serves
 	 * ENVELOPE, BODYSTRUCTURE and sections without reparsing. A cache
-	 * that does not fit is left out; IMAP then parses on first use. */
-	struct mime_message *mm = mime_parse(s->msg.data, s->msg.len, NULL);
-	buf_reset(&s->meta);
-	if (mime_cache_write(mm, &s->meta) == 0) {
-		s->dlv.meta = s->meta.data;
-		s->dlv.meta_len = s->meta.len;
+	 * that does not fit is left out; IMAP then parses on first use.
+	 * Mail only for other domains is never read over IMAP here. */
+	if (s->n_mailboxes > 0) {
+		struct mime_message *mm = mime_parse(s->msg.data, s->msg.len, NULL);
+		buf_reset(&s->meta);
+		if (mime_cache_write(mm, &s->meta) == 0) {
+			s->dlv.meta = s->meta.data;
+			s->dlv.meta_len = s->meta.len;
+		}
+		mime_message_free(&mm);
 	}
-	mime_message_free(&mm);
 	s->dlv.mailbox_ids = s->mailbox_ids;
 	s->dlv.n_mailboxes = s->n_mailboxes;
-	if (s->n_remote > 0)
-		queue_remote(s);
+	if (s->n_remote > 0) {
+		/* the same record queues the other domains' recipients */
+		s->qrcpts = xreallocarray(s->qrcpts, s->n_remote, sizeof *s->qrcpts);
+		size_t k = 0;
+		for (size_t i = 0; i < s->n_rcpts; i++)
+			if (s->rcpts[i].mailbox_id == 0)
+				s->qrcpts[k++] = s->rcpts[i].addr;
+		s->qenv = (struct store_queue_env){
+			.sender = s->from.null_path ? "" : s->from.addr,
+			.rcpts = s->qrcpts,
+			.n_rcpts = k,
+			.flags = (s->mail.smtputf8 ? STORE_QUEUE_SMTPUTF8 : 0) |
+				 (s->mail.body != SMTP_BODY_7BIT ? STORE_QUEUE_8BIT : 0),
+			.owner_id = s->user_id,
+		};
+		s->dlv.queue = &s->qenv;
+	}
 	s->dlv.internal_date = (int64_t)time(NULL);
 	s->dlv.done = commit_notify;
 	s->dlv.arg = s;
@@ -203,8 +199,8 @@ void smtp_commit_done(evutil_socket_t fd, short what, void *arg)
 		log_escape(span_cstr(s->from.addr), from, sizeof from);
 		if (s->authenticated)
 			smtp_rate_count(s->srv->rate, s->user_id);
-		log_info("smtp", c->id, "accepted id=%s.%u from=<%s> rcpts=%zu remote=%zu size=%zu%s%s%s",
-			 c->id, s->n_tx, from, s->n_mailboxes, s->n_remote, s->dlv.len,
+		log_info("smtp", c->id, "accepted id=%s.%u from=<%s> rcpts=%zu size=%zu%s%s%s",
+			 c->id, s->n_tx, from, s->n_mailboxes, s->dlv.len,
 			 s->authenticated ? " user=" : "", s->authenticated ? s->user : "",
 			 c->peer_gone ? " client=gone" : "");
 		if (!c->peer_gone)

@@ -31,9 +31,9 @@ struct smtp_server {
 	bool submission;
 	struct auth *auth;
 	struct smtp_rate *rate;
-	/* Accept recipients in other domains: they go to the outbound
-	 * queue (store_delivery.queue) in the same commit as the local
-	 * copies. Submission only. */
+	/* Accept recipients in other domains. Off until the outbound queue
+	 * takes them (store_delivery.queue): accepting one now would lose
+	 * the message. */
 	bool remote_rcpt;
 };
 
@@ -110,7 +110,7 @@ struct smtp_session {
 	struct event *wake_ev;		/* the pool finished the check */
 	struct event *delay_ev;		/* auth_failure_delay before 535 */
 	size_t n_remote;		/* recipients in other domains */
-	const char **remote_addrs;	/* their addresses, for qenv */
+	const char **qrcpts;		/* their addresses for the queue */
 	struct store_queue_env qenv;
 
 	/* delivery in flight */

@@ -35,9 +35,10 @@ struct smtp_server *smtp_submission_new(const struct config *cfg,
 {
 	struct smtp_server *srv = smtp_server_new(cfg, store, tls);
 	srv->submission = true;
+	/* the outbound queue takes the other domains' recipients */
+	srv->remote_rcpt = true;
 	srv->auth = auth;
 	srv->rate = smtp_rate_new();
-	srv->remote_rcpt = true;
 	return srv;
 }
 
@@ -288,7 +289,7 @@ static void on_close(struct net_conn *c)
 	buf_release(&s->meta);
 	free(s->rcpts);
 	free(s->mailbox_ids);
-	free(s->remote_addrs);
+	free(s->qrcpts);
 	free(s);
 	c->proto = NULL;
 }

@@ -7,6 +7,7 @@
 #include "smtp/smtpc_private.h"
 
 #include <assert.h>
+#include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
 #include <stdio.h>
@@ -20,6 +21,7 @@
 #include <openssl/x509v3.h>
 #include <sodium.h>
 
+#include "core/config.h"
 #include "core/limits.h"
 #include "core/log.h"
 #include "core/xmalloc.h"
@@ -46,6 +48,18 @@ void smtpc_opts_init(struct smtpc_opts *o)
 	o->timeouts.data_init = SMTPC_DATA_INIT_TIMEOUT_DEFAULT;
 	o->timeouts.data_block = SMTPC_DATA_BLOCK_TIMEOUT_DEFAULT;
 	o->timeouts.data_term = SMTPC_DATA_TERM_TIMEOUT_DEFAULT;
+}
+
+void smtpc_opts_from_config(struct smtpc_opts *o, const struct config *cfg)
+{
+	smtpc_opts_init(o);
+	o->helo_name = cfg->hostname;
+	struct smtpc_timeouts *t = &o->timeouts;
+	t->connect = cfg->smtp_client_connect_timeout;
+	t->greeting = t->helo = t->mail = t->rcpt = cfg->smtp_client_command_timeout;
+	t->data_init = cfg->smtp_client_data_init_timeout;
+	t->data_block = cfg->smtp_client_data_block_timeout;
+	t->data_term = cfg->smtp_client_data_done_timeout;
 }
 
 SSL_CTX *smtpc_tls_ctx_new(const char *ca_file, struct err *err)
@@ -446,6 +460,20 @@ static void after_ehlo(struct smtpc *c)
 	start_auth(c);
 }
 
+/* Replies are parsed as they come and the parser holds one line, so the
+ * read bound only matters if we stop parsing; the write timeout is the
+ * data block timeout (RFC 5321 4.5.3.2.5): a server that stops taking
+ * our bytes. Replies have their own timer. */
+static void setup_bev(struct smtpc *c)
+{
+	bufferevent_setcb(c->bev, readcb, writecb, eventcb, c);
+	bufferevent_setwatermark(c->bev, EV_READ, 0, SMTPC_REPLY_BYTES_MAX);
+	struct timeval tv = { (time_t)(c->opts.timeouts.data_block ?
+				       c->opts.timeouts.data_block : 1), 0 };
+	bufferevent_set_timeouts(c->bev, NULL, &tv);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+}
+
 static const char *tls_name(const struct smtpc *c)
 {
 	return c->opts.tls_servername ? c->opts.tls_servername : c->opts.peer_name;
@@ -459,8 +487,15 @@ static void start_tls(struct smtpc *c)
 		return;
 	}
 	const char *name = tls_name(c);
-	if (name && (SSL_set_tlsext_host_name(ssl, name) != 1 ||
-		     SSL_set1_host(ssl, name) != 1)) {
+	/* An address is no server name (RFC 6066 3: no literal in SNI);
+	 * the certificate is then checked against the address. */
+	unsigned char ip[16];
+	bool is_ip = name != NULL && (inet_pton(AF_INET, name, ip) == 1 ||
+				      inet_pton(AF_INET6, name, ip) == 1);
+	X509_VERIFY_PARAM *vp = SSL_get0_param(ssl);
+	if (name && (is_ip ? X509_VERIFY_PARAM_set1_ip_asc(vp, name) != 1
+			   : (SSL_set_tlsext_host_name(ssl, name) != 1 ||
+			      SSL_set1_host(ssl, name) != 1))) {
 		SSL_free(ssl);
 		smtpc_fail(c, 421, "4.7.5", "TLS set-up for %s failed (name %s)",
 			   c->info.peer, name);
@@ -484,11 +519,7 @@ static void start_tls(struct smtpc *c)
 	c->bev_owns_fd = true;
 	/* Servers often close without close_notify after QUIT. */
 	bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
-	bufferevent_setcb(c->bev, readcb, writecb, eventcb, c);
-	struct timeval tv = { (time_t)(c->opts.timeouts.data_block ?
-				       c->opts.timeouts.data_block : 1), 0 };
-	bufferevent_set_timeouts(c->bev, NULL, &tv);
-	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	setup_bev(c);
 	c->state = SMTPC_ST_HANDSHAKE;
 	smtpc_expect(c, c->opts.timeouts.connect);
 }
@@ -828,11 +859,7 @@ struct smtpc *smtpc_connect(struct event_base *base, const struct sockaddr *sa,
 		fail_later(c, "connect to %s failed: no memory", c->info.peer);
 		return c;
 	}
-	bufferevent_setcb(c->bev, readcb, writecb, eventcb, c);
-	struct timeval tv = { (time_t)(opts->timeouts.data_block ?
-				       opts->timeouts.data_block : 1), 0 };
-	bufferevent_set_timeouts(c->bev, NULL, &tv);
-	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	setup_bev(c);
 	if (bufferevent_socket_connect(c->bev, sa, (int)salen) != 0) {
 		fail_later(c, "connect to %s failed: %s", c->info.peer,
 			   strerror(errno));

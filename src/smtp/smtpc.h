@@ -117,6 +117,10 @@ struct smtpc_opts {
 
 /* Zero opts and set the RFC 5321 default timeouts. */
 void smtpc_opts_init(struct smtpc_opts *opts);
+struct config;
+/* smtpc_opts_init(), then helo_name = cfg->hostname and the timeouts from
+ * the smtp_client_*_timeout keys. opts borrows cfg's strings. */
+void smtpc_opts_from_config(struct smtpc_opts *opts, const struct config *cfg);
 
 /* A TLS client context: TLS 1.2 or later, the system's CA store plus
  * ca_file (if not NULL). NULL with err set on failure. The caller owns

@@ -747,6 +747,13 @@ int store_queue_apply(struct store_conn *c, const struct store_rec *r,
 		      int64_t blob_id, const unsigned char *ext,
 		      const char **why_out, struct err *err);
 
+/* Read the blob that statement id finds (columns id, segment, offset,
+ * length; bound with k1 and, if it has a second parameter, k2): 1 with
+ * a malloc'd copy, 0 if it finds none, -1 (store_read.c). */
+int store_blob_read_query(struct store *st, enum store_stmt id, int64_t k1,
+			  int64_t k2, const char *what,
+			  unsigned char **data_out, size_t *len_out,
+			  struct err *err);
 /* Read the record of a blob at its place, checking it (store_read.c). */
 int store_blob_read_at(struct store *st, int64_t blob_id, int64_t segment,
 		       int64_t offset, int64_t length,

@@ -436,35 +436,8 @@ int store_queue_get(struct store *st, int64_t id, struct store_queue_msg *out,
 int store_queue_read(struct store *st, int64_t id, unsigned char **data_out,
 		     size_t *len_out, struct err *err)
 {
-	*data_out = NULL;
-	*len_out = 0;
-	struct store_conn *c = store_reader_get(st, err);
-	if (c == NULL)
-		return -1;
-	int64_t blob_id = 0, segment = 0, offset = 0, length = 0;
-	int found = -1;
-	sqlite3_stmt *s = store_stmt(c, STMT_QUEUE_BLOB, err);
-	if (s != NULL) {
-		sqlite3_bind_int64(s, 1, id);
-		int rc = sqlite3_step(s);
-		if (rc == SQLITE_ROW) {
-			found = 1;
-			blob_id = sqlite3_column_int64(s, 0);
-			segment = sqlite3_column_int64(s, 1);
-			offset = sqlite3_column_int64(s, 2);
-			length = sqlite3_column_int64(s, 3);
-		} else if (rc == SQLITE_DONE) {
-			found = 0;
-		} else {
-			store_db_fail(err, c, "find queue entry");
-		}
-		(void)sqlite3_reset(s);	/* rc handled above */
-	}
-	store_reader_put(st, c);
-	if (found <= 0)
-		return found;
-	return store_blob_read_at(st, blob_id, segment, offset, length,
-				  data_out, len_out, err);
+	return store_blob_read_query(st, STMT_QUEUE_BLOB, id, 0,
+				     "find queue entry", data_out, len_out, err);
 }
 
 int store_queue_stats(struct store *st, struct store_queue_stats *out,

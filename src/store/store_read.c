@@ -201,9 +201,10 @@ int store_vanished_since(struct store *st, int64_t folder_id,
 	return ret;
 }
 
-int store_message_read(struct store *st, int64_t folder_id, uint32_t uid,
-		       unsigned char **data_out, size_t *len_out,
-		       struct err *err)
+int store_blob_read_query(struct store *st, enum store_stmt id, int64_t k1,
+			  int64_t k2, const char *what,
+			  unsigned char **data_out, size_t *len_out,
+			  struct err *err)
 {
 	*data_out = NULL;
 	*len_out = 0;
@@ -212,10 +213,11 @@ int store_message_read(struct store *st, int64_t folder_id, uint32_t uid,
 		return -1;
 	int64_t blob_id = 0, segment = 0, offset = 0, length = 0;
 	int found = -1;
-	sqlite3_stmt *s = store_stmt(c, STMT_MESSAGE_BLOB, err);
+	sqlite3_stmt *s = store_stmt(c, id, err);
 	if (s != NULL) {
-		sqlite3_bind_int64(s, 1, folder_id);
-		sqlite3_bind_int64(s, 2, uid);
+		sqlite3_bind_int64(s, 1, k1);
+		if (sqlite3_bind_parameter_count(s) > 1)
+			sqlite3_bind_int64(s, 2, k2);
 		int rc = sqlite3_step(s);
 		if (rc == SQLITE_ROW) {
 			found = 1;
@@ -226,7 +228,7 @@ int store_message_read(struct store *st, int64_t folder_id, uint32_t uid,
 		} else if (rc == SQLITE_DONE) {
 			found = 0;
 		} else {
-			store_db_fail(err, c, "find message");
+			store_db_fail(err, c, what);
 		}
 		(void)sqlite3_reset(s);	/* rc handled above */
 	}
@@ -236,6 +238,14 @@ int store_message_read(struct store *st, int64_t folder_id, uint32_t uid,
 		return found;
 	return store_blob_read_at(st, blob_id, segment, offset, length,
 				  data_out, len_out, err);
+}
+
+int store_message_read(struct store *st, int64_t folder_id, uint32_t uid,
+		       unsigned char **data_out, size_t *len_out,
+		       struct err *err)
+{
+	return store_blob_read_query(st, STMT_MESSAGE_BLOB, folder_id, uid,
+				     "find message", data_out, len_out, err);
 }
 
 int store_blob_read_at(struct store *st, int64_t blob_id, int64_t segment,

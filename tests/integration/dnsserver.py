@@ -147,8 +147,9 @@ def query(port, name, qtype=1, timeout=1.0):
 
 
 class DnsServer:
-    def __init__(self, zones=None, servfail=DEFAULT_SERVFAIL):
+    def __init__(self, zones=None, servfail=DEFAULT_SERVFAIL, port=None):
         self.records = DEFAULT_ZONES if zones is None else zones
+        self.fixed_port = port
         self.servfail = tuple(servfail)
         self.dir = None
         self.proc = None
@@ -203,7 +204,7 @@ class DnsServer:
         self._hole = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self._hole.bind(("127.0.0.1", 0))
         for _ in range(3):  # the port may be taken between probe and bind
-            self.port = _free_port()
+            self.port = self.fixed_port or _free_port()
             self._write_conf()
             self.proc = subprocess.Popen(
                 [NSD, "-d", "-c", os.path.join(self.dir, "nsd.conf")],
@@ -257,3 +258,26 @@ class DnsServer:
 
     def __exit__(self, *exc):
         self.stop()
+
+
+if __name__ == "__main__":
+    # By hand (README, "Sending to other domains"): serve DEFAULT_ZONES on
+    # 127.0.0.1:PORT until interrupted.
+    import signal
+    import sys
+
+    def _stop(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _stop)
+    srv = DnsServer(port=int(sys.argv[1]) if len(sys.argv) > 1 else None)
+    srv.start()
+    print("dnsserver: serving the test zones; dns_forwarder = %s"
+          % srv.forwarder, flush=True)
+    try:
+        while srv.proc.poll() is None:
+            time.sleep(1)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        srv.stop()

@@ -78,6 +78,11 @@ def chroot_setting():
     return "no" if sanitized_build() else None
 
 
+# A loopback port nothing listens on (a low one that needs root to bind,
+# which the tests never do).
+DEAD_PORT = 9
+
+
 def free_port():
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
@@ -158,6 +163,14 @@ class Petrel:
             "listen_imaps = 127.0.0.1:%d" % self.imaps_port,
             "listen_submission = 127.0.0.1:%d" % self.submission_port,
             "listen_submissions = 127.0.0.1:%d" % self.submissions_port,
+            # Tests talk only to loopback: the queue's resolver asks a
+            # port where nothing answers (a query fails at once, so
+            # remote mail stays deferred) unless a test sets its own
+            # (tests/integration/dnsserver.py), and remote SMTP goes to
+            # a port nothing listens on.
+            "dns_forwarder = 127.0.0.1@%d" % DEAD_PORT,
+            "dns_timeout = 5",
+            "outbound_port = %d" % DEAD_PORT,
         ]
         if chroot_setting():
             lines.append("chroot = %s" % chroot_setting())

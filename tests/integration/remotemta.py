@@ -36,6 +36,7 @@ class Received:
         self.tls = session.ssl is not None
         self.auth = getattr(session, "authenticated", False)
         self.session = id(session)
+        self.at = time.time()       # when it was accepted
 
 
 class _Handler:

@@ -11,6 +11,7 @@ domains, and petrelctl queue."""
 import email
 import email.policy
 import smtplib
+import subprocess
 import time
 
 import pytest
@@ -85,8 +86,14 @@ def parse_dsn(raw):
     return m, parts, blocks[1:]
 
 
+def ctl(srv, *args, check=True):
+    """petrelctl's output as text: (exit status, stdout, stderr)."""
+    p = srv.ctl(*args, check=check)
+    return p.returncode, p.stdout.decode(), p.stderr.decode()
+
+
 def queue_list(srv):
-    return srv.ctl("queue", "list").stdout
+    return ctl(srv, "queue", "list")[1]
 
 
 def queue_ids(srv):
@@ -118,7 +125,28 @@ def test_delivers_to_lowest_preference_mx(srv, port):
     # submission added what the client left out, and a trace line
     assert b"\r\nMessage-ID: <" in m.content or m.content.startswith(b"Message-ID")
     assert b"Received: " in m.content
+    # Return-Path is the final delivery's to add (RFC 5321 4.4)
+    assert not m.content.startswith(b"Return-Path:")
+    assert b"\nReturn-Path:" not in m.content
     wait_queue_empty(srv)
+
+
+def test_swaks_on_465_to_a_remote_domain(srv, port):
+    """The README's example: swaks with implicit TLS on the 465
+    equivalent, to a domain whose MX is a local server."""
+    marker = petreltest.unique("swaks")
+    with RemoteMTA("127.0.0.2", port) as mx:
+        r = subprocess.run(
+            ["swaks", "--server", "127.0.0.1", "--port",
+             str(srv.submissions_port), "--tlsc", "--auth", "PLAIN",
+             "--auth-user", DEMO, "--auth-password", DEMO_PASSWORD,
+             "--from", DEMO, "--to", "sw@mx.test",
+             "--header", "Subject: " + marker],
+            capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+        got = mx.wait_messages(1)
+    assert got[0].rcpt_tos == ["sw@mx.test"]
+    assert marker.encode() in got[0].content
 
 
 def test_falls_back_to_next_mx_when_refused(srv, port):
@@ -206,16 +234,29 @@ def test_mixed_recipients_one_transaction(srv, port):
     assert len(rcpts) == 1 and "no@mx.test" in rcpts[0]["Final-Recipient"]
 
 
-def test_connection_reused_for_waiting_messages(srv, port):
-    markers = [petreltest.unique("reuse") for _ in range(4)]
-    with RemoteMTA("127.0.0.2", port) as mx:
-        # held first so that all four wait for the same connection
-        for mk in markers:
-            send(srv, ["r%s@mx.test" % mk[-4:]], mk)
-        got = mx.wait_messages(4)
-        assert len(got) == 4
-        assert len(mx.sessions) < 4, "one connection per message"
-    wait_queue_empty(srv)
+def test_connection_reused_for_waiting_messages(dns, port):
+    """One connection per destination and a slow remote: the messages
+    that wait go over the connection of the first, one after another."""
+    gen = petreltest.running(*conf(
+        dns, port, "queue_max_connections_per_destination = 1"))
+    s = next(gen)
+    try:
+        markers = [petreltest.unique("reuse") for _ in range(4)]
+        with RemoteMTA("127.0.0.2", port, data_delay=0.5) as mx:
+            with smtplib.SMTP("127.0.0.1", s.submission_port, timeout=30) as c:
+                c.starttls(context=ctx_noverify())
+                c.login(DEMO, DEMO_PASSWORD)
+                for mk in markers:
+                    to = ["r%s@mx.test" % mk[-6:]]
+                    c.sendmail(DEMO, to, message(mk, to))
+            got = mx.wait_messages(4)
+            assert {m.rcpt_tos[0] for m in got} == {
+                "r%s@mx.test" % mk[-6:] for mk in markers}
+            assert len(mx.sessions) < 4, "a connection per message"
+        wait_queue_empty(s)
+    finally:
+        for _ in gen:
+            pass
 
 
 def test_starttls_used_when_offered(srv, port, tmp_path):
@@ -228,6 +269,18 @@ def test_starttls_used_when_offered(srv, port, tmp_path):
     assert got[0].tls
 
 
+def test_mx_naming_an_address_over_tls(srv, port, tmp_path):
+    """An MX that names an address (used as one) and offers STARTTLS:
+    no server name is sent for an address, and the mail goes out."""
+    cert = certs.make("127.0.0.8")
+    cp, kp = cert.write(str(tmp_path), "lit")
+    marker = petreltest.unique("literal")
+    with RemoteMTA("127.0.0.8", port, tls=(cp, kp)) as mx:
+        send(srv, ["lit@literal.test"], marker)
+        got = mx.wait_messages(1)
+    assert got[0].tls and marker.encode() in got[0].content
+
+
 def test_servfail_defers_and_admin_commands(srv):
     marker = petreltest.unique("servfail")
     send(srv, ["hank@servfail.test"], marker)
@@ -236,16 +289,16 @@ def test_servfail_defers_and_admin_commands(srv):
     while time.time() < deadline:
         ids = queue_ids(srv)
         if ids:
-            show = srv.ctl("queue", "show", ids[0]).stdout
+            show = ctl(srv, "queue", "show", ids[0])[1]
             if "4.4.3" in show:
                 break
         time.sleep(0.2)
     assert "hank@servfail.test" in show and "4.4.3" in show, show
     qid = queue_ids(srv)[0]
-    assert "held" in srv.ctl("queue", "hold", qid).stdout
+    assert "held" in ctl(srv, "queue", "hold", qid)[1]
     assert "held" in queue_list(srv)
     srv.ctl("queue", "release", qid)
-    assert "due now" in srv.ctl("queue", "retry", qid).stdout
+    assert "due now" in ctl(srv, "queue", "retry", qid)[1]
     # an administrator's bounce: the sender is told at once
     srv.ctl("queue", "bounce", qid)
     found = inbox_with(srv, "Undelivered Mail", marker)
@@ -254,9 +307,9 @@ def test_servfail_defers_and_admin_commands(srv):
     assert rcpts[0]["Action"] == "failed"
     assert "postmaster" in parts[0].get_content()
     wait_queue_empty(srv)
-    bad = srv.ctl("queue", "delete", "999999999", check=False)
-    assert bad.returncode == 1 and "no queue entry" in bad.stderr
-    assert srv.ctl("queue", "show", "x", check=False).returncode == 2
+    rc, _, err = ctl(srv, "queue", "delete", "999999999", check=False)
+    assert rc == 1 and "no queue entry" in err
+    assert ctl(srv, "queue", "show", "x", check=False)[0] == 2
 
 
 def test_unreachable_destination_bounces_after_lifetime(dns, port):
@@ -319,7 +372,7 @@ def test_transport_and_tls_required(dns, port, tmp_path):
             show = ""
             while time.time() < deadline and "TLS" not in show:
                 ids = queue_ids(s)
-                show = s.ctl("queue", "show", ids[0]).stdout if ids else ""
+                show = ctl(s, "queue", "show", ids[0])[1] if ids else ""
                 time.sleep(0.2)
             assert "TLS" in show, show
             assert mx.messages == []
@@ -349,6 +402,33 @@ def test_relay_host_with_auth(dns, port, tmp_path):
             got = relay.wait_messages(1)
         assert got[0].tls and got[0].auth
         assert "relay-secret" not in s.stderr_text()
+    finally:
+        for _ in gen:
+            pass
+
+
+def test_no_report_on_a_report(dns, port):
+    """A report that cannot be delivered is dropped, never reported on:
+    a message from another domain's sender fails, its report to that
+    sender (null MX) fails too, and nothing more is made; a message with
+    the null sender that fails makes no report at all."""
+    gen = petreltest.running(*conf(dns, port))
+    s = next(gen)
+    try:
+        s.stop_and_check()
+        inject = petreltest.binary("tests/tools/queue-inject")
+        for sender, rcpt in (("someone@nullmx.test", "gone@nosuchdomain.test"),
+                             ("", "erin@nullmx.test")):
+            msg = ("From: <%s>\r\nSubject: %s\r\n\r\nx\r\n"
+                   % (sender, petreltest.unique("loop"))).encode()
+            subprocess.run([inject, s.data_dir, sender, rcpt], input=msg,
+                           check=True, timeout=60)
+        s.start(new_ports=False)
+        wait_queue_empty(s)
+        log = s.stderr_text()
+        assert log.count("op=report ") == 1, log[-3000:]
+        assert log.count("report=none(null sender)") == 2, log[-3000:]
+        assert not inbox_with(s, "Undelivered Mail", timeout=0)
     finally:
         for _ in gen:
             pass

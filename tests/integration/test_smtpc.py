@@ -137,6 +137,15 @@ class Peer:
                 return out
             out += line + b"\r\n"
 
+    def to_data(self):
+        """Greet, take MAIL, one RCPT and DATA (pipelined), accept them and
+        return the message text as sent."""
+        self.greet()
+        for _ in range(3):
+            self.line()
+        self.send(b"250 ok\r\n250 ok\r\n354 go\r\n")
+        return self.data()
+
     def greet(self, caps=("PIPELINING", "8BITMIME", "ENHANCEDSTATUSCODES")):
         self.send(b"220 raw.test ESMTP\r\n")
         ehlo = self.line()
@@ -307,11 +316,7 @@ def test_dot_stuffing_on_the_wire():
     got = {}
 
     def handler(p):
-        p.greet()
-        for _ in range(3):
-            p.line()
-        p.send(b"250 ok\r\n250 ok\r\n354 go\r\n")
-        got["body"] = p.data()
+        got["body"] = p.to_data()
         p.send(b"250 ok\r\n")
         p.line()
         p.send(b"221 bye\r\n")
@@ -323,6 +328,27 @@ def test_dot_stuffing_on_the_wire():
     want = msg.replace(b"\r\n.", b"\r\n..") + b"\r\n"
     # the raw reader returns stuffed lines: "." lines arrive as ".."
     assert got["body"] == want, got
+
+
+def stored(server, markers):
+    """The stored messages with these Message-IDs (one each), over IMAP,
+    without petreld's trace headers; also checks the Return-Path."""
+    out = []
+    m = imaplib.IMAP4_SSL("127.0.0.1", server.imaps_port, ssl_context=ctx_noverify(),
+                          timeout=60)
+    try:
+        m.login(DEMO, DEMO_PASSWORD)
+        m.select("INBOX", readonly=True)
+        for marker in markers:
+            typ, data = m.search(None, "HEADER", "Message-ID", marker)
+            assert typ == "OK" and len(data[0].split()) == 1, (marker, data)
+            typ, data = m.fetch(data[0].split()[0], "(BODY.PEEK[])")
+            assert typ == "OK", data
+            rp, received, rest = split_trace(data[0][1])
+            out.append((rp, rest))
+    finally:
+        m.logout()
+    return out
 
 
 def test_deliver_into_petreld_byte_exact(server):
@@ -341,22 +367,26 @@ def test_deliver_into_petreld_byte_exact(server):
     for i in range(3):
         assert r.codes(i) == [250], r
         assert r.rcpts[i][0][1].stage == "end of DATA command"
-    m = imaplib.IMAP4_SSL("127.0.0.1", server.imaps_port, ssl_context=ctx_noverify(),
-                          timeout=20)
-    try:
-        m.login(DEMO, DEMO_PASSWORD)
-        m.select("INBOX", readonly=True)
-        for marker, sent in zip(markers, msgs):
-            typ, data = m.search(None, "HEADER", "Message-ID", marker)
-            assert typ == "OK" and len(data[0].split()) == 1, (marker, data)
-            typ, data = m.fetch(data[0].split()[0], "(BODY.PEEK[])")
-            assert typ == "OK", data
-            stored = data[0][1]
-            rp, received, rest = split_trace(stored)
-            assert rp == b"sender@remote.test"
-            assert rest == sent, (rest, sent)
-    finally:
-        m.logout()
+    for (rp, rest), sent in zip(stored(server, markers), msgs):
+        assert rp == b"sender@remote.test"
+        assert rest == sent, (rest[:300], sent[:300])
+
+
+def test_large_message_into_petreld_over_tls(server):
+    """A message of several MiB, with dot lines throughout, goes out as the
+    socket drains (not in one piece) over STARTTLS and arrives intact."""
+    marker = unique("big")
+    lines = []
+    for i in range(40000):
+        lines.append((b"." if i % 7 == 0 else b"") + (b"line %06d " % i) + b"x" * 90)
+    msg = make_message(marker, body=b"\r\n".join(lines) + b"\r\n")
+    assert len(msg) > 4 * 1000 * 1000
+    r = smtpc_send(server.port, msgs=[msg], to=(DEMO,), tls="opportunistic",
+                   frm="big@remote.test", timeout=60)
+    assert r.ready["tls"].startswith("TLSv1."), r
+    assert r.codes() == [250], r
+    [(rp, rest)] = stored(server, [marker])
+    assert rp == b"big@remote.test" and rest == msg
 
 
 # ---------------------------------------------------------------- smtp-sink
@@ -701,11 +731,7 @@ def test_silent_after_data_times_out_per_recipient():
     done = threading.Event()
 
     def handler(p):
-        p.greet()
-        for _ in range(3):
-            p.line()
-        p.send(b"250 ok\r\n250 ok\r\n354 go\r\n")
-        p.data()
+        p.to_data()
         done.wait(60)
 
     with Raw(handler) as raw:
@@ -784,11 +810,7 @@ def test_lost_connection_mid_transaction():
 
 def test_connection_closed_after_data():
     def handler(p):
-        p.greet()
-        for _ in range(3):
-            p.line()
-        p.send(b"250 ok\r\n250 ok\r\n354 go\r\n")
-        p.data()
+        p.to_data()
 
     with Raw(handler) as raw:
         r = smtpc_send(raw.port, msgs=[make_message("x"), make_message("y")],

@@ -120,6 +120,24 @@ static void test_keepalive_keys(void **state)
 	assert_int_equal(cfg_set(&cfg, "-o", "tcp_keepalive_timeout=86401", &e), -1);
 }
 
+/* dns_timeout: 30 s by default, 1 s to 1 h; dns_forwarder: free text
+ * checked by the resolver (test_dns_rdata's bad forwarders). */
+static void test_dns_keys(void **state)
+{
+	(void)state;
+	struct config cfg;
+	struct err e;
+	cfg_defaults(&cfg);
+	assert_int_equal(cfg.dns_timeout, 30);
+	assert_string_equal(cfg.dns_forwarder, "");
+	assert_int_equal(cfg_set(&cfg, "-o", "dns_timeout=1h", &e), 0);
+	assert_int_equal(cfg.dns_timeout, 3600);
+	assert_int_equal(cfg_set(&cfg, "-o", "dns_timeout=3601", &e), -1);
+	assert_int_equal(cfg_set(&cfg, "-o", "dns_timeout=0", &e), -1);
+	assert_int_equal(cfg_set(&cfg, "-o", "dns_forwarder=127.0.0.1@5353, ::1", &e), 0);
+	assert_string_equal(cfg.dns_forwarder, "127.0.0.1@5353, ::1");
+}
+
 static void test_load_good(void **state)
 {
 	(void)state;
@@ -450,6 +468,7 @@ int main(void)
 		cmocka_unit_test(test_finish),
 		cmocka_unit_test(test_dump),
 		cmocka_unit_test(test_keepalive_keys),
+		cmocka_unit_test(test_dns_keys),
 	};
 	return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
 }
