@@ -337,7 +337,7 @@ void smtp_cmd_auth(struct smtp_session *s, struct span arg)
 	struct span mech = span_make(arg.p, sp ? (size_t)(sp - arg.p) : arg.len);
 	struct span ir = sp ? span_make(sp + 1, arg.len - mech.len - 1) : span_make("", 0);
 	bool has_ir = sp != NULL;
-	if (has_ir && (ir.len == 0 || memchr(ir.p, ' ', ir.len) != NULL)) {
+	if (mech.len == 0 || (has_ir && (ir.len == 0 || memchr(ir.p, ' ', ir.len) != NULL))) {
 		s->failed[v]++;
 		s->errors++;
 		net_conn_reply(s->c, "501 5.5.4 Syntax: AUTH mechanism [initial-response]");
