@@ -281,4 +281,8 @@
  * would be a synchronous write). */
 #define HTTP_TOKEN_TOUCH_INTERVAL 60
 
+/* DSN values the SMTP client passes on (RFC 3461 4.2, 4.4). */
+#define SMTPC_ORCPT_MAX 500
+#define SMTPC_ENVID_MAX 100
+
 #endif

@@ -185,6 +185,7 @@ static void conn_done(struct smtpc *c, struct smtpc_msg *msg, void *arg)
 	struct qr_msg *m = k->cur;
 	for (size_t i = 0; i < m->n; i++)
 		m->r[i].sr.reply = msg->rcpts[i].reply;
+	m->remote_dsn = smtpc_info(c)->dsn;
 	k->cur = NULL;
 	k->sent++;
 	qr_msg_result(k->q, m, smtpc_info(c)->peer);
@@ -243,8 +244,14 @@ static void conn_next(struct qr_conn *k)
 		.data = m->data + skip,
 		.len = m->len - skip,
 		.smtputf8 = (m->flags & STORE_QUEUE_SMTPUTF8) != 0,
+		.dsn_ret = (m->flags & STORE_QUEUE_RET_FULL) ? "FULL" : NULL,
+		.dsn_envid = m->envid[0] != '\0' ? m->envid : NULL,
 	};
-	for (size_t i = 0; i < m->n; i++)
+	for (size_t i = 0; i < m->n; i++) {
 		k->m.rcpts[i].addr = m->r[i].addr;
+		k->m.rcpts[i].dsn_notify = m->r[i].notify;
+		k->m.rcpts[i].dsn_orcpt = m->r[i].orcpt[0] != '\0'
+						  ? m->r[i].orcpt : NULL;
+	}
 	smtpc_send(k->c, &k->m, conn_done, k);
 }

@@ -64,6 +64,7 @@ struct qr_msg {
 	struct qr_rcpt *r;
 	unsigned char *data;		/* loaded when its turn comes */
 	size_t len;
+	bool remote_dsn;		/* the next hop offered DSN */
 };
 
 enum qr_route_kind {

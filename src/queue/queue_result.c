@@ -44,6 +44,15 @@ static bool null_sender(const struct qr_msg *m)
 	return m->sender[0] == '\0' || (m->flags & STORE_QUEUE_BOUNCE) != 0;
 }
 
+/* Whether the sender asked to hear of this (RFC 3461 4.1): no NOTIFY
+ * means failures and delays; NEVER means nothing. */
+static bool wants(const struct qr_rcpt *r, unsigned bit)
+{
+	if (r->notify == 0)
+		return bit != STORE_QUEUE_NOTIFY_SUCCESS;
+	return (r->notify & bit) != 0;
+}
+
 /* Report about which[0..n) and then apply kind to them; if the report
  * cannot be queued, they are tried again in a few minutes instead (so
  * that the report is not lost). */
@@ -53,10 +62,19 @@ static void report(struct queue_runner *q, struct qr_msg *m,
 {
 	if (n == 0)
 		return;
-	bool sent = null_sender(m) ||
+	/* the recipients whose sender wants this report */
+	size_t *asked = xcalloc(n, sizeof *asked), na = 0;
+	unsigned bit = action == DSN_DELAYED ? STORE_QUEUE_NOTIFY_DELAY
+					     : STORE_QUEUE_NOTIFY_FAILURE;
+	for (size_t i = 0; i < n; i++)
+		if (wants(&m->r[which[i]], bit))
+			asked[na++] = which[i];
+	bool quiet = null_sender(m) || na == 0;
+	bool sent = quiet ||
 		    (qr_msg_load(q, m) &&
-		     qr_bounce(q, m, which, n, action, remote_mta) == 0);
-	if (m->data == NULL && !null_sender(m))
+		     qr_bounce(q, m, asked, na, action, remote_mta) == 0);
+	free(asked);
+	if (m->data == NULL && !quiet)
 		return;	/* gone meanwhile, or qr_msg_load decided */
 	for (size_t i = 0; i < n; i++) {
 		const struct qr_rcpt *r = &m->r[which[i]];
@@ -72,7 +90,8 @@ static void report(struct queue_runner *q, struct qr_msg *m,
 			log_info("queue", NULL, "op=bounce id=%lld to=<%s> "
 				 "reply=\"%s\"%s", (long long)m->id, r->addr,
 				 text, null_sender(m) ? " report=none(null "
-				 "sender)" : "");
+				 "sender)" : !wants(r, bit) ? " report=none(NOTIFY)"
+				 : "");
 			qr_outcome(q, m->id, r->idx, STORE_QO_REMOVE, 0, NULL);
 		}
 	}
@@ -85,7 +104,8 @@ void qr_msg_result(struct queue_runner *q, struct qr_msg *m,
 	int64_t now = qr_now();
 	size_t *failed = xcalloc(m->n, sizeof *failed);
 	size_t *delayed = xcalloc(m->n, sizeof *delayed);
-	size_t nf = 0, nd = 0;
+	size_t *succeeded = xcalloc(m->n, sizeof *succeeded);
+	size_t nf = 0, nd = 0, ns = 0;
 	for (size_t i = 0; i < m->n; i++) {
 		struct qr_rcpt *r = &m->r[i];
 		const struct smtpc_reply *rep = &r->sr.reply;
@@ -99,6 +119,11 @@ void qr_msg_result(struct queue_runner *q, struct qr_msg *m,
 				 (long long)(now - m->created), r->attempts + 1,
 				 text);
 			qr_outcome(q, m->id, r->idx, STORE_QO_REMOVE, 0, NULL);
+			/* NOTIFY=SUCCESS: from here only if the next hop does
+			 * not report itself (RFC 3461 5.2.2, 5.2.3) */
+			if (wants(r, STORE_QUEUE_NOTIFY_SUCCESS) &&
+			    !null_sender(m) && !m->remote_dsn)
+				succeeded[ns++] = i;
 			continue;
 		}
 		bool expired = now - m->created >= (int64_t)cfg->queue_lifetime;
@@ -132,8 +157,15 @@ void qr_msg_result(struct queue_runner *q, struct qr_msg *m,
 	}
 	report(q, m, failed, nf, DSN_FAILED, remote_mta);
 	report(q, m, delayed, nd, DSN_DELAYED, remote_mta);
+	/* a success report that cannot be queued is logged, not retried:
+	 * the mail itself went out */
+	if (ns > 0 && qr_msg_load(q, m))
+		(void)qr_bounce(q, m, succeeded, ns,
+				remote_mta != NULL ? DSN_RELAYED : DSN_DELIVERED,
+				remote_mta);
 	free(failed);
 	free(delayed);
+	free(succeeded);
 }
 
 void qr_reply(struct smtpc_reply *r, int code, const char *enhanced,

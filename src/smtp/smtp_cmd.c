@@ -64,6 +64,10 @@ static void cmd_helo_common(struct smtp_session *s, struct span arg, bool esmtp)
 	net_conn_reply(s->c, "250-8BITMIME");
 	net_conn_reply(s->c, "250-SMTPUTF8");
 	net_conn_reply(s->c, "250-CHUNKING");
+	/* RFC 3461 on submission only: on the MX port it would let anyone
+	 * have us send success reports to a forged sender (backscatter) */
+	if (s->srv->submission)
+		net_conn_reply(s->c, "250-DSN");
 	net_conn_reply(s->c, "250 HELP");
 }
 
@@ -119,6 +123,10 @@ static void cmd_mail(struct smtp_session *s, struct span arg)
 		fail(s, SMTP_VERB_MAIL, &err);
 		return;
 	}
+	if (s->mail.dsn && !s->srv->submission) {
+		fail_with(s, SMTP_VERB_MAIL, 555, "5.5.4", "Unsupported MAIL parameter");
+		return;
+	}
 	if (s->mail.body == SMTP_BODY_BINARYMIME) {
 		/* We do not offer BINARYMIME (RFC 3030 3). */
 		fail_with(s, SMTP_VERB_MAIL, 555, "5.5.4", "BODY=BINARYMIME is not supported");
@@ -145,7 +153,7 @@ static bool have_mailbox(const struct smtp_session *s, int64_t id)
 }
 
 static void add_rcpt(struct smtp_session *s, const struct smtp_path *path,
-		     int64_t mailbox_id)
+		     const struct smtp_rcpt_params *dsn, int64_t mailbox_id)
 {
 	if (s->n_rcpts == s->cap_rcpts) {
 		size_t ncap = s->cap_rcpts ? s->cap_rcpts * 2 : 4;
@@ -156,6 +164,10 @@ static void add_rcpt(struct smtp_session *s, const struct smtp_path *path,
 	struct smtp_rcpt *r = &s->rcpts[s->n_rcpts++];
 	r->mailbox_id = mailbox_id;
 	snprintf(r->addr, sizeof r->addr, "%s", path->addr);
+	if (dsn != NULL)
+		r->dsn = *dsn;
+	else
+		memset(&r->dsn, 0, sizeof r->dsn);
 	if (mailbox_id == 0) {
 		s->n_remote++;	/* for the outbound queue */
 		return;
@@ -190,7 +202,9 @@ static void cmd_rcpt(struct smtp_session *s, struct span arg)
 		return;
 	}
 	struct smtp_path path;
-	if (smtp_parse_rcpt(arg, &path, &err) != 0) {
+	struct smtp_rcpt_params dsn;
+	if (smtp_parse_rcpt(arg, &path, s->srv->submission ? &dsn : NULL,
+			    &err) != 0) {
 		fail(s, v, &err);
 		return;
 	}
@@ -221,7 +235,7 @@ static void cmd_rcpt(struct smtp_session *s, struct span arg)
 				  "Delivery to other domains is not available on this server yet");
 			return;
 		}
-		add_rcpt(s, &path, 0);
+		add_rcpt(s, &path, s->srv->submission ? &dsn : NULL, 0);
 		net_conn_reply(s->c, "250 2.1.5 Ok");
 		return;
 	}
@@ -259,7 +273,7 @@ static void cmd_rcpt(struct smtp_session *s, struct span arg)
 			return;
 		}
 	}
-	add_rcpt(s, &path, mb.id);
+	add_rcpt(s, &path, s->srv->submission ? &dsn : NULL, mb.id);
 	net_conn_reply(s->c, "250 2.1.5 Ok");
 }
 

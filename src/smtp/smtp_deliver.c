@@ -159,16 +159,27 @@ void smtp_msg_finish(struct smtp_session *s)
 	if (s->n_remote > 0) {
 		/* the same record queues the other domains' recipients */
 		s->qrcpts = xreallocarray(s->qrcpts, s->n_remote, sizeof *s->qrcpts);
+		s->qorcpts = xreallocarray(s->qorcpts, s->n_remote, sizeof *s->qorcpts);
+		s->qnotify = xreallocarray(s->qnotify, s->n_remote, sizeof *s->qnotify);
 		size_t k = 0;
-		for (size_t i = 0; i < s->n_rcpts; i++)
-			if (s->rcpts[i].mailbox_id == 0)
-				s->qrcpts[k++] = s->rcpts[i].addr;
+		for (size_t i = 0; i < s->n_rcpts; i++) {
+			const struct smtp_rcpt *r = &s->rcpts[i];
+			if (r->mailbox_id != 0)
+				continue;
+			s->qorcpts[k] = r->dsn.orcpt;
+			s->qnotify[k] = smtp_dsn_notify_flags(r->dsn.notify);
+			s->qrcpts[k++] = r->addr;
+		}
 		s->qenv = (struct store_queue_env){
 			.sender = s->from.null_path ? "" : s->from.addr,
 			.rcpts = s->qrcpts,
 			.n_rcpts = k,
 			.flags = (s->mail.smtputf8 ? STORE_QUEUE_SMTPUTF8 : 0) |
-				 (s->mail.body != SMTP_BODY_7BIT ? STORE_QUEUE_8BIT : 0),
+				 (s->mail.body != SMTP_BODY_7BIT ? STORE_QUEUE_8BIT : 0) |
+				 (s->mail.ret == SMTP_RET_FULL ? STORE_QUEUE_RET_FULL : 0),
+			.envid = s->mail.envid[0] != '\0' ? s->mail.envid : NULL,
+			.notify = s->qnotify,
+			.orcpts = s->qorcpts,
 			.owner_id = s->user_id,
 		};
 		s->dlv.queue = &s->qenv;
@@ -205,6 +216,7 @@ void smtp_commit_done(evutil_socket_t fd, short what, void *arg)
 			 c->peer_gone ? " client=gone" : "");
 		if (!c->peer_gone)
 			net_conn_reply(c, "250 2.0.0 Ok: queued as %s.%u", c->id, s->n_tx);
+		smtp_dsn_delivered(s);
 	} else {
 		log_error("smtp", c->id, "store failed id=%s.%u error=\"%s\"",
 			  c->id, s->n_tx, s->dlv.err.msg);

@@ -544,6 +544,28 @@ static bool xtext_valid(struct span v)
 	return v.len > 0;
 }
 
+/* Decode xtext v (checked with xtext_valid) into out (outsz bytes, NUL
+ * ended); -1 if it does not fit or decodes to a control character. */
+static int xtext_decode(struct span v, char *out, size_t outsz)
+{
+	size_t o = 0;
+	for (size_t i = 0; i < v.len; i++) {
+		unsigned char c = v.p[i];
+		if (c == '+') {
+			unsigned hi = v.p[i + 1], lo = v.p[i + 2];
+			hi = is_digit((unsigned char)hi) ? hi - '0' : hi - 'A' + 10;
+			lo = is_digit((unsigned char)lo) ? lo - '0' : lo - 'A' + 10;
+			c = (unsigned char)(hi << 4 | lo);
+			i += 2;
+		}
+		if (c < 0x20 || c == 0x7f || o + 1 >= outsz)
+			return -1;
+		out[o++] = (char)c;
+	}
+	out[o] = '\0';
+	return 0;
+}
+
 static bool parse_u64(struct span v, uint64_t *out)
 {
 	uint64_t n = 0;
@@ -635,6 +657,27 @@ int smtp_parse_mail(struct span arg, uint64_t max_size, struct smtp_path *path,
 				return err_set(err, ERR_PEER, 501, "5.5.4",
 					       "Syntax: AUTH=<mailbox> or AUTH=<>");
 			seen_auth = true;
+		} else if (span_eq_ci(prm.key, "RET")) {
+			/* RFC 3461 4.3: RET=FULL or RET=HDRS */
+			dup = params->ret != SMTP_RET_DEFAULT;
+			if (!dup && prm.has_value && span_eq_ci(prm.value, "FULL"))
+				params->ret = SMTP_RET_FULL;
+			else if (!dup && prm.has_value &&
+				 span_eq_ci(prm.value, "HDRS"))
+				params->ret = SMTP_RET_HDRS;
+			else if (!dup)
+				return err_set(err, ERR_PEER, 501, "5.5.4",
+					       "Syntax: RET=FULL or RET=HDRS");
+			params->dsn = true;
+		} else if (span_eq_ci(prm.key, "ENVID")) {
+			/* RFC 3461 4.4: xtext, at most 100 characters */
+			dup = params->envid[0] != '\0';
+			if (!dup && (!prm.has_value || !xtext_valid(prm.value) ||
+				     xtext_decode(prm.value, params->envid,
+						  sizeof params->envid) != 0))
+				return err_set(err, ERR_PEER, 501, "5.5.4",
+					       "Syntax: ENVID=<xtext of at most 100 characters>");
+			params->dsn = true;
 		} else {
 			return err_set(err, ERR_PEER, 555, "5.5.4",
 				       "Unsupported MAIL parameter");
@@ -653,20 +696,89 @@ int smtp_parse_mail(struct span arg, uint64_t max_size, struct smtp_path *path,
 	return 0;
 }
 
-int smtp_parse_rcpt(struct span arg, struct smtp_path *path, struct err *err)
+/* RFC 3461 4.1: "NEVER" alone, or a list of SUCCESS, FAILURE, DELAY. */
+static int parse_notify(struct span v, unsigned *out)
+{
+	unsigned bits = 0;
+	size_t i = 0;
+	while (i <= v.len) {
+		size_t j = i;
+		while (j < v.len && v.p[j] != ',')
+			j++;
+		struct span w = span_make(v.p + i, j - i);
+		unsigned b = span_eq_ci(w, "NEVER") ? SMTP_NOTIFY_NEVER
+			   : span_eq_ci(w, "SUCCESS") ? SMTP_NOTIFY_SUCCESS
+			   : span_eq_ci(w, "FAILURE") ? SMTP_NOTIFY_FAILURE
+			   : span_eq_ci(w, "DELAY") ? SMTP_NOTIFY_DELAY : 0;
+		if (b == 0 || (bits & b) != 0)
+			return -1;
+		bits |= b;
+		i = j + 1;
+	}
+	if ((bits & SMTP_NOTIFY_NEVER) && bits != SMTP_NOTIFY_NEVER)
+		return -1;
+	*out = bits;
+	return 0;
+}
+
+/* RFC 3461 4.2: addr-type ";" xtext; decoded into out. */
+static int parse_orcpt(struct span v, char *out, size_t outsz)
+{
+	if (v.len > SMTP_ORCPT_MAX)
+		return -1;
+	size_t k = 0;
+	while (k < v.len && v.p[k] != ';')
+		k++;
+	if (k == 0 || k == v.len || k + 1 >= outsz)
+		return -1;
+	for (size_t i = 0; i < k; i++)
+		if (!is_alpha(v.p[i]) && !is_digit(v.p[i]) && v.p[i] != '-')
+			return -1;
+	struct span addr = span_make(v.p + k + 1, v.len - k - 1);
+	if (!xtext_valid(addr))
+		return -1;
+	memcpy(out, v.p, k + 1);
+	return xtext_decode(addr, out + k + 1, outsz - k - 1);
+}
+
+int smtp_parse_rcpt(struct span arg, struct smtp_path *path,
+		    struct smtp_rcpt_params *dsn, struct err *err)
 {
 	struct span rest;
 	struct esmtp_param prm;
+	if (dsn != NULL)
+		memset(dsn, 0, sizeof *dsn);
 	if (parse_path(arg, false, path, &rest, err) != 0 ||
 	    check_after_path(rest, err) != 0)
 		return -1;
-	int rc = next_param(&rest, &prm);
+	int rc;
+	while ((rc = next_param(&rest, &prm)) == 1) {
+		if (dsn == NULL)
+			return err_set(err, ERR_PEER, 555, "5.5.4",
+				       "Unsupported RCPT parameter");
+		if (span_eq_ci(prm.key, "NOTIFY")) {
+			if (dsn->notify != 0)
+				return err_set(err, ERR_PEER, 501, "5.5.4",
+					       "Duplicate RCPT parameter");
+			if (!prm.has_value || parse_notify(prm.value, &dsn->notify) != 0)
+				return err_set(err, ERR_PEER, 501, "5.5.4",
+					       "Syntax: NOTIFY=NEVER or NOTIFY=SUCCESS,FAILURE,DELAY");
+		} else if (span_eq_ci(prm.key, "ORCPT")) {
+			if (dsn->orcpt[0] != '\0')
+				return err_set(err, ERR_PEER, 501, "5.5.4",
+					       "Duplicate RCPT parameter");
+			if (!prm.has_value ||
+			    parse_orcpt(prm.value, dsn->orcpt, sizeof dsn->orcpt) != 0)
+				return err_set(err, ERR_PEER, 501, "5.5.4",
+					       "Syntax: ORCPT=rfc822;<xtext address>");
+		} else {
+			return err_set(err, ERR_PEER, 555, "5.5.4",
+				       "Unsupported RCPT parameter");
+		}
+	}
 	if (rc < 0)
 		return err_set(err, ERR_PEER, 501, "5.5.4",
 			       "Syntax: bad RCPT parameter");
-	if (rc > 0)
-		return err_set(err, ERR_PEER, 555, "5.5.4",
-			       "Unsupported RCPT parameter");
 	return 0;
 }
 

@@ -61,14 +61,40 @@ struct smtp_path {
 
 enum smtp_body { SMTP_BODY_7BIT = 0, SMTP_BODY_8BITMIME, SMTP_BODY_BINARYMIME };
 
+/* RFC 3461 (DSN): what of the message a failure report returns. */
+enum smtp_ret { SMTP_RET_DEFAULT = 0, SMTP_RET_HDRS, SMTP_RET_FULL };
+/* RFC 3461 4.4: ENVID is at most 100 characters (decoded here). */
+#define SMTP_ENVID_MAX 100
+/* RFC 3461 4.2: ORCPT's value is at most 500 characters. */
+#define SMTP_ORCPT_MAX 500
+
 struct smtp_mail_params {
 	bool has_size;
 	uint64_t size;			/* SIZE= (RFC 1870) */
 	enum smtp_body body;		/* BODY= (RFC 6152, RFC 3030) */
 	bool smtputf8;			/* SMTPUTF8 (RFC 6531) */
+	/* DSN (RFC 3461 4.3, 4.4); dsn: RET or ENVID was given */
+	bool dsn;
+	enum smtp_ret ret;
+	char envid[SMTP_ENVID_MAX + 1];	/* xtext decoded, "" if none */
+};
+
+/* RCPT's DSN parameters (RFC 3461 4.1, 4.2). */
+#define SMTP_NOTIFY_NEVER   0x01u
+#define SMTP_NOTIFY_SUCCESS 0x02u
+#define SMTP_NOTIFY_FAILURE 0x04u
+#define SMTP_NOTIFY_DELAY   0x08u
+struct smtp_rcpt_params {
+	unsigned notify;		/* 0: not given (failure and delay) */
+	/* "rfc822;user@example.com": type and the xtext-decoded address;
+	 * "" if not given */
+	char orcpt[SMTP_ORCPT_MAX + 1];
 };
 
 /* Parse the argument of MAIL after "FROM:": "<path> [params]".
+ * Parameters: SIZE, BODY, SMTPUTF8, AUTH, and the DSN ones RET and ENVID
+ * (params->dsn says they were given: a server that does not offer DSN
+ * refuses them).
  * RFC 5321 4.1.2 syntax, RFC 6531 UTF-8 local parts and domains allowed
  * (path->utf8 set; the caller decides whether SMTPUTF8 was given).
  * A source route "<@a,@b:user@c>" is accepted and ignored (RFC 5321
@@ -80,10 +106,12 @@ int smtp_parse_mail(struct span arg, uint64_t max_size, struct smtp_path *path,
 
 /* Parse the argument of RCPT after "TO:": "<path> [params]". "<>" is an
  * error; "<Postmaster>" (no domain) is accepted with domain "" (RFC 5321
- * 4.5.1). Parameters: none are supported yet (NOTIFY/ORCPT come with
- * DSN), so any parameter is 555 5.5.4. Errors: 501 5.1.3 bad recipient
- * syntax, 553 5.1.3 too long. */
-int smtp_parse_rcpt(struct span arg, struct smtp_path *path, struct err *err);
+ * 4.5.1). Parameters: NOTIFY and ORCPT (RFC 3461) into *dsn when dsn is
+ * not NULL; any other parameter, or any at all with dsn NULL, is 555
+ * 5.5.4. Errors: 501 5.1.3 bad recipient syntax, 553 5.1.3 too long,
+ * 501 5.5.4 a bad NOTIFY or ORCPT. */
+int smtp_parse_rcpt(struct span arg, struct smtp_path *path,
+		    struct smtp_rcpt_params *dsn, struct err *err);
 
 /* "BDAT <size> [LAST]" argument (RFC 3030). size must fit in uint64_t
  * and consist of digits only. Error: 501 5.5.4. */

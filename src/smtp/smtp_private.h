@@ -57,6 +57,7 @@ enum smtp_state {
 struct smtp_rcpt {
 	int64_t mailbox_id;
 	char addr[SMTP_PATH_MAX + 1];
+	struct smtp_rcpt_params dsn;	/* NOTIFY, ORCPT (submission) */
 };
 
 #define SMTP_NVERBS (SMTP_VERB_AUTH + 1)
@@ -111,6 +112,8 @@ struct smtp_session {
 	struct event *delay_ev;		/* auth_failure_delay before 535 */
 	size_t n_remote;		/* recipients in other domains */
 	const char **qrcpts;		/* their addresses for the queue */
+	const char **qorcpts;		/* and their DSN parameters */
+	uint8_t *qnotify;
 	struct store_queue_env qenv;
 
 	/* delivery in flight */
@@ -121,6 +124,14 @@ struct smtp_session {
 /* smtp_session.c */
 void smtp_reply_err(struct smtp_session *s, const struct err *err);
 void smtp_tx_reset(struct smtp_session *s);
+
+/* smtp_dsn.c: DSN (RFC 3461) on submission. */
+/* A recipient's NOTIFY bits as the queue keeps them. */
+uint8_t smtp_dsn_notify_flags(unsigned notify);
+/* The transaction is committed: a "delivered" report to the sender for
+ * each local recipient that asked NOTIFY=SUCCESS (remote ones get theirs
+ * from the outbound queue), queued like any mail, not waited for. */
+void smtp_dsn_delivered(struct smtp_session *s);
 
 /* smtp_cmd.c: handle one command line (without CRLF). */
 void smtp_cmd_dispatch(struct smtp_session *s, struct span line);

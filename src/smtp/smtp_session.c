@@ -290,6 +290,8 @@ static void on_close(struct net_conn *c)
 	free(s->rcpts);
 	free(s->mailbox_ids);
 	free(s->qrcpts);
+	free(s->qorcpts);
+	free(s->qnotify);
 	free(s);
 	c->proto = NULL;
 }

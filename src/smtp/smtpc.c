@@ -443,6 +443,7 @@ static void after_ehlo(struct smtpc *c)
 	c->info.size_offered = c->caps.size;
 	c->info.size_max = c->caps.size_max;
 	c->info.auth_plain = c->caps.auth_plain;
+	c->info.dsn = c->caps.dsn;
 	c->info.auth_login = c->caps.auth_login;
 	bool want_tls = c->opts.tls == SMTPC_TLS_OPPORTUNISTIC ||
 			c->opts.tls == SMTPC_TLS_REQUIRED;

@@ -152,6 +152,12 @@ struct smtpc *smtpc_connect(struct event_base *base, const struct sockaddr *sa,
  * reply has been accepted by the remote server. */
 struct smtpc_rcpt {
 	const char *addr;
+	/* DSN (RFC 3461), passed on only to a server that offers DSN:
+	 * NOTIFY bits (1 NEVER, 2 SUCCESS, 4 FAILURE, 8 DELAY; 0 = not
+	 * given) and ORCPT as "type;address", decoded (smtpc encodes the
+	 * address as xtext), or NULL */
+	unsigned dsn_notify;
+	const char *dsn_orcpt;
 	struct smtpc_reply reply;
 };
 
@@ -170,6 +176,10 @@ struct smtpc_msg {
 	const unsigned char *data;
 	size_t len;
 	bool smtputf8;
+	/* DSN's RET ("FULL", "HDRS" or NULL) and ENVID (decoded, or NULL),
+	 * passed on only to a server that offers DSN */
+	const char *dsn_ret;
+	const char *dsn_envid;
 };
 
 /* cb_done: every msg->rcpts[i].reply is set. The connection may take the
@@ -201,6 +211,7 @@ struct smtpc_info {
 	bool size_offered;
 	uint64_t size_max;		/* SIZE n; 0 = no limit given */
 	bool auth_plain, auth_login;
+	bool dsn;			/* DSN (RFC 3461) offered */
 	bool tls;			/* the session runs over TLS */
 	char tls_version[16];		/* "TLSv1.3" */
 	char tls_cipher[64];

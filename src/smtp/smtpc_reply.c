@@ -213,6 +213,8 @@ void smtpc_caps_line(struct smtpc_caps *caps, struct span text)
 		caps->smtputf8 = true;
 	else if (span_eq_ci(kw, "ENHANCEDSTATUSCODES"))
 		caps->enhanced = true;
+	else if (span_eq_ci(kw, "DSN"))
+		caps->dsn = true;
 	else if (span_eq_ci(kw, "AUTH"))
 		auth_mechs(caps, rest);
 	else if (span_prefix_ci(kw, "AUTH=") && kw.len > 5)	/* pre-RFC 4954 */
@@ -232,6 +234,27 @@ void smtpc_caps_line(struct smtpc_caps *caps, struct span text)
 		caps->size = true;
 		caps->size_max = v;
 	}
+}
+
+int smtpc_xtext(const char *s, char *out, size_t outsz)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t o = 0;
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+		bool plain = c >= 33 && c <= 126 && c != '+' && c != '=';
+		if (o + (plain ? 1 : 3) >= outsz)
+			return -1;
+		if (plain) {
+			out[o++] = (char)c;
+		} else {
+			out[o++] = '+';
+			out[o++] = hex[c >> 4];
+			out[o++] = hex[c & 15];
+		}
+	}
+	out[o] = '\0';
+	return 0;
 }
 
 /* ---- DATA encoding -------------------------------------------------------- */

@@ -53,13 +53,18 @@ const char *smtpc_reply_parser_error(const struct smtpc_reply_parser *p);
 /* EHLO keywords (RFC 5321 4.1.1.1) we use. */
 struct smtpc_caps {
 	bool pipelining, starttls, eightbitmime, smtputf8, enhanced;
-	bool size, auth_plain, auth_login;
+	bool size, auth_plain, auth_login, dsn;
 	uint64_t size_max;	/* 0: no limit given */
 };
 /* Take one EHLO reply line's text (the first line, the greeting part, is
  * passed too and ignored by the caller's choice). Unknown keywords and
  * bad parameters are ignored. */
 void smtpc_caps_line(struct smtpc_caps *caps, struct span text);
+
+/* s as RFC 3461 4 xtext ("+XX" for '+', '=', controls and bytes
+ * outside 33-126) into out (outsz bytes, NUL-ended); -1 if it does not
+ * fit. */
+int smtpc_xtext(const char *s, char *out, size_t outsz);
 
 /* Streaming dot-stuffing encoder for DATA (RFC 5321 4.5.2): a '.' at the
  * start of a line is doubled, bare CR and bare LF become CRLF (we never

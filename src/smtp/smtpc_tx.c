@@ -116,7 +116,30 @@ static void send_rcpt(struct smtpc *c)
 {
 	struct smtpc_tx *t = &c->tx;
 	struct smtpc_msg *m = t->msg;
-	smtpc_write(c, "RCPT TO:<%s>", m->rcpts[t->rcpt_send].addr);
+	const struct smtpc_rcpt *r = &m->rcpts[t->rcpt_send];
+	/* RFC 3461 4.1, 4.2: at most 4 NOTIFY words, ORCPT's type and an
+	 * xtext of up to 3 bytes per address byte */
+	char notify[48] = "", orcpt[SMTPC_ORCPT_MAX * 3 + 16] = "";
+	if (c->caps.dsn && r->dsn_notify != 0) {
+		if (r->dsn_notify & 1u)
+			snprintf(notify, sizeof notify, " NOTIFY=NEVER");
+		else
+			snprintf(notify, sizeof notify, " NOTIFY=%s%s%s%s%s",
+				 (r->dsn_notify & 2u) ? "SUCCESS" : "",
+				 (r->dsn_notify & 2u) && (r->dsn_notify & 12u) ? "," : "",
+				 (r->dsn_notify & 4u) ? "FAILURE" : "",
+				 (r->dsn_notify & 4u) && (r->dsn_notify & 8u) ? "," : "",
+				 (r->dsn_notify & 8u) ? "DELAY" : "");
+	}
+	const char *semi = r->dsn_orcpt != NULL ? strchr(r->dsn_orcpt, ';') : NULL;
+	if (c->caps.dsn && semi != NULL && semi != r->dsn_orcpt &&
+	    (size_t)(semi - r->dsn_orcpt) < 32) {
+		char x[SMTPC_ORCPT_MAX * 3 + 1];
+		if (smtpc_xtext(semi + 1, x, sizeof x) == 0)
+			snprintf(orcpt, sizeof orcpt, " ORCPT=%.*s;%s",
+				 (int)(semi - r->dsn_orcpt), r->dsn_orcpt, x);
+	}
+	smtpc_write(c, "RCPT TO:<%s>%s%s", r->addr, notify, orcpt);
 	t->rcpt_send = next_rcpt(m, t->rcpt_send + 1);
 }
 
@@ -175,8 +198,18 @@ void smtpc_tx_start(struct smtpc *c)
 	char size[32] = "";
 	if (c->caps.size)
 		snprintf(size, sizeof size, " SIZE=%zu", m->len);
-	smtpc_write(c, "MAIL FROM:<%s>%s%s%s", m->mail_from, size,
-		    eight ? " BODY=8BITMIME" : "", utf8 ? " SMTPUTF8" : "");
+	char dsn[SMTPC_ENVID_MAX * 3 + 32] = "";
+	if (c->caps.dsn) {
+		char x[SMTPC_ENVID_MAX * 3 + 1] = "";
+		bool envid = m->dsn_envid != NULL && m->dsn_envid[0] != '\0' &&
+			     smtpc_xtext(m->dsn_envid, x, sizeof x) == 0;
+		snprintf(dsn, sizeof dsn, "%s%s%s%s",
+			 m->dsn_ret != NULL ? " RET=" : "",
+			 m->dsn_ret != NULL ? m->dsn_ret : "",
+			 envid ? " ENVID=" : "", envid ? x : "");
+	}
+	smtpc_write(c, "MAIL FROM:<%s>%s%s%s%s", m->mail_from, size,
+		    eight ? " BODY=8BITMIME" : "", utf8 ? " SMTPUTF8" : "", dsn);
 	c->state = SMTPC_ST_TX;
 	t->want = SMTPC_WANT_MAIL;
 	t->pipelined = c->caps.pipelining;

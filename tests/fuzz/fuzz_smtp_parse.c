@@ -97,11 +97,23 @@ static void parse_mail(struct span arg)
 static void parse_rcpt(struct span arg)
 {
 	struct smtp_path path;
+	struct smtp_rcpt_params dsn;
 	struct err e;
-	int rc = smtp_parse_rcpt(arg, &path, &e);
+	int rc = smtp_parse_rcpt(arg, &path, NULL, &e);
 	check_err(rc, &e);
 	if (rc == 0)
 		check_path(&path, true);
+	/* with DSN's NOTIFY and ORCPT allowed */
+	rc = smtp_parse_rcpt(arg, &path, &dsn, &e);
+	check_err(rc, &e);
+	if (rc == 0) {
+		check_path(&path, true);
+		CHECK(strlen(dsn.orcpt) <= SMTP_ORCPT_MAX);
+		CHECK((dsn.notify & SMTP_NOTIFY_NEVER) == 0 ||
+		      dsn.notify == SMTP_NOTIFY_NEVER);
+		for (const char *c = dsn.orcpt; *c; c++)
+			CHECK((unsigned char)*c >= 0x20 && *c != 0x7f);
+	}
 }
 
 static void parse_bdat(struct span arg)

@@ -129,3 +129,76 @@ class RemoteMTA:
         raise AssertionError("%s:%d got %d message(s), not %d in %ds"
                              % (self.host, self.port, len(self.messages), n,
                                 timeout))
+
+
+class LineMTA:
+    """A small scripted SMTP server on host:port that offers the EHLO
+    keywords given (e.g. DSN, which aiosmtpd lacks), accepts every
+    command and message, and records each session's command lines
+    (without the message text) in .commands."""
+
+    def __init__(self, host, port, keywords=("PIPELINING", "DSN")):
+        import socketserver
+
+        mta = self
+        self.commands = []
+        self.messages = []
+        self.lock = threading.Lock()
+
+        class Handler(socketserver.StreamRequestHandler):
+            def handle(self):
+                self.wfile.write(b"220 line.mta ESMTP\r\n")
+                while True:
+                    line = self.rfile.readline(4096)
+                    if not line:
+                        return
+                    cmd = line.rstrip(b"\r\n")
+                    with mta.lock:
+                        mta.commands.append(cmd)
+                    verb = cmd[:4].upper()
+                    if verb == b"EHLO":
+                        out = b"250-line.mta\r\n"
+                        for k in keywords:
+                            out += b"250-" + k.encode() + b"\r\n"
+                        self.wfile.write(out + b"250 HELP\r\n")
+                    elif verb == b"DATA":
+                        self.wfile.write(b"354 go\r\n")
+                        body = b""
+                        while True:
+                            l2 = self.rfile.readline(65536)
+                            if not l2 or l2 == b".\r\n":
+                                break
+                            body += l2
+                        with mta.lock:
+                            mta.messages.append(body)
+                        self.wfile.write(b"250 2.0.0 ok\r\n")
+                    elif verb == b"QUIT":
+                        self.wfile.write(b"221 bye\r\n")
+                        return
+                    else:
+                        self.wfile.write(b"250 2.0.0 ok\r\n")
+
+        class Server(socketserver.ThreadingTCPServer):
+            allow_reuse_address = True
+            daemon_threads = True
+
+        self.server = Server((host, port), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever,
+                                       daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+
+    def wait_messages(self, n, timeout=60):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            with self.lock:
+                if len(self.messages) >= n:
+                    return list(self.messages)
+            time.sleep(0.1)
+        raise AssertionError("got %d message(s), not %d" % (len(self.messages), n))

@@ -291,7 +291,7 @@ static const struct path_case mail_cases[] = {
 	BADP("<a@b.test><c@d.test>", 501, "5.5.4"),
 	BADP("<a@b.test> <c@d.test>", 501, "5.5.4"),
 	BADP("<a@b.test> FOO=bar", 555, "5.5.4"),
-	BADP("<a@b.test> RET=HDRS", 555, "5.5.4"),
+	BADP("<a@b.test> BY=120;R", 555, "5.5.4"),	/* DELIVERBY: not offered */
 	BADP("<a@b.test> SIZE=10 SIZE=20", 501, "5.5.4"),
 	BADP("<a@b.test> size=10 SIZE=10", 501, "5.5.4"),
 	BADP("<a@b.test> BODY=7BIT BODY=8BITMIME", 501, "5.5.4"),
@@ -414,7 +414,7 @@ static void test_rcpt_table(void **state)
 		struct smtp_path path;
 		struct err e;
 		err_clear(&e);
-		int rc = smtp_parse_rcpt(span_make(p, c->len), &path, &e);
+		int rc = smtp_parse_rcpt(span_make(p, c->len), &path, NULL, &e);
 		if (rc != c->rc)
 			fail_msg("case %zu \"%s\": rc %d want %d (%d %s %s)", i, c->arg,
 				 rc, c->rc, e.reply, e.esc, e.msg);
@@ -436,7 +436,7 @@ static void test_cmd_then_rcpt(void **state)
 	struct span line = span_cstr("RCPT TO: <@a.test:user%foreign.test@Our.Test>  ");
 	assert_int_equal(smtp_cmd_parse(line, &cmd, &e), 0);
 	assert_int_equal(cmd.verb, SMTP_VERB_RCPT);
-	assert_int_equal(smtp_parse_rcpt(cmd.arg, &path, &e), 0);
+	assert_int_equal(smtp_parse_rcpt(cmd.arg, &path, NULL, &e), 0);
 	assert_string_equal(path.local, "user%foreign.test");
 	assert_string_equal(path.domain, "our.test");
 }
@@ -483,12 +483,12 @@ static void test_path_limits(void **state)
 	/* RFC 5321 4.5.3.1.3: 256 octets with the brackets */
 	size_t n = make_path(buf, 64, SMTP_PATH_MAX - 64 - 3);
 	assert_int_equal(n, SMTP_PATH_MAX);
-	assert_int_equal(smtp_parse_rcpt(span_make(buf, n), &path, &e), 0);
+	assert_int_equal(smtp_parse_rcpt(span_make(buf, n), &path, NULL, &e), 0);
 	assert_int_equal(strlen(path.addr), SMTP_PATH_MAX - 2);
 	assert_int_equal(smtp_parse_mail(span_make(buf, n), 0, &path, &prm, &e), 0);
 	n = make_path(buf, 64, SMTP_PATH_MAX - 64 - 2);
 	assert_int_equal(n, SMTP_PATH_MAX + 1);
-	assert_int_equal(smtp_parse_rcpt(span_make(buf, n), &path, &e), -1);
+	assert_int_equal(smtp_parse_rcpt(span_make(buf, n), &path, NULL, &e), -1);
 	assert_int_equal(e.reply, 553);
 	assert_string_equal(e.esc, "5.1.3");
 	assert_int_equal(smtp_parse_mail(span_make(buf, n), 0, &path, &prm, &e), -1);
@@ -497,10 +497,10 @@ static void test_path_limits(void **state)
 
 	/* RFC 5321 4.5.3.1.1: local part 64 */
 	n = make_path(buf, SMTP_LOCAL_MAX, 6);
-	assert_int_equal(smtp_parse_rcpt(span_make(buf, n), &path, &e), 0);
+	assert_int_equal(smtp_parse_rcpt(span_make(buf, n), &path, NULL, &e), 0);
 	assert_int_equal(strlen(path.local), SMTP_LOCAL_MAX);
 	n = make_path(buf, SMTP_LOCAL_MAX + 1, 6);
-	assert_int_equal(smtp_parse_rcpt(span_make(buf, n), &path, &e), -1);
+	assert_int_equal(smtp_parse_rcpt(span_make(buf, n), &path, NULL, &e), -1);
 	assert_int_equal(e.reply, 553);
 	assert_string_equal(e.esc, "5.1.3");
 	assert_int_equal(smtp_parse_mail(span_make(buf, n), 0, &path, &prm, &e), -1);
@@ -514,13 +514,13 @@ static void test_path_limits(void **state)
 	p = repeat(p, 'q', SMTP_LOCAL_MAX);
 	memcpy(p, "\"@x.test>", 9);
 	n = (size_t)(p + 9 - buf);
-	assert_int_equal(smtp_parse_rcpt(span_make(buf, n), &path, &e), 0);
+	assert_int_equal(smtp_parse_rcpt(span_make(buf, n), &path, NULL, &e), 0);
 	assert_int_equal(strlen(path.local), SMTP_LOCAL_MAX + 2);
 	p = buf + 2;
 	p = repeat(p, 'q', SMTP_LOCAL_MAX + 1);
 	memcpy(p, "\"@x.test>", 9);
 	n = (size_t)(p + 9 - buf);
-	assert_int_equal(smtp_parse_rcpt(span_make(buf, n), &path, &e), -1);
+	assert_int_equal(smtp_parse_rcpt(span_make(buf, n), &path, NULL, &e), -1);
 	assert_int_equal(e.reply, 553);
 
 	/* RFC 5321 4.5.3.1.2 / RFC 1035: a label is at most 63 octets */
@@ -529,11 +529,11 @@ static void test_path_limits(void **state)
 	p = repeat(p + 3, 'x', 63);
 	memcpy(p, ".test>", 6);
 	n = (size_t)(p + 6 - buf);
-	assert_int_equal(smtp_parse_rcpt(span_make(buf, n), &path, &e), 0);
+	assert_int_equal(smtp_parse_rcpt(span_make(buf, n), &path, NULL, &e), 0);
 	p = repeat(buf + 3, 'x', 64);
 	memcpy(p, ".test>", 6);
 	n = (size_t)(p + 6 - buf);
-	assert_int_equal(smtp_parse_rcpt(span_make(buf, n), &path, &e), -1);
+	assert_int_equal(smtp_parse_rcpt(span_make(buf, n), &path, NULL, &e), -1);
 	assert_int_equal(e.reply, 501);
 	assert_string_equal(e.esc, "5.1.3");
 }
@@ -657,6 +657,68 @@ static void test_helo_limits(void **state)
 	assert_int_equal(smtp_parse_helo(span_make(name, 10), out, 10, &e), -1);
 }
 
+/* RFC 3461 parameters: RET and ENVID on MAIL, NOTIFY and ORCPT on RCPT
+ * (the latter only when the caller offers DSN). */
+static void test_dsn_params(void **state)
+{
+	(void)state;
+	struct smtp_path path;
+	struct smtp_mail_params prm;
+	struct smtp_rcpt_params dsn;
+	struct err e;
+#define MAIL(s) smtp_parse_mail(span_cstr(s), 0, &path, &prm, &e)
+#define RCPT(s) smtp_parse_rcpt(span_cstr(s), &path, &dsn, &e)
+	assert_int_equal(MAIL("<a@b.test> RET=FULL ENVID=id+2B1"), 0);
+	assert_true(prm.dsn);
+	assert_int_equal(prm.ret, SMTP_RET_FULL);
+	assert_string_equal(prm.envid, "id+1");
+	assert_int_equal(MAIL("<a@b.test> ret=hdrs"), 0);
+	assert_int_equal(prm.ret, SMTP_RET_HDRS);
+	assert_int_equal(MAIL("<a@b.test>"), 0);
+	assert_false(prm.dsn);
+	static const char *const bad_mail[] = {
+		"<a@b.test> RET=ALL", "<a@b.test> RET", "<a@b.test> RET=FULL RET=HDRS",
+		"<a@b.test> ENVID=", "<a@b.test> ENVID=a+2", "<a@b.test> ENVID=a+zz",
+		"<a@b.test> ENVID=+0A", "<a@b.test> ENVID=x ENVID=y",
+	};
+	for (size_t i = 0; i < sizeof bad_mail / sizeof *bad_mail; i++) {
+		assert_int_equal(MAIL(bad_mail[i]), -1);
+		assert_int_equal(e.reply, 501);
+	}
+	char longid[140];
+	memset(longid, 0, sizeof longid);
+	memcpy(longid, "<a@b.test> ENVID=", 17);
+	memset(longid + 17, 'x', 101);
+	assert_int_equal(MAIL(longid), -1);
+
+	assert_int_equal(RCPT("<c@d.test> NOTIFY=SUCCESS,delay ORCPT=rfc822;C+2Bx@d.test"), 0);
+	assert_int_equal(dsn.notify, SMTP_NOTIFY_SUCCESS | SMTP_NOTIFY_DELAY);
+	assert_string_equal(dsn.orcpt, "rfc822;C+x@d.test");
+	assert_int_equal(RCPT("<c@d.test> NOTIFY=NEVER"), 0);
+	assert_int_equal(dsn.notify, SMTP_NOTIFY_NEVER);
+	assert_int_equal(RCPT("<c@d.test>"), 0);
+	assert_int_equal(dsn.notify, 0);
+	assert_string_equal(dsn.orcpt, "");
+	static const char *const bad_rcpt[] = {
+		"<c@d.test> NOTIFY=NEVER,FAILURE", "<c@d.test> NOTIFY=", "<c@d.test> NOTIFY=SUCCESS,",
+		"<c@d.test> NOTIFY=SUCCESS,SUCCESS", "<c@d.test> NOTIFY=MAYBE",
+		"<c@d.test> ORCPT=rfc822", "<c@d.test> ORCPT=;a@b", "<c@d.test> ORCPT=rfc 822;a",
+		"<c@d.test> ORCPT=rfc822;a+0Db", "<c@d.test> NOTIFY=DELAY NOTIFY=DELAY",
+	};
+	for (size_t i = 0; i < sizeof bad_rcpt / sizeof *bad_rcpt; i++) {
+		assert_int_equal(RCPT(bad_rcpt[i]), -1);
+		assert_true(e.reply == 501 || e.reply == 555);
+	}
+	/* not offered: any parameter is 555 */
+	assert_int_equal(smtp_parse_rcpt(span_cstr("<c@d.test> NOTIFY=NEVER"), &path,
+					 NULL, &e), -1);
+	assert_int_equal(e.reply, 555);
+	assert_int_equal(RCPT("<c@d.test> FOO=1"), -1);
+	assert_int_equal(e.reply, 555);
+#undef MAIL
+#undef RCPT
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -664,6 +726,7 @@ int main(void)
 		cmocka_unit_test(test_cmd_nul_in_arg),
 		cmocka_unit_test(test_mail_table),
 		cmocka_unit_test(test_rcpt_table),
+		cmocka_unit_test(test_dsn_params),
 		cmocka_unit_test(test_cmd_then_rcpt),
 		cmocka_unit_test(test_path_limits),
 		cmocka_unit_test(test_bdat_table),

@@ -280,21 +280,35 @@ static void test_caps(void **state)
 	(void)state;
 	const char *all[] = { "PIPELINING", "starttls", "8BITMIME", "SMTPUTF8",
 			      "ENHANCEDSTATUSCODES", "SIZE 10240000",
-			      "AUTH LOGIN PLAIN CRAM-MD5", NULL };
+			      "AUTH LOGIN PLAIN CRAM-MD5", "DSN", NULL };
 	struct smtpc_caps c = caps_of(all);
 	assert_true(c.pipelining && c.starttls && c.eightbitmime && c.smtputf8 &&
-		    c.enhanced && c.size && c.auth_plain && c.auth_login);
+		    c.enhanced && c.size && c.auth_plain && c.auth_login && c.dsn);
 	assert_int_equal(c.size_max, 10240000);
 	const char *odd[] = { "SIZE", "AUTH=LOGIN", "PIPELININGX", "X-STARTTLS", NULL };
 	c = caps_of(odd);
 	assert_true(c.size && c.size_max == 0 && c.auth_login && !c.auth_plain);
-	assert_false(c.pipelining || c.starttls);
+	assert_false(c.pipelining || c.starttls || c.dsn);
 	const char *big[] = { "SIZE 99999999999999999999999", NULL };
 	c = caps_of(big);
 	assert_true(c.size && c.size_max == 0);
 	const char *junk[] = { "SIZE 12ab", "", "   ", NULL };
 	c = caps_of(junk);
 	assert_int_equal(c.size_max, 0);
+}
+
+/* RFC 3461 4 xtext for the DSN values passed on. */
+static void test_xtext(void **state)
+{
+	(void)state;
+	char out[64];
+	assert_int_equal(smtpc_xtext("a+b=c d\x01\xc3\xa9", out, sizeof out), 0);
+	assert_string_equal(out, "a+2Bb+3Dc+20d+01+C3+A9");
+	assert_int_equal(smtpc_xtext("", out, sizeof out), 0);
+	assert_string_equal(out, "");
+	assert_int_equal(smtpc_xtext("abc", out, 4), 0);
+	assert_int_equal(smtpc_xtext("abcd", out, 4), -1);
+	assert_int_equal(smtpc_xtext("a+", out, 4), -1);
 }
 
 /* ----- dot-stuffing ---------------------------------------------------- */
@@ -438,6 +452,7 @@ int main(void)
 		cmocka_unit_test(test_bytes_limit),
 		cmocka_unit_test(test_failed_stays_failed),
 		cmocka_unit_test(test_caps),
+		cmocka_unit_test(test_xtext),
 		cmocka_unit_test(test_dot_cases),
 		cmocka_unit_test(test_dot_round_trip),
 		cmocka_unit_test(test_format),
