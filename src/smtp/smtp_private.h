@@ -110,6 +110,7 @@ struct smtp_session {
 	struct event *wake_ev;		/* the pool finished the check */
 	struct event *delay_ev;		/* auth_failure_delay before 535 */
 	size_t n_remote;		/* recipients in other domains */
+	size_t n_named;			/* RCPTs accepted (before expansion) */
 	const char **qrcpts;		/* their addresses for the queue */
 	struct store_queue_env qenv;
 
