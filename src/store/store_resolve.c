@@ -194,7 +194,7 @@ static bool seen_before(struct resolve *rs, const char *addr)
 	for (size_t i = 0; i < rs->n_seen; i++)
 		if (strcasecmp(rs->seen[i], addr) == 0)
 			return true;
-	if (rs->n_seen >= STORE_EXPAND_MAX) {
+	if (rs->n_seen >= 2 * STORE_EXPAND_MAX) {	/* with the aliases between */
 		rs->overflow = true;
 		return true;
 	}
