@@ -11,7 +11,7 @@
 BUILD    ?= build
 CC       ?= cc
 PYTHON   ?= /usr/bin/python3
-PKGS      = libevent libevent_openssl libevent_pthreads openssl sqlite3 libsodium zlib libunbound jansson
+PKGS      = libevent libevent_openssl libevent_pthreads openssl sqlite3 libsodium zlib libunbound jansson libidn2
 WARN      = -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wstrict-prototypes \
             -Wmissing-prototypes -Wpointer-arith -Wcast-qual -Wsign-compare \
             -Wimplicit-fallthrough -Wvla

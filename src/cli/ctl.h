@@ -35,5 +35,24 @@ int ctl_queue_bounce(struct ctl *c, int argc, char **argv);
 int ctl_token_create(struct ctl *c, int argc, char **argv);
 int ctl_token_list(struct ctl *c, int argc, char **argv);
 int ctl_token_revoke(struct ctl *c, int argc, char **argv);
+/* ctl_model.c: domains, aliases, groups, catch-all, mailbox settings */
+int ctl_domain_list(struct ctl *c, int argc, char **argv);
+int ctl_domain_show(struct ctl *c, int argc, char **argv);
+int ctl_domain_plan(struct ctl *c, int argc, char **argv);
+int ctl_domain_suspend(struct ctl *c, int argc, char **argv);
+int ctl_domain_activate(struct ctl *c, int argc, char **argv);
+int ctl_domain_alias(struct ctl *c, int argc, char **argv);
+int ctl_alias_add(struct ctl *c, int argc, char **argv);
+int ctl_alias_list(struct ctl *c, int argc, char **argv);
+int ctl_alias_remove(struct ctl *c, int argc, char **argv);
+int ctl_group_add(struct ctl *c, int argc, char **argv);
+int ctl_group_member(struct ctl *c, int argc, char **argv);
+int ctl_group_sender(struct ctl *c, int argc, char **argv);
+int ctl_group_list(struct ctl *c, int argc, char **argv);
+int ctl_catchall_set(struct ctl *c, int argc, char **argv);
+int ctl_mailbox_suspend(struct ctl *c, int argc, char **argv);
+int ctl_mailbox_activate(struct ctl *c, int argc, char **argv);
+int ctl_mailbox_forward(struct ctl *c, int argc, char **argv);
+int ctl_mailbox_show(struct ctl *c, int argc, char **argv);
 
 #endif

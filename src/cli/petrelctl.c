@@ -68,9 +68,14 @@ static int cmd_domain_add(struct ctl *c, int argc, char **argv)
 {
 	if (argc != 1)
 		return ctl_usage_error("domain add DOMAIN");
-	if (store_domain_add(c->st, argv[0], &c->err) != 0)
+	char ascii[SMTP_DOMAIN_MAX + 1], uni[SMTP_DOMAIN_MAX * 4 + 1];
+	if (store_domain_idna(argv[0], ascii, sizeof ascii, uni, sizeof uni, &c->err) != 0 ||
+	    store_domain_create(c->st, argv[0], NULL, NULL, &c->err) != 0)
 		return ctl_fail(c);
-	printf("domain %s added\n", argv[0]);
+	if (strcmp(ascii, uni) != 0)
+		printf("domain %s (%s) added\n", ascii, uni);
+	else
+		printf("domain %s added\n", ascii);
 	return 0;
 }
 
@@ -78,9 +83,10 @@ static int cmd_mailbox_add(struct ctl *c, int argc, char **argv)
 {
 	const char *addr = NULL;
 	uint64_t quota = c->cfg.default_quota;
-	bool from_stdin = false;
+	bool from_stdin = false, quota_given = false;
 	for (int i = 0; i < argc; i++) {
 		if (!strcmp(argv[i], "--quota") && i + 1 < argc) {
+			quota_given = true;
 			if (cfg_parse_size(argv[++i], &quota) != 0) {
 				fprintf(stderr, "petrelctl: bad size '%s'\n", argv[i]);
 				return 2;
@@ -100,6 +106,14 @@ static int cmd_mailbox_add(struct ctl *c, int argc, char **argv)
 		fprintf(stderr, "petrelctl: '%s' is not an address (local@domain)\n", addr);
 		return 2;
 	}
+	/* an IDN as typed: the store keeps its A-label (decision 0022) */
+	char uni[SMTP_DOMAIN_MAX * 4 + 1];
+	if (store_domain_idna(domain, domain, sizeof domain, uni, sizeof uni, &c->err) != 0)
+		return ctl_fail(c);
+	struct store_domain dom;
+	if (!quota_given && store_domain_get(c->st, domain, &dom, &c->err) == 1 &&
+	    dom.mailbox_quota != 0)
+		quota = dom.mailbox_quota;
 	if (from_stdin) {
 		if (fgets(pw, sizeof pw, stdin) == NULL) {
 			fprintf(stderr, "petrelctl: no password on standard input\n");
@@ -431,6 +445,26 @@ static const struct {
 	{ "token", "revoke", "ID", ctl_token_revoke, true },
 	{ "dns", "route", "DOMAIN", cmd_dns_route, false },
 	{ "dns", "addr", "HOST", cmd_dns_addr, false },
+	{ "domain", "list", "", ctl_domain_list, true },
+	{ "domain", "show", "DOMAIN", ctl_domain_show, true },
+	{ "domain", "plan", "DOMAIN [--max-mailboxes N] [--quota SIZE] [--domain-quota SIZE]",
+	  ctl_domain_plan, true },
+	{ "domain", "suspend", "DOMAIN", ctl_domain_suspend, true },
+	{ "domain", "activate", "DOMAIN", ctl_domain_activate, true },
+	{ "domain", "alias", "add ALIAS_DOMAIN TARGET_DOMAIN", ctl_domain_alias, true },
+	{ "alias", "add", "ADDRESS TARGET...", ctl_alias_add, true },
+	{ "alias", "list", "[DOMAIN]", ctl_alias_list, true },
+	{ "alias", "remove", "ADDRESS", ctl_alias_remove, true },
+	{ "group", "add", "ADDRESS [--post anyone|members|senders]", ctl_group_add, true },
+	{ "group", "member", "add|remove GROUP ADDRESS", ctl_group_member, true },
+	{ "group", "sender", "add|remove GROUP ADDRESS", ctl_group_sender, true },
+	{ "group", "list", "[DOMAIN]", ctl_group_list, true },
+	{ "group", "remove", "ADDRESS", ctl_alias_remove, true },
+	{ "catchall", "set", "DOMAIN ADDRESS|off", ctl_catchall_set, true },
+	{ "mailbox", "suspend", "ADDRESS", ctl_mailbox_suspend, true },
+	{ "mailbox", "activate", "ADDRESS", ctl_mailbox_activate, true },
+	{ "mailbox", "forward", "ADDRESS TARGET|off", ctl_mailbox_forward, true },
+	{ "mailbox", "show", "ADDRESS", ctl_mailbox_show, true },
 };
 
 static void usage(void)

@@ -284,5 +284,21 @@
 /* DSN values the SMTP client passes on (RFC 3461 4.2, 4.4). */
 #define SMTPC_ORCPT_MAX 500
 #define SMTPC_ENVID_MAX 100
+/* Tenants model (decision 0022). A plan's mailbox limit lies between
+ * these; a new domain gets the largest. */
+#define STORE_PLAN_MAILBOXES_MIN 20
+#define STORE_PLAN_MAILBOXES_MAX 10000
+/* Recipient expansion (aliases, groups, forwarding, catch-all): how many
+ * hops deep and how many addresses one RCPT may reach. A group larger
+ * than this is refused rather than delivered in part; a loop stops at
+ * the first address seen again. */
+#define STORE_EXPAND_DEPTH 8
+#define STORE_EXPAND_MAX 1000
+/* Mailboxes and external addresses one SMTP transaction may reach after
+ * expansion (the store's log record and queue bounds are far above). */
+#define SMTP_EXPANDED_MAX 10000
+/* Targets of one alias or members of one group (also the bound of a
+ * listing). */
+#define STORE_ALIAS_TARGETS_MAX STORE_EXPAND_MAX
 
 #endif

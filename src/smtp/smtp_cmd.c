@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/log.h"
 #include "core/xmalloc.h"
@@ -90,7 +91,7 @@ static bool submission_sender_ok(struct smtp_session *s)
 	/* A null sender is for bounces, which an MTA makes, not a user: from
 	 * a user it would send mail nobody can reply or bounce to
 	 * (decision 0015). */
-	if (s->from.null_path || !smtp_sender_owned(s->user, s->from.addr)) {
+	if (s->from.null_path || !smtp_sender_owned(s->srv->store, s->user, s->from.addr)) {
 		log_info("smtp", s->c->id, "reject from=<%s> user=%s reason=sender_not_owned ip=%s",
 			 logaddr, s->user, s->c->ip);
 		s->failed[SMTP_VERB_MAIL]++;
@@ -144,17 +145,67 @@ static void cmd_mail(struct smtp_session *s, struct span arg)
 	net_conn_reply(s->c, "250 2.1.0 Ok");
 }
 
-static bool have_mailbox(const struct smtp_session *s, int64_t id)
+/* Quotas of the mailboxes res reaches: the mailbox's (as before the
+ * tenants model) and its domain's total (decision 0022); and the bound
+ * on the addresses one transaction expands to. false: replied. */
+static bool rcpt_limits_ok(struct smtp_session *s, struct store_resolved *res,
+			   const char *logaddr)
 {
-	for (size_t i = 0; i < s->n_mailboxes; i++)
-		if (s->mailbox_ids[i] == id)
-			return true;
-	return false;
+	const enum smtp_verb v = SMTP_VERB_RCPT;
+	if (s->n_rcpts + res->n > SMTP_EXPANDED_MAX) {
+		s->failed[v]++;
+		net_conn_reply(s->c, "452 4.5.3 Error: too many recipients after expansion");
+		return false;
+	}
+	uint64_t want = s->mail.has_size ? s->mail.size : 0;
+	size_t skipped = 0;
+	for (size_t i = 0; i < res->n; i++) {
+		struct store_target *t = &res->targets[i];
+		if (t->mailbox_id == 0)
+			continue;
+		bool one = res->n == 1;
+		if (!one && t->quota > 0 && t->used >= t->quota) {
+			/* One full member does not hold up a whole group:
+			 * it misses this message (decision 0022). */
+			log_info("smtp", s->c->id, "skip rcpt=\"%s\" member=%s reason=quota ip=%s",
+				 logaddr, t->addr, s->c->ip);
+			t->mailbox_id = -1;
+			skipped++;
+			continue;
+		}
+		if (t->quota > 0 && one && s->mail.has_size && want > t->quota) {
+			/* RFC 3463 5.2.2; can never fit, so permanent. */
+			fail_with(s, v, 552, "5.2.2", "Mailbox full: message larger than quota");
+			return false;
+		}
+		if (t->quota > 0 && (t->used >= t->quota || want > t->quota - t->used) && one) {
+			log_info("smtp", s->c->id, "reject rcpt=\"%s\" reason=quota ip=%s", logaddr, s->c->ip);
+			fail_with(s, v, 452, "4.2.2", "Mailbox full, try again later");
+			return false;
+		}
+		if (t->domain_quota > 0 &&
+		    (t->domain_used >= t->domain_quota || want > t->domain_quota - t->domain_used)) {
+			log_info("smtp", s->c->id, "reject rcpt=\"%s\" reason=domain_quota ip=%s", logaddr, s->c->ip);
+			fail_with(s, v, 452, "4.2.2", "Domain storage full, try again later");
+			return false;
+		}
+	}
+	if (skipped == res->n) {
+		fail_with(s, v, 452, "4.2.2", "Mailboxes full, try again later");
+		return false;
+	}
+	return true;
 }
 
-static void add_rcpt(struct smtp_session *s, const struct smtp_path *path,
+static void add_rcpt(struct smtp_session *s, const char *addr,
 		     const struct smtp_rcpt_params *dsn, int64_t mailbox_id)
 {
+	/* A message reaches each mailbox and external address once, however
+	 * often (directly, through aliases or groups) it was named. */
+	for (size_t i = 0; i < s->n_rcpts; i++)
+		if (s->rcpts[i].mailbox_id == mailbox_id &&
+		    (mailbox_id != 0 || strcasecmp(s->rcpts[i].addr, addr) == 0))
+			return;
 	if (s->n_rcpts == s->cap_rcpts) {
 		size_t ncap = s->cap_rcpts ? s->cap_rcpts * 2 : 4;
 		s->rcpts = xreallocarray(s->rcpts, ncap, sizeof *s->rcpts);
@@ -163,7 +214,7 @@ static void add_rcpt(struct smtp_session *s, const struct smtp_path *path,
 	}
 	struct smtp_rcpt *r = &s->rcpts[s->n_rcpts++];
 	r->mailbox_id = mailbox_id;
-	snprintf(r->addr, sizeof r->addr, "%s", path->addr);
+	snprintf(r->addr, sizeof r->addr, "%s", addr);
 	if (dsn != NULL)
 		r->dsn = *dsn;
 	else
@@ -172,9 +223,7 @@ static void add_rcpt(struct smtp_session *s, const struct smtp_path *path,
 		s->n_remote++;	/* for the outbound queue */
 		return;
 	}
-	/* A message reaches each mailbox once, however often it was named. */
-	if (!have_mailbox(s, mailbox_id))
-		s->mailbox_ids[s->n_mailboxes++] = mailbox_id;
+	s->mailbox_ids[s->n_mailboxes++] = mailbox_id;
 }
 
 static void cmd_rcpt(struct smtp_session *s, struct span arg)
@@ -187,14 +236,14 @@ static void cmd_rcpt(struct smtp_session *s, struct span arg)
 		return;
 	}
 	if (s->srv->submission &&
-	    s->n_rcpts >= cfg->submission_max_recipients_per_message) {
+	    s->n_named >= cfg->submission_max_recipients_per_message) {
 		s->failed[v]++;
 		log_info("smtp", s->c->id, "reject user=%s reason=recipient_limit limit=%u ip=%s",
 			 s->user, cfg->submission_max_recipients_per_message, s->c->ip);
 		net_conn_reply(s->c, "452 4.5.3 Too many recipients");
 		return;
 	}
-	if (s->n_rcpts >= cfg->smtp_max_recipients) {
+	if (s->n_named >= cfg->smtp_max_recipients) {
 		/* RFC 5321 4.5.3.1.10: 452 so that the client sends the rest in
 		 * another transaction. Not counted as a client error. */
 		s->failed[v]++;
@@ -214,67 +263,68 @@ static void cmd_rcpt(struct smtp_session *s, struct span arg)
 		fail_with(s, v, 553, "5.6.7", "Non-ASCII address needs SMTPUTF8 in MAIL FROM");
 		return;
 	}
-	if (path.domain_literal || path.domain[0] == '\0') {
+	bool bare_postmaster = path.domain[0] == '\0' && !path.domain_literal &&
+			       strcasecmp(path.local, "postmaster") == 0;
+	if (path.domain_literal || (path.domain[0] == '\0' && !bare_postmaster)) {
 		log_info("smtp", s->c->id, "reject rcpt=\"%s\" reason=relay ip=%s", logaddr, s->c->ip);
 		fail_with(s, v, 554, "5.7.1", "Relay access denied");
 		return;
 	}
-	struct store *st = s->srv->store;
-	int hosted = store_domain_exists(st, path.domain, &err);
-	if (hosted < 0) {
+	struct store_resolved res;
+	if (store_resolve(s->srv->store, path.local, path.domain,
+			  s->from.null_path ? "" : s->from.addr, &res, &err) < 0) {
 		log_error("smtp", s->c->id, "store error=\"%s\"", err.msg);
 		fail_with(s, v, 451, "4.3.0", "Temporary lookup failure, try again later");
 		return;
 	}
-	if (hosted == 0 && s->srv->submission) {
-		/* An authenticated user's mail to another domain. */
-		if (!s->srv->remote_rcpt) {
-			log_info("smtp", s->c->id, "reject rcpt=\"%s\" user=%s reason=remote_not_available ip=%s",
-				 logaddr, s->user, s->c->ip);
-			fail_with(s, v, 550, "5.7.1",
-				  "Delivery to other domains is not available on this server yet");
+	switch (res.status) {
+	case STORE_RESOLVE_OK:
+		break;
+	case STORE_RESOLVE_NOT_HOSTED:
+		if (s->srv->submission) {
+			/* An authenticated user's mail to another domain. */
+			if (!s->srv->remote_rcpt) {
+				log_info("smtp", s->c->id, "reject rcpt=\"%s\" user=%s reason=remote_not_available ip=%s",
+					 logaddr, s->user, s->c->ip);
+				fail_with(s, v, 550, "5.7.1",
+					  "Delivery to other domains is not available on this server yet");
+				return;
+			}
+			add_rcpt(s, path.addr, s->srv->submission ? &dsn : NULL, 0);
+			s->n_named++;
+			net_conn_reply(s->c, "250 2.1.5 Ok");
 			return;
 		}
-		add_rcpt(s, &path, s->srv->submission ? &dsn : NULL, 0);
-		net_conn_reply(s->c, "250 2.1.5 Ok");
-		return;
-	}
-	if (hosted == 0) {
 		log_info("smtp", s->c->id, "reject rcpt=\"%s\" reason=relay ip=%s", logaddr, s->c->ip);
 		fail_with(s, v, 554, "5.7.1", "Relay access denied");
 		return;
-	}
-	struct store_mailbox mb;
-	int found = store_mailbox_find(st, path.local, path.domain, &mb, &err);
-	if (found < 0) {
-		log_error("smtp", s->c->id, "store error=\"%s\"", err.msg);
-		fail_with(s, v, 451, "4.3.0", "Temporary lookup failure, try again later");
-		return;
-	}
-	if (found == 0) {
+	case STORE_RESOLVE_UNKNOWN:
 		log_info("smtp", s->c->id, "reject rcpt=\"%s\" reason=unknown_user ip=%s", logaddr, s->c->ip);
 		fail_with(s, v, 550, "5.1.1", "Recipient address rejected: User unknown");
 		return;
-	}
-	if (!mb.enabled) {
+	case STORE_RESOLVE_DISABLED:
+		log_info("smtp", s->c->id, "reject rcpt=\"%s\" reason=disabled ip=%s", logaddr, s->c->ip);
 		fail_with(s, v, 550, "5.2.1", "Recipient mailbox is disabled");
 		return;
+	case STORE_RESOLVE_POLICY:
+		log_info("smtp", s->c->id, "reject rcpt=\"%s\" reason=group_policy ip=%s", logaddr, s->c->ip);
+		fail_with(s, v, 550, "5.7.1", res.why);
+		return;
+	case STORE_RESOLVE_LOOP:
+		log_info("smtp", s->c->id, "reject rcpt=\"%s\" reason=expansion ip=%s", logaddr, s->c->ip);
+		fail_with(s, v, 550, "5.4.6", res.why);
+		return;
 	}
-	if (mb.quota > 0) {
-		uint64_t want = s->mail.has_size ? s->mail.size : 0;
-		if (s->mail.has_size && want > mb.quota) {
-			/* RFC 3463 5.2.2; can never fit, so permanent. */
-			fail_with(s, v, 552, "5.2.2", "Mailbox full: message larger than quota");
-			return;
-		}
-		if (mb.used >= mb.quota || want > mb.quota - mb.used) {
-			log_info("smtp", s->c->id, "reject rcpt=\"%s\" reason=quota ip=%s", logaddr, s->c->ip);
-			fail_with(s, v, 452, "4.2.2", "Mailbox full, try again later");
-			return;
-		}
+	if (rcpt_limits_ok(s, &res, logaddr)) {
+		for (size_t i = 0; i < res.n; i++)
+			if (res.targets[i].mailbox_id >= 0)
+				add_rcpt(s, res.targets[i].addr,
+					 s->srv->submission ? &dsn : NULL,
+					 res.targets[i].mailbox_id);
+		s->n_named++;
+		net_conn_reply(s->c, "250 2.1.5 Ok");
 	}
-	add_rcpt(s, &path, s->srv->submission ? &dsn : NULL, mb.id);
-	net_conn_reply(s->c, "250 2.1.5 Ok");
+	store_resolved_free(&res);
 }
 
 static void cmd_data(struct smtp_session *s, struct span arg)

@@ -111,6 +111,7 @@ struct smtp_session {
 	struct event *wake_ev;		/* the pool finished the check */
 	struct event *delay_ev;		/* auth_failure_delay before 535 */
 	size_t n_remote;		/* recipients in other domains */
+	size_t n_named;			/* RCPTs accepted (before expansion) */
 	const char **qrcpts;		/* their addresses for the queue */
 	const char **qorcpts;		/* and their DSN parameters */
 	uint8_t *qnotify;

@@ -6,6 +6,7 @@
 
 #include "core/limits.h"
 #include "mime/mime.h"
+#include "store/store.h"
 
 static bool eq_ci(const char *a, size_t alen, const char *b, size_t blen)
 {
@@ -23,7 +24,7 @@ static bool eq_ci(const char *a, size_t alen, const char *b, size_t blen)
 	return true;
 }
 
-bool smtp_sender_owned(const char *user, const char *addr)
+bool smtp_sender_owned(struct store *st, const char *user, const char *addr)
 {
 	if (user == NULL || addr == NULL || user[0] == '\0')
 		return false;
@@ -33,8 +34,11 @@ bool smtp_sender_owned(const char *user, const char *addr)
 	if (ua == NULL || aa == NULL || ua == user || aa == addr)
 		return false;
 	size_t ul = (size_t)(ua - user), al = (size_t)(aa - addr);
-	return eq_ci(user, ul, addr, al) &&
-	       eq_ci(ua + 1, strlen(ua + 1), aa + 1, strlen(aa + 1));
+	if (eq_ci(user, ul, addr, al) &&
+	    eq_ci(ua + 1, strlen(ua + 1), aa + 1, strlen(aa + 1)))
+		return true;
+	struct err err;
+	return st != NULL && store_may_send_as(st, user, addr, &err) == 1;
 }
 
 struct span smtp_header_block(struct span msg)
@@ -56,8 +60,8 @@ struct span smtp_header_block(struct span msg)
 	return msg;
 }
 
-enum smtp_from_result smtp_from_check(struct span hdr, const char *user,
-				      char *bad, size_t badsz)
+enum smtp_from_result smtp_from_check(struct span hdr, struct store *st,
+				      const char *user, char *bad, size_t badsz)
 {
 	size_t pos = 0;
 	struct span name, value;
@@ -82,7 +86,7 @@ enum smtp_from_result smtp_from_check(struct span hdr, const char *user,
 					 (int)a->domain.len, (const char *)a->domain.p);
 			if (a->invalid || a->mailbox.len == 0 || a->domain.len == 0 ||
 			    n < 0 || (size_t)n >= sizeof addr ||
-			    !smtp_sender_owned(user, addr)) {
+			    !smtp_sender_owned(st, user, addr)) {
 				snprintf(bad, badsz, "%s", addr);
 				rc = SMTP_FROM_FOREIGN;
 			}

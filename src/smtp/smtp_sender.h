@@ -1,9 +1,10 @@
 /* smtp_sender.h - sender authorization for submission: which addresses an
  * authenticated user may send as, in the envelope (MAIL FROM) and in the
- * From: header. Pure functions of their arguments (no store, no
- * session), so that unit tests and the fuzzer call them directly.
- * Today a user owns exactly the address of their mailbox; aliases and
- * groups they may send as will be added in smtp_sender_owned() alone. */
+ * From: header. Given no store (NULL) they are pure functions of their
+ * arguments, so that unit tests and the fuzzer call them directly.
+ * A user owns the address of their mailbox and, with a store, the
+ * aliases and groups they may send as (store_may_send_as, decision
+ * 0022); that is decided in smtp_sender_owned() alone. */
 #ifndef PETREL_SMTP_SENDER_H
 #define PETREL_SMTP_SENDER_H
 
@@ -12,12 +13,15 @@
 
 #include "core/span.h"
 
+struct store;
+
 /* true if user (the mailbox address, local@domain) may use addr
  * (local@domain as in an envelope or From:). Local part and domain
  * compare ASCII case-insensitively; anything else (a quoted local part,
  * a trailing dot, an address literal) must match byte for byte, so only
- * the user's own spelling passes. */
-bool smtp_sender_owned(const char *user, const char *addr);
+ * the user's own spelling passes. With st, also an alias or group the
+ * user may send as; a store error counts as not owned. */
+bool smtp_sender_owned(struct store *st, const char *user, const char *addr);
 
 /* The header block at the start of msg: every byte up to and including
  * the empty line that ends it (all of msg if there is none). */
@@ -32,7 +36,7 @@ enum smtp_from_result {
 /* Check every From: field of hdr (a header block) and every mailbox in
  * each (groups included). On SMTP_FROM_FOREIGN the first foreign address
  * is copied, truncated, into bad (badsz > 0). */
-enum smtp_from_result smtp_from_check(struct span hdr, const char *user,
-				      char *bad, size_t badsz);
+enum smtp_from_result smtp_from_check(struct span hdr, struct store *st,
+				      const char *user, char *bad, size_t badsz);
 
 #endif

@@ -65,6 +65,7 @@ void smtp_tx_reset(struct smtp_session *s)
 	s->n_rcpts = 0;
 	s->n_mailboxes = 0;
 	s->n_remote = 0;
+	s->n_named = 0;
 	buf_reset(&s->msg);
 	s->trace_len = 0;
 	s->bdat_active = false;

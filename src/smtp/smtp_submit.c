@@ -115,7 +115,7 @@ bool smtp_submit_headers(struct smtp_session *s)
 	struct span msg = span_make(s->msg.data + s->trace_len, s->msg.len - s->trace_len);
 	struct span hdr = smtp_header_block(msg), v;
 	char bad[200], add[SMTP_SUBMIT_ADDED_MAX], date[64];
-	enum smtp_from_result from = smtp_from_check(hdr, s->user, bad, sizeof bad);
+	enum smtp_from_result from = smtp_from_check(hdr, s->srv->store, s->user, bad, sizeof bad);
 	if (from == SMTP_FROM_FOREIGN) {
 		char logaddr[200];
 		log_escape(span_cstr(bad), logaddr, sizeof logaddr);

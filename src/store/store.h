@@ -29,6 +29,7 @@
 #include <stdint.h>
 
 #include "core/err.h"
+#include "core/limits.h"
 
 struct store;
 struct store_append_req;
@@ -678,5 +679,179 @@ void store_get_stats(struct store *st, struct store_stats *out);
  * the number found (0 = consistent). For `petrelctl store check` and the
  * crash tests; works while petreld runs. */
 int store_check(struct store *st, uint64_t *problems_out, struct err *err);
+
+/* ---- tenants: domains, plans, aliases, groups (decision 0022) ---------
+ *
+ * Addresses are stored with the domain's IDNA A-label ("xn--..."); the
+ * calls below that take a domain also accept its Unicode form and
+ * convert it (libidn2, IDNA2008 non-transitional). Errors: ERR_PEER a
+ * bad name or value, ERR_NOTFOUND no such domain / mailbox / alias,
+ * ERR_LIMIT a plan limit, ERR_ENV the store.
+ */
+
+#define STORE_ADDR_MAX 320	/* local@domain, with room (as mailbox) */
+
+enum store_domain_status {
+	STORE_DOMAIN_ACTIVE = 0,
+	STORE_DOMAIN_SUSPENDED = 1,
+};
+
+struct store_domain {
+	int64_t id;
+	char name[SMTP_DOMAIN_MAX + 1];	/* A-label form */
+	char unicode[SMTP_DOMAIN_MAX * 4 + 1]; /* U-label form */
+	enum store_domain_status status;	/* of the target for an alias */
+	uint32_t max_mailboxes;			/* plan */
+	uint64_t mailbox_quota;			/* default for new, 0 = config */
+	uint64_t domain_quota;			/* total, 0 = unlimited */
+	char alias_of[SMTP_DOMAIN_MAX + 1];	/* "" unless a domain alias */
+	char catchall[STORE_ADDR_MAX + 1];	/* "" = none */
+	int64_t created;			/* Unix seconds */
+	uint32_t mailboxes;			/* count now */
+	uint64_t used;				/* bytes of all its mailboxes */
+};
+
+/* name (A-label or Unicode) into both forms, lower case. 0 or -1
+ * (ERR_PEER: not a valid domain name). */
+int store_domain_idna(const char *name, char *ascii, size_t asciisz,
+		      char *unicode, size_t unicodesz, struct err *err);
+/* Add a hosted domain (name in either form) or, with alias_of != NULL,
+ * a domain alias: every address local@name then means local@alias_of
+ * (which must be a hosted domain, not itself an alias). ascii_out (may
+ * be NULL, SMTP_DOMAIN_MAX + 1 bytes) gets the stored name. */
+int store_domain_create(struct store *st, const char *name,
+			const char *alias_of, char *ascii_out,
+			struct err *err);
+/* 1 found (*out), 0 no such domain, -1 error. */
+int store_domain_get(struct store *st, const char *name,
+		     struct store_domain *out, struct err *err);
+int store_domain_each(struct store *st,
+		      int (*fn)(const struct store_domain *d, void *arg),
+		      void *arg, struct err *err);
+/* Plan: max_mailboxes in [STORE_PLAN_MAILBOXES_MIN,
+ * STORE_PLAN_MAILBOXES_MAX] and not below the mailboxes it has. */
+int store_domain_set_plan(struct store *st, const char *name,
+			  uint32_t max_mailboxes, uint64_t mailbox_quota,
+			  uint64_t domain_quota, struct err *err);
+int store_domain_set_status(struct store *st, const char *name,
+			    enum store_domain_status status, struct err *err);
+/* Catch-all: mail to unknown addresses of the domain goes to address
+ * ("" or NULL: none). */
+int store_domain_set_catchall(struct store *st, const char *name,
+			      const char *address, struct err *err);
+
+struct store_mailbox_info {
+	struct store_mailbox mb;
+	char display_name[256];
+	char forward[STORE_ADDR_MAX + 1];	/* "" = none */
+	int64_t created;
+};
+/* 1/0/-1 as store_mailbox_find; address is local@domain. */
+int store_mailbox_info(struct store *st, const char *address,
+		       struct store_mailbox_info *out, struct err *err);
+int store_mailbox_set_enabled(struct store *st, const char *address,
+			      bool enabled, struct err *err);
+/* Forwarding: a copy of every message also goes to target (local or
+ * external; "" or NULL: off). The mailbox keeps its own copy. */
+int store_mailbox_set_forward(struct store *st, const char *address,
+			      const char *target, struct err *err);
+int store_mailbox_set_display_name(struct store *st, const char *address,
+				   const char *name, struct err *err);
+
+enum store_alias_kind {
+	STORE_ALIAS = 0,	/* address -> targets */
+	STORE_GROUP = 1,	/* distribution list with a posting policy */
+};
+enum store_post_policy {
+	STORE_POST_ANYONE = 0,
+	STORE_POST_MEMBERS = 1,	/* MAIL FROM is a member */
+	STORE_POST_SENDERS = 2,	/* MAIL FROM is a listed sender */
+};
+enum store_target_kind {
+	STORE_TARGET_MEMBER = 0,	/* a target of an alias, a member */
+	STORE_TARGET_SENDER = 1,	/* may post to / send as a group */
+};
+
+struct store_alias {
+	int64_t id;
+	char address[STORE_ADDR_MAX + 1];
+	enum store_alias_kind kind;
+	enum store_post_policy post;
+	size_t n_targets;			/* members and senders */
+	char (*targets)[STORE_ADDR_MAX + 1];	/* owned by the store */
+	enum store_target_kind *target_kinds;
+};
+
+/* Create an alias or a group at address (its domain hosted, not a
+ * domain alias; no mailbox there) with n targets (an alias needs at
+ * least one; at most STORE_ALIAS_TARGETS_MAX). Targets are addresses,
+ * local or external. ERR_PEER if the address is taken. */
+int store_alias_add(struct store *st, const char *address,
+		    enum store_alias_kind kind, enum store_post_policy post,
+		    const char *const *targets, size_t n, struct err *err);
+/* Remove an alias or group with its targets. */
+int store_alias_remove(struct store *st, const char *address,
+		       struct err *err);
+/* Add or remove one target / member / sender of an alias or group. */
+int store_alias_target(struct store *st, const char *address,
+		       enum store_target_kind kind, const char *target,
+		       bool add, struct err *err);
+/* The aliases (kind STORE_ALIAS), groups (STORE_GROUP) or both (-1) of
+ * domain (NULL: all), ordered by address, each with its targets (valid
+ * only during fn). */
+int store_alias_each(struct store *st, const char *domain, int kind,
+		     int (*fn)(const struct store_alias *a, void *arg),
+		     void *arg, struct err *err);
+/* 1 found (*out filled; free with store_alias_free), 0, -1. */
+int store_alias_get(struct store *st, const char *address,
+		    struct store_alias *out, struct err *err);
+void store_alias_free(struct store_alias *a);
+
+/* ---- recipient resolution (inbound SMTP) ------------------------------ */
+
+enum store_resolve_status {
+	STORE_RESOLVE_OK = 0,		/* targets filled */
+	STORE_RESOLVE_NOT_HOSTED,	/* the domain is not ours */
+	STORE_RESOLVE_UNKNOWN,		/* no such address (550 5.1.1) */
+	STORE_RESOLVE_DISABLED,		/* suspended mailbox or domain */
+	STORE_RESOLVE_POLICY,		/* the group refuses this sender */
+	STORE_RESOLVE_LOOP,		/* a loop, too deep or too many */
+};
+
+struct store_target {
+	int64_t mailbox_id;		/* 0: an external address */
+	uint64_t quota, used;		/* the mailbox's (0 = unlimited) */
+	uint64_t domain_quota, domain_used;	/* its domain's */
+	char addr[STORE_ADDR_MAX + 1];	/* the mailbox's or the external */
+};
+
+struct store_resolved {
+	enum store_resolve_status status;
+	struct store_target *targets;	/* n, malloc'd: store_resolved_free */
+	size_t n;
+	char why[400];			/* for POLICY / LOOP: reply text */
+};
+
+/* Where mail for local@domain goes (domain in either form; "" means the
+ * first hosted domain, for RFC 5321's bare <Postmaster>): through a
+ * domain alias, then the mailbox, then an alias, then a group (whose
+ * posting policy is checked against sender, "" for the null sender),
+ * then the catch-all; postmaster with none of these reaches the
+ * domain's first mailbox. Targets expand recursively (aliases, groups,
+ * forwarding) up to STORE_EXPAND_DEPTH hops and STORE_EXPAND_MAX
+ * addresses; each mailbox and external address appears once; disabled
+ * mailboxes inside a group are skipped. 0 (out->status says) or -1
+ * (store error). */
+int store_resolve(struct store *st, const char *local, const char *domain,
+		  const char *sender, struct store_resolved *out,
+		  struct err *err);
+void store_resolved_free(struct store_resolved *r);
+
+/* 1 if user (a mailbox address) may send as addr through an alias that
+ * delivers to them, a group that lets them (listed sender, or member of
+ * a members-only group), or the same local part at a domain alias of
+ * their domain; 0 if not; -1 error. */
+int store_may_send_as(struct store *st, const char *user, const char *addr,
+		      struct err *err);
 
 #endif

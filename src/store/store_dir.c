@@ -325,31 +325,10 @@ int store_mailbox_each(struct store *st,
 
 /* ---- admin writes ------------------------------------------------------- */
 
+/* Either form of the name; store_model.c keeps both (decision 0022). */
 int store_domain_add(struct store *st, const char *domain, struct err *err)
 {
-	if (check_domain(domain, err) < 0)
-		return -1;
-	pthread_mutex_lock(&st->admin_mu);
-	struct store_conn *c = st->admin;
-	int ret = -1;
-	sqlite3_stmt *s = store_stmt(c, STMT_DOMAIN_ADD, err);
-	if (s != NULL) {
-		sqlite3_bind_text(s, 1, domain, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(s, 2, (int64_t)time(NULL));
-		int rc = sqlite3_step(s);
-		if (rc == SQLITE_DONE)
-			ret = 0;
-		else if (rc == SQLITE_CONSTRAINT_UNIQUE)
-			err_set(err, ERR_PEER, 0, "",
-				"domain %s is already hosted", domain);
-		else
-			store_db_fail(err, c, "add domain");
-		(void)sqlite3_reset(s);	/* rc handled above */
-	}
-	pthread_mutex_unlock(&st->admin_mu);
-	if (ret == 0)
-		log_info("store", NULL, "op=domain-add domain=%s", domain);
-	return ret;
+	return store_domain_create(st, domain, NULL, NULL, err);
 }
 
 /* Inside the admin transaction: the mailbox row and its folders. */
@@ -370,6 +349,8 @@ static int mailbox_insert(struct store_conn *c, const char *local,
 			       "domain %s is not hosted here", domain);
 	if (rc != SQLITE_ROW)
 		return store_db_fail(err, c, "find domain");
+	if (store_plan_room(c, domain, err) < 0)
+		return -1;
 
 	s = store_stmt(c, STMT_MAILBOX_ADD, err);
 	if (s == NULL)
@@ -474,4 +455,22 @@ int store_mailbox_set_quota(struct store *st, const char *address,
 		log_info("store", NULL, "op=mailbox-quota address=%s@%s "
 			 "quota=%llu", local, domain, (unsigned long long)quota);
 	return ret;
+}
+
+/* ---- for the tenants model (store_model.c, store_alias.c) --------------- */
+
+int store_addr_split(const char *address, char *local, size_t localsz,
+		     char *domain, size_t domainsz, struct err *err)
+{
+	return split_address(address, local, localsz, domain, domainsz, err);
+}
+
+int store_check_local(const char *local, struct err *err)
+{
+	return check_local(local, err);
+}
+
+int store_check_domain(const char *domain, struct err *err)
+{
+	return check_domain(domain, err);
 }

@@ -155,6 +155,29 @@ enum store_stmt {
 	STMT_QUEUE_RETRY_NOW,
 	STMT_QUEUE_BOUNCE_ALL,
 	STMT_QUEUE_RCPT_DROP_ALL,
+	/* tenants model: domains' plans, aliases, groups (store_model.c,
+	 * store_alias.c, store_resolve.c) */
+	STMT_MODEL_DOMAIN_GET,
+	STMT_MODEL_DOMAIN_EACH,
+	STMT_MODEL_DOMAIN_ADD,
+	STMT_MODEL_DOMAIN_PLAN,
+	STMT_MODEL_DOMAIN_STATUS,
+	STMT_MODEL_DOMAIN_CATCHALL,
+	STMT_MODEL_DOMAIN_MAILBOXES,
+	STMT_MODEL_FIRST_DOMAIN,
+	STMT_MODEL_MAILBOX_GET,
+	STMT_MODEL_MAILBOX_ENABLED,
+	STMT_MODEL_MAILBOX_FORWARD,
+	STMT_MODEL_MAILBOX_NAME,
+	STMT_MODEL_POSTMASTER,
+	STMT_MODEL_ALIAS_FIND,
+	STMT_MODEL_ALIAS_ADD,
+	STMT_MODEL_ALIAS_DEL,
+	STMT_MODEL_ALIAS_EACH,
+	STMT_MODEL_TARGET_EACH,
+	STMT_MODEL_TARGET_ADD,
+	STMT_MODEL_TARGET_DEL,
+	STMT_MODEL_SEND_AS,
 	STMT_COUNT
 };
 
@@ -772,5 +795,32 @@ int store_thread_start(pthread_t *thread, void *(*fn)(void *), void *arg,
 
 /* A 451 4.3.0 environment error from errno, logged once; returns -1. */
 int store_sys_fail(struct err *err, const char *what, int errnum);
+
+/* ---- tenants model (store_dir.c, store_model.c) ---------------------- */
+
+/* store_dir.c's checks, for the files of the tenants model. */
+int store_addr_split(const char *address, char *local, size_t localsz,
+		     char *domain, size_t domainsz, struct err *err);
+int store_check_local(const char *local, struct err *err);
+int store_check_domain(const char *domain, struct err *err);
+/* address with its domain in A-label form, lower case, into out
+ * (STORE_ADDR_MAX + 1 bytes), and its parts. 0 or -1 (ERR_PEER). */
+int store_addr_norm(const char *address, char *out, char *local,
+		    size_t localsz, char *domain, size_t domainsz,
+		    struct err *err);
+/* Inside c's transaction: ERR_LIMIT if domain's plan has no room for
+ * another mailbox, ERR_PEER if it is a domain alias. */
+int store_plan_room(struct store_conn *c, const char *domain,
+		    struct err *err);
+/* On c: the alias at local@domain (A-label). 1 (*id, *kind, *post),
+ * 0, -1. */
+int store_alias_find(struct store_conn *c, const char *local,
+		     const char *domain, int64_t *id, int *kind, int *post,
+		     struct err *err);
+/* On c: the targets of alias a->id appended to a. */
+int store_alias_targets(struct store_conn *c, struct store_alias *a,
+			struct err *err);
+/* Copy text column col of s into out (NUL-terminated, truncated). */
+void store_col_text(sqlite3_stmt *s, int col, char *out, size_t outsz);
 
 #endif

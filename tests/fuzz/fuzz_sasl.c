@@ -100,7 +100,7 @@ static void fuzz_text(const uint8_t *data, size_t size)
 	char bad[64];
 	struct span hdr = smtp_header_block(span_make(p, size));
 	CHECK(hdr.len <= size);
-	enum smtp_from_result r = smtp_from_check(hdr, "demo@example.test", bad, sizeof bad);
+	enum smtp_from_result r = smtp_from_check(hdr, NULL, "demo@example.test", bad, sizeof bad);
 	CHECK(r == SMTP_FROM_OK || r == SMTP_FROM_MISSING || r == SMTP_FROM_FOREIGN);
 	CHECK(memchr(bad, '\0', sizeof bad) != NULL);
 	free(p);

@@ -30,12 +30,12 @@ static void test_owned(void **state)
 		"demo.user@example.test@evil.test", "other@example.test",
 	};
 	for (size_t i = 0; i < sizeof yes / sizeof *yes; i++)
-		assert_true(smtp_sender_owned(USER, yes[i]));
+		assert_true(smtp_sender_owned(NULL, USER, yes[i]));
 	for (size_t i = 0; i < sizeof no / sizeof *no; i++)
-		assert_false(smtp_sender_owned(USER, no[i]));
-	assert_false(smtp_sender_owned("", "a@b"));
-	assert_false(smtp_sender_owned(NULL, "a@b"));
-	assert_false(smtp_sender_owned(USER, NULL));
+		assert_false(smtp_sender_owned(NULL, USER, no[i]));
+	assert_false(smtp_sender_owned(NULL, "", "a@b"));
+	assert_false(smtp_sender_owned(NULL, NULL, "a@b"));
+	assert_false(smtp_sender_owned(NULL, USER, NULL));
 }
 
 static enum smtp_from_result check(const char *msg, char *bad, size_t badsz)
@@ -45,7 +45,7 @@ static enum smtp_from_result check(const char *msg, char *bad, size_t badsz)
 	assert_non_null(p);
 	memcpy(p, msg, len);
 	struct span hdr = smtp_header_block(span_make(p, len));
-	enum smtp_from_result rc = smtp_from_check(hdr, USER, bad, badsz);
+	enum smtp_from_result rc = smtp_from_check(hdr, NULL, USER, bad, badsz);
 	free(p);
 	return rc;
 }

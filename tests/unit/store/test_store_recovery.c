@@ -1271,6 +1271,16 @@ static void test_blob_past_log_end(void **state)
 
 /* What migrations 2 and 3 add, taken away again. */
 #define SCHEMA_BACK_TO_1                                                     \
+	"DROP TABLE alias_targets; DROP TABLE aliases;"                      \
+	"ALTER TABLE domains DROP COLUMN unicode;"                           \
+	"ALTER TABLE domains DROP COLUMN status;"                            \
+	"ALTER TABLE domains DROP COLUMN max_mailboxes;"                     \
+	"ALTER TABLE domains DROP COLUMN mailbox_quota;"                     \
+	"ALTER TABLE domains DROP COLUMN domain_quota;"                      \
+	"ALTER TABLE domains DROP COLUMN catchall;"                          \
+	"ALTER TABLE domains DROP COLUMN alias_of;"                          \
+	"ALTER TABLE mailboxes DROP COLUMN display_name;"                    \
+	"ALTER TABLE mailboxes DROP COLUMN forward;"                         \
 	"DROP TABLE queue_rcpts; DROP TABLE queue;"                          \
 	"DROP INDEX messages_list;"                                          \
 	"DROP TABLE log_applied; DROP INDEX blobs_location;"                 \
