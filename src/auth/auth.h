@@ -68,17 +68,29 @@ struct auth_login {
 	void (*done)(struct auth_login *a);	/* on the pool thread; must
 						 * only wake the owner */
 	void *arg;
+	char ip[64];			/* the client's address, for the audit
+					 * log and the app password's last use */
+	const char *proto;		/* "imap", "pop3", "smtp" (static) */
 	/* out */
 	bool ok;			/* credentials good and mailbox enabled */
 	bool temp_fail;			/* store error: try again later */
 	bool cached;			/* answered from the login cache */
+	/* refused because the domain requires two-factor authentication
+	 * and this was not an app password: say so to the client */
+	bool app_password_required;
+	int64_t app_password_id;	/* the app password used, 0 if none */
 	int64_t mailbox_id;
 	char address[320];		/* canonical local@domain */
 };
 
-/* Check a's credentials on a pool thread, then call a->done. A user that
- * does not exist costs the same hash verification as one that does, so
- * timing does not tell which addresses exist. */
+/* Check a's credentials on a pool thread, then call a->done. The
+ * password may be the mailbox's (Argon2id, cached) or any valid app
+ * password of it (a keyed hash, looked up each time, so that revoking
+ * one takes effect at the next login; never cached). In a domain that
+ * requires 2FA only app passwords are taken. A user that does not
+ * exist costs the same hash verification as one that does, so timing
+ * does not tell which addresses exist. Every outcome but a store error
+ * is queued for the audit log with a->ip and a->proto. */
 void auth_login_submit(struct auth *au, struct auth_login *a);
 
 /* ---- SASL PLAIN (RFC 4616) ------------------------------------------ */
@@ -191,6 +203,65 @@ enum auth_sasl_result auth_scram_client_final(struct auth_scram *sc,
  * (sc->real false) for an unknown user or a mailbox without a SCRAM
  * secret. Store reads only (no hashing). 0, or -1 on a store error. */
 int auth_scram_lookup(struct auth *au, struct auth_scram *sc);
+
+/* ---- app passwords (cred.c) -------------------------------------------
+ * 16 random lowercase letters (26^16, 75 bits), shown in four groups
+ * "abcd-efgh-ijkl-mnop"; taken with or without the dashes or spaces and
+ * in any case. Kept as BLAKE2b-256 keyed with the store's key: a random
+ * secret of 75 bits needs no slow hash (decision 0021). */
+#define AUTH_APP_PASSWORD_LETTERS 16
+#define AUTH_APP_PASSWORD_TEXT 20	/* the grouped form and its NUL */
+#define AUTH_APP_PASSWORD_HASH_LEN 32
+
+void auth_app_password_random(char out[AUTH_APP_PASSWORD_TEXT]);
+/* The hash of password (len bytes) under key: 0, or -1 (nothing written)
+ * if it is not shaped like an app password. */
+int auth_app_password_hash(const unsigned char key[32], const char *password,
+			   size_t len, unsigned char out[AUTH_APP_PASSWORD_HASH_LEN]);
+/* Make a new app password for address named name, store its hash and
+ * write the password (shown once, never stored) into out. 0 or -1. */
+int auth_app_password_create(struct store *st, const char *address,
+			     const char *name, char out[AUTH_APP_PASSWORD_TEXT],
+			     int64_t *id_out, struct err *err)
+	__attribute__((warn_unused_result));
+
+/* ---- TOTP (RFC 6238) (totp.c) ------------------------------------------
+ * Authenticator apps use HMAC-SHA-1, 6 digits and 30 s steps; the other
+ * hashes are for RFC 6238's test vectors. */
+enum auth_totp_alg { AUTH_TOTP_SHA1, AUTH_TOTP_SHA256, AUTH_TOTP_SHA512 };
+#define AUTH_TOTP_SECRET_LEN 20		/* bytes of a new secret (RFC 4226 4) */
+#define AUTH_TOTP_URI_MAX 512
+
+/* HOTP (RFC 4226 5.3) of counter under key, digits (1..9) long. */
+uint32_t auth_totp_code(enum auth_totp_alg alg, const unsigned char *key,
+			size_t keylen, uint64_t counter, unsigned digits);
+/* RFC 4648 base32 without padding, into out (NUL-terminated). 0 or -1
+ * (out too small). */
+int auth_base32_encode(const unsigned char *in, size_t n, char *out,
+		       size_t outsz);
+/* Decode base32 (either case, '=' padding and spaces ignored) of len
+ * bytes into out: 0 and *outlen, or -1 (bad character, too long). */
+int auth_base32_decode(const char *in, size_t len, unsigned char *out,
+		       size_t outsz, size_t *outlen);
+/* The time step a code (len bytes, AUTH_TOTP_DIGITS digits) is valid for
+ * at time now, among the steps within AUTH_TOTP_WINDOW of now's and
+ * later than last_step; -1 if none (wrong, malformed or reused). */
+int64_t auth_totp_match(const unsigned char *key, size_t keylen, int64_t now,
+			const char *code, size_t len, int64_t last_step);
+/* "otpauth://totp/petrel:ADDRESS?secret=...&issuer=petrel" into out
+ * (AUTH_TOTP_URI_MAX). 0 or -1. */
+int auth_totp_uri(const char *address, const char *secret_b32, char *out,
+		  size_t outsz);
+/* Give address a new random secret (replacing any) and write its base32
+ * text into out (at least 40 bytes). 0 or -1. */
+int auth_totp_enable(struct store *st, const char *address, char *out,
+		     size_t outsz, struct err *err)
+	__attribute__((warn_unused_result));
+/* Check code for address at now and take its step (so it is never
+ * accepted twice): 1 accepted, 0 wrong or reused, -1 error (ERR_NOTFOUND
+ * when address has no TOTP). Audited either way. */
+int auth_totp_verify(struct store *st, const char *address, const char *code,
+		     int64_t now, struct err *err);
 
 /* Write a random password of n printable characters (no look-alikes such
  * as 0/O, 1/l) and a NUL into out (size > n). */

@@ -33,6 +33,9 @@ struct auth {
 	/* The store's key for SCRAM salts of unknown users (random here if
 	 * the store has none, e.g. a fuzzer's). */
 	unsigned char mock_key[32];
+	/* The store's key for app password hashes (random here if the store
+	 * has none: then no app password matches). */
+	unsigned char app_key[32];
 };
 
 struct auth *auth_new(struct store *st, struct jobs *jobs)
@@ -57,6 +60,8 @@ struct auth *auth_new_cost(struct store *st, struct jobs *jobs,
 	    sodium_hex2bin(au->mock_key, sizeof au->mock_key, hex, strlen(hex),
 			   NULL, &klen, NULL) != 0 || klen != sizeof au->mock_key)
 		randombytes_buf(au->mock_key, sizeof au->mock_key);
+	if (st == NULL || store_app_password_key(st, au->app_key, &err) != 0)
+		randombytes_buf(au->app_key, sizeof au->app_key);
 	auth_password_random(pw, 32);
 	if (auth_password_hash_cost(pw, 32, au->dummy_hash, sizeof au->dummy_hash,
 				    opslimit, memlimit, &err) != 0)
@@ -73,6 +78,7 @@ void auth_free(struct auth **ap)
 	sodium_memzero(au->slots, AUTH_CACHE_SLOTS * sizeof *au->slots);
 	sodium_memzero(au->secret, sizeof au->secret);
 	sodium_memzero(au->mock_key, sizeof au->mock_key);
+	sodium_memzero(au->app_key, sizeof au->app_key);
 	free(au->slots);
 	pthread_mutex_destroy(&au->mu);
 	free(au);
@@ -129,47 +135,99 @@ static void cache_put(struct auth *au, const unsigned char *key, const char *has
 	pthread_mutex_unlock(&au->mu);
 }
 
+/* The mailbox's own password: from the cache, or Argon2id. */
+static bool check_password(struct auth *au, struct auth_login *a,
+			   const char *hash)
+{
+	unsigned char key[crypto_generichash_BYTES];
+	bool ok = false;
+	cache_key(au, a, key);
+	if (cache_hit(au, key, hash)) {
+		ok = true;
+		a->cached = true;
+	} else if (auth_password_check(hash, a->password, a->password_len)) {
+		ok = true;
+		cache_put(au, key, hash);
+	}
+	sodium_memzero(key, sizeof key);
+	return ok;
+}
+
+/* Queue the outcome for the audit log (never blocks on the disk). */
+static void login_audit(struct auth *au, const struct auth_login *a,
+			const char *how)
+{
+	char detail[96];
+	snprintf(detail, sizeof detail, "proto=%s %s", a->proto ? a->proto : "-",
+		 how);
+	store_audit_login(au->store, a->ok, a->ok ? a->address : a->user, a->ip,
+			  detail, a->ok ? a->app_password_id : 0,
+			  (int64_t)time(NULL));
+}
+
 static void login_run(struct job *j)
 {
 	struct auth_login *a = (struct auth_login *)(void *)j;
 	struct auth *au = a->auth_;
 	char local[128], domain[256], hash[AUTH_HASH_MAX];
-	unsigned char key[crypto_generichash_BYTES];
+	unsigned char apph[AUTH_APP_PASSWORD_HASH_LEN];
 	struct err err;
 	a->ok = false;
 	a->temp_fail = false;
 	a->cached = false;
-	int found = 0;
+	a->app_password_required = false;
+	a->app_password_id = 0;
+	int found = 0, twofa = 0;
 	struct store_mailbox mb;
+	const char *how = "method=password";
 	if (split_user(a->user, local, sizeof local, domain, sizeof domain) == 0) {
-		found = store_mailbox_password(au->store, local, domain, hash,
-					       sizeof hash, &err);
+		twofa = store_domain_2fa(au->store, domain, &err);
+		found = twofa < 0 ? -1
+			: store_mailbox_password(au->store, local, domain, hash,
+						 sizeof hash, &err);
 		if (found == 1 && store_mailbox_find(au->store, local, domain, &mb,
 						     &err) != 1)
 			found = -1;
 	}
+	/* An app password is a keyed hash and one indexed lookup: cheap, and
+	 * never cached, so a revoked one fails at its next login. */
+	if (found == 1 &&
+	    auth_app_password_hash(au->app_key, a->password, a->password_len,
+				   apph) == 0 &&
+	    store_app_password_match(au->store, mb.id, apph, &a->app_password_id,
+				     &err) < 0)
+		found = -1;
 	if (found < 0) {
 		a->temp_fail = true;
 		log_error("auth", NULL, "store error=\"%s\"", err.msg);
+	} else if (found == 1 && a->app_password_id > 0) {
+		a->ok = mb.enabled;
+		how = "method=app-password";
+	} else if (twofa == 1) {
+		/* the same Argon2id cost as a checked password, whatever the
+		 * password and whether the user exists */
+		if (au->dummy_hash[0] != '\0')
+			(void)auth_password_check(au->dummy_hash, a->password,
+						  a->password_len);
+		a->app_password_required = true;
+		how = "reason=app-password-required";
 	} else if (found == 1) {
-		cache_key(au, a, key);
-		if (cache_hit(au, key, hash)) {
-			a->ok = true;
-			a->cached = true;
-		} else if (auth_password_check(hash, a->password, a->password_len)) {
-			a->ok = true;
-			cache_put(au, key, hash);
-		}
-		a->ok = a->ok && mb.enabled;
-		a->mailbox_id = mb.id;
-		snprintf(a->address, sizeof a->address, "%s", mb.address);
+		a->ok = check_password(au, a, hash) && mb.enabled;
+		if (a->cached)
+			how = "method=password-cached";
 	} else if (au->dummy_hash[0] != '\0') {
 		(void)auth_password_check(au->dummy_hash, a->password, a->password_len);
 	}
+	if (found == 1) {
+		a->mailbox_id = mb.id;
+		snprintf(a->address, sizeof a->address, "%s", mb.address);
+	}
+	if (!a->temp_fail)
+		login_audit(au, a, how);
 	sodium_memzero(a->password, sizeof a->password);
 	a->password_len = 0;
 	sodium_memzero(hash, sizeof hash);
-	sodium_memzero(key, sizeof key);
+	sodium_memzero(apph, sizeof apph);
 }
 
 static void login_done(struct job *j)
@@ -197,7 +255,12 @@ int auth_scram_lookup(struct auth *au, struct auth_scram *sc)
 	sc->mailbox_id = 0;
 	sc->address[0] = '\0';
 	if (split_user(sc->user, local, sizeof local, domain, sizeof domain) == 0) {
-		found = store_mailbox_find(au->store, local, domain, &mb, &err);
+		/* SCRAM proves the mailbox password, which a domain that
+		 * requires 2FA does not take from mail clients: such users
+		 * get the mock secret, and the exchange fails */
+		int twofa = store_domain_2fa(au->store, domain, &err);
+		found = twofa < 0 ? -1 : twofa == 1 ? 0
+			: store_mailbox_find(au->store, local, domain, &mb, &err);
 		if (found == 1 && store_mailbox_scram(au->store, local, domain, text,
 						      sizeof text, &err) != 1)
 			found = -1;

@@ -9,6 +9,9 @@
 #include "core/config.h"
 #include "core/err.h"
 
+#include <stddef.h>
+#include <stdint.h>
+
 struct store;
 
 struct ctl {
@@ -54,5 +57,22 @@ int ctl_mailbox_suspend(struct ctl *c, int argc, char **argv);
 int ctl_mailbox_activate(struct ctl *c, int argc, char **argv);
 int ctl_mailbox_forward(struct ctl *c, int argc, char **argv);
 int ctl_mailbox_show(struct ctl *c, int argc, char **argv);
+/* ctl_cred.c: app-password add|list|revoke, totp enable|disable|verify,
+ * domain 2fa */
+int ctl_app_password_add(struct ctl *c, int argc, char **argv);
+int ctl_app_password_list(struct ctl *c, int argc, char **argv);
+int ctl_app_password_revoke(struct ctl *c, int argc, char **argv);
+int ctl_totp_enable(struct ctl *c, int argc, char **argv);
+int ctl_totp_disable(struct ctl *c, int argc, char **argv);
+int ctl_totp_verify(struct ctl *c, int argc, char **argv);
+int ctl_domain_2fa(struct ctl *c, int argc, char **argv);
+
+/* ctl_audit.c: audit list|verify */
+int ctl_audit_list(struct ctl *c, int argc, char **argv);
+int ctl_audit_verify(struct ctl *c, int argc, char **argv);
+/* The audit log's actor of this run: "petrelctl:USER". */
+void ctl_set_actor(void);
+/* Unix time t as "2026-11-26 13:00:00Z", "-" for 0. */
+void ctl_time_text(int64_t t, char *out, size_t outsz);
 
 #endif

@@ -465,6 +465,15 @@ static const struct {
 	{ "mailbox", "activate", "ADDRESS", ctl_mailbox_activate, true },
 	{ "mailbox", "forward", "ADDRESS TARGET|off", ctl_mailbox_forward, true },
 	{ "mailbox", "show", "ADDRESS", ctl_mailbox_show, true },
+	{ "app-password", "add", "ADDRESS NAME", ctl_app_password_add, true },
+	{ "app-password", "list", "ADDRESS", ctl_app_password_list, true },
+	{ "app-password", "revoke", "ADDRESS ID", ctl_app_password_revoke, true },
+	{ "totp", "enable", "ADDRESS [--qr|--no-qr]", ctl_totp_enable, true },
+	{ "totp", "disable", "ADDRESS", ctl_totp_disable, true },
+	{ "totp", "verify", "ADDRESS CODE", ctl_totp_verify, true },
+	{ "domain", "2fa", "DOMAIN on|off", ctl_domain_2fa, true },
+	{ "audit", "list", "[--since 2h|7d|YYYY-MM-DD]", ctl_audit_list, true },
+	{ "audit", "verify", "", ctl_audit_verify, true },
 };
 
 static void usage(void)
@@ -508,6 +517,7 @@ int main(int argc, char **argv)
 			continue;
 		if (auth_init(&c->err) != 0)
 			return ctl_fail(c);
+		ctl_set_actor();
 		if (commands[k].needs_store && store_open_admin(c->cfg.data_dir, &c->st, &c->err) != 0)
 			return ctl_fail(c);
 		int rc = commands[k].fn(c, argc - i - 2, argv + i + 2);

@@ -89,6 +89,18 @@
 #define AUTH_CACHE_SLOTS 4096
 #define AUTH_CACHE_TTL 3600
 
+/* Login audit entries waiting for the store's audit thread; past this
+ * (a password-guessing flood faster than the disk) they are counted and
+ * dropped rather than hold memory or a login (decision 0021). */
+#define STORE_AUDIT_QUEUE_MAX 8192
+/* Entries the audit thread writes in one transaction (one sync). */
+#define STORE_AUDIT_BATCH_MAX 512
+/* TOTP (RFC 6238): 30 s steps, 6 digits, and codes of one step before
+ * or after the current one accepted for clock skew (RFC 6238 5.2). */
+#define AUTH_TOTP_STEP 30
+#define AUTH_TOTP_DIGITS 6
+#define AUTH_TOTP_WINDOW 1
+
 /* IMAP: commands answered BAD before the session is closed (Dovecot: 20). */
 #define IMAP_MAX_BAD 20
 /* IMAP: SEARCH/SORT RETURN (UPDATE) contexts one session keeps (RFC 5267

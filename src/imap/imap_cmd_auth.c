@@ -153,6 +153,8 @@ static void start_login(struct imap_session *s, const char *tag,
 	a->password_len = pw.len;
 	a->done = wake;
 	a->arg = s;
+	snprintf(a->ip, sizeof a->ip, "%s", s->c->ip);
+	a->proto = "imap";
 	s->login_busy = true;
 	net_conn_set_busy(s->c);
 	auth_login_submit(s->srv->auth, a);

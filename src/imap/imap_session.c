@@ -333,7 +333,11 @@ void imap_delay_done(evutil_socket_t fd, short what, void *arg)
 	struct imap_session *s = arg;
 	struct net_conn *c = s->c;
 	if (!c->peer_gone) {
-		imap_no(s, s->tag, "[AUTHENTICATIONFAILED] Authentication failed");
+		if (s->login.app_password_required)
+			imap_no(s, s->tag, "[AUTHENTICATIONFAILED] Use an app password: "
+				"this domain requires two-factor authentication");
+		else
+			imap_no(s, s->tag, "[AUTHENTICATIONFAILED] Authentication failed");
 		if (s->auth_failures >= AUTH_MAX_FAILURES) {
 			net_conn_reply(c, "* BYE Too many failed logins");
 			net_conn_close_after_flush(c);

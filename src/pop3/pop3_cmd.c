@@ -89,6 +89,8 @@ static void start_login(struct pop3_session *s, const char *user,
 	a->password_len = pwlen;
 	a->done = wake;
 	a->arg = s;
+	snprintf(a->ip, sizeof a->ip, "%s", s->c->ip);
+	a->proto = "pop3";
 	s->pending = POP3_P_LOGIN;
 	net_conn_set_busy(s->c);
 	auth_login_submit(s->srv->auth, a);
@@ -521,7 +523,11 @@ void pop3_delay_done(evutil_socket_t fd, short what, void *arg)
 	struct pop3_session *s = arg;
 	struct net_conn *c = s->c;
 	if (!c->peer_gone) {
-		net_conn_reply(c, "-ERR [AUTH] Authentication failed");
+		if (s->login.app_password_required)
+			net_conn_reply(c, "-ERR [AUTH] Use an app password: this "
+				       "domain requires two-factor authentication");
+		else
+			net_conn_reply(c, "-ERR [AUTH] Authentication failed");
 		if (s->auth_failures >= AUTH_MAX_FAILURES)
 			net_conn_close_after_flush(c);
 	}

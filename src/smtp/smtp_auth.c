@@ -103,6 +103,8 @@ static void start_check(struct smtp_session *s, const char *password, size_t len
 	a->password_len = len;
 	a->done = pool_done;
 	a->arg = s;
+	snprintf(a->ip, sizeof a->ip, "%s", s->c->ip);
+	a->proto = "smtp";
 	s->auth_step = SMTP_AUTH_NONE;
 	s->login_busy = true;
 	net_conn_set_busy(s->c);
@@ -123,8 +125,10 @@ void smtp_auth_wake(evutil_socket_t fd, short what, void *arg)
 			temp_fail(s);
 	} else if (!a->ok) {
 		char user[sizeof a->user];
+		bool need_app = a->app_password_required;
 		memcpy(user, a->user, sizeof user);
 		auth_failed(s, user, NULL);
+		a->app_password_required = need_app;	/* for the reply */
 		return;		/* busy until smtp_auth_delay_done */
 	} else if (!c->peer_gone) {
 		auth_ok(s, a->mailbox_id, a->address);
@@ -142,7 +146,11 @@ void smtp_auth_delay_done(evutil_socket_t fd, short what, void *arg)
 	if (!c->peer_gone) {
 		s->failed[SMTP_VERB_AUTH]++;
 		s->errors++;
-		net_conn_reply(c, "535 5.7.8 Authentication credentials invalid");
+		if (s->login.app_password_required)	/* RFC 4954 6 */
+			net_conn_reply(c, "534 5.7.9 Use an app password: this "
+				       "domain requires two-factor authentication");
+		else
+			net_conn_reply(c, "535 5.7.8 Authentication credentials invalid");
 		if (s->auth_failures >= AUTH_MAX_FAILURES ||
 		    s->errors >= s->srv->cfg->smtp_max_errors) {
 			log_info("smtp", c->id, "reject reason=too_many_auth_failures ip=%s", c->ip);

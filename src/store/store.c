@@ -204,6 +204,7 @@ void store_close(struct store **sp)
 	struct store *st = *sp;
 	if (st == NULL)
 		return;
+	store_audit_stop(st);
 	store_committer_stop(st);
 	store_checkpointer_stop(st);
 	store_segment_close(&st->seg);

@@ -853,5 +853,116 @@ void store_resolved_free(struct store_resolved *r);
  * their domain; 0 if not; -1 error. */
 int store_may_send_as(struct store *st, const char *user, const char *addr,
 		      struct err *err);
+/* ---- credentials: app passwords, TOTP, two-factor policy (store_cred.c)
+ * The store keeps what auth computes: app passwords as a keyed hash
+ * (auth_app_password_hash with the key of store_app_password_key), TOTP
+ * secrets as base32 text. Changes are audited (store_audit_*). Calls
+ * naming a mailbox by address fail ERR_NOTFOUND "no such mailbox". */
+
+#define STORE_APP_PASSWORD_NAME_MAX 64	/* octets of a device name */
+#define STORE_APP_PASSWORD_HASH_LEN 32
+#define STORE_TOTP_SECRET_MAX 64	/* base32 text of a secret */
+
+struct store_app_password {
+	int64_t id;
+	char name[STORE_APP_PASSWORD_NAME_MAX + 1];
+	int64_t created;
+	int64_t last_used;	/* 0: never */
+	char last_ip[64];	/* "" never */
+	int64_t revoked;	/* time revoked, 0: valid */
+};
+
+/* The store's random key for app password hashes (32 bytes). 0 or -1. */
+int store_app_password_key(struct store *st, unsigned char key[32],
+			   struct err *err);
+/* Add an app password (its hash) named name (1 to NAME_MAX printable
+ * UTF-8 octets, no control characters) to address; *id_out its id. */
+int store_app_password_add(struct store *st, const char *address,
+			   const char *name,
+			   const unsigned char hash[STORE_APP_PASSWORD_HASH_LEN],
+			   int64_t *id_out, struct err *err);
+/* Call fn for each app password of address (revoked ones too), by id. */
+int store_app_password_each(struct store *st, const char *address,
+			    int (*fn)(const struct store_app_password *ap,
+				      void *arg),
+			    void *arg, struct err *err);
+/* Revoke app password id of address: logins with it fail from now on.
+ * ERR_NOTFOUND if it has no such valid app password. */
+int store_app_password_revoke(struct store *st, const char *address,
+			      int64_t id, struct err *err);
+/* For logins: 1 and *id_out if mailbox_id has a valid app password of
+ * this hash, 0 if not, -1 store error. */
+int store_app_password_match(struct store *st, int64_t mailbox_id,
+			     const unsigned char hash[STORE_APP_PASSWORD_HASH_LEN],
+			     int64_t *id_out, struct err *err);
+
+/* The TOTP secret (base32, "" when 2FA is off) of address and the last
+ * time step a code was taken for. 0 or -1. */
+int store_totp_get(struct store *st, const char *address, char *secret,
+		   size_t secretsz, int64_t *last_step_out, struct err *err);
+/* Set (secret non-empty: enable) or clear ("": disable) the secret. */
+int store_totp_set(struct store *st, const char *address,
+		   const char *secret, struct err *err);
+/* Take time step step for address: 1 if it is later than any taken
+ * before (the code may be accepted), 0 if not (a replay), -1 error. */
+int store_totp_use(struct store *st, const char *address, int64_t step,
+		   struct err *err);
+
+/* 1 if domain requires two-factor authentication (mail clients must use
+ * app passwords), 0 if not or not hosted, -1 store error. */
+int store_domain_2fa(struct store *st, const char *domain, struct err *err);
+int store_domain_set_2fa(struct store *st, const char *domain, bool on,
+			 struct err *err);
+
+/* ---- the audit log (store_audit.c) ------------------------------------
+ * Append-only and hash-chained: entry n carries hash(n - 1) as prev and
+ * hash(n) = SHA-256 over prev and its own fields in a canonical form
+ * (decision 0021), so that editing, deleting or reordering any entry but
+ * the newest breaks verification. Admin calls of the store append their
+ * own entries (domain, mailbox, quota, queue, credentials); logins go
+ * through store_audit_login, which queues and returns at once. */
+
+#define STORE_AUDIT_FIELD_MAX 320	/* octets of actor, subject, detail */
+
+struct store_audit_entry {
+	int64_t id;		/* 1, 2, 3, ... */
+	int64_t time;		/* Unix seconds */
+	char actor[STORE_AUDIT_FIELD_MAX + 1];	/* who: "petrelctl:root",
+						 * the address logging in */
+	char kind[48];		/* what: "domain.add", "login.fail", ... */
+	char subject[STORE_AUDIT_FIELD_MAX + 1];	/* on what */
+	char ip[64];		/* client address of logins, else "" */
+	char detail[STORE_AUDIT_FIELD_MAX + 1];
+	char prev[65];		/* hex SHA-256 */
+	char hash[65];
+};
+
+/* The actor of this thread's admin calls (copied; NULL: "petreld").
+ * petrelctl sets "petrelctl:USER"; an API thread sets its token's. */
+void store_audit_set_actor(const char *actor);
+/* Append an entry now, in its own transaction (synchronous=FULL). Fields
+ * longer than STORE_AUDIT_FIELD_MAX are cut, control characters become
+ * '?'. 0 or -1. */
+int store_audit_add(struct store *st, const char *kind, const char *subject,
+		    const char *ip, const char *detail, struct err *err);
+/* A login's entry and, if app_password_id > 0, that app password's last
+ * use: queued (never blocks on the disk) and written by the store's
+ * audit thread in batches, one transaction each. When more than
+ * STORE_AUDIT_QUEUE_MAX wait, entries are dropped and the next batch
+ * records how many ("audit.dropped"). */
+void store_audit_login(struct store *st, bool ok, const char *user,
+		       const char *ip, const char *detail,
+		       int64_t app_password_id, int64_t when);
+/* Wait until every queued login entry is written (tests, shutdown). */
+void store_audit_flush(struct store *st);
+/* Call fn for each entry with time >= since, oldest first. */
+int store_audit_each(struct store *st, int64_t since,
+		     int (*fn)(const struct store_audit_entry *e, void *arg),
+		     void *arg, struct err *err);
+/* Recompute the chain: 1 and *bad_id_out (the first entry that does not
+ * check out) if tampered with, 0 if intact (*count_out entries, head the
+ * newest hash, "" when empty), -1 store error. */
+int store_audit_verify(struct store *st, int64_t *bad_id_out,
+		       uint64_t *count_out, char head[65], struct err *err);
 
 #endif

@@ -412,6 +412,46 @@ static const char *const store_sql[STMT_COUNT] = {
 		"WHERE d.name = ?2 AND a.local_part = ?1 AND t.addr = ?3 AND "
 		"((a.kind = 0 AND t.kind = 0) OR (a.kind = 1 AND "
 		"(t.kind = 1 OR (t.kind = 0 AND a.post = 1)))) LIMIT 1",
+	/* credentials and the audit log (store_cred.c, store_audit.c) */
+	[STMT_APP_PASSWORD_ADD] =
+		"INSERT INTO app_passwords(mailbox_id, name, hash, created) "
+		"VALUES (?1, ?2, ?3, ?4)",
+	[STMT_APP_PASSWORD_EACH] =
+		"SELECT id, name, created, last_used, last_ip, revoked "
+		"FROM app_passwords WHERE mailbox_id = ?1 ORDER BY id",
+	[STMT_APP_PASSWORD_REVOKE] =
+		"UPDATE app_passwords SET revoked = ?3 "
+		"WHERE id = ?2 AND mailbox_id = ?1 AND revoked = 0",
+	[STMT_APP_PASSWORD_MATCH] =
+		"SELECT id FROM app_passwords "
+		"WHERE mailbox_id = ?1 AND hash = ?2 AND revoked = 0",
+	[STMT_APP_PASSWORD_USED] =
+		"UPDATE app_passwords SET last_used = ?2, last_ip = ?3 "
+		"WHERE id = ?1 AND last_used <= ?2",
+	[STMT_MAILBOX_ID] =
+		"SELECT m.id FROM mailboxes m JOIN domains d "
+		"ON d.id = m.domain_id WHERE m.local_part = ?1 AND d.name = ?2",
+	[STMT_TOTP_GET] =
+		"SELECT totp_secret, totp_last_step FROM mailboxes WHERE id = ?1",
+	[STMT_TOTP_SET] =
+		"UPDATE mailboxes SET totp_secret = ?2, totp_last_step = 0 "
+		"WHERE id = ?1",
+	/* the replay guard: a step is taken once, and never one before */
+	[STMT_TOTP_USE] =
+		"UPDATE mailboxes SET totp_last_step = ?2 "
+		"WHERE id = ?1 AND totp_secret != '' AND totp_last_step < ?2",
+	[STMT_DOMAIN_2FA_GET] =
+		"SELECT twofa_required FROM domains WHERE name = ?1",
+	[STMT_DOMAIN_2FA_SET] =
+		"UPDATE domains SET twofa_required = ?2 WHERE name = ?1",
+	[STMT_AUDIT_LAST] =
+		"SELECT id, hash FROM audit ORDER BY id DESC LIMIT 1",
+	[STMT_AUDIT_ADD] =
+		"INSERT INTO audit(id, time, actor, kind, subject, ip, detail, "
+		"prev, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+	[STMT_AUDIT_EACH] =
+		"SELECT id, time, actor, kind, subject, ip, detail, prev, hash "
+		"FROM audit WHERE time >= ?1 ORDER BY id",
 };
 
 /* Schema migrations: step i brings schema_version from i to i + 1. All
@@ -607,6 +647,39 @@ static const char *const store_migrations[] = {
 	"  kind INTEGER NOT NULL DEFAULT 0,"
 	"  addr TEXT NOT NULL COLLATE NOCASE,"
 	"  PRIMARY KEY (alias_id, kind, addr)) WITHOUT ROWID;",
+	/* 9: app passwords, TOTP, audit log (issue 5) */
+	/* App passwords are random (75 bits), so a keyed BLAKE2b of them is
+	 * what is kept, not Argon2id (decision 0021); the key is the store's.
+	 * revoked is the time of revocation, 0 while valid. The audit log
+	 * is a hash chain (store_audit.c): rows are only ever inserted. */
+	"CREATE TABLE app_passwords ("
+	"  id INTEGER PRIMARY KEY,"
+	"  mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id),"
+	"  name TEXT NOT NULL,"
+	"  hash BLOB NOT NULL,"
+	"  created INTEGER NOT NULL,"
+	"  last_used INTEGER NOT NULL DEFAULT 0,"
+	"  last_ip TEXT NOT NULL DEFAULT '',"
+	"  revoked INTEGER NOT NULL DEFAULT 0);"
+	"CREATE INDEX app_passwords_mailbox ON app_passwords(mailbox_id, hash);"
+	"ALTER TABLE mailboxes ADD COLUMN totp_secret TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE mailboxes ADD COLUMN totp_last_step INTEGER NOT NULL "
+	"  DEFAULT 0;"
+	"ALTER TABLE domains ADD COLUMN twofa_required INTEGER NOT NULL "
+	"  DEFAULT 0;"
+	"CREATE TABLE audit ("
+	"  id INTEGER PRIMARY KEY,"
+	"  time INTEGER NOT NULL,"
+	"  actor TEXT NOT NULL,"
+	"  kind TEXT NOT NULL,"
+	"  subject TEXT NOT NULL,"
+	"  ip TEXT NOT NULL,"
+	"  detail TEXT NOT NULL,"
+	"  prev TEXT NOT NULL,"
+	"  hash TEXT NOT NULL);"
+	"CREATE INDEX audit_time ON audit(time);"
+	"INSERT OR IGNORE INTO meta(key, value) "
+	"  VALUES ('app_password_key', lower(hex(randomblob(32))));",
 };
 
 #define STORE_SCHEMA_VERSION \

@@ -106,6 +106,12 @@ static int split_address(const char *address, char *local, size_t localsz,
 	return 0;
 }
 
+int store_address_split(const char *address, char *local, size_t localsz,
+			char *domain, size_t domainsz, struct err *err)
+{
+	return split_address(address, local, localsz, domain, domainsz, err);
+}
+
 /* Columns id, local_part, domain, quota, used, enabled into out. */
 static int mailbox_row(sqlite3_stmt *s, struct store_mailbox *out,
 		       struct err *err)
@@ -426,6 +432,11 @@ int store_mailbox_add(struct store *st, const char *local, const char *domain,
 			*id_out = id;
 		log_info("store", NULL, "op=mailbox-add mailbox=%lld "
 			 "address=%s@%s", (long long)id, local, domain);
+		char what[SMTP_PATH_MAX], detail[64];
+		snprintf(what, sizeof what, "%s@%s", local, domain);
+		snprintf(detail, sizeof detail, "quota=%llu",
+			 (unsigned long long)quota);
+		ret = store_audit_add(st, "mailbox.add", what, "", detail, err);
 	}
 	return ret;
 }
@@ -451,9 +462,15 @@ int store_mailbox_set_quota(struct store *st, const char *address,
 		ret = step_mailbox_update(c, s, "set quota", err);
 	}
 	pthread_mutex_unlock(&st->admin_mu);
-	if (ret == 0)
+	if (ret == 0) {
 		log_info("store", NULL, "op=mailbox-quota address=%s@%s "
 			 "quota=%llu", local, domain, (unsigned long long)quota);
+		char detail[64];
+		snprintf(detail, sizeof detail, "quota=%llu",
+			 (unsigned long long)quota);
+		ret = store_audit_add(st, "mailbox.quota", address, "", detail,
+				      err);
+	}
 	return ret;
 }
 

@@ -156,6 +156,8 @@ int store_domain_create(struct store *st, const char *name,
 			 alias_of ? " alias_of=" : "", alias_of ? target : "");
 		if (ascii_out != NULL)
 			memcpy(ascii_out, ascii, strlen(ascii) + 1);
+		ret = store_audit_add(st, alias_of ? "domain.alias" : "domain.add",
+				      ascii, "", alias_of ? target : "", err);
 	}
 	return ret;
 }

@@ -178,6 +178,21 @@ enum store_stmt {
 	STMT_MODEL_TARGET_ADD,
 	STMT_MODEL_TARGET_DEL,
 	STMT_MODEL_SEND_AS,
+	/* credentials and the audit log (store_cred.c, store_audit.c) */
+	STMT_APP_PASSWORD_ADD,
+	STMT_APP_PASSWORD_EACH,
+	STMT_APP_PASSWORD_REVOKE,
+	STMT_APP_PASSWORD_MATCH,
+	STMT_APP_PASSWORD_USED,
+	STMT_MAILBOX_ID,
+	STMT_TOTP_GET,
+	STMT_TOTP_SET,
+	STMT_TOTP_USE,
+	STMT_DOMAIN_2FA_GET,
+	STMT_DOMAIN_2FA_SET,
+	STMT_AUDIT_LAST,
+	STMT_AUDIT_ADD,
+	STMT_AUDIT_EACH,
 	STMT_COUNT
 };
 
@@ -216,6 +231,12 @@ int store_db_fail(struct err *err, struct store_conn *c, const char *what);
 /* A new UIDVALIDITY, inside c's open write transaction. */
 int store_meta_next_uidvalidity(struct store_conn *c, int64_t now,
 				uint32_t *out, struct err *err);
+/* store_dir.c: "local@domain" split at its last '@'; -1 with err. */
+int store_address_split(const char *address, char *local, size_t localsz,
+			char *domain, size_t domainsz, struct err *err);
+/* store_audit.c: stop the audit thread after writing what it holds. */
+void store_audit_stop(struct store *st);
+
 /* Bring the schema of a write connection up to date (store_db.c). */
 int store_schema_migrate(struct store_conn *c, struct err *err);
 
@@ -691,6 +712,9 @@ struct store {
 	/* admin writes: their own connection, one at a time */
 	pthread_mutex_t admin_mu;
 	struct store_conn *admin;
+	/* logins' audit entries and app password uses, written in batches
+	 * by a thread of their own (store_audit.c); NULL until the first */
+	struct store_audit_q *auditq;
 
 	/* committer thread (and store_open before it starts): owns writer,
 	 * seg, next_seq, abort and group. The committer is the only writer

@@ -599,9 +599,14 @@ fail:
 	store_rollback(c);
 out:
 	pthread_mutex_unlock(&st->admin_mu);
-	if (ret == 1)
+	if (ret == 1) {
 		log_info("store", NULL, "op=\"%s\" queue_id=%lld", what,
 			 (long long)id);
+		char subject[32];
+		snprintf(subject, sizeof subject, "%lld", (long long)id);
+		if (store_audit_add(st, what, subject, "", "", err) < 0)
+			ret = -1;
+	}
 	return ret;
 }
 

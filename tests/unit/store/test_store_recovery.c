@@ -1288,8 +1288,12 @@ static void test_blob_past_log_end(void **state)
 	"DROP TABLE blob_meta; DROP TRIGGER folders_subscribe;"              \
 	"DROP TRIGGER folders_id_high; DROP INDEX messages_modseq;"          \
 	"ALTER TABLE messages DROP COLUMN keywords;"                         \
-	"ALTER TABLE mailboxes DROP COLUMN scram_secret;"                   \
-	"DROP TABLE api_tokens;"
+	"ALTER TABLE mailboxes DROP COLUMN scram_secret;"                    \
+	"DROP TABLE api_tokens;"                                             \
+	"DROP TABLE app_passwords; DROP TABLE audit;"                        \
+	"ALTER TABLE mailboxes DROP COLUMN totp_secret;"                     \
+	"ALTER TABLE mailboxes DROP COLUMN totp_last_step;"                  \
+	"ALTER TABLE domains DROP COLUMN twofa_required;"
 
 /* A store of schema 1 holding messages has records this code cannot
  * replay: refused. Without messages it is migrated. */
