@@ -76,6 +76,9 @@ static bool password_ok(struct http_ctx *c, const char *user,
 	return auth_password_check(hash, pw, strlen(pw));
 }
 
+static int login_error(struct http_ctx *c, int status, const char *code,
+		       const char *field, const char *msg);
+
 static int login_fail(struct http_ctx *c, const char *user, const char *why,
 		      int status, const char *code, const char *field,
 		      const char *msg)
@@ -84,6 +87,17 @@ static int login_fail(struct http_ctx *c, const char *user, const char *why,
 			  c->req->now);
 	if (status == 401)
 		http_auth_count_fail(c);
+	return login_error(c, status, code, field, msg);
+}
+
+/* RFC 9110 15.5.2: every 401 names a scheme to authenticate with */
+static int login_error(struct http_ctx *c, int status, const char *code,
+		       const char *field, const char *msg)
+{
+	if (status == 401)
+		snprintf(c->resp->www_authenticate,
+			 sizeof c->resp->www_authenticate,
+			 "Bearer realm=\"petrel\"");
 	return http_error(c, status, code, field, "%s", msg);
 }
 
@@ -146,8 +160,8 @@ static int login(struct http_ctx *c)
 		/* the password was right: asking for the second factor is
 		 * not a failure to count */
 		if (code == NULL) {
-			rc = http_error(c, 401, "totp_required", "totp",
-					"this account needs a TOTP code");
+			rc = login_error(c, 401, "totp_required", "totp",
+					 "this account needs a TOTP code");
 			goto out;
 		}
 		int ok = auth_totp_verify(st, mi.mb.address, code, c->req->now,
