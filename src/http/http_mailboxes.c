@@ -252,6 +252,8 @@ static int mailbox_update(struct http_ctx *c)
 			goto fail;
 		http_audit(c, enabled ? "mailbox.activate" : "mailbox.suspend",
 			   addr, NULL);
+		if (!enabled)
+			http_sessions_end(c->api, i.mb.id, NULL);
 	}
 	rc = reply_mailbox(c, 200, addr, NULL);
 	goto out;
@@ -315,6 +317,8 @@ static int mailbox_password(struct http_ctx *c)
 		http_model_error(c, &err, "password");
 		goto out;
 	}
+	/* whoever held the old password is logged out of the API too */
+	http_sessions_end(c->api, i.mb.id, c->session);
 	json_t *o = json_object();
 	json_object_set_new(o, "address", json_string(i.mb.address));
 	if (gen[0] != '\0')

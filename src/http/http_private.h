@@ -190,6 +190,10 @@ struct http_session {
 /* The live session of token tok: 1 with c->session set, 0 unknown or
  * expired. */
 int http_session_find(struct http_ctx *c, struct span tok);
+/* End every session of mailbox_id but keep (NULL: all): its password
+ * changed or it was suspended. */
+void http_sessions_end(struct http_api *api, int64_t mailbox_id,
+		       const struct http_session *keep);
 
 /* ---- tenants: shared by the domain, mailbox and alias groups
  * (http_tenant.c) --------------------------------------------------------- */

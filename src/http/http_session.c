@@ -29,6 +29,16 @@ int http_session_find(struct http_ctx *c, struct span tok)
 	return 0;
 }
 
+void http_sessions_end(struct http_api *api, int64_t mailbox_id,
+		       const struct http_session *keep)
+{
+	for (size_t i = 0; i < HTTP_SESSION_MAX; i++) {
+		struct http_session *s = &api->sessions[i];
+		if (s != keep && s->expires != 0 && s->mailbox_id == mailbox_id)
+			memset(s, 0, sizeof *s);
+	}
+}
+
 /* A free or expired slot, else the oldest session's. */
 static struct http_session *session_slot(struct http_api *api, int64_t now)
 {

@@ -397,6 +397,15 @@ def test_login_session_scope_and_logout(srv, token):
     api(srv, "POST", "/api/v1/mailboxes/%s/password" % me, sess,
         {"password": "New-password-789", "current_password": PASSWORD})
     assert imap_ok(srv, me, "New-password-789")
+    # an administrator's reset ends the user's other sessions
+    st, _, s2 = login(srv, me, "New-password-789")
+    assert st == 200
+    api(srv, "POST", "/api/v1/mailboxes/%s/password" % me, token,
+        {"password": "Reset-by-admin-1"})
+    assert request(srv, "GET", "/api/v1/session", s2["token"])[0] == 401
+    assert request(srv, "GET", "/api/v1/session", sess)[0] == 401
+    st, _, s = login(srv, me, "Reset-by-admin-1")
+    sess = s["token"]
     # an API token does not log out; the session does, once
     assert request(srv, "POST", "/api/v1/logout", token)[0] == 403
     api(srv, "POST", "/api/v1/logout", sess, want=204)
