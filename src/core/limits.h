@@ -292,6 +292,11 @@
 /* Seconds between writes of a token's last_used/last_ip (every request
  * would be a synchronous write). */
 #define HTTP_TOKEN_TOUCH_INTERVAL 60
+/* Session tokens of mailbox users (POST /api/v1/login): kept in memory
+ * by the admin thread, at most this many at once (the oldest is dropped
+ * past it), each valid this many seconds (12 hours: a working day). */
+#define HTTP_SESSION_MAX 1024
+#define HTTP_SESSION_TTL (12 * 3600)
 
 /* DSN values the SMTP client passes on (RFC 3461 4.2, 4.4). */
 #define SMTPC_ORCPT_MAX 500

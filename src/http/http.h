@@ -87,6 +87,9 @@ struct http_api_options {
 	size_t max_json_body;		/* bytes; 413 past it */
 	unsigned auth_fail_max;		/* failed auths per address ... */
 	unsigned auth_fail_window;	/* ... in this many seconds */
+	uint64_t default_quota;		/* new mailboxes, bytes; 0 unlimited */
+	unsigned long long pw_opslimit;	/* Argon2id cost of new password */
+	size_t pw_memlimit;		/* hashes; 0: auth_password_hash's */
 };
 void http_api_options_default(struct http_api_options *o);
 

@@ -26,6 +26,7 @@ struct http_api *http_api_new(struct store *st,
 	if (api->opt.auth_fail_window == 0)
 		api->opt.auth_fail_window = 1;
 	api->fails = xcalloc(HTTP_AUTH_FAIL_SLOTS, sizeof *api->fails);
+	api->sessions = xcalloc(HTTP_SESSION_MAX, sizeof *api->sessions);
 	return api;
 }
 
@@ -34,6 +35,7 @@ void http_api_free(struct http_api **ap)
 	if (*ap == NULL)
 		return;
 	free((*ap)->fails);
+	free((*ap)->sessions);
 	free(*ap);
 	*ap = NULL;
 }
@@ -96,7 +98,14 @@ void http_api_handle(struct http_api *api, const struct http_request *req,
 	c->api = api;
 	c->req = req;
 	c->resp = resp;
-	const struct http_route_table tables[] = { base_table, http_queue_routes };
+	const struct http_route_table tables[] = {
+		base_table,
+		http_queue_routes,
+		http_domain_routes,
+		http_mailbox_routes,
+		http_alias_routes,
+		http_session_routes,
+	};
 	int status;
 	const char *why = NULL;
 	if (http_target_parse(req->target, &c->target, &status, &why) != 0) {

@@ -96,6 +96,50 @@ static int fail(struct http_ctx *c, const char *code, const char *msg)
 	return http_error(c, 401, code, NULL, "%s", msg);
 }
 
+unsigned http_auth_blocked(struct http_ctx *c)
+{
+	unsigned wait = blocked_for(c->api, c->req->peer, c->req->now);
+	if (wait > 0) {
+		c->resp->retry_after = wait;
+		http_error(c, 429, "too_many_requests", NULL,
+			   "too many failed authentications from this "
+			   "address; retry in %u seconds", wait);
+	}
+	return wait;
+}
+
+void http_auth_count_fail(struct http_ctx *c)
+{
+	slot_find(c->api, c->req->peer, c->req->now, true)->fails++;
+}
+
+/* A mailbox user's session token: only on the routes open to sessions
+ * (whose handlers keep it to its own mailbox). */
+static int session_auth(struct http_ctx *c, struct span tok)
+{
+	/* the token's text has the shape of an API token but its prefix */
+	char t[HTTP_TOKEN_LEN + 1];
+	memcpy(t, tok.p, tok.len);
+	memcpy(t, HTTP_TOKEN_PREFIX, 4);
+	if (!http_token_well_formed(span_make(t, tok.len)))
+		return fail(c, "invalid_token", "the token is malformed");
+	if (http_session_find(c, tok) != 1)
+		return fail(c, "invalid_token",
+			    "the session is unknown, expired or logged out");
+	if (!(c->route->flags & HTTP_ROUTE_SESSION))
+		return http_error(c, 403, "forbidden", NULL,
+				  "a session token may only manage its own "
+				  "mailbox (see docs/api.md, Scopes)");
+	c->authed = true;
+	snprintf(c->token.name, sizeof c->token.name, "session");
+	const char *at = strrchr(c->session->address, '@');
+	snprintf(c->token.domain, sizeof c->token.domain, "%s", at ? at + 1 : "");
+	char actor[STORE_ADDR_MAX + 16];
+	snprintf(actor, sizeof actor, "session:%s", c->session->address);
+	store_audit_set_actor(actor);
+	return 0;
+}
+
 int http_auth(struct http_ctx *c)
 {
 	const struct http_request *r = c->req;
@@ -118,6 +162,8 @@ int http_auth(struct http_ctx *c)
 		return fail(c, "invalid_token",
 			    "the Authorization header is not a Bearer token");
 	struct span tok = span_trim(span_make(h.p + 7, h.len - 7));
+	if (tok.len == HTTP_TOKEN_LEN && !memcmp(tok.p, HTTP_SESSION_PREFIX, 4))
+		return session_auth(c, tok);
 	if (!http_token_well_formed(tok))
 		return fail(c, "invalid_token", "the token is malformed");
 	unsigned char hash[HTTP_TOKEN_HASH_LEN];
@@ -133,6 +179,9 @@ int http_auth(struct http_ctx *c)
 	    c->token.revoked)
 		return fail(c, "invalid_token", "the token is unknown or revoked");
 	c->authed = true;
+	char actor[STORE_TOKEN_NAME_MAX + 32];
+	snprintf(actor, sizeof actor, "api:%s", c->token.name);
+	store_audit_set_actor(actor);
 	if (r->now - c->token.last_used >= HTTP_TOKEN_TOUCH_INTERVAL ||
 	    strcmp(c->token.last_ip, r->peer) != 0) {
 		if (store_token_touch(c->api->st, c->token.id, r->now, r->peer,

@@ -46,6 +46,9 @@ int http_target_parse(struct span target, struct http_target *t,
  * captures (any one non-empty segment, handed to the handler in order). */
 struct http_ctx;
 #define HTTP_ROUTE_NO_AUTH 0x01u
+/* A mailbox user's session token may call it (for its own mailbox: the
+ * handler checks with http_mailbox_access); other routes are 403 to it. */
+#define HTTP_ROUTE_SESSION 0x02u
 #define HTTP_MAX_CAPTURES 4
 
 struct http_route {
@@ -78,6 +81,7 @@ struct http_api {
 	struct store *st;
 	struct http_api_options opt;
 	struct http_auth_slot *fails;	/* HTTP_AUTH_FAIL_SLOTS */
+	struct http_session *sessions;	/* HTTP_SESSION_MAX */
 };
 
 struct http_ctx {
@@ -90,6 +94,9 @@ struct http_ctx {
 	size_t ncap;
 	struct store_token token;	/* the caller, once authenticated */
 	bool authed;
+	/* a mailbox user's session instead of a token: token is then zero
+	 * but for its name ("session") and domain (the mailbox's) */
+	struct http_session *session;
 };
 
 /* ---- replies (http_json.c) ---------------------------------------------
@@ -164,7 +171,99 @@ int http_auth(struct http_ctx *c);
  * own domain, ASCII case-insensitively). */
 bool http_scope_allows(const struct http_ctx *c, const char *domain);
 
+/* The failed-auth limiter of http_auth for other credentials (login):
+ * seconds the caller must wait (0: may try; 429 sent otherwise), and
+ * counting one failure. */
+unsigned http_auth_blocked(struct http_ctx *c);
+void http_auth_count_fail(struct http_ctx *c);
+
+/* ---- sessions of mailbox users (http_session.c) --------------------------
+ * "pss_" + 43 base64url characters; kept as SHA-256 in memory (decision
+ * 0023), so a restart logs everyone out. */
+#define HTTP_SESSION_PREFIX "pss_"
+struct http_session {
+	unsigned char hash[HTTP_TOKEN_HASH_LEN];
+	char address[STORE_ADDR_MAX + 1];
+	int64_t mailbox_id;
+	int64_t created, expires;	/* 0 expires: a free slot */
+};
+/* The live session of token tok: 1 with c->session set, 0 unknown or
+ * expired. */
+int http_session_find(struct http_ctx *c, struct span tok);
+/* End every session of mailbox_id but keep (NULL: all): its password
+ * changed or it was suspended. */
+void http_sessions_end(struct http_api *api, int64_t mailbox_id,
+		       const struct http_session *keep);
+
+/* ---- tenants: shared by the domain, mailbox and alias groups
+ * (http_tenant.c) --------------------------------------------------------- */
+/* A model call's failure as a reply: ERR_NOTFOUND 404 "not_found",
+ * ERR_LIMIT 409 "limit_reached", ERR_PEER 409 "exists" when the name is
+ * taken, else 422 "invalid_value" (with field), anything else 500/503. */
+int http_model_error(struct http_ctx *c, const struct err *err,
+		     const char *field);
+/* 0 if the caller holds a global token, else 403. */
+int http_require_global(struct http_ctx *c);
+/* The domain name (either form) if the caller may see it: 0 with *d,
+ * -1 with 404 / 403 (scoped to another domain, or a session). */
+int http_domain_access(struct http_ctx *c, const char *name,
+		       struct store_domain *d);
+/* The same for a mailbox address: sessions may see only their own. */
+int http_mailbox_access(struct http_ctx *c, const char *address,
+			struct store_mailbox_info *out);
+/* The domain part of address (after the last '@'), or NULL. */
+const char *http_addr_domain(const char *address);
+
+/* A list in the store's order, paged by position: ?limit, ?cursor (one
+ * key: how many matching items came before) and ?q (a case-insensitive
+ * prefix of each item's name). */
+struct http_list {
+	struct http_page page;
+	const char *q;
+	size_t matched;		/* items matching q so far */
+	json_t *items;
+	bool more;
+};
+int http_list_begin(struct http_ctx *c, struct http_list *l);
+/* Whether the item named name goes on this page; false past its end
+ * (then l->more tells a next page exists and fn may stop). */
+bool http_list_take(struct http_list *l, const char *name);
+/* Send the page (takes l->items). */
+int http_list_reply(struct http_ctx *c, struct http_list *l);
+
+/* Body members beyond http_json_string: 1 with the value, 0 absent
+ * (or null), -1 with 422. An unsigned integer in [0, max]; a boolean;
+ * an array of at most max strings (each at most STORE_ADDR_MAX bytes,
+ * no control characters) into out[] (borrowed from obj). */
+int http_json_uint(struct http_ctx *c, json_t *obj, const char *name,
+		   uint64_t max, uint64_t *out);
+int http_json_bool(struct http_ctx *c, json_t *obj, const char *name,
+		   bool *out);
+int http_json_strings(struct http_ctx *c, json_t *obj, const char *name,
+		      const char **out, size_t max, size_t *n_out);
+/* The request's JSON object (required, or {} when allow_empty and no
+ * body) checked against allowed fields: 0 with *out, -1 sent. */
+int http_json_request(struct http_ctx *c, const char *const *allowed,
+		      bool allow_empty, json_t **out);
+/* Hash password for the store with the api's Argon2id cost. 0 or -1. */
+int http_password_hash(struct http_ctx *c, const char *pw, char *out,
+		       size_t outsz, struct err *err);
+/* Audit a change the store call did not audit itself, with the
+ * caller's address; a failure to write is logged (the change stands). */
+void http_audit(struct http_ctx *c, const char *kind, const char *subject,
+		const char *detail);
+/* 422 "weak_password" unless pw has HTTP_PASSWORD_MIN..MAX bytes. */
+int http_password_check(struct http_ctx *c, const char *field,
+			const char *pw);
+#define HTTP_PASSWORD_MIN 8
+#define HTTP_PASSWORD_MAX 200
+#define HTTP_PASSWORD_GEN 16	/* characters of a generated password */
+
 /* ---- endpoint groups ---------------------------------------------------- */
 extern const struct http_route_table http_queue_routes;
+extern const struct http_route_table http_domain_routes;
+extern const struct http_route_table http_mailbox_routes;
+extern const struct http_route_table http_alias_routes;
+extern const struct http_route_table http_session_routes;
 
 #endif

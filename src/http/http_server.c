@@ -199,7 +199,6 @@ int http_server_start(const struct config *cfg, struct store *st,
 		      struct net_tls_ref *tls, const int *fds, size_t nfds,
 		      struct http_server **out, struct err *err)
 {
-	(void)cfg;
 	pthread_once(&conn_idx_once, conn_idx_init);
 	if (tls != NULL && conn_idx < 0)
 		return err_set(err, ERR_ENV, 0, NULL, "admin API: no SSL ex_data slot");
@@ -207,6 +206,7 @@ int http_server_start(const struct config *cfg, struct store *st,
 	srv->tls = tls;
 	struct http_api_options o;
 	http_api_options_default(&o);
+	o.default_quota = cfg->default_quota;
 	srv->api = http_api_new(st, &o);
 	srv->base = event_base_new();
 	if (srv->base == NULL)

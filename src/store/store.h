@@ -757,6 +757,10 @@ int store_mailbox_set_forward(struct store *st, const char *address,
 			      const char *target, struct err *err);
 int store_mailbox_set_display_name(struct store *st, const char *address,
 				   const char *name, struct err *err);
+/* Replace the password hash (a crypt-style "$argon2id$..." string) of
+ * address; audited as "mailbox.password" (store_passwd.c). */
+int store_mailbox_set_password(struct store *st, const char *address,
+			       const char *pw_hash, struct err *err);
 
 enum store_alias_kind {
 	STORE_ALIAS = 0,	/* address -> targets */

@@ -15,6 +15,7 @@
 
 #include <jansson.h>
 
+#include "auth/auth.h"
 #include "core/log.h"
 #include "http/http.h"
 #include "store/store.h"
@@ -55,24 +56,33 @@ static void cleanup(void)
 static void init(void)
 {
 	struct err err;
+	int64_t id;
 	log_set_level(LOG_ERROR);
+	CHECK(auth_init(&err) == 0);
 	CHECK(mkdtemp(dir) != NULL);
 	CHECK(store_open(dir, &st, &err) == 0);
 	CHECK(store_domain_add(st, "a.test", &err) == 0);
+	CHECK(store_domain_add(st, "b.test", &err) == 0);
+	CHECK(store_mailbox_add(st, "u", "a.test", "$argon2id$v=19$m=8,t=1,p=1$"
+				"c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2g",
+				0, &id, &err) == 0);
 	unsigned char h[HTTP_TOKEN_HASH_LEN];
-	int64_t id;
 	http_token_new(global_tok, h);
 	CHECK(store_token_add(st, "g", "", h, &id, &err) == 0);
 	http_token_new(scoped_tok, h);
 	CHECK(store_token_add(st, "s", "a.test", h, &id, &err) == 0);
 	struct http_api_options o;
 	http_api_options_default(&o);
+	/* new passwords hashed at Argon2id's least cost: the fuzzer makes
+	 * mailboxes by the thousand */
+	o.pw_opslimit = 1;
+	o.pw_memlimit = 8192;
 	api = http_api_new(st, &o);
 	atexit(cleanup);
 }
 
-static const int known[] = { 200, 202, 204, 400, 401, 403, 404, 405, 413,
-			     414, 415, 422, 429, 503 };
+static const int known[] = { 200, 201, 202, 204, 400, 401, 403, 404, 405, 409,
+			     413, 414, 415, 422, 429, 503 };
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

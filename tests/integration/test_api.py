@@ -417,8 +417,18 @@ def doc_examples():
 def test_every_doc_example_runs(srv, token):
     examples = doc_examples()
     ids = [fresh_entry(srv, token)["id"] for _ in range(2)]
+    # the tenant examples: DOMAIN is made by the first of them; MAILBOX
+    # exists, with an app password to revoke and a session to end
+    out = srv.ctl("app-password", "add", OTHER, "doc-example").stdout.decode()
+    appid = re.search(r"app password (\d+) for", out).group(1)
+    status, _, sess = request(srv, "POST", "/api/v1/login", body={
+        "user": OTHER, "password": OTHER_PASSWORD})
+    assert status == 200, sess
     env = dict(os.environ, PETREL=base(srv), TOKEN=token, CA=cafile(srv),
-               ID=str(ids[0]), ID2=str(ids[1]))
+               ID=str(ids[0]), ID2=str(ids[1]),
+               DOMAIN="corp-%s.example" % os.urandom(3).hex(),
+               MAILBOX=OTHER, PASSWORD=OTHER_PASSWORD, APPID=appid,
+               SESSION=sess["token"])
     paths = set()
     for cmd, want in examples:
         assert cmd.startswith("curl "), cmd
@@ -432,11 +442,23 @@ def test_every_doc_example_runs(srv, token):
         assert int(status) == want, (cmd, out)
         if body.strip():
             json.loads(body)
-        paths.update(re.findall(r"/api/v1/[A-Za-z0-9/{}$_-]*", cmd))
+        paths.update(re.findall(r"/api/v1/[A-Za-z0-9/{}$_@.-]*", cmd))
     # every endpoint has its example
     routes = ("health", "queue", "queue/stats", "queue/$ID", "queue/$ID/hold",
               "queue/$ID/release", "queue/$ID/retry", "queue/$ID/bounce",
-              "queue/retry-all", "queue/$ID2")
+              "queue/retry-all", "queue/$ID2",
+              "domains", "domains/$DOMAIN", "domains/$DOMAIN/mailboxes",
+              "mailboxes/alice@$DOMAIN", "mailboxes/alice@$DOMAIN/password",
+              "mailboxes/alice@$DOMAIN/usage",
+              "mailboxes/alice@$DOMAIN/app-passwords",
+              "mailboxes/$MAILBOX/app-passwords/$APPID",
+              "domains/$DOMAIN/aliases", "aliases/sales@$DOMAIN",
+              "aliases/sales@$DOMAIN/targets",
+              "aliases/sales@$DOMAIN/targets/bob@$DOMAIN",
+              "domains/$DOMAIN/groups", "groups/all@$DOMAIN",
+              "groups/all@$DOMAIN/members",
+              "groups/all@$DOMAIN/members/bob@$DOMAIN",
+              "groups/all@$DOMAIN/senders", "login", "session", "logout")
     for r in routes:
         assert "/api/v1/" + r in paths, r
 
