@@ -953,6 +953,22 @@ int store_audit_add(struct store *st, const char *kind, const char *subject,
 void store_audit_login(struct store *st, bool ok, const char *user,
 		       const char *ip, const char *detail,
 		       int64_t app_password_id, int64_t when);
+/* The same for a successful login of mailbox_id: also records the
+ * mailbox's last login time and address, and remembers the address among
+ * its newest STORE_KNOWN_IPS_MAX; one not among them gets an extra entry
+ * of kind "login.new_ip" (the first login too). */
+void store_audit_login_ok(struct store *st, int64_t mailbox_id,
+			  const char *user, const char *ip, const char *detail,
+			  int64_t app_password_id, int64_t when);
+/* Any other entry from a pool thread (actor "petreld"), queued the same
+ * way: login protection's "login.lockout" and "login.unlock". */
+void store_audit_event(struct store *st, const char *kind,
+		       const char *subject, const char *ip, const char *detail,
+		       int64_t when);
+/* The last login of mailbox_id: 1 (*when 0 = never, ip "" then), 0 no
+ * such mailbox, -1 error. ip holds 64 bytes. */
+int store_mailbox_last_login(struct store *st, int64_t mailbox_id,
+			     int64_t *when, char *ip, struct err *err);
 /* Wait until every queued login entry is written (tests, shutdown). */
 void store_audit_flush(struct store *st);
 /* Call fn for each entry with time >= since, oldest first. */

@@ -164,11 +164,18 @@ int store_audit_add(struct store *st, const char *kind, const char *subject,
 	return ret;
 }
 
+static void col_text(sqlite3_stmt *s, int i, char *out, size_t outsz)
+{
+	const unsigned char *t = sqlite3_column_text(s, i);
+	snprintf(out, outsz, "%s", t ? (const char *)t : "");
+}
+
 /* ---- logins: queued, written in batches ---------------------------------- */
 
 struct audit_item {
 	struct store_audit_entry e;
 	int64_t app_password_id;
+	int64_t mailbox_id;	/* a successful login's: its last login */
 	struct audit_item *next;
 };
 
@@ -183,6 +190,53 @@ struct store_audit_q {
 	bool writing;
 	bool stop;
 };
+
+static int step_done(struct store_conn *c, enum store_stmt id,
+		     int64_t a, const char *text, int64_t b, struct err *err)
+{
+	sqlite3_stmt *s = store_stmt(c, id, err);
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, a);
+	sqlite3_bind_text(s, 2, text, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, b);
+	int rc = sqlite3_step(s);
+	(void)sqlite3_reset(s);	/* rc checked here */
+	return rc == SQLITE_DONE ? 0 : store_db_fail(err, c, "login record");
+}
+
+/* A successful login: the mailbox's last login, its known addresses,
+ * and a login.new_ip entry for an address not among them. */
+static int login_seen(struct store_conn *c, const struct audit_item *it,
+		      struct err *err)
+{
+	const struct store_audit_entry *le = &it->e;
+	sqlite3_stmt *s = store_stmt(c, STMT_LOGIN_LAST, err);
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, it->mailbox_id);
+	sqlite3_bind_int64(s, 2, le->time);
+	sqlite3_bind_text(s, 3, le->ip, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(s);
+	(void)sqlite3_reset(s);	/* rc checked here */
+	if (rc != SQLITE_DONE)
+		return store_db_fail(err, c, "last login");
+	if (le->ip[0] == '\0')
+		return 0;
+	if (step_done(c, STMT_LOGIN_IP_NEW, it->mailbox_id, le->ip, le->time,
+		      err) != 0)
+		return -1;
+	if (sqlite3_changes(c->db) == 0)
+		return step_done(c, STMT_LOGIN_IP_SEEN, it->mailbox_id, le->ip,
+				 le->time, err);
+	if (step_done(c, STMT_LOGIN_IP_PRUNE, it->mailbox_id, "",
+		      STORE_KNOWN_IPS_MAX, err) != 0)
+		return -1;
+	struct store_audit_entry e;
+	entry_make(&e, le->time, le->actor, "login.new_ip", le->subject, le->ip,
+		   le->detail);
+	return append(c, &e, err);
+}
 
 /* One batch in one transaction; on failure the batch is lost (logged):
  * an audit write must never hold logins back. */
@@ -209,6 +263,8 @@ static void write_batch(struct store *st, struct audit_item *batch,
 				rc = store_db_fail(&err, c, "app password use");
 			(void)sqlite3_reset(s);	/* rc checked above */
 		}
+		if (rc == 0 && it->mailbox_id > 0)
+			rc = login_seen(c, it, &err);
 	}
 	if (rc == 0 && dropped > 0) {
 		struct store_audit_entry e;
@@ -293,9 +349,9 @@ static struct store_audit_q *audit_q(struct store *st)
 	return q;
 }
 
-void store_audit_login(struct store *st, bool ok, const char *user,
-		       const char *ip, const char *detail,
-		       int64_t app_password_id, int64_t when)
+static void enqueue(struct store *st, const char *actor, const char *kind,
+		    const char *subject, const char *ip, const char *detail,
+		    int64_t app_password_id, int64_t mailbox_id, int64_t when)
 {
 	struct store_audit_q *q = audit_q(st);
 	pthread_mutex_lock(&q->mu);
@@ -306,9 +362,9 @@ void store_audit_login(struct store *st, bool ok, const char *user,
 	}
 	pthread_mutex_unlock(&q->mu);
 	struct audit_item *it = xcalloc(1, sizeof *it);
-	entry_make(&it->e, when, user, ok ? "login.ok" : "login.fail", user,
-		   ip, detail);
+	entry_make(&it->e, when, actor, kind, subject, ip, detail);
 	it->app_password_id = app_password_id;
+	it->mailbox_id = mailbox_id;
 	pthread_mutex_lock(&q->mu);
 	if (q->tail != NULL)
 		q->tail->next = it;
@@ -318,6 +374,55 @@ void store_audit_login(struct store *st, bool ok, const char *user,
 	q->n++;
 	pthread_cond_signal(&q->cv);
 	pthread_mutex_unlock(&q->mu);
+}
+
+void store_audit_login(struct store *st, bool ok, const char *user,
+		       const char *ip, const char *detail,
+		       int64_t app_password_id, int64_t when)
+{
+	enqueue(st, user, ok ? "login.ok" : "login.fail", user, ip, detail,
+		app_password_id, 0, when);
+}
+
+void store_audit_login_ok(struct store *st, int64_t mailbox_id,
+			  const char *user, const char *ip, const char *detail,
+			  int64_t app_password_id, int64_t when)
+{
+	enqueue(st, user, "login.ok", user, ip, detail, app_password_id,
+		mailbox_id, when);
+}
+
+void store_audit_event(struct store *st, const char *kind,
+		       const char *subject, const char *ip, const char *detail,
+		       int64_t when)
+{
+	enqueue(st, "petreld", kind, subject, ip, detail, 0, 0, when);
+}
+
+int store_mailbox_last_login(struct store *st, int64_t mailbox_id,
+			     int64_t *when, char *ip, struct err *err)
+{
+	struct store_conn *c = store_reader_get(st, err);
+	if (c == NULL)
+		return -1;
+	int ret = -1;
+	sqlite3_stmt *s = store_stmt(c, STMT_LOGIN_LAST_GET, err);
+	if (s != NULL) {
+		sqlite3_bind_int64(s, 1, mailbox_id);
+		int rc = sqlite3_step(s);
+		if (rc == SQLITE_ROW) {
+			*when = sqlite3_column_int64(s, 0);
+			col_text(s, 1, ip, 64);
+			ret = 1;
+		} else if (rc == SQLITE_DONE) {
+			ret = 0;
+		} else {
+			store_db_fail(err, c, "last login");
+		}
+		(void)sqlite3_reset(s);	/* rc handled above */
+	}
+	store_reader_put(st, c);
+	return ret;
 }
 
 void store_audit_flush(struct store *st)
@@ -356,12 +461,6 @@ void store_audit_stop(struct store *st)
 }
 
 /* ---- reading and verifying ------------------------------------------------ */
-
-static void col_text(sqlite3_stmt *s, int i, char *out, size_t outsz)
-{
-	const unsigned char *t = sqlite3_column_text(s, i);
-	snprintf(out, outsz, "%s", t ? (const char *)t : "");
-}
 
 /* Walk the entries with time >= since; fn != 0 stops. */
 static int audit_walk(struct store *st, int64_t since,
