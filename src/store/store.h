@@ -975,6 +975,27 @@ void store_audit_flush(struct store *st);
 int store_audit_each(struct store *st, int64_t since,
 		     int (*fn)(const struct store_audit_entry *e, void *arg),
 		     void *arg, struct err *err);
+/* A query of the log: entries with time >= since and id > after_id that
+ * match every filter given ("" or NULL: any). actor: equal. kind: equal,
+ * or its words so far ("login" matches "login.fail"). domain: the
+ * subject or actor is the domain or an address in it (case-insensitive),
+ * or, for entries about mail clients, the subject is. At most limit
+ * entries (0: no limit), oldest first; *more_out says whether more match
+ * past the last one given. */
+struct store_audit_filter {
+	int64_t since;
+	int64_t after_id;
+	const char *actor;
+	const char *domain;
+	const char *kind;
+	size_t limit;
+};
+int store_audit_query(struct store *st, const struct store_audit_filter *f,
+		      int (*fn)(const struct store_audit_entry *e, void *arg),
+		      void *arg, bool *more_out, struct err *err);
+/* Whether e passes f's actor, domain and kind filters (not time, id). */
+bool store_audit_match(const struct store_audit_entry *e,
+		       const struct store_audit_filter *f);
 /* Recompute the chain: 1 and *bad_id_out (the first entry that does not
  * check out) if tampered with, 0 if intact (*count_out entries, head the
  * newest hash, "" when empty), -1 store error. */

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "core/limits.h"
@@ -507,6 +508,64 @@ int store_audit_each(struct store *st, int64_t since,
 		     void *arg, struct err *err)
 {
 	return audit_walk(st, since, fn, arg, err);
+}
+
+/* s is d, or ends in "@d" (ASCII case-insensitive) */
+static bool in_domain(const char *s, const char *d)
+{
+	size_t n = strlen(s), dn = strlen(d);
+	if (n == dn && !strcasecmp(s, d))
+		return true;
+	return n > dn + 1 && s[n - dn - 1] == '@' && !strcasecmp(s + n - dn, d);
+}
+
+bool store_audit_match(const struct store_audit_entry *e,
+		       const struct store_audit_filter *f)
+{
+	if (f->actor != NULL && f->actor[0] != '\0' && strcmp(e->actor, f->actor))
+		return false;
+	if (f->kind != NULL && f->kind[0] != '\0') {
+		size_t n = strlen(f->kind);
+		if (strncmp(e->kind, f->kind, n) != 0 ||
+		    (e->kind[n] != '\0' && e->kind[n] != '.'))
+			return false;
+	}
+	if (f->domain != NULL && f->domain[0] != '\0' &&
+	    !in_domain(e->subject, f->domain) && !in_domain(e->actor, f->domain))
+		return false;
+	return true;
+}
+
+struct query_state {
+	const struct store_audit_filter *f;
+	int (*fn)(const struct store_audit_entry *e, void *arg);
+	void *arg;
+	size_t n;
+	bool more;
+};
+
+static int query_one(const struct store_audit_entry *e, void *arg)
+{
+	struct query_state *q = arg;
+	if (e->id <= q->f->after_id || !store_audit_match(e, q->f))
+		return 0;
+	if (q->f->limit > 0 && q->n == q->f->limit) {
+		q->more = true;
+		return 1;
+	}
+	q->n++;
+	return q->fn(e, q->arg);
+}
+
+int store_audit_query(struct store *st, const struct store_audit_filter *f,
+		      int (*fn)(const struct store_audit_entry *e, void *arg),
+		      void *arg, bool *more_out, struct err *err)
+{
+	struct query_state q = { f, fn, arg, 0, false };
+	int rc = audit_walk(st, f->since, query_one, &q, err);
+	if (more_out != NULL)
+		*more_out = q.more;
+	return rc;
 }
 
 struct verify_state {
