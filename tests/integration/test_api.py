@@ -436,7 +436,7 @@ def test_every_doc_example_runs(srv, token):
     # every endpoint has its example
     routes = ("health", "queue", "queue/stats", "queue/$ID", "queue/$ID/hold",
               "queue/$ID/release", "queue/$ID/retry", "queue/$ID/bounce",
-              "queue/retry-all", "queue/$ID2")
+              "queue/retry-all", "queue/$ID2", "audit")
     for r in routes:
         assert "/api/v1/" + r in paths, r
 
