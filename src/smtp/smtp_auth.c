@@ -322,7 +322,9 @@ void smtp_auth_line(struct smtp_session *s, struct span line)
 			auth_syntax(s, "5.5.2", "Expected an empty response");
 			return;
 		}
-		(void)auth_login_outcome(s->srv->auth, s->c->ip, address, true, 0);
+		/* the name as the client gave it: what failures counted */
+		(void)auth_login_outcome(s->srv->auth, s->c->ip, s->scram->user,
+					 true, 0);
 		auth_ok(s, id, address);
 		break;
 	}

@@ -25,6 +25,7 @@ import pytest
 
 import petreltest
 from petreltest import tls_ctx
+from test_submission import scram_exchange, subs
 
 PASSWORD = "Secret-pass-123"    # what Petrel.add_mailbox sets
 ACCOUNT_MAX = 4
@@ -148,11 +149,16 @@ def test_account_lockout_across_protocols(server):
     assert pop3_login(server, address, PASSWORD, other) == wrong_pop
     wrong_smtp = smtp_login(server, "nobody@example.test", "x", other)
     assert smtp_login(server, address, PASSWORD, other) == wrong_smtp
+    # SCRAM-SHA-256, checked in the session rather than on the pool, too
+    with subs(server) as c:
+        scram_exchange(c, address, PASSWORD, expect_ok=False)
     # the lock ends by itself (3 s here); then the right password works
     wait_for(lambda: imap_login(server, address, PASSWORD, other)[0],
              "the account usable again after the lockout", tries=600)
     assert pop3_login(server, address, PASSWORD, other)[0]
     assert smtp_login(server, address, PASSWORD, other)[0]
+    with subs(server) as c:
+        scram_exchange(c, address, PASSWORD)
     wait_for(lambda: any(e["subject"] == address for e in
                          audit(server, "--kind", "login.unlock")),
              "the unlock in the audit log")
