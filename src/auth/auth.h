@@ -61,7 +61,7 @@ void auth_free(struct auth **ap);
 /* Turn on login protection (guard.h) for every login checked by au: the
  * daemon calls it once, before any login. Lockouts and their ends are
  * queued for the audit log. Without it nothing is counted or locked and
- * a->delay is conf-less 0. */
+ * a failed login's a->delay is its a->base_delay. */
 struct auth_guard_conf;
 void auth_set_guard(struct auth *au, const struct auth_guard_conf *conf);
 /* For logins checked outside auth_login_submit (SCRAM): true if ip or

@@ -21,7 +21,8 @@
  *   of the address's and account's counts, at most delay_max.
  * - Exemptions: ip_ranges gives address ranges their own ip_max; 0 exempts
  *   the range from the per-address count (a webmail front end); its
- *   accounts are still counted.
+ *   accounts are still counted. A global ip_max (or account_max) of 0
+ *   still counts, for the delay, but never locks.
  * - Bounds: a fixed table of AUTH_GUARD_SLOTS entries, 8-way set
  *   associative under a random hash key; a new entry evicts the least
  *   recently used unlocked entry of its set, or the oldest lock if all
