@@ -58,6 +58,20 @@ struct auth *auth_new_cost(struct store *st, struct jobs *jobs,
 			   unsigned long long opslimit, size_t memlimit);
 void auth_free(struct auth **ap);
 
+/* Turn on login protection (guard.h) for every login checked by au: the
+ * daemon calls it once, before any login. Lockouts and their ends are
+ * queued for the audit log. Without it nothing is counted or locked and
+ * a failed login's a->delay is its a->base_delay. */
+struct auth_guard_conf;
+void auth_set_guard(struct auth *au, const struct auth_guard_conf *conf);
+/* For logins checked outside auth_login_submit (SCRAM): true if ip or
+ * user is locked (the exchange must then fail like a wrong password);
+ * and the outcome, returning the seconds to wait before a failure's
+ * reply (the base delay when there is no guard). */
+bool auth_login_locked(struct auth *au, const char *ip, const char *user);
+unsigned auth_login_outcome(struct auth *au, const char *ip, const char *user,
+			    bool ok, unsigned base_delay);
+
 struct auth_login {
 	struct job job;			/* private: set by auth_login_submit */
 	struct auth *auth_;		/* private */
@@ -79,6 +93,10 @@ struct auth_login {
 	 * and this was not an app password: say so to the client */
 	bool app_password_required;
 	int64_t app_password_id;	/* the app password used, 0 if none */
+	/* seconds to wait before replying to a failure: the guard's growing
+	 * delay; callers without a guard get base_delay */
+	unsigned delay;
+	unsigned base_delay;		/* in: auth_failure_delay */
 	int64_t mailbox_id;
 	char address[320];		/* canonical local@domain */
 };
@@ -90,7 +108,10 @@ struct auth_login {
  * requires 2FA only app passwords are taken. A user that does not
  * exist costs the same hash verification as one that does, so timing
  * does not tell which addresses exist. Every outcome but a store error
- * is queued for the audit log with a->ip and a->proto. */
+ * is queued for the audit log with a->ip and a->proto. With a guard
+ * (auth_set_guard), a locked address or account fails whatever the
+ * password, at the cost and with the reply of a wrong one, and a->delay
+ * grows with recent failures. */
 void auth_login_submit(struct auth *au, struct auth_login *a);
 
 /* ---- SASL PLAIN (RFC 4616) ------------------------------------------ */
@@ -173,6 +194,7 @@ struct auth_scram {
 	char server_first[AUTH_SCRAM_MSG_MAX + 128];
 	size_t sf_len;
 	struct auth_scram_secret secret;
+	char ip[64];			/* in: the client, for the guard */
 	/* set by auth_scram_lookup */
 	bool real;			/* secret is the user's own */
 	bool enabled;
@@ -200,8 +222,8 @@ enum auth_sasl_result auth_scram_client_final(struct auth_scram *sc,
 					       const unsigned char *msg, size_t len,
 					       bool *proof_ok, char *out, size_t outsz);
 /* Look sc->user up and set sc->secret: the mailbox's own, or the mock one
- * (sc->real false) for an unknown user or a mailbox without a SCRAM
- * secret. Store reads only (no hashing). 0, or -1 on a store error. */
+ * (sc->real false) for an unknown user, a mailbox without a SCRAM
+ * secret, or a locked address or account (auth_login_locked). Store reads only (no hashing). 0, or -1 on a store error. */
 int auth_scram_lookup(struct auth *au, struct auth_scram *sc);
 
 /* ---- app passwords (cred.c) -------------------------------------------

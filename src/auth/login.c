@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "auth/guard.h"
 #include "core/limits.h"
 #include "core/log.h"
 #include "core/xmalloc.h"
@@ -36,6 +37,7 @@ struct auth {
 	/* The store's key for app password hashes (random here if the store
 	 * has none: then no app password matches). */
 	unsigned char app_key[32];
+	struct auth_guard *guard;	/* NULL: no login protection */
 };
 
 struct auth *auth_new(struct store *st, struct jobs *jobs)
@@ -80,9 +82,39 @@ void auth_free(struct auth **ap)
 	sodium_memzero(au->mock_key, sizeof au->mock_key);
 	sodium_memzero(au->app_key, sizeof au->app_key);
 	free(au->slots);
+	auth_guard_free(&au->guard);
 	pthread_mutex_destroy(&au->mu);
 	free(au);
 	*ap = NULL;
+}
+
+/* Lockouts and their ends, queued like logins. */
+static void guard_event(void *arg, const char *kind, const char *subject,
+			const char *what, const char *detail, int64_t when)
+{
+	struct auth *au = arg;
+	store_audit_event(au->store, kind, subject,
+			  !strcmp(what, "ip") ? subject : "", detail, when);
+}
+
+void auth_set_guard(struct auth *au, const struct auth_guard_conf *conf)
+{
+	auth_guard_free(&au->guard);
+	au->guard = auth_guard_new(conf, AUTH_GUARD_SLOTS,
+				   au->store ? guard_event : NULL, au);
+}
+
+bool auth_login_locked(struct auth *au, const char *ip, const char *user)
+{
+	return au->guard != NULL && auth_guard_locked(au->guard, ip, user);
+}
+
+unsigned auth_login_outcome(struct auth *au, const char *ip, const char *user,
+			    bool ok, unsigned base_delay)
+{
+	if (au->guard == NULL)
+		return ok ? 0 : base_delay;
+	return auth_guard_record(au->guard, ip, user, ok);
 }
 
 static int split_user(const char *user, char *local, size_t lsz, char *domain,
@@ -160,9 +192,13 @@ static void login_audit(struct auth *au, const struct auth_login *a,
 	char detail[96];
 	snprintf(detail, sizeof detail, "proto=%s %s", a->proto ? a->proto : "-",
 		 how);
-	store_audit_login(au->store, a->ok, a->ok ? a->address : a->user, a->ip,
-			  detail, a->ok ? a->app_password_id : 0,
-			  (int64_t)time(NULL));
+	if (a->ok)
+		store_audit_login_ok(au->store, a->mailbox_id, a->address, a->ip,
+				     detail, a->app_password_id,
+				     (int64_t)time(NULL));
+	else
+		store_audit_login(au->store, false, a->user, a->ip, detail, 0,
+				  (int64_t)time(NULL));
 }
 
 static void login_run(struct job *j)
@@ -180,6 +216,9 @@ static void login_run(struct job *j)
 	int found = 0, twofa = 0;
 	struct store_mailbox mb;
 	const char *how = "method=password";
+	/* checked first, but the lookups below still run: a locked login
+	 * costs what any other does */
+	bool locked = auth_login_locked(au, a->ip, a->user);
 	if (split_user(a->user, local, sizeof local, domain, sizeof domain) == 0) {
 		twofa = store_domain_2fa(au->store, domain, &err);
 		found = twofa < 0 ? -1
@@ -200,6 +239,15 @@ static void login_run(struct job *j)
 	if (found < 0) {
 		a->temp_fail = true;
 		log_error("auth", NULL, "store error=\"%s\"", err.msg);
+	} else if (locked) {
+		/* the right password is refused too, and answered like a
+		 * wrong one (same hash cost, same reply), so that a lock
+		 * never confirms a guess */
+		if (au->dummy_hash[0] != '\0')
+			(void)auth_password_check(au->dummy_hash, a->password,
+						  a->password_len);
+		a->app_password_required = twofa == 1;
+		how = "reason=locked";
 	} else if (found == 1 && a->app_password_id > 0) {
 		a->ok = mb.enabled;
 		how = "method=app-password";
@@ -222,8 +270,11 @@ static void login_run(struct job *j)
 		a->mailbox_id = mb.id;
 		snprintf(a->address, sizeof a->address, "%s", mb.address);
 	}
-	if (!a->temp_fail)
+	if (!a->temp_fail) {
 		login_audit(au, a, how);
+		a->delay = auth_login_outcome(au, a->ip, a->user, a->ok,
+					      a->base_delay);
+	}
 	sodium_memzero(a->password, sizeof a->password);
 	a->password_len = 0;
 	sodium_memzero(hash, sizeof hash);
@@ -261,6 +312,9 @@ int auth_scram_lookup(struct auth *au, struct auth_scram *sc)
 		int twofa = store_domain_2fa(au->store, domain, &err);
 		found = twofa < 0 ? -1 : twofa == 1 ? 0
 			: store_mailbox_find(au->store, local, domain, &mb, &err);
+		/* a lock gets the mock secret: the proof then fails */
+		if (found == 1 && auth_login_locked(au, sc->ip, sc->user))
+			found = 0;
 		if (found == 1 && store_mailbox_scram(au->store, local, domain, text,
 						      sizeof text, &err) != 1)
 			found = -1;

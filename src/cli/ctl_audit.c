@@ -1,11 +1,13 @@
-/* ctl_audit.c - petrelctl audit list|verify: reading the audit log and
- * checking its hash chain; and who petrelctl's own entries name. */
+/* ctl_audit.c - petrelctl audit list|verify: reading the audit log (by
+ * time, actor, domain, kind) and checking its hash chain; and who petrelctl's own entries name. */
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <jansson.h>
 
 #include "cli/ctl.h"
 #include "store/store.h"
@@ -67,19 +69,59 @@ static int print_entry(const struct store_audit_entry *e, void *arg)
 	return 0;
 }
 
+/* One JSON object per line (JSON Lines): a script reads them as they come,
+ * however long the log. */
+static int print_json(const struct store_audit_entry *e, void *arg)
+{
+	(void)arg;
+	json_t *o = json_pack("{s:I, s:I, s:s, s:s, s:s, s:s, s:s, s:s}",
+			      "id", (json_int_t)e->id, "time", (json_int_t)e->time,
+			      "actor", e->actor, "kind", e->kind,
+			      "subject", e->subject, "ip", e->ip,
+			      "detail", e->detail, "hash", e->hash);
+	char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	json_decref(o);
+	if (text == NULL)
+		return 1;
+	printf("%s\n", text);
+	free(text);
+	return 0;
+}
+
+#define AUDIT_LIST_USAGE "audit list [--since 2h|7d|YYYY-MM-DD[THH:MM:SS]] " \
+	"[--actor WHO] [--domain DOMAIN] [--kind KIND] [--json]"
+
 int ctl_audit_list(struct ctl *c, int argc, char **argv)
 {
-	int64_t since = 0;
-	if (argc == 2 && !strcmp(argv[0], "--since"))
-		since = parse_since(argv[1], (int64_t)time(NULL));
-	else if (argc != 0)
-		since = -1;
-	if (since < 0)
-		return ctl_usage_error("audit list [--since 2h|7d|YYYY-MM-DD"
-				       "[THH:MM:SS]]");
-	printf("%-6s %-20s %-20s %-24s %-28s %-15s %s\n", "ID", "TIME", "KIND",
-	       "ACTOR", "SUBJECT", "IP", "DETAIL");
-	if (store_audit_each(c->st, since, print_entry, NULL, &c->err) != 0)
+	struct store_audit_filter f = { .since = 0 };
+	bool json = false;
+	for (int i = 0; i < argc; i++) {
+		const char *opt = argv[i];
+		if (!strcmp(opt, "--json")) {
+			json = true;
+			continue;
+		}
+		if (i + 1 == argc)
+			return ctl_usage_error(AUDIT_LIST_USAGE);
+		const char *v = argv[++i];
+		if (!strcmp(opt, "--since"))
+			f.since = parse_since(v, (int64_t)time(NULL));
+		else if (!strcmp(opt, "--actor"))
+			f.actor = v;
+		else if (!strcmp(opt, "--domain"))
+			f.domain = v;
+		else if (!strcmp(opt, "--kind"))
+			f.kind = v;
+		else
+			return ctl_usage_error(AUDIT_LIST_USAGE);
+		if (f.since < 0)
+			return ctl_usage_error(AUDIT_LIST_USAGE);
+	}
+	if (!json)
+		printf("%-6s %-20s %-20s %-24s %-28s %-15s %s\n", "ID", "TIME",
+		       "KIND", "ACTOR", "SUBJECT", "IP", "DETAIL");
+	if (store_audit_query(c->st, &f, json ? print_json : print_entry, NULL,
+			      NULL, &c->err) != 0)
 		return ctl_fail(c);
 	return 0;
 }

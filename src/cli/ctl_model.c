@@ -341,6 +341,15 @@ int ctl_mailbox_show(struct ctl *c, int argc, char **argv)
 	printf("\nused: %" PRIu64 "\nforward: %s\ncreated: ", mi.mb.used,
 	       mi.forward[0] ? mi.forward : "off");
 	print_time(mi.created);
-	printf("\n");
+	int64_t last = 0;
+	char last_ip[64] = "";
+	if (store_mailbox_last_login(c->st, mi.mb.id, &last, last_ip, &c->err) < 0)
+		return ctl_fail(c);
+	printf("\nlast login: ");
+	if (last > 0)
+		print_time(last);
+	else
+		printf("never");
+	printf("\nlast login ip: %s\n", last_ip[0] ? last_ip : "-");
 	return 0;
 }

@@ -472,7 +472,8 @@ static const struct {
 	{ "totp", "disable", "ADDRESS", ctl_totp_disable, true },
 	{ "totp", "verify", "ADDRESS CODE", ctl_totp_verify, true },
 	{ "domain", "2fa", "DOMAIN on|off", ctl_domain_2fa, true },
-	{ "audit", "list", "[--since 2h|7d|YYYY-MM-DD]", ctl_audit_list, true },
+	{ "audit", "list", "[--since 2h|7d|YYYY-MM-DD] [--actor WHO] "
+	  "[--domain DOMAIN] [--kind KIND] [--json]", ctl_audit_list, true },
 	{ "audit", "verify", "", ctl_audit_verify, true },
 };
 

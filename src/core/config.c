@@ -95,6 +95,13 @@ static const struct cfg_key keys[] = {
 	{ "tcp_keepalive_timeout", T_SECS, F(tcp_keepalive_timeout), 0,
 	  NET_KEEPALIVE_TIMEOUT_MAX },
 	{ "auth_failure_delay", T_SECS, F(auth_failure_delay), 0, 60 },
+	{ "login_failure_window", T_SECS, F(login_failure_window), 1, 86400 },
+	{ "login_account_max_failures", T_UINT, F(login_account_max_failures), 0, 100000 },
+	{ "login_ip_max_failures", T_UINT, F(login_ip_max_failures), 0, 100000 },
+	{ "login_ip_max_failures_ranges", T_IPRANGES,
+	  F(login_ip_max_failures_ranges), 0, 0 },
+	{ "login_lockout", T_SECS, F(login_lockout), 0, 86400 },
+	{ "login_failure_delay_max", T_SECS, F(login_failure_delay_max), 0, 600 },
 	{ "queue_retry_schedule", T_RETRY, F(queue_retry_schedule), 0, 0 },
 	{ "queue_lifetime", T_SECS, F(queue_lifetime), 1, 30 * 86400 },
 	{ "queue_delay_warning", T_SECS, F(queue_delay_warning), 0, 30 * 86400 },
@@ -189,6 +196,11 @@ void cfg_defaults(struct config *cfg)
 	cfg->tcp_keepalive_idle = NET_KEEPALIVE_IDLE_DEFAULT;
 	cfg->tcp_keepalive_timeout = NET_KEEPALIVE_TIMEOUT_DEFAULT;
 	cfg->auth_failure_delay = AUTH_FAIL_DELAY_DEFAULT;
+	cfg->login_failure_window = LOGIN_FAILURE_WINDOW_DEFAULT;
+	cfg->login_account_max_failures = LOGIN_ACCOUNT_MAX_FAILURES_DEFAULT;
+	cfg->login_ip_max_failures = LOGIN_IP_MAX_FAILURES_DEFAULT;
+	cfg->login_lockout = LOGIN_LOCKOUT_DEFAULT;
+	cfg->login_failure_delay_max = LOGIN_FAILURE_DELAY_MAX_DEFAULT;
 	/* Postfix's rhythm, roughly: soon at first, then every 4 hours,
 	 * for 5 days (RFC 5321 4.5.4.1: at least 30 minutes apart after
 	 * the first, give up after 4-5 days) */

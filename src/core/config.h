@@ -158,6 +158,13 @@ struct config {
 	unsigned tcp_keepalive_idle;	/* seconds of silence before probing; 0 = off */
 	unsigned tcp_keepalive_timeout;	/* seconds of probing before dropping; 0 = off */
 	unsigned auth_failure_delay;	/* seconds before a failed login's reply */
+	/* login protection (src/auth/guard.h) */
+	unsigned login_failure_window;		/* seconds failures count over */
+	unsigned login_account_max_failures;	/* 0 = never lock an account */
+	unsigned login_ip_max_failures;		/* 0 = never lock an address */
+	struct cfg_ip_ranges login_ip_max_failures_ranges;	/* 0 = exempt */
+	unsigned login_lockout;			/* seconds */
+	unsigned login_failure_delay_max;	/* cap of the growing delay */
 
 	/* the outbound queue */
 	struct cfg_retry queue_retry_schedule;

@@ -61,6 +61,18 @@
 #define AUTH_MAX_FAILURES 3
 #define AUTH_FAIL_DELAY_DEFAULT 1
 
+/* Login protection across sessions and protocols (src/auth/guard.h,
+ * decision 0025): 10 failures of one account or 30 from one address
+ * within 15 minutes lock it for 15 minutes; the failure delay doubles per
+ * recent failure up to 15 s. Configurable: login_failure_window,
+ * login_account_max_failures, login_ip_max_failures, login_lockout,
+ * login_failure_delay_max. */
+#define LOGIN_FAILURE_WINDOW_DEFAULT (15 * 60)
+#define LOGIN_ACCOUNT_MAX_FAILURES_DEFAULT 10
+#define LOGIN_IP_MAX_FAILURES_DEFAULT 30
+#define LOGIN_LOCKOUT_DEFAULT (15 * 60)
+#define LOGIN_FAILURE_DELAY_MAX_DEFAULT 15
+
 /* Seconds a connection may stay idle before it has logged in: a client
  * logs in right after the greeting, and idle unauthenticated connections
  * only hold slots (Dovecot's login processes allow 3 minutes). RFC 1939 3
@@ -95,6 +107,9 @@
 #define STORE_AUDIT_QUEUE_MAX 8192
 /* Entries the audit thread writes in one transaction (one sync). */
 #define STORE_AUDIT_BATCH_MAX 512
+/* Addresses remembered per mailbox to flag a login from a new one
+ * (audit kind login.new_ip); the least recently seen go first. */
+#define STORE_KNOWN_IPS_MAX 50
 /* TOTP (RFC 6238): 30 s steps, 6 digits, and codes of one step before
  * or after the current one accepted for clock skew (RFC 6238 5.2). */
 #define AUTH_TOTP_STEP 30

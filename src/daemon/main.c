@@ -17,6 +17,7 @@
 #include <event2/thread.h>
 
 #include "auth/auth.h"
+#include "auth/guard.h"
 #include "core/config.h"
 #include "core/log.h"
 #include "core/xmalloc.h"
@@ -405,6 +406,16 @@ int main(int argc, char **argv)
 	struct smtp_server *srv = smtp_server_new(cfg, st, tls);
 	struct jobs *jobs = jobs_new(2);
 	struct auth *auth = auth_new(st, jobs);
+	struct auth_guard_conf gconf = {
+		.window = cfg->login_failure_window,
+		.account_max = cfg->login_account_max_failures,
+		.ip_max = cfg->login_ip_max_failures,
+		.lockout = cfg->login_lockout,
+		.delay = cfg->auth_failure_delay,
+		.delay_max = cfg->login_failure_delay_max,
+		.ip_ranges = cfg->login_ip_max_failures_ranges,
+	};
+	auth_set_guard(auth, &gconf);
 	struct pop3_server *pop3 = pop3_server_new(cfg, st, tls, jobs, auth);
 	struct imap_server *imap = imap_server_new(cfg, st, tls, auth);
 	struct smtp_server *subm = smtp_submission_new(cfg, st, tls, auth);

@@ -105,6 +105,7 @@ void http_api_handle(struct http_api *api, const struct http_request *req,
 		http_mailbox_routes,
 		http_alias_routes,
 		http_session_routes,
+		http_audit_routes,
 	};
 	int status;
 	const char *why = NULL;

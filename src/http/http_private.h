@@ -265,5 +265,6 @@ extern const struct http_route_table http_domain_routes;
 extern const struct http_route_table http_mailbox_routes;
 extern const struct http_route_table http_alias_routes;
 extern const struct http_route_table http_session_routes;
+extern const struct http_route_table http_audit_routes;	/* http_audit.c */
 
 #endif

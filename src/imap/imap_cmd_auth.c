@@ -155,6 +155,7 @@ static void start_login(struct imap_session *s, const char *tag,
 	a->arg = s;
 	snprintf(a->ip, sizeof a->ip, "%s", s->c->ip);
 	a->proto = "imap";
+	a->base_delay = s->srv->cfg->auth_failure_delay;
 	s->login_busy = true;
 	net_conn_set_busy(s->c);
 	auth_login_submit(s->srv->auth, a);

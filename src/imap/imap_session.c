@@ -315,7 +315,7 @@ void imap_job_done(evutil_socket_t fd, short what, void *arg)
 		s->auth_failures++;
 		log_info("imap", c->id, "login failed ip=%s failures=%u", c->ip,
 			 s->auth_failures);
-		struct timeval tv = { (time_t)s->srv->cfg->auth_failure_delay, 0 };
+		struct timeval tv = { (time_t)s->login.delay, 0 };
 		evtimer_add(s->delay_ev, &tv);
 		sodium_memzero(s->login.password, sizeof s->login.password);
 		return;		/* still busy until imap_delay_done */

@@ -91,6 +91,7 @@ static void start_login(struct pop3_session *s, const char *user,
 	a->arg = s;
 	snprintf(a->ip, sizeof a->ip, "%s", s->c->ip);
 	a->proto = "pop3";
+	a->base_delay = s->srv->cfg->auth_failure_delay;
 	s->pending = POP3_P_LOGIN;
 	net_conn_set_busy(s->c);
 	auth_login_submit(s->srv->auth, a);
@@ -550,7 +551,7 @@ void pop3_job_done(evutil_socket_t fd, short what, void *arg)
 			log_info("pop3", c->id, "login failed ip=%s failures=%u", c->ip,
 				 s->auth_failures);
 			/* answer after a pause; input stays paused meanwhile */
-			struct timeval tv = { (time_t)s->srv->cfg->auth_failure_delay, 0 };
+			struct timeval tv = { (time_t)s->login.delay, 0 };
 			evtimer_add(s->delay_ev, &tv);
 			return;		/* still busy until pop3_delay_done */
 		} else if (!c->peer_gone) {

@@ -49,8 +49,10 @@ static void auth_syntax(struct smtp_session *s, const char *esc, const char *tex
 	net_conn_reply(s->c, "501 %s %s", esc, text);
 }
 
-/* Wrong credentials: log, wait auth_failure_delay, then 535. */
-static void auth_failed(struct smtp_session *s, const char *user, const char *why)
+/* Wrong credentials: log, wait delay seconds (auth_failure_delay, grown
+ * by login protection), then 535. */
+static void auth_failed_after(struct smtp_session *s, const char *user,
+			      const char *why, unsigned delay)
 {
 	char u[200];
 	log_escape(span_cstr(user), u, sizeof u);
@@ -61,8 +63,13 @@ static void auth_failed(struct smtp_session *s, const char *user, const char *wh
 	step_end(s);
 	if (!s->c->busy)
 		net_conn_set_busy(s->c);
-	struct timeval tv = { (time_t)s->srv->cfg->auth_failure_delay, 0 };
+	struct timeval tv = { (time_t)delay, 0 };
 	evtimer_add(s->delay_ev, &tv);
+}
+
+static void auth_failed(struct smtp_session *s, const char *user, const char *why)
+{
+	auth_failed_after(s, user, why, s->srv->cfg->auth_failure_delay);
 }
 
 static void auth_ok(struct smtp_session *s, int64_t id, const char *address)
@@ -105,6 +112,7 @@ static void start_check(struct smtp_session *s, const char *password, size_t len
 	a->arg = s;
 	snprintf(a->ip, sizeof a->ip, "%s", s->c->ip);
 	a->proto = "smtp";
+	a->base_delay = s->srv->cfg->auth_failure_delay;
 	s->auth_step = SMTP_AUTH_NONE;
 	s->login_busy = true;
 	net_conn_set_busy(s->c);
@@ -127,7 +135,7 @@ void smtp_auth_wake(evutil_socket_t fd, short what, void *arg)
 		char user[sizeof a->user];
 		bool need_app = a->app_password_required;
 		memcpy(user, a->user, sizeof user);
-		auth_failed(s, user, NULL);
+		auth_failed_after(s, user, NULL, a->delay);
 		a->app_password_required = need_app;	/* for the reply */
 		return;		/* busy until smtp_auth_delay_done */
 	} else if (!c->peer_gone) {
@@ -236,6 +244,7 @@ static void scram_first(struct smtp_session *s, struct span b64)
 		auth_syntax(s, "5.5.2", "Malformed SCRAM client-first message");
 		return;
 	}
+	snprintf(s->scram->ip, sizeof s->scram->ip, "%s", s->c->ip);
 	if (auth_scram_lookup(s->srv->auth, s->scram) != 0) {
 		temp_fail(s);
 		return;
@@ -269,8 +278,12 @@ static void scram_final(struct smtp_session *s, struct span b64)
 		 * set before SCRAM existed) gets the mock salt like an
 		 * unknown user, and is logged so that admins can reset it. */
 		bool no_secret = sc->mailbox_id != 0 && !sc->real;
-		auth_failed(s, sc->user, no_secret ? "no_scram_secret" :
-			    (sc->mailbox_id != 0 && !sc->enabled) ? "disabled" : NULL);
+		unsigned delay = auth_login_outcome(s->srv->auth, s->c->ip,
+						    sc->user, false,
+						    s->srv->cfg->auth_failure_delay);
+		auth_failed_after(s, sc->user, no_secret ? "no_scram_secret" :
+				  (sc->mailbox_id != 0 && !sc->enabled) ? "disabled" : NULL,
+				  delay);
 		return;
 	}
 	s->auth_step = SMTP_AUTH_SCRAM_ACK;
@@ -309,6 +322,9 @@ void smtp_auth_line(struct smtp_session *s, struct span line)
 			auth_syntax(s, "5.5.2", "Expected an empty response");
 			return;
 		}
+		/* the name as the client gave it: what failures counted */
+		(void)auth_login_outcome(s->srv->auth, s->c->ip, s->scram->user,
+					 true, 0);
 		auth_ok(s, id, address);
 		break;
 	}

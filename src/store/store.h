@@ -957,12 +957,49 @@ int store_audit_add(struct store *st, const char *kind, const char *subject,
 void store_audit_login(struct store *st, bool ok, const char *user,
 		       const char *ip, const char *detail,
 		       int64_t app_password_id, int64_t when);
+/* The same for a successful login of mailbox_id: also records the
+ * mailbox's last login time and address, and remembers the address among
+ * its newest STORE_KNOWN_IPS_MAX; one not among them gets an extra entry
+ * of kind "login.new_ip" (the first login too). */
+void store_audit_login_ok(struct store *st, int64_t mailbox_id,
+			  const char *user, const char *ip, const char *detail,
+			  int64_t app_password_id, int64_t when);
+/* Any other entry from a pool thread (actor "petreld"), queued the same
+ * way: login protection's "login.lockout" and "login.unlock". */
+void store_audit_event(struct store *st, const char *kind,
+		       const char *subject, const char *ip, const char *detail,
+		       int64_t when);
+/* The last login of mailbox_id: 1 (*when 0 = never, ip "" then), 0 no
+ * such mailbox, -1 error. ip holds 64 bytes. */
+int store_mailbox_last_login(struct store *st, int64_t mailbox_id,
+			     int64_t *when, char *ip, struct err *err);
 /* Wait until every queued login entry is written (tests, shutdown). */
 void store_audit_flush(struct store *st);
 /* Call fn for each entry with time >= since, oldest first. */
 int store_audit_each(struct store *st, int64_t since,
 		     int (*fn)(const struct store_audit_entry *e, void *arg),
 		     void *arg, struct err *err);
+/* A query of the log: entries with time >= since and id > after_id that
+ * match every filter given ("" or NULL: any). actor: equal. kind: equal,
+ * or its words so far ("login" matches "login.fail"). domain: the
+ * subject or actor is the domain or an address in it (case-insensitive),
+ * or, for entries about mail clients, the subject is. At most limit
+ * entries (0: no limit), oldest first; *more_out says whether more match
+ * past the last one given. */
+struct store_audit_filter {
+	int64_t since;
+	int64_t after_id;
+	const char *actor;
+	const char *domain;
+	const char *kind;
+	size_t limit;
+};
+int store_audit_query(struct store *st, const struct store_audit_filter *f,
+		      int (*fn)(const struct store_audit_entry *e, void *arg),
+		      void *arg, bool *more_out, struct err *err);
+/* Whether e passes f's actor, domain and kind filters (not time, id). */
+bool store_audit_match(const struct store_audit_entry *e,
+		       const struct store_audit_filter *f);
 /* Recompute the chain: 1 and *bad_id_out (the first entry that does not
  * check out) if tampered with, 0 if intact (*count_out entries, head the
  * newest hash, "" when empty), -1 store error. */

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "core/limits.h"
@@ -164,11 +165,18 @@ int store_audit_add(struct store *st, const char *kind, const char *subject,
 	return ret;
 }
 
+static void col_text(sqlite3_stmt *s, int i, char *out, size_t outsz)
+{
+	const unsigned char *t = sqlite3_column_text(s, i);
+	snprintf(out, outsz, "%s", t ? (const char *)t : "");
+}
+
 /* ---- logins: queued, written in batches ---------------------------------- */
 
 struct audit_item {
 	struct store_audit_entry e;
 	int64_t app_password_id;
+	int64_t mailbox_id;	/* a successful login's: its last login */
 	struct audit_item *next;
 };
 
@@ -183,6 +191,53 @@ struct store_audit_q {
 	bool writing;
 	bool stop;
 };
+
+static int step_done(struct store_conn *c, enum store_stmt id,
+		     int64_t a, const char *text, int64_t b, struct err *err)
+{
+	sqlite3_stmt *s = store_stmt(c, id, err);
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, a);
+	sqlite3_bind_text(s, 2, text, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, b);
+	int rc = sqlite3_step(s);
+	(void)sqlite3_reset(s);	/* rc checked here */
+	return rc == SQLITE_DONE ? 0 : store_db_fail(err, c, "login record");
+}
+
+/* A successful login: the mailbox's last login, its known addresses,
+ * and a login.new_ip entry for an address not among them. */
+static int login_seen(struct store_conn *c, const struct audit_item *it,
+		      struct err *err)
+{
+	const struct store_audit_entry *le = &it->e;
+	sqlite3_stmt *s = store_stmt(c, STMT_LOGIN_LAST, err);
+	if (s == NULL)
+		return -1;
+	sqlite3_bind_int64(s, 1, it->mailbox_id);
+	sqlite3_bind_int64(s, 2, le->time);
+	sqlite3_bind_text(s, 3, le->ip, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(s);
+	(void)sqlite3_reset(s);	/* rc checked here */
+	if (rc != SQLITE_DONE)
+		return store_db_fail(err, c, "last login");
+	if (le->ip[0] == '\0')
+		return 0;
+	if (step_done(c, STMT_LOGIN_IP_NEW, it->mailbox_id, le->ip, le->time,
+		      err) != 0)
+		return -1;
+	if (sqlite3_changes(c->db) == 0)
+		return step_done(c, STMT_LOGIN_IP_SEEN, it->mailbox_id, le->ip,
+				 le->time, err);
+	if (step_done(c, STMT_LOGIN_IP_PRUNE, it->mailbox_id, "",
+		      STORE_KNOWN_IPS_MAX, err) != 0)
+		return -1;
+	struct store_audit_entry e;
+	entry_make(&e, le->time, le->actor, "login.new_ip", le->subject, le->ip,
+		   le->detail);
+	return append(c, &e, err);
+}
 
 /* One batch in one transaction; on failure the batch is lost (logged):
  * an audit write must never hold logins back. */
@@ -209,6 +264,8 @@ static void write_batch(struct store *st, struct audit_item *batch,
 				rc = store_db_fail(&err, c, "app password use");
 			(void)sqlite3_reset(s);	/* rc checked above */
 		}
+		if (rc == 0 && it->mailbox_id > 0)
+			rc = login_seen(c, it, &err);
 	}
 	if (rc == 0 && dropped > 0) {
 		struct store_audit_entry e;
@@ -293,9 +350,9 @@ static struct store_audit_q *audit_q(struct store *st)
 	return q;
 }
 
-void store_audit_login(struct store *st, bool ok, const char *user,
-		       const char *ip, const char *detail,
-		       int64_t app_password_id, int64_t when)
+static void enqueue(struct store *st, const char *actor, const char *kind,
+		    const char *subject, const char *ip, const char *detail,
+		    int64_t app_password_id, int64_t mailbox_id, int64_t when)
 {
 	struct store_audit_q *q = audit_q(st);
 	pthread_mutex_lock(&q->mu);
@@ -306,9 +363,9 @@ void store_audit_login(struct store *st, bool ok, const char *user,
 	}
 	pthread_mutex_unlock(&q->mu);
 	struct audit_item *it = xcalloc(1, sizeof *it);
-	entry_make(&it->e, when, user, ok ? "login.ok" : "login.fail", user,
-		   ip, detail);
+	entry_make(&it->e, when, actor, kind, subject, ip, detail);
 	it->app_password_id = app_password_id;
+	it->mailbox_id = mailbox_id;
 	pthread_mutex_lock(&q->mu);
 	if (q->tail != NULL)
 		q->tail->next = it;
@@ -318,6 +375,55 @@ void store_audit_login(struct store *st, bool ok, const char *user,
 	q->n++;
 	pthread_cond_signal(&q->cv);
 	pthread_mutex_unlock(&q->mu);
+}
+
+void store_audit_login(struct store *st, bool ok, const char *user,
+		       const char *ip, const char *detail,
+		       int64_t app_password_id, int64_t when)
+{
+	enqueue(st, user, ok ? "login.ok" : "login.fail", user, ip, detail,
+		app_password_id, 0, when);
+}
+
+void store_audit_login_ok(struct store *st, int64_t mailbox_id,
+			  const char *user, const char *ip, const char *detail,
+			  int64_t app_password_id, int64_t when)
+{
+	enqueue(st, user, "login.ok", user, ip, detail, app_password_id,
+		mailbox_id, when);
+}
+
+void store_audit_event(struct store *st, const char *kind,
+		       const char *subject, const char *ip, const char *detail,
+		       int64_t when)
+{
+	enqueue(st, "petreld", kind, subject, ip, detail, 0, 0, when);
+}
+
+int store_mailbox_last_login(struct store *st, int64_t mailbox_id,
+			     int64_t *when, char *ip, struct err *err)
+{
+	struct store_conn *c = store_reader_get(st, err);
+	if (c == NULL)
+		return -1;
+	int ret = -1;
+	sqlite3_stmt *s = store_stmt(c, STMT_LOGIN_LAST_GET, err);
+	if (s != NULL) {
+		sqlite3_bind_int64(s, 1, mailbox_id);
+		int rc = sqlite3_step(s);
+		if (rc == SQLITE_ROW) {
+			*when = sqlite3_column_int64(s, 0);
+			col_text(s, 1, ip, 64);
+			ret = 1;
+		} else if (rc == SQLITE_DONE) {
+			ret = 0;
+		} else {
+			store_db_fail(err, c, "last login");
+		}
+		(void)sqlite3_reset(s);	/* rc handled above */
+	}
+	store_reader_put(st, c);
+	return ret;
 }
 
 void store_audit_flush(struct store *st)
@@ -356,12 +462,6 @@ void store_audit_stop(struct store *st)
 }
 
 /* ---- reading and verifying ------------------------------------------------ */
-
-static void col_text(sqlite3_stmt *s, int i, char *out, size_t outsz)
-{
-	const unsigned char *t = sqlite3_column_text(s, i);
-	snprintf(out, outsz, "%s", t ? (const char *)t : "");
-}
 
 /* Walk the entries with time >= since; fn != 0 stops. */
 static int audit_walk(struct store *st, int64_t since,
@@ -408,6 +508,64 @@ int store_audit_each(struct store *st, int64_t since,
 		     void *arg, struct err *err)
 {
 	return audit_walk(st, since, fn, arg, err);
+}
+
+/* s is d, or ends in "@d" (ASCII case-insensitive) */
+static bool in_domain(const char *s, const char *d)
+{
+	size_t n = strlen(s), dn = strlen(d);
+	if (n == dn && !strcasecmp(s, d))
+		return true;
+	return n > dn + 1 && s[n - dn - 1] == '@' && !strcasecmp(s + n - dn, d);
+}
+
+bool store_audit_match(const struct store_audit_entry *e,
+		       const struct store_audit_filter *f)
+{
+	if (f->actor != NULL && f->actor[0] != '\0' && strcmp(e->actor, f->actor))
+		return false;
+	if (f->kind != NULL && f->kind[0] != '\0') {
+		size_t n = strlen(f->kind);
+		if (strncmp(e->kind, f->kind, n) != 0 ||
+		    (e->kind[n] != '\0' && e->kind[n] != '.'))
+			return false;
+	}
+	if (f->domain != NULL && f->domain[0] != '\0' &&
+	    !in_domain(e->subject, f->domain) && !in_domain(e->actor, f->domain))
+		return false;
+	return true;
+}
+
+struct query_state {
+	const struct store_audit_filter *f;
+	int (*fn)(const struct store_audit_entry *e, void *arg);
+	void *arg;
+	size_t n;
+	bool more;
+};
+
+static int query_one(const struct store_audit_entry *e, void *arg)
+{
+	struct query_state *q = arg;
+	if (e->id <= q->f->after_id || !store_audit_match(e, q->f))
+		return 0;
+	if (q->f->limit > 0 && q->n == q->f->limit) {
+		q->more = true;
+		return 1;
+	}
+	q->n++;
+	return q->fn(e, q->arg);
+}
+
+int store_audit_query(struct store *st, const struct store_audit_filter *f,
+		      int (*fn)(const struct store_audit_entry *e, void *arg),
+		      void *arg, bool *more_out, struct err *err)
+{
+	struct query_state q = { f, fn, arg, 0, false };
+	int rc = audit_walk(st, f->since, query_one, &q, err);
+	if (more_out != NULL)
+		*more_out = q.more;
+	return rc;
 }
 
 struct verify_state {

@@ -452,6 +452,22 @@ static const char *const store_sql[STMT_COUNT] = {
 	[STMT_AUDIT_EACH] =
 		"SELECT id, time, actor, kind, subject, ip, detail, prev, hash "
 		"FROM audit WHERE time >= ?1 ORDER BY id",
+	[STMT_LOGIN_LAST] =
+		"UPDATE mailboxes SET last_login = ?2, last_login_ip = ?3 "
+		"WHERE id = ?1 AND last_login <= ?2",
+	/* changes() is 1 for a new address, 0 for a known one */
+	[STMT_LOGIN_IP_NEW] =
+		"INSERT OR IGNORE INTO mailbox_ips(mailbox_id, ip, last_seen) "
+		"VALUES (?1, ?2, ?3)",
+	[STMT_LOGIN_IP_SEEN] =
+		"UPDATE mailbox_ips SET last_seen = max(last_seen, ?3) "
+		"WHERE mailbox_id = ?1 AND ip = ?2",
+	[STMT_LOGIN_IP_PRUNE] =
+		"DELETE FROM mailbox_ips WHERE mailbox_id = ?1 AND ip NOT IN "
+		"(SELECT ip FROM mailbox_ips WHERE mailbox_id = ?1 "
+		"ORDER BY last_seen DESC, ip LIMIT ?3)",
+	[STMT_LOGIN_LAST_GET] =
+		"SELECT last_login, last_login_ip FROM mailboxes WHERE id = ?1",
 };
 
 /* Schema migrations: step i brings schema_version from i to i + 1. All
@@ -680,6 +696,18 @@ static const char *const store_migrations[] = {
 	"CREATE INDEX audit_time ON audit(time);"
 	"INSERT OR IGNORE INTO meta(key, value) "
 	"  VALUES ('app_password_key', lower(hex(randomblob(32))));",
+	/* last login per mailbox, and the addresses it logged in from
+	 * (the newest STORE_KNOWN_IPS_MAX), to flag a login from a new one */
+	"ALTER TABLE mailboxes ADD COLUMN last_login INTEGER NOT NULL "
+	"  DEFAULT 0;"
+	"ALTER TABLE mailboxes ADD COLUMN last_login_ip TEXT NOT NULL "
+	"  DEFAULT '';"
+	"CREATE TABLE mailbox_ips ("
+	"  mailbox_id INTEGER NOT NULL REFERENCES mailboxes(id) "
+	"    ON DELETE CASCADE,"
+	"  ip TEXT NOT NULL,"
+	"  last_seen INTEGER NOT NULL,"
+	"  PRIMARY KEY (mailbox_id, ip));",
 };
 
 #define STORE_SCHEMA_VERSION \

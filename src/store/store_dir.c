@@ -451,6 +451,10 @@ int store_mailbox_set_quota(struct store *st, const char *address,
 		return -1;
 	if (quota > (uint64_t)INT64_MAX)
 		return err_set(err, ERR_PEER, 0, "", "quota out of range");
+	/* the old value, for the audit entry's before->after */
+	struct store_mailbox old;
+	if (store_mailbox_find(st, local, domain, &old, err) < 0)
+		return -1;
 	pthread_mutex_lock(&st->admin_mu);
 	struct store_conn *c = st->admin;
 	int ret = -1;
@@ -466,8 +470,8 @@ int store_mailbox_set_quota(struct store *st, const char *address,
 		log_info("store", NULL, "op=mailbox-quota address=%s@%s "
 			 "quota=%llu", local, domain, (unsigned long long)quota);
 		char detail[64];
-		snprintf(detail, sizeof detail, "quota=%llu",
-			 (unsigned long long)quota);
+		snprintf(detail, sizeof detail, "quota=%llu->%llu",
+			 (unsigned long long)old.quota, (unsigned long long)quota);
 		ret = store_audit_add(st, "mailbox.quota", address, "", detail,
 				      err);
 	}

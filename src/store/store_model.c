@@ -310,8 +310,19 @@ int store_domain_set_plan(struct store *st, const char *name,
 			       "%u mailboxes, more than %u", d.name,
 			       d.mailboxes, max_mailboxes);
 	struct plan_args p = { max_mailboxes, mailbox_quota, domain_quota };
-	return domain_update(st, name, STMT_MODEL_DOMAIN_PLAN, bind_plan, &p,
-			     "domain-plan", err);
+	if (domain_update(st, name, STMT_MODEL_DOMAIN_PLAN, bind_plan, &p,
+			  "domain-plan", err) < 0)
+		return -1;
+	/* the old plan was read above: the entry shows before->after */
+	char detail[192];
+	snprintf(detail, sizeof detail, "max_mailboxes=%u->%u "
+		 "mailbox_quota=%llu->%llu domain_quota=%llu->%llu",
+		 d.max_mailboxes, max_mailboxes,
+		 (unsigned long long)d.mailbox_quota,
+		 (unsigned long long)mailbox_quota,
+		 (unsigned long long)d.domain_quota,
+		 (unsigned long long)domain_quota);
+	return store_audit_add(st, "domain.plan", d.name, "", detail, err);
 }
 
 static void bind_int(sqlite3_stmt *s, const void *arg)
@@ -323,8 +334,19 @@ int store_domain_set_status(struct store *st, const char *name,
 			    enum store_domain_status status, struct err *err)
 {
 	int v = status == STORE_DOMAIN_SUSPENDED;
-	return domain_update(st, name, STMT_MODEL_DOMAIN_STATUS, bind_int, &v,
-			     v ? "domain-suspend" : "domain-activate", err);
+	struct store_domain d;
+	int found = store_domain_get(st, name, &d, err);
+	if (found < 0)
+		return -1;
+	if (domain_update(st, name, STMT_MODEL_DOMAIN_STATUS, bind_int, &v,
+			  v ? "domain-suspend" : "domain-activate", err) < 0)
+		return -1;
+	char detail[64];
+	snprintf(detail, sizeof detail, "status=%s->%s",
+		 d.status == STORE_DOMAIN_SUSPENDED ? "suspended" : "active",
+		 v ? "suspended" : "active");
+	return store_audit_add(st, v ? "domain.suspend" : "domain.activate",
+			       d.name, "", detail, err);
 }
 
 static void bind_text2(sqlite3_stmt *s, const void *arg)
@@ -431,9 +453,18 @@ static int mailbox_update(struct store *st, const char *address,
 int store_mailbox_set_enabled(struct store *st, const char *address,
 			      bool enabled, struct err *err)
 {
-	return mailbox_update(st, address, STMT_MODEL_MAILBOX_ENABLED, NULL,
-			      enabled ? 1 : 0, enabled ? "mailbox-activate"
-						       : "mailbox-suspend", err);
+	struct store_mailbox_info old;
+	if (store_mailbox_info(st, address, &old, err) < 0 ||
+	    mailbox_update(st, address, STMT_MODEL_MAILBOX_ENABLED, NULL,
+			   enabled ? 1 : 0, enabled ? "mailbox-activate"
+						    : "mailbox-suspend", err) < 0)
+		return -1;
+	char detail[64];
+	snprintf(detail, sizeof detail, "status=%s->%s",
+		 old.mb.enabled ? "active" : "suspended",
+		 enabled ? "active" : "suspended");
+	return store_audit_add(st, enabled ? "mailbox.activate" : "mailbox.suspend",
+			       old.mb.address, "", detail, err);
 }
 
 int store_mailbox_set_forward(struct store *st, const char *address,

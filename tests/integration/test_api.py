@@ -458,7 +458,8 @@ def test_every_doc_example_runs(srv, token):
               "domains/$DOMAIN/groups", "groups/all@$DOMAIN",
               "groups/all@$DOMAIN/members",
               "groups/all@$DOMAIN/members/bob@$DOMAIN",
-              "groups/all@$DOMAIN/senders", "login", "session", "logout")
+              "groups/all@$DOMAIN/senders", "login", "session", "logout",
+              "audit")
     for r in routes:
         assert "/api/v1/" + r in paths, r
 
