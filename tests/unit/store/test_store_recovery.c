@@ -1293,7 +1293,10 @@ static void test_blob_past_log_end(void **state)
 	"DROP TABLE app_passwords; DROP TABLE audit;"                        \
 	"ALTER TABLE mailboxes DROP COLUMN totp_secret;"                     \
 	"ALTER TABLE mailboxes DROP COLUMN totp_last_step;"                  \
-	"ALTER TABLE domains DROP COLUMN twofa_required;"
+	"ALTER TABLE domains DROP COLUMN twofa_required;"                    \
+	"ALTER TABLE domains DROP COLUMN pw_min_length;"                     \
+	"ALTER TABLE domains DROP COLUMN pw_min_classes;"                    \
+	"ALTER TABLE domains DROP COLUMN pw_checks;"
 
 /* A store of schema 1 holding messages has records this code cannot
  * replay: refused. Without messages it is migrated. */
