@@ -988,6 +988,10 @@ int store_domain_set_password_policy(struct store *st, const char *domain,
 				     const struct store_password_policy *p,
 				     struct err *err);
 
+/* 0 if local is a local part store_mailbox_add takes, else -1
+ * (ERR_PEER with the reason). */
+int store_local_part_check(const char *local, struct err *err);
+
 /* One mailbox of a batch. in: everything but id. */
 struct store_new_mailbox {
 	const char *local;		/* checked as store_mailbox_add does */

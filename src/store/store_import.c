@@ -103,6 +103,11 @@ int store_domain_set_password_policy(struct store *st, const char *domain,
 
 /* ---- the batch ------------------------------------------------------------ */
 
+int store_local_part_check(const char *local, struct err *err)
+{
+	return store_check_local(local, err);
+}
+
 /* ERR_LIMIT unless domain's plan has room for n more mailboxes. */
 static int batch_room(struct store_conn *c, const char *domain, size_t n,
 		      struct err *err)
