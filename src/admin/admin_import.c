@@ -187,12 +187,22 @@ static void trim_copy(const char *s, char *out, size_t outsz)
 		out[--n] = '\0';
 }
 
+/* A display name from a spreadsheet cell may span lines: one line of
+ * text, with other control characters refused. */
 static bool has_control(const char *s)
 {
 	for (; *s; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+		if (((unsigned char)*s < 0x20 && *s != '\n' && *s != '\r' &&
+		     *s != '\t') || *s == 0x7f)
 			return true;
 	return false;
+}
+
+static void one_line(char *s)
+{
+	for (; *s; s++)
+		if (*s == '\n' || *s == '\r' || *s == '\t')
+			*s = ' ';
 }
 
 /* 1 if the local part was seen before (then *first = its line), else
@@ -456,6 +466,7 @@ static int check_row(struct run *r, const struct csv_record *rec)
 			bad = -1;
 		} else {
 			trim_copy(name, w->display, sizeof w->display);
+			one_line(w->display);
 		}
 	}
 	/* the policy compares with the local part: only once it is known */
@@ -644,14 +655,21 @@ int admin_import(struct store *st, struct span csv,
 		struct csv_reader *cr = csv_new(csv, &lim);
 		struct csv_record h, rec;
 		first[0] = '\0';
-		if (csv_next(cr, &h) == 1 && csv_next(cr, &rec) == 1)
-			for (size_t f = 0; f < h.nfields && f < rec.nfields; f++)
-				if (strcasecmp(h.field[f], "address") == 0 ||
-				    strcasecmp(h.field[f], "email") == 0) {
-					const char *at = strrchr(rec.field[f], '@');
-					trim_copy(at ? at + 1 : "", first,
-						  sizeof first);
-				}
+		size_t col = SIZE_MAX;
+		if (csv_next(cr, &h) == 1)
+			for (size_t f = 0; f < h.nfields; f++) {
+				char name[16];
+				trim_copy(h.field[f], name, sizeof name);
+				if (strcasecmp(name, "address") == 0 ||
+				    strcasecmp(name, "email") == 0)
+					col = f;
+			}
+		/* rec reuses the reader's buffer: h is gone from here on */
+		if (col != SIZE_MAX && csv_next(cr, &rec) == 1 &&
+		    col < rec.nfields) {
+			const char *at = strrchr(rec.field[col], '@');
+			trim_copy(at ? at + 1 : "", first, sizeof first);
+		}
 		csv_free(&cr);
 		domain = first;
 		if (first[0] == '\0') {

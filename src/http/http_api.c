@@ -96,7 +96,8 @@ void http_api_handle(struct http_api *api, const struct http_request *req,
 	c->api = api;
 	c->req = req;
 	c->resp = resp;
-	const struct http_route_table tables[] = { base_table, http_queue_routes };
+	const struct http_route_table tables[] = { base_table, http_queue_routes,
+						 http_import_routes };
 	int status;
 	const char *why = NULL;
 	if (http_target_parse(req->target, &c->target, &status, &why) != 0) {

@@ -166,5 +166,6 @@ bool http_scope_allows(const struct http_ctx *c, const char *domain);
 
 /* ---- endpoint groups ---------------------------------------------------- */
 extern const struct http_route_table http_queue_routes;
+extern const struct http_route_table http_import_routes;
 
 #endif
