@@ -78,7 +78,8 @@ int admin_import(struct store *st, struct span csv,
 void admin_import_result_free(struct admin_import_result *out);
 
 /* The result as the API answers it and petrelctl --json prints it:
- * {"domain", "rows", "created", "dry_run", "passwords": [{"address",
+ * {"domain", "rows", "created", "dry_run", "hashed", "hash_seconds",
+ * "passwords": [{"address",
  * "password"}], "errors": [{"line", "column", "value", "reason"}]}; a
  * new reference (never NULL). */
 typedef struct json_t json_t;

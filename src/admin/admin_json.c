@@ -11,6 +11,8 @@ json_t *admin_import_json(const struct admin_import_result *r)
 	json_object_set_new(o, "rows", json_integer((json_int_t)r->rows));
 	json_object_set_new(o, "created", json_integer((json_int_t)r->created));
 	json_object_set_new(o, "dry_run", json_boolean(r->dry_run));
+	json_object_set_new(o, "hashed", json_integer((json_int_t)r->hashed));
+	json_object_set_new(o, "hash_seconds", json_real(r->hash_seconds));
 	json_t *pw = json_array();
 	for (size_t i = 0; i < r->ngenerated; i++) {
 		json_t *p = json_object();
