@@ -67,7 +67,6 @@ struct run {
 	struct store_domain dom;
 	struct store_password_policy policy;
 	int colidx[COL_N];	/* field index of each column, -1 absent */
-	const char *colname[COL_N];
 	size_t nheader;
 	struct row *rows;
 	size_t nrows, caprows;
@@ -149,10 +148,6 @@ static int read_header(struct run *r, const struct csv_record *h)
 			bad = -1;
 		} else {
 			r->colidx[col] = (int)f;
-			r->colname[col] = col_names[col == COL_ADDRESS ? 0 :
-				col == COL_LOCAL ? 2 : col == COL_NAME ? 4 :
-				col == COL_PASSWORD ? 6 : col == COL_QUOTA ? 7 :
-				8].name;
 		}
 	}
 	if (bad == 0 && (r->colidx[COL_ADDRESS] < 0) == (r->colidx[COL_LOCAL] < 0)) {
@@ -324,8 +319,9 @@ static int check_password(struct run *r, const struct csv_record *rec,
 		return 0;
 	}
 	const char *why;
-	if (auth_password_policy_check(&r->policy, pw, len, w->local,
-				       &why) < 0) {
+	/* without a valid local part, the rest of the policy still applies */
+	if (auth_password_policy_check(&r->policy, pw, len,
+				       w->local[0] ? w->local : NULL, &why) < 0) {
 		add_error(r, rec->line, "password", "(hidden)",
 			  "weak password: %s", why);
 		return -1;
@@ -469,8 +465,7 @@ static int check_row(struct run *r, const struct csv_record *rec)
 			one_line(w->display);
 		}
 	}
-	/* the policy compares with the local part: only once it is known */
-	if (w->local[0] != '\0' && check_password(r, rec, w) < 0)
+	if (check_password(r, rec, w) < 0)
 		bad = -1;
 	if (check_quota(r, rec, w) < 0)
 		bad = -1;
