@@ -318,6 +318,11 @@
  * HTTP_MAX_BODY_BACKSTOP so that our JSON 413 is what clients see.
  * 10,000 rows with pre-hashed passwords are about 1.5 MB. */
 #define IMPORT_MAX_BYTES (3 * 1024 * 1024)
+/* Seconds a request's connection may wait for its handler: a bulk
+ * import of 10,000 rows hashes for minutes on a small machine, and
+ * evhttp's HTTP_TIMEOUT timers would otherwise expire meanwhile and drop
+ * the answer. */
+#define HTTP_HANDLER_TIMEOUT 3600
 /* Rows of one import: a plan's largest mailbox limit. */
 #define IMPORT_MAX_ROWS STORE_PLAN_MAILBOXES_MAX
 /* Octets of one CSV record, quotes and line breaks included. */
