@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "core/err.h"
+#include "core/limits.h"
 #include "core/span.h"
 
 struct store;
@@ -39,12 +40,12 @@ struct admin_import_error {
 
 /* A password the import made: shown once, then wiped by _result_free. */
 struct admin_import_password {
-	char address[320];
+	char address[SMTP_LOCAL_MAX + 1 + SMTP_DOMAIN_MAX + 1];
 	char password[130];
 };
 
 struct admin_import_result {
-	char domain[256];		/* A-label form */
+	char domain[SMTP_DOMAIN_MAX + 1];	/* A-label form */
 	size_t rows;			/* data rows read */
 	size_t created;			/* 0 on a dry run or with errors */
 	bool dry_run;
