@@ -289,4 +289,30 @@ int auth_totp_verify(struct store *st, const char *address, const char *code,
  * as 0/O, 1/l) and a NUL into out (size > n). */
 void auth_password_random(char *out, size_t n);
 
+/* ---- password policy (policy.c, decision 0024) ------------------------
+ * The one check every place that sets a chosen password calls (petrelctl
+ * mailbox add, the bulk import, password resets), with the policy of the
+ * mailbox's domain (store_domain_password_policy). */
+struct store_password_policy;
+#define AUTH_PASSWORD_MAX 256	/* octets of a password we take */
+
+/* 0 if password (len octets, UTF-8) meets p for the mailbox with local
+ * part local (may be NULL), else -1 with *why a static sentence for the
+ * administrator ("shorter than the minimum length", ...). Length is
+ * counted in characters; classes are lower case, upper case, digits and
+ * everything else; the local part and the built-in list of common
+ * passwords are compared ignoring ASCII case. Thread-safe. */
+int auth_password_policy_check(const struct store_password_policy *p,
+			       const char *password, size_t len,
+			       const char *local, const char **why);
+/* The defaults of a new domain: 10 characters, 3 classes, both checks. */
+void auth_password_policy_default(struct store_password_policy *p);
+/* true if s is an Argon2id hash string libsodium can verify against
+ * (for imports that bring their users' hashes along). */
+bool auth_password_hash_valid(const char *s);
+/* A random password meeting p (at least 16 characters) into out (size
+ * outsz > the length), for mailboxes created without one. */
+void auth_password_generate(const struct store_password_policy *p,
+			    char *out, size_t outsz);
+
 #endif

@@ -67,6 +67,10 @@ int ctl_totp_disable(struct ctl *c, int argc, char **argv);
 int ctl_totp_verify(struct ctl *c, int argc, char **argv);
 int ctl_domain_2fa(struct ctl *c, int argc, char **argv);
 
+/* ctl_import.c: mailbox import, domain password-policy */
+int ctl_mailbox_import(struct ctl *c, int argc, char **argv);
+int ctl_domain_password_policy(struct ctl *c, int argc, char **argv);
+
 /* ctl_audit.c: audit list|verify */
 int ctl_audit_list(struct ctl *c, int argc, char **argv);
 int ctl_audit_verify(struct ctl *c, int argc, char **argv);

@@ -120,12 +120,21 @@ static int cmd_mailbox_add(struct ctl *c, int argc, char **argv)
 			return 2;
 		}
 		pw[strcspn(pw, "\r\n")] = '\0';
-		if (strlen(pw) < 8) {
-			fprintf(stderr, "petrelctl: password must have at least 8 characters\n");
-			return 2;
-		}
-	} else {
-		auth_password_random(pw, 16);
+	}
+	struct store_password_policy policy;
+	int prc = store_domain_password_policy(c->st, domain, &policy, &c->err);
+	if (prc < 0)
+		return ctl_fail(c);
+	if (prc == 0)
+		auth_password_policy_default(&policy);
+	const char *why;
+	if (!from_stdin)
+		auth_password_generate(&policy, pw, sizeof pw);
+	else if (auth_password_policy_check(&policy, pw, strlen(pw), local,
+					    &why) != 0) {
+		fprintf(stderr, "petrelctl: weak password: %s\n", why);
+		explicit_bzero(pw, sizeof pw);
+		return 1;
 	}
 	if (auth_password_hash(pw, strlen(pw), hash, sizeof hash, &c->err) != 0)
 		return ctl_fail(c);
@@ -475,6 +484,11 @@ static const struct {
 	{ "audit", "list", "[--since 2h|7d|YYYY-MM-DD] [--actor WHO] "
 	  "[--domain DOMAIN] [--kind KIND] [--json]", ctl_audit_list, true },
 	{ "audit", "verify", "", ctl_audit_verify, true },
+	{ "mailbox", "import", "FILE.csv [--domain DOMAIN] [--dry-run] [--json]",
+	  ctl_mailbox_import, true },
+	{ "domain", "password-policy", "DOMAIN [--min-length N] [--classes N] "
+	  "[--local-part allow|reject] [--common allow|reject]",
+	  ctl_domain_password_policy, true },
 };
 
 static void usage(void)

@@ -333,4 +333,26 @@
  * listing). */
 #define STORE_ALIAS_TARGETS_MAX STORE_EXPAND_MAX
 
+/* ---- bulk import of mailboxes (src/admin/, decision 0024) -------------- */
+/* Octets of a CSV file the API takes (413 past it); below evhttp's
+ * HTTP_MAX_BODY_BACKSTOP so that our JSON 413 is what clients see.
+ * 10,000 rows with pre-hashed passwords are about 1.5 MB. */
+#define IMPORT_MAX_BYTES (3 * 1024 * 1024)
+/* Seconds a request's connection may wait for its handler: a bulk
+ * import of 10,000 rows hashes for minutes on a small machine, and
+ * evhttp's HTTP_TIMEOUT timers would otherwise expire meanwhile and drop
+ * the answer. */
+#define HTTP_HANDLER_TIMEOUT 3600
+/* Rows of one import: a plan's largest mailbox limit. */
+#define IMPORT_MAX_ROWS STORE_PLAN_MAILBOXES_MAX
+/* Octets of one CSV record, quotes and line breaks included. */
+#define IMPORT_MAX_RECORD 4096
+/* Fields of one record (6 known columns and room for mistakes). */
+#define IMPORT_MAX_FIELDS 16
+/* Groups one row may join, and distinct groups one file may name. */
+#define IMPORT_MAX_ROW_GROUPS 16
+#define IMPORT_MAX_GROUPS 64
+/* Octets of a display name. */
+#define IMPORT_DISPLAY_NAME_MAX 255
+
 #endif

@@ -151,7 +151,15 @@ static void on_request(struct evhttp_request *req, void *arg)
 		.now = (int64_t)time(NULL),
 	};
 	struct http_response resp;
+	/* a handler may block this loop for minutes (a bulk import): the
+	 * connection's timers, re-armed from now, must outlast it */
+	struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+	evhttp_connection_set_timeout(evcon, HTTP_HANDLER_TIMEOUT);
 	http_api_handle(srv->api, &r, &resp);
+	/* timers count from the loop's cached time, which is as old as
+	 * the handler is long: without a refresh they expire at once */
+	event_base_update_cache_time(srv->base);
+	evhttp_connection_set_timeout(evcon, HTTP_TIMEOUT);
 
 	struct evkeyvalq *out = evhttp_request_get_output_headers(req);
 	evhttp_add_header(out, "Cache-Control", "no-store");

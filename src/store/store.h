@@ -1006,4 +1006,54 @@ bool store_audit_match(const struct store_audit_entry *e,
 int store_audit_verify(struct store *st, int64_t *bad_id_out,
 		       uint64_t *count_out, char head[65], struct err *err);
 
+/* ---- password policy and bulk creation (store_import.c, decision 0024)
+ * The policy is kept per domain; auth_password_policy_check applies it.
+ * A domain alias has the policy of its own row (the target's applies to
+ * mailboxes, which live in the target). */
+
+struct store_password_policy {
+	uint32_t min_length;	/* characters (not octets) */
+	uint32_t min_classes;	/* of lower, upper, digit, other: 0..4 */
+	bool reject_local;	/* not equal to the local part */
+	bool reject_common;	/* not in auth's list of common passwords */
+};
+#define STORE_PASSWORD_MIN_LENGTH_MAX 128
+
+/* 1 with *out, 0 no such domain, -1 store error. */
+int store_domain_password_policy(struct store *st, const char *domain,
+				 struct store_password_policy *out,
+				 struct err *err);
+/* min_length 1..STORE_PASSWORD_MIN_LENGTH_MAX, min_classes 0..4 (ERR_PEER
+ * otherwise); ERR_NOTFOUND no such domain. Audited. */
+int store_domain_set_password_policy(struct store *st, const char *domain,
+				     const struct store_password_policy *p,
+				     struct err *err);
+
+/* 0 if local is a local part store_mailbox_add takes, else -1
+ * (ERR_PEER with the reason). */
+int store_local_part_check(const char *local, struct err *err);
+
+/* One mailbox of a batch. in: everything but id. */
+struct store_new_mailbox {
+	const char *local;		/* checked as store_mailbox_add does */
+	const char *display_name;	/* "" or NULL: none */
+	const char *pw_hash;		/* Argon2id string */
+	const char *scram;		/* SCRAM secret text, "" none */
+	uint64_t quota;			/* bytes, 0 = unlimited */
+	const char *const *groups;	/* group addresses to join */
+	size_t ngroups;
+	int64_t id;			/* out */
+};
+
+/* Create the n mailboxes of mbs in domain (A-label form) in one
+ * transaction, each joining its groups: all or none. The plan's limit
+ * is checked inside the transaction for the whole batch (ERR_LIMIT,
+ * nothing created), an existing address is ERR_PEER, a group that is
+ * not a group of the store ERR_NOTFOUND; err names the first failure.
+ * One audit entry ("mailbox.import") records the count. n at most
+ * STORE_PLAN_MAILBOXES_MAX. 0 or -1. */
+int store_mailbox_add_batch(struct store *st, const char *domain,
+			    struct store_new_mailbox *mbs, size_t n,
+			    struct err *err);
+
 #endif

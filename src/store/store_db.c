@@ -696,7 +696,7 @@ static const char *const store_migrations[] = {
 	"CREATE INDEX audit_time ON audit(time);"
 	"INSERT OR IGNORE INTO meta(key, value) "
 	"  VALUES ('app_password_key', lower(hex(randomblob(32))));",
-	/* last login per mailbox, and the addresses it logged in from
+	/* 10: last login per mailbox, and the addresses it logged in from
 	 * (the newest STORE_KNOWN_IPS_MAX), to flag a login from a new one */
 	"ALTER TABLE mailboxes ADD COLUMN last_login INTEGER NOT NULL "
 	"  DEFAULT 0;"
@@ -708,6 +708,15 @@ static const char *const store_migrations[] = {
 	"  ip TEXT NOT NULL,"
 	"  last_seen INTEGER NOT NULL,"
 	"  PRIMARY KEY (mailbox_id, ip));",
+	/* 11: password policy per domain (decision 0024): minimum length
+	 * in characters, character classes required of 4, and checks
+	 * (bit 0: not the local part, bit 1: not a common password). */
+	"ALTER TABLE domains ADD COLUMN pw_min_length INTEGER NOT NULL "
+	"  DEFAULT 10;"
+	"ALTER TABLE domains ADD COLUMN pw_min_classes INTEGER NOT NULL "
+	"  DEFAULT 3;"
+	"ALTER TABLE domains ADD COLUMN pw_checks INTEGER NOT NULL "
+	"  DEFAULT 3;",
 };
 
 #define STORE_SCHEMA_VERSION \

@@ -338,7 +338,7 @@ int store_domain_add(struct store *st, const char *domain, struct err *err)
 }
 
 /* Inside the admin transaction: the mailbox row and its folders. */
-static int mailbox_insert(struct store_conn *c, const char *local,
+int store_mailbox_insert(struct store_conn *c, const char *local,
 			  const char *domain, const char *pw_hash,
 			  uint64_t quota, int64_t *id_out, struct err *err)
 {
@@ -419,7 +419,7 @@ int store_mailbox_add(struct store *st, const char *local, const char *domain,
 	int64_t id = 0;
 	int ret = -1;
 	if (store_exec(c, STMT_BEGIN, err) == 0) {
-		if (mailbox_insert(c, local, domain, pw_hash, quota, &id,
+		if (store_mailbox_insert(c, local, domain, pw_hash, quota, &id,
 				   err) == 0 &&
 		    store_exec(c, STMT_COMMIT, err) == 0)
 			ret = 0;

@@ -849,6 +849,11 @@ int store_alias_find(struct store_conn *c, const char *local,
 /* On c: the targets of alias a->id appended to a. */
 int store_alias_targets(struct store_conn *c, struct store_alias *a,
 			struct err *err);
+/* Inside c's transaction: a mailbox with its default folders, after
+ * store_plan_room (store_dir.c; the import adds many in one). */
+int store_mailbox_insert(struct store_conn *c, const char *local,
+			 const char *domain, const char *pw_hash,
+			 uint64_t quota, int64_t *id_out, struct err *err);
 /* Copy text column col of s into out (NUL-terminated, truncated). */
 void store_col_text(sqlite3_stmt *s, int col, char *out, size_t outsz);
 

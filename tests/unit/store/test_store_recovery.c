@@ -1296,7 +1296,10 @@ static void test_blob_past_log_end(void **state)
 	"ALTER TABLE domains DROP COLUMN twofa_required;"                    \
 	"DROP TABLE mailbox_ips;"                                            \
 	"ALTER TABLE mailboxes DROP COLUMN last_login;"                      \
-	"ALTER TABLE mailboxes DROP COLUMN last_login_ip;"
+	"ALTER TABLE mailboxes DROP COLUMN last_login_ip;"                  \
+	"ALTER TABLE domains DROP COLUMN pw_min_length;"                     \
+	"ALTER TABLE domains DROP COLUMN pw_min_classes;"                    \
+	"ALTER TABLE domains DROP COLUMN pw_checks;"
 
 /* A store of schema 1 holding messages has records this code cannot
  * replay: refused. Without messages it is migrated. */
