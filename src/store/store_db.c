@@ -315,7 +315,8 @@ static const char *const store_sql[STMT_COUNT] = {
 	[STMT_QUEUE_RCPT_RETRY] =
 		"UPDATE queue_rcpts SET attempts = attempts + 1, next_try = "
 		"CASE WHEN state = 1 THEN 0 ELSE ?3 END, last_try = ?4, "
-		"last_reply = coalesce(?5, last_reply) "
+		"last_reply = CASE WHEN state = 1 THEN last_reply "
+		"ELSE coalesce(?5, last_reply) END "
 		"WHERE queue_id = ?1 AND idx = ?2",
 	[STMT_QUEUE_RCPT_NOTIFIED] =
 		"UPDATE queue_rcpts SET delay_notified = 1 "

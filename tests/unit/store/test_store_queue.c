@@ -264,10 +264,13 @@ static void test_admin(void **state)
 	assert_int_equal(d.n, 2);
 	assert_int_equal(d.r[0].state, STORE_QR_BOUNCE);
 	assert_string_equal(d.r[1].last_reply, "bounced by the administrator");
-	/* a retry outcome meanwhile does not undo the bounce */
+	/* a retry outcome meanwhile does not undo the bounce, nor replace
+	 * its reason */
+	o.reply = "451 4.4.3 DNS trouble";
 	assert_int_equal(store_queue_update(f->st, &o, 1, &err), 0);
 	scan(f, 1600000000, &d, NULL);
 	assert_int_equal(d.n, 2);
+	assert_string_equal(d.r[0].last_reply, "bounced by the administrator");
 
 	int n = 0;
 	struct store_queue_msg m;
