@@ -382,7 +382,7 @@ def wait_greeting(port, seconds, expect, proc=None):
 # listener (smtp_port, pop3s_port, imaps_port, ...).
 
 PETREL_LISTENERS = ("smtp", "smtps", "pop3", "pop3s", "imap", "imaps",
-                    "submission", "submissions")
+                    "submission", "submissions", "admin")
 
 
 class Petrel:
