@@ -266,6 +266,35 @@ int store_alias_get(struct store *st, const char *address,
 	return ret;
 }
 
+
+struct alias_each {
+	struct store_conn *c;
+	int (*fn)(const struct store_alias *a, void *arg);
+	void *arg;
+	struct err *err;
+};
+
+static int alias_each_row(sqlite3_stmt *s, void *arg)
+{
+	struct alias_each *e = arg;
+	struct store_alias a;
+	memset(&a, 0, sizeof a);
+	a.id = sqlite3_column_int64(s, 0);
+	char l[SMTP_LOCAL_MAX + 1], d[SMTP_DOMAIN_MAX];
+	store_col_text(s, 1, l, sizeof l);
+	store_col_text(s, 2, d, sizeof d);
+	snprintf(a.address, sizeof a.address, "%s@%s", l, d);
+	a.kind = sqlite3_column_int(s, 3) ? STORE_GROUP : STORE_ALIAS;
+	a.post = (enum store_post_policy)sqlite3_column_int(s, 4);
+	if (store_alias_targets(e->c, &a, e->err) < 0) {
+		store_alias_free(&a);
+		return -1;
+	}
+	int stop = e->fn(&a, e->arg);
+	store_alias_free(&a);
+	return stop != 0;
+}
+
 int store_alias_each(struct store *st, const char *domain, int kind,
 		     int (*fn)(const struct store_alias *a, void *arg),
 		     void *arg, struct err *err)
@@ -282,34 +311,8 @@ int store_alias_each(struct store *st, const char *domain, int kind,
 	if (s != NULL) {
 		sqlite3_bind_text(s, 1, ascii, -1, SQLITE_STATIC);
 		sqlite3_bind_int(s, 2, kind);
-		int rc;
-		while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-			struct store_alias a;
-			memset(&a, 0, sizeof a);
-			a.id = sqlite3_column_int64(s, 0);
-			char l[SMTP_LOCAL_MAX + 1], d[SMTP_DOMAIN_MAX];
-			store_col_text(s, 1, l, sizeof l);
-			store_col_text(s, 2, d, sizeof d);
-			snprintf(a.address, sizeof a.address, "%s@%s", l, d);
-			a.kind = sqlite3_column_int(s, 3) ? STORE_GROUP
-							  : STORE_ALIAS;
-			a.post = (enum store_post_policy)sqlite3_column_int(s, 4);
-			if (store_alias_targets(c, &a, err) < 0) {
-				store_alias_free(&a);
-				break;
-			}
-			int stop = fn(&a, arg);
-			store_alias_free(&a);
-			if (stop != 0) {
-				rc = SQLITE_DONE;
-				break;
-			}
-		}
-		if (rc == SQLITE_DONE)
-			ret = 0;
-		else if (rc != SQLITE_ROW)
-			store_db_fail(err, c, "list aliases");
-		(void)sqlite3_reset(s);	/* rc handled above */
+		struct alias_each e = { c, fn, arg, err };
+		ret = store_rows(c, s, alias_each_row, &e, "list aliases", err);
 	}
 	store_reader_put(st, c);
 	return ret;

@@ -1138,6 +1138,22 @@ void store_checkpointer_stop(struct store *st)
 	store_conn_close(&st->ckpt_conn);
 }
 
+int store_rows(struct store_conn *c, sqlite3_stmt *s,
+	       int (*row)(sqlite3_stmt *s, void *arg), void *arg,
+	       const char *what, struct err *err)
+{
+	int rc, r = 0;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		if ((r = row(s, arg)) != 0)
+			break;
+	(void)sqlite3_reset(s);	/* rc handled below */
+	if (r < 0)
+		return -1;
+	if (r > 0 || rc == SQLITE_DONE)
+		return 0;
+	return store_db_fail(err, c, what);
+}
+
 int store_step_done(struct store_conn *c, sqlite3_stmt *s, const char *what,
 		    struct err *err)
 {

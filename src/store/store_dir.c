@@ -299,6 +299,21 @@ int store_scram_mock_key(struct store *st, char *out, size_t outsz,
 	return ret;
 }
 
+struct mailbox_each {
+	int (*fn)(const struct store_mailbox *mb, void *arg);
+	void *arg;
+	struct err *err;
+};
+
+static int mailbox_each_row(sqlite3_stmt *s, void *arg)
+{
+	struct mailbox_each *e = arg;
+	struct store_mailbox mb;
+	if (mailbox_row(s, &mb, e->err) < 0)
+		return -1;
+	return e->fn(&mb, e->arg) != 0;
+}
+
 int store_mailbox_each(struct store *st,
 		       int (*fn)(const struct store_mailbox *mb, void *arg),
 		       void *arg, struct err *err)
@@ -309,21 +324,9 @@ int store_mailbox_each(struct store *st,
 	int ret = -1;
 	sqlite3_stmt *s = store_stmt(c, STMT_MAILBOX_EACH, err);
 	if (s != NULL) {
-		int rc;
-		struct store_mailbox mb;
-		while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-			if (mailbox_row(s, &mb, err) < 0)
-				break;
-			if (fn(&mb, arg) != 0) {
-				rc = SQLITE_DONE;
-				break;
-			}
-		}
-		if (rc == SQLITE_DONE)
-			ret = 0;
-		else if (rc != SQLITE_ROW)
-			store_db_fail(err, c, "list mailboxes");
-		(void)sqlite3_reset(s);	/* rc handled above */
+		struct mailbox_each e = { fn, arg, err };
+		ret = store_rows(c, s, mailbox_each_row, &e, "list mailboxes",
+				 err);
 	}
 	store_reader_put(st, c);
 	return ret;

@@ -812,6 +812,14 @@ int store_blob_read_at(struct store *st, int64_t blob_id, int64_t segment,
 		       unsigned char **data_out, size_t *len_out,
 		       struct err *err);
 
+/* Run s (bound) to its last row or until row() stops it, then reset it:
+ * row returns 0 for the next row, > 0 to stop (success), < 0 on an
+ * error it has put in err. 0, or -1 with err (naming what for SQLite's
+ * own failures). */
+int store_rows(struct store_conn *c, sqlite3_stmt *s,
+	       int (*row)(sqlite3_stmt *s, void *arg), void *arg,
+	       const char *what, struct err *err);
+
 /* Run s (bound) that returns no rows, then reset it; -1 and err (naming
  * what) if it did not finish. */
 int store_step_done(struct store_conn *c, sqlite3_stmt *s, const char *what,

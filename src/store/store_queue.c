@@ -274,23 +274,6 @@ static void rcpt_row(sqlite3_stmt *s, int col, struct store_queue_rcpt *r)
 	col_str(s, col + 10, r->last_reply, sizeof r->last_reply);
 }
 
-/* Run a bound row query to the end, calling row(s, arg) per row. */
-static int query_rows(struct store_conn *c, sqlite3_stmt *s,
-		      int (*row)(sqlite3_stmt *s, void *arg), void *arg,
-		      const char *what, struct err *err)
-{
-	int rc;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
-		if (row(s, arg) != 0) {
-			rc = SQLITE_DONE;
-			break;
-		}
-	(void)sqlite3_reset(s);	/* rc handled below */
-	if (rc != SQLITE_DONE)
-		return store_db_fail(err, c, what);
-	return 0;
-}
-
 struct due_ctx {
 	int (*fn)(const struct store_queue_msg *m,
 		  const struct store_queue_rcpt *r, void *arg);
@@ -327,7 +310,7 @@ int store_queue_due(struct store *st, int64_t now,
 		sqlite3_bind_int64(s, 4, after->idx);
 		sqlite3_bind_int64(s, 5, max > INT32_MAX ? INT32_MAX : (int64_t)max);
 		struct due_ctx d = { fn, arg, after };
-		ret = query_rows(c, s, due_row, &d, "queue due", err);
+		ret = store_rows(c, s, due_row, &d, "queue due", err);
 	}
 	if (ret == 0 && next_out != NULL) {
 		*next_out = 0;
@@ -372,7 +355,7 @@ int store_queue_each(struct store *st,
 	sqlite3_stmt *s = store_stmt(c, STMT_QUEUE_EACH, err);
 	if (s != NULL) {
 		struct each_ctx e = { fn, arg };
-		ret = query_rows(c, s, each_row, &e, "queue list", err);
+		ret = store_rows(c, s, each_row, &e, "queue list", err);
 	}
 	store_reader_put(st, c);
 	return ret;
@@ -416,7 +399,7 @@ int store_queue_get(struct store *st, int64_t id, struct store_queue_msg *out,
 		ret = -1;
 	} else {
 		sqlite3_bind_int64(s, 1, id);
-		ret = query_rows(c, s, get_msg_row, &g, "queue entry", err);
+		ret = store_rows(c, s, get_msg_row, &g, "queue entry", err);
 	}
 	if (ret == 0 && g.found == 1 && rcpt_fn != NULL) {
 		s = store_stmt(c, STMT_QUEUE_RCPTS, err);
@@ -424,7 +407,7 @@ int store_queue_get(struct store *st, int64_t id, struct store_queue_msg *out,
 			ret = -1;
 		} else {
 			sqlite3_bind_int64(s, 1, id);
-			ret = query_rows(c, s, get_rcpt_row, &g,
+			ret = store_rows(c, s, get_rcpt_row, &g,
 					 "queue recipients", err);
 		}
 	}
