@@ -551,8 +551,51 @@ int cfg_set(struct config *cfg, const char *origin, const char *kv,
 	return 0;
 }
 
+/* Two listeners on one port would both bind it (SO_REUSEPORT spreads a
+ * port over the workers) and split its connections between two
+ * protocols: refuse the configuration instead. */
+struct listen_seen {
+	struct {
+		const char *key;
+		const struct cfg_listen *a;
+	} e[CFG_MAX_LISTEN * 16];
+	size_t n;
+	char why[512];
+};
+
+static void listen_dup(void *arg, const char *key, const struct cfg_listen_list *l)
+{
+	struct listen_seen *v = arg;
+	for (size_t i = 0; i < l->n && v->why[0] == '\0'; i++) {
+		const struct cfg_listen *a = &l->addr[i];
+		for (size_t k = 0; k < v->n; k++) {
+			const struct cfg_listen *b = v->e[k].a;
+			bool wild = !strcmp(a->host, "0.0.0.0") || !strcmp(b->host, "0.0.0.0") ||
+				    !strcmp(a->host, "::") || !strcmp(b->host, "::");
+			if (!strcmp(a->port, b->port) && (wild || !strcmp(a->host, b->host))) {
+				snprintf(v->why, sizeof v->why, "%s and %s both listen on "
+					 "port %s (%s, %s)", v->e[k].key, key, a->port,
+					 b->host, a->host);
+				return;
+			}
+		}
+		if (v->n < sizeof v->e / sizeof *v->e)
+			v->e[v->n++] = (__typeof__(v->e[0])){ key, a };
+	}
+}
+
 int cfg_finish(struct config *cfg, struct err *err)
 {
+	struct listen_seen *seen = calloc(1, sizeof *seen);
+	if (seen != NULL) {
+		cfg_each_listen(cfg, listen_dup, seen);
+		if (seen->why[0] != '\0') {
+			err_set(err, ERR_CONFIG, 0, NULL, "%s", seen->why);
+			free(seen);
+			return -1;
+		}
+		free(seen);
+	}
 	if (cfg->listen_smtp.n + cfg->listen_smtps.n + cfg->listen_submission.n +
 	    cfg->listen_submissions.n + cfg->listen_pop3.n +
 	    cfg->listen_pop3s.n + cfg->listen_imap.n + cfg->listen_imaps.n == 0)

@@ -83,10 +83,21 @@ def chroot_setting():
 DEAD_PORT = 9
 
 
+_GIVEN_PORTS = set()
+
+
 def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A loopback port free now and not handed out before in this run:
+    the kernel may offer a just-closed port again, and two listeners of
+    one server on the same port would both bind it (SO_REUSEPORT)."""
+    for _ in range(1000):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _GIVEN_PORTS:
+            _GIVEN_PORTS.add(port)
+            return port
+    raise RuntimeError("no fresh loopback port")
 
 
 def make_base_dir(prefix="petrel-it-"):

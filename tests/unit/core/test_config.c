@@ -455,6 +455,24 @@ static void test_dump(void **state)
 	assert_string_equal(back.tls_ciphers, cfg.tls_ciphers);
 }
 
+/* Two listeners on one port (the same address, or one of them on the
+ * wildcard) are refused, naming both keys. */
+static void test_listen_port_clash(void **state)
+{
+	(void)state;
+	struct config cfg;
+	struct err e;
+	cfg_defaults(&cfg);
+	assert_int_equal(cfg_set(&cfg, "-o", "listen_admin=127.0.0.1:2525", &e), 0);
+	assert_int_equal(cfg_finish(&cfg, &e), -1);
+	assert_non_null(strstr(e.msg, "listen_smtp"));
+	assert_non_null(strstr(e.msg, "listen_admin"));
+	cfg_defaults(&cfg);
+	assert_int_equal(cfg_set(&cfg, "-o", "listen_smtp=127.0.0.1:3000", &e), 0);
+	assert_int_equal(cfg_set(&cfg, "-o", "listen_admin=127.0.0.2:3000", &e), 0);
+	assert_int_equal(cfg_finish(&cfg, &e), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -469,6 +487,7 @@ int main(void)
 		cmocka_unit_test(test_dump),
 		cmocka_unit_test(test_keepalive_keys),
 		cmocka_unit_test(test_dns_keys),
+		cmocka_unit_test(test_listen_port_clash),
 	};
 	return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
 }
