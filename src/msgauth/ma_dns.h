@@ -1,0 +1,78 @@
+/* ma_dns.h - how message authentication asks DNS.
+ *
+ * SPF, DKIM, DMARC and ARC are pure functions of a message, its envelope
+ * and DNS answers. They ask DNS through this one synchronous call, so the
+ * same evaluators run against libunbound in petreld (from a thread of the
+ * authentication pool, where blocking is allowed), against a zone table
+ * in tests (ma_zone.h) and against fixed answers in the fuzzers.
+ *
+ * Every answer is bounded: at most MA_DNS_MAX_RR records and
+ * MA_DNS_BUF bytes of record data; more is cut off and flagged, which the
+ * evaluators treat as the records they got (SPF and DKIM never need more). */
+#ifndef PETREL_MA_DNS_H
+#define PETREL_MA_DNS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+enum ma_rr {
+	MA_RR_A = 1,
+	MA_RR_CNAME = 5,
+	MA_RR_PTR = 12,
+	MA_RR_MX = 15,
+	MA_RR_TXT = 16,
+	MA_RR_AAAA = 28,
+};
+
+enum ma_dns_rc {
+	MA_DNS_OK = 0,		/* n >= 1 records */
+	MA_DNS_NODATA,		/* the name exists, no record of this type */
+	MA_DNS_NXDOMAIN,	/* no such name */
+	MA_DNS_TEMPFAIL,	/* SERVFAIL, timeout, network */
+};
+
+#define MA_DNS_MAX_RR 64
+#define MA_DNS_BUF 16384
+
+/* One record. TXT: the record's character-strings concatenated (RFC 7208
+ * 3.3, RFC 6376 3.6.2.2); A: 4 bytes, AAAA: 16 bytes, network order;
+ * MX: the exchange name (pref holds the preference); PTR: the name. Names
+ * are lower case without the trailing dot. data points into the rrset's
+ * buf and is NUL-terminated after len bytes. */
+struct ma_rr_data {
+	const unsigned char *data;
+	size_t len;
+	unsigned pref;
+};
+
+struct ma_rrset {
+	enum ma_dns_rc rc;
+	bool truncated;		/* more records or bytes than fit */
+	size_t n;
+	struct ma_rr_data rr[MA_DNS_MAX_RR];
+	size_t used;
+	unsigned char buf[MA_DNS_BUF];
+};
+
+/* Answer the query (name without trailing dot, any case) into out, which
+ * the caller zeroed with ma_rrset_reset. CNAMEs are followed by the
+ * backend. Must not fail otherwise: trouble is MA_DNS_TEMPFAIL. */
+typedef void ma_dns_fn(void *arg, const char *name, enum ma_rr type,
+		       struct ma_rrset *out);
+
+struct ma_dns {
+	ma_dns_fn *lookup;
+	void *arg;
+};
+
+void ma_rrset_reset(struct ma_rrset *s);
+/* Add one record (backends use this); false when it did not fit, and
+ * truncated is set. Names (MX, PTR) are lower-cased, a final dot dropped. */
+bool ma_rrset_add(struct ma_rrset *s, enum ma_rr type, const void *data,
+		  size_t len, unsigned pref);
+/* Ask d; the one place evaluators call the backend. */
+void ma_dns_query(const struct ma_dns *d, const char *name, enum ma_rr type,
+		  struct ma_rrset *out);
+const char *ma_dns_rc_str(enum ma_dns_rc rc);
+
+#endif
