@@ -13,14 +13,30 @@
 #include <stdint.h>
 
 struct store;
+typedef struct json_t json_t;
 
 struct ctl {
 	struct config cfg;
 	struct store *st;	/* NULL for commands that need no store */
 	struct err err;
+	bool json;		/* --json: one JSON document on stdout */
+	json_t *out;		/* that document, built by the calls below */
+	bool printed;		/* the command printed its document itself */
 };
 
-/* Print c->err and return 1. */
+/* ctl_out.c: a command's answer. ctl_say prints a sentence (with --json:
+ * the document's "message"); ctl_set adds key (with --json only; steals
+ * v); ctl_item appends to a list document (with --json; steals item);
+ * ctl_list_begin makes an empty list the answer (so no items is "[]");
+ * ctl_doc makes doc the whole answer. main prints it (ctl_out_finish). */
+void ctl_say(struct ctl *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void ctl_set(struct ctl *c, const char *key, json_t *v);
+void ctl_item(struct ctl *c, json_t *item);
+void ctl_list_begin(struct ctl *c);
+void ctl_doc(struct ctl *c, json_t *doc);
+void ctl_out_finish(struct ctl *c, int rc);
+/* Print c->err (and with --json an error document) and return 1. */
 int ctl_fail(struct ctl *c);
 /* Print "usage: petrelctl what" and return 2. */
 int ctl_usage_error(const char *what);

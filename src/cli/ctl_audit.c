@@ -9,6 +9,7 @@
 
 #include <jansson.h>
 
+#include "admin/admin_json.h"
 #include "cli/ctl.h"
 #include "store/store.h"
 
@@ -69,38 +70,29 @@ static int print_entry(const struct store_audit_entry *e, void *arg)
 	return 0;
 }
 
-/* One JSON object per line (JSON Lines): a script reads them as they come,
- * however long the log. */
+/* --json: an array written as the entries come, however long the log */
 static int print_json(const struct store_audit_entry *e, void *arg)
 {
-	(void)arg;
-	json_t *o = json_pack("{s:I, s:I, s:s, s:s, s:s, s:s, s:s, s:s}",
-			      "id", (json_int_t)e->id, "time", (json_int_t)e->time,
-			      "actor", e->actor, "kind", e->kind,
-			      "subject", e->subject, "ip", e->ip,
-			      "detail", e->detail, "hash", e->hash);
-	char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	bool *first = arg;
+	json_t *o = admin_audit_json(e);
+	char *text = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
 	json_decref(o);
 	if (text == NULL)
 		return 1;
-	printf("%s\n", text);
+	printf("%s\n  %s", *first ? "" : ",", text);
+	*first = false;
 	free(text);
 	return 0;
 }
 
-#define AUDIT_LIST_USAGE "audit list [--since 2h|7d|YYYY-MM-DD[THH:MM:SS]] " \
+#define AUDIT_LIST_USAGE "audit show [--since 2h|7d|YYYY-MM-DD[THH:MM:SS]] " \
 	"[--actor WHO] [--domain DOMAIN] [--kind KIND] [--json]"
 
 int ctl_audit_list(struct ctl *c, int argc, char **argv)
 {
 	struct store_audit_filter f = { .since = 0 };
-	bool json = false;
 	for (int i = 0; i < argc; i++) {
 		const char *opt = argv[i];
-		if (!strcmp(opt, "--json")) {
-			json = true;
-			continue;
-		}
 		if (i + 1 == argc)
 			return ctl_usage_error(AUDIT_LIST_USAGE);
 		const char *v = argv[++i];
@@ -117,21 +109,35 @@ int ctl_audit_list(struct ctl *c, int argc, char **argv)
 		if (f.since < 0)
 			return ctl_usage_error(AUDIT_LIST_USAGE);
 	}
-	if (!json)
+	bool first = true;
+	if (c->json) {
+		printf("[");
+		c->printed = true;
+	} else {
 		printf("%-6s %-20s %-20s %-24s %-28s %-15s %s\n", "ID", "TIME",
 		       "KIND", "ACTOR", "SUBJECT", "IP", "DETAIL");
-	if (store_audit_query(c->st, &f, json ? print_json : print_entry, NULL,
-			      NULL, &c->err) != 0)
-		return ctl_fail(c);
-	return 0;
+	}
+	int rc = store_audit_query(c->st, &f, c->json ? print_json : print_entry,
+				   &first, NULL, &c->err);
+	if (c->json)
+		printf("%s]\n", first ? "" : "\n");
+	return rc != 0 ? ctl_fail(c) : 0;
 }
+
+struct find_bad {
+	struct ctl *c;
+	int64_t want;
+};
 
 static int find_entry(const struct store_audit_entry *e, void *arg)
 {
-	int64_t *want = arg;
-	if (e->id < *want)
+	struct find_bad *fb = arg;
+	if (e->id < fb->want)
 		return 0;
-	print_entry(e, NULL);
+	if (fb->c->json)
+		ctl_set(fb->c, "entry", admin_audit_json(e));
+	else
+		print_entry(e, NULL);
 	return 1;
 }
 
@@ -146,14 +152,20 @@ int ctl_audit_verify(struct ctl *c, int argc, char **argv)
 	int rc = store_audit_verify(c->st, &bad, &n, head, &c->err);
 	if (rc < 0)
 		return ctl_fail(c);
+	ctl_set(c, "intact", json_boolean(rc == 0));
+	ctl_set(c, "entries_checked", json_integer((json_int_t)n));
 	if (rc == 1) {
-		printf("audit log TAMPERED: entry %lld does not match the chain "
-		       "(%llu entries before it check out)\n", (long long)bad,
-		       (unsigned long long)n);
-		(void)store_audit_each(c->st, INT64_MIN, find_entry, &bad, &c->err);
+		ctl_say(c, "audit log TAMPERED: entry %lld does not match the "
+			"chain (%llu entries before it check out)", (long long)bad,
+			(unsigned long long)n);
+		ctl_set(c, "bad_id", json_integer(bad));
+		struct find_bad fb = { c, bad };
+		(void)store_audit_each(c->st, INT64_MIN, find_entry, &fb, &c->err);
 		return 1;
 	}
-	printf("audit log intact: %llu entries, head %s\n",
-	       (unsigned long long)n, n ? head : "-");
+	ctl_say(c, "audit log intact: %llu entries, head %s",
+		(unsigned long long)n, n ? head : "-");
+	if (n)
+		ctl_set(c, "head", json_string(head));
 	return 0;
 }

@@ -13,6 +13,7 @@
 #include <sodium.h>
 
 #include "auth/auth.h"
+#include "admin/admin_json.h"
 #include "cli/ctl.h"
 #include "store/store.h"
 
@@ -23,22 +24,32 @@ extern char **environ;
 int ctl_app_password_add(struct ctl *c, int argc, char **argv)
 {
 	if (argc != 2)
-		return ctl_usage_error("app-password add ADDRESS NAME");
+		return ctl_usage_error("apppass add ADDRESS NAME");
 	char pw[AUTH_APP_PASSWORD_TEXT];
 	int64_t id = 0;
 	if (auth_app_password_create(c->st, argv[0], argv[1], pw, &id,
 				     &c->err) != 0)
 		return ctl_fail(c);
-	printf("app password %lld for %s (%s):\n\n    %s\n\n"
-	       "Shown only this once. Use it in the mail client instead of the "
-	       "mailbox password.\n", (long long)id, argv[0], argv[1], pw);
+	if (c->json)
+		ctl_doc(c, json_pack("{s:I, s:s, s:s, s:s}", "id", (json_int_t)id,
+				     "address", argv[0], "name", argv[1],
+				     "password", pw));
+	else
+		printf("app password %lld for %s (%s):\n\n    %s\n\n"
+		       "Shown only this once. Use it in the mail client instead "
+		       "of the mailbox password.\n", (long long)id, argv[0],
+		       argv[1], pw);
 	sodium_memzero(pw, sizeof pw);
 	return 0;
 }
 
 static int print_app_password(const struct store_app_password *ap, void *arg)
 {
-	(void)arg;
+	struct ctl *c = arg;
+	if (c->json) {
+		ctl_item(c, admin_app_password_json(ap));
+		return 0;
+	}
 	char created[32], used[32];
 	ctl_time_text(ap->created, created, sizeof created);
 	ctl_time_text(ap->last_used, used, sizeof used);
@@ -51,10 +62,12 @@ static int print_app_password(const struct store_app_password *ap, void *arg)
 int ctl_app_password_list(struct ctl *c, int argc, char **argv)
 {
 	if (argc != 1)
-		return ctl_usage_error("app-password list ADDRESS");
-	printf("%-6s %-8s %-20s %-20s %-15s %s\n", "ID", "STATUS", "CREATED",
-	       "LAST USED", "LAST IP", "NAME");
-	if (store_app_password_each(c->st, argv[0], print_app_password, NULL,
+		return ctl_usage_error("apppass list ADDRESS");
+	ctl_list_begin(c);
+	if (!c->json)
+		printf("%-6s %-8s %-20s %-20s %-15s %s\n", "ID", "STATUS",
+		       "CREATED", "LAST USED", "LAST IP", "NAME");
+	if (store_app_password_each(c->st, argv[0], print_app_password, c,
 				    &c->err) != 0)
 		return ctl_fail(c);
 	return 0;
@@ -63,7 +76,7 @@ int ctl_app_password_list(struct ctl *c, int argc, char **argv)
 int ctl_app_password_revoke(struct ctl *c, int argc, char **argv)
 {
 	if (argc != 2)
-		return ctl_usage_error("app-password revoke ADDRESS ID");
+		return ctl_usage_error("apppass revoke ADDRESS ID");
 	char *end;
 	errno = 0;
 	long long id = strtoll(argv[1], &end, 10);
@@ -73,7 +86,7 @@ int ctl_app_password_revoke(struct ctl *c, int argc, char **argv)
 	}
 	if (store_app_password_revoke(c->st, argv[0], id, &c->err) != 0)
 		return ctl_fail(c);
-	printf("app password %lld of %s revoked\n", id, argv[0]);
+	ctl_say(c, "app password %lld of %s revoked", id, argv[0]);
 	return 0;
 }
 
@@ -112,7 +125,7 @@ int ctl_totp_enable(struct ctl *c, int argc, char **argv)
 			ok = false;
 	}
 	if (!ok)
-		return ctl_usage_error("totp enable ADDRESS [--qr|--no-qr]");
+		return ctl_usage_error("2fa enable ADDRESS [--qr|--no-qr]");
 	char secret[64], uri[AUTH_TOTP_URI_MAX];
 	if (auth_totp_enable(c->st, argv[0], secret, sizeof secret, &c->err) != 0)
 		return ctl_fail(c);
@@ -120,9 +133,15 @@ int ctl_totp_enable(struct ctl *c, int argc, char **argv)
 		fprintf(stderr, "petrelctl: address too long for a TOTP URI\n");
 		return 1;
 	}
-	printf("TOTP enabled for %s; add it to an authenticator app "
-	       "(shown only this once):\nsecret: %s\nuri: %s\n", argv[0],
-	       secret, uri);
+	if (c->json) {
+		ctl_doc(c, json_pack("{s:s, s:s, s:s}", "address", argv[0],
+				     "secret", secret, "uri", uri));
+		qr = false;
+	} else {
+		printf("TOTP enabled for %s; add it to an authenticator app "
+		       "(shown only this once):\nsecret: %s\nuri: %s\n",
+		       argv[0], secret, uri);
+	}
 	if (qr)
 		print_qr(uri);
 	sodium_memzero(secret, sizeof secret);
@@ -133,26 +152,28 @@ int ctl_totp_enable(struct ctl *c, int argc, char **argv)
 int ctl_totp_disable(struct ctl *c, int argc, char **argv)
 {
 	if (argc != 1)
-		return ctl_usage_error("totp disable ADDRESS");
+		return ctl_usage_error("2fa disable ADDRESS");
 	if (store_totp_set(c->st, argv[0], "", &c->err) != 0)
 		return ctl_fail(c);
-	printf("TOTP disabled for %s\n", argv[0]);
+	ctl_say(c, "TOTP disabled for %s", argv[0]);
 	return 0;
 }
 
 int ctl_totp_verify(struct ctl *c, int argc, char **argv)
 {
 	if (argc != 2)
-		return ctl_usage_error("totp verify ADDRESS CODE");
+		return ctl_usage_error("2fa verify ADDRESS CODE");
 	int rc = auth_totp_verify(c->st, argv[0], argv[1], (int64_t)time(NULL),
 				  &c->err);
 	if (rc < 0)
 		return ctl_fail(c);
 	if (rc == 0) {
-		printf("code rejected (wrong, expired or already used)\n");
+		ctl_say(c, "code rejected (wrong, expired or already used)");
+		ctl_set(c, "accepted", json_false());
 		return 1;
 	}
-	printf("code accepted\n");
+	ctl_say(c, "code accepted");
+	ctl_set(c, "accepted", json_true());
 	return 0;
 }
 
@@ -163,7 +184,7 @@ int ctl_domain_2fa(struct ctl *c, int argc, char **argv)
 	bool on = !strcmp(argv[1], "on");
 	if (store_domain_set_2fa(c->st, argv[0], on, &c->err) != 0)
 		return ctl_fail(c);
-	printf("domain %s: two-factor authentication %s\n", argv[0],
+	ctl_say(c, "domain %s: two-factor authentication %s", argv[0],
 	       on ? "required; mail clients must use app passwords"
 		  : "not required");
 	return 0;

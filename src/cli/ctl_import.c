@@ -90,14 +90,12 @@ int ctl_mailbox_import(struct ctl *c, int argc, char **argv)
 {
 	const char *path = NULL;
 	struct admin_import_opts o = { .default_quota = c->cfg.default_quota };
-	bool json = false;
+	bool json = c->json;
 	for (int i = 0; i < argc; i++) {
 		if (!strcmp(argv[i], "--domain") && i + 1 < argc)
 			o.domain = argv[++i];
 		else if (!strcmp(argv[i], "--dry-run"))
 			o.dry_run = true;
-		else if (!strcmp(argv[i], "--json"))
-			json = true;
 		else if (path == NULL && argv[i][0] != '-')
 			path = argv[i];
 		else
@@ -123,6 +121,7 @@ int ctl_mailbox_import(struct ctl *c, int argc, char **argv)
 		return ctl_fail(c);
 	}
 	if (json) {
+		c->printed = true;
 		json_t *j = admin_import_json(&r);
 		char *s = json_dumps(j, JSON_INDENT(2));
 		json_decref(j);

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "admin/admin_json.h"
 #include "cli/ctl.h"
 #include "core/config.h"
 #include "store/store.h"
@@ -36,7 +37,11 @@ static void print_size(uint64_t v)
 
 static int print_domain_row(const struct store_domain *d, void *arg)
 {
-	(void)arg;
+	struct ctl *c = arg;
+	if (c->json) {
+		ctl_item(c, admin_domain_json(d));
+		return 0;
+	}
 	printf("%s", d->name);
 	if (strcmp(d->name, d->unicode) != 0)
 		printf(" (%s)", d->unicode);
@@ -55,7 +60,8 @@ int ctl_domain_list(struct ctl *c, int argc, char **argv)
 	(void)argv;
 	if (argc != 0)
 		return ctl_usage_error("domain list");
-	if (store_domain_each(c->st, print_domain_row, NULL, &c->err) != 0)
+	ctl_list_begin(c);
+	if (store_domain_each(c->st, print_domain_row, c, &c->err) != 0)
 		return ctl_fail(c);
 	return 0;
 }
@@ -75,6 +81,10 @@ int ctl_domain_show(struct ctl *c, int argc, char **argv)
 	struct store_domain d;
 	if (get_domain(c, argv[0], &d) != 0)
 		return ctl_fail(c);
+	if (c->json) {
+		ctl_doc(c, admin_domain_json(&d));
+		return 0;
+	}
 	printf("domain: %s\nunicode: %s\n", d.name, d.unicode);
 	if (d.alias_of[0] != '\0')
 		printf("alias-of: %s\n", d.alias_of);
@@ -131,8 +141,8 @@ int ctl_domain_plan(struct ctl *c, int argc, char **argv)
 	if (store_domain_set_plan(c->st, argv[0], max, quota, total,
 				  &c->err) != 0)
 		return ctl_fail(c);
-	printf("domain %s: max-mailboxes %u, mailbox-quota %" PRIu64
-	       ", domain-quota %" PRIu64 "\n", d.name, max, quota, total);
+	ctl_say(c, "domain %s: max-mailboxes %u, mailbox-quota %" PRIu64
+	       ", domain-quota %" PRIu64 "", d.name, max, quota, total);
 	return 0;
 }
 
@@ -146,7 +156,7 @@ static int domain_status(struct ctl *c, int argc, char **argv,
 	}
 	if (store_domain_set_status(c->st, argv[0], st, &c->err) != 0)
 		return ctl_fail(c);
-	printf("domain %s %s\n", argv[0], st == STORE_DOMAIN_ACTIVE
+	ctl_say(c, "domain %s %s", argv[0], st == STORE_DOMAIN_ACTIVE
 						  ? "activated" : "suspended");
 	return 0;
 }
@@ -168,7 +178,7 @@ int ctl_domain_alias(struct ctl *c, int argc, char **argv)
 	char ascii[SMTP_DOMAIN_MAX + 1];
 	if (store_domain_create(c->st, argv[1], argv[2], ascii, &c->err) != 0)
 		return ctl_fail(c);
-	printf("domain alias %s -> %s added\n", ascii, argv[2]);
+	ctl_say(c, "domain alias %s -> %s added", ascii, argv[2]);
 	return 0;
 }
 
@@ -178,7 +188,11 @@ static const char *const post_names[] = { "anyone", "members", "senders" };
 
 static int print_alias(const struct store_alias *a, void *arg)
 {
-	(void)arg;
+	struct ctl *c = arg;
+	if (c->json) {
+		ctl_item(c, admin_alias_json(a));
+		return 0;
+	}
 	printf("%s", a->address);
 	if (a->kind == STORE_GROUP)
 		printf(" group post=%s", post_names[a->post % 3]);
@@ -198,7 +212,7 @@ int ctl_alias_add(struct ctl *c, int argc, char **argv)
 			    (const char *const *)argv + 1, (size_t)argc - 1,
 			    &c->err) != 0)
 		return ctl_fail(c);
-	printf("alias %s added\n", argv[0]);
+	ctl_say(c, "alias %s added", argv[0]);
 	return 0;
 }
 
@@ -207,8 +221,9 @@ static int list_aliases(struct ctl *c, int argc, char **argv, int kind,
 {
 	if (argc > 1)
 		return ctl_usage_error(use);
+	ctl_list_begin(c);
 	if (store_alias_each(c->st, argc ? argv[0] : NULL, kind, print_alias,
-			     NULL, &c->err) != 0)
+			     c, &c->err) != 0)
 		return ctl_fail(c);
 	return 0;
 }
@@ -224,7 +239,7 @@ int ctl_alias_remove(struct ctl *c, int argc, char **argv)
 		return ctl_usage_error("alias remove ADDRESS");
 	if (store_alias_remove(c->st, argv[0], &c->err) != 0)
 		return ctl_fail(c);
-	printf("%s removed\n", argv[0]);
+	ctl_say(c, "%s removed", argv[0]);
 	return 0;
 }
 
@@ -245,7 +260,7 @@ int ctl_group_add(struct ctl *c, int argc, char **argv)
 	if (store_alias_add(c->st, argv[0], STORE_GROUP, post, NULL, 0,
 			    &c->err) != 0)
 		return ctl_fail(c);
-	printf("group %s added (post: %s)\n", argv[0], post_names[post]);
+	ctl_say(c, "group %s added (post: %s)", argv[0], post_names[post]);
 	return 0;
 }
 
@@ -257,7 +272,7 @@ static int group_target(struct ctl *c, int argc, char **argv,
 		return ctl_usage_error(use);
 	if (store_alias_target(c->st, argv[1], kind, argv[2], add, &c->err) != 0)
 		return ctl_fail(c);
-	printf("%s %s %s %s\n", argv[1],
+	ctl_say(c, "%s %s %s %s", argv[1],
 	       kind == STORE_TARGET_SENDER ? "sender" : "member", argv[2],
 	       add ? "added" : "removed");
 	return 0;
@@ -287,7 +302,7 @@ int ctl_catchall_set(struct ctl *c, int argc, char **argv)
 	const char *addr = strcmp(argv[1], "off") ? argv[1] : "";
 	if (store_domain_set_catchall(c->st, argv[0], addr, &c->err) != 0)
 		return ctl_fail(c);
-	printf("catch-all of %s: %s\n", argv[0], addr[0] ? addr : "off");
+	ctl_say(c, "catch-all of %s: %s", argv[0], addr[0] ? addr : "off");
 	return 0;
 }
 
@@ -300,7 +315,7 @@ static int mailbox_enable(struct ctl *c, int argc, char **argv, bool on)
 					  : "mailbox suspend ADDRESS");
 	if (store_mailbox_set_enabled(c->st, argv[0], on, &c->err) != 0)
 		return ctl_fail(c);
-	printf("mailbox %s %s\n", argv[0], on ? "activated" : "suspended");
+	ctl_say(c, "mailbox %s %s", argv[0], on ? "activated" : "suspended");
 	return 0;
 }
 
@@ -321,7 +336,7 @@ int ctl_mailbox_forward(struct ctl *c, int argc, char **argv)
 	const char *to = strcmp(argv[1], "off") ? argv[1] : "";
 	if (store_mailbox_set_forward(c->st, argv[0], to, &c->err) != 0)
 		return ctl_fail(c);
-	printf("mailbox %s forwards to: %s\n", argv[0], to[0] ? to : "off");
+	ctl_say(c, "mailbox %s forwards to: %s", argv[0], to[0] ? to : "off");
 	return 0;
 }
 
@@ -335,16 +350,24 @@ int ctl_mailbox_show(struct ctl *c, int argc, char **argv)
 		err_set(&c->err, ERR_NOTFOUND, 0, NULL, "no mailbox %s", argv[0]);
 	if (rc != 1)
 		return ctl_fail(c);
+	int64_t last = 0;
+	char last_ip[64] = "";
+	if (store_mailbox_last_login(c->st, mi.mb.id, &last, last_ip, &c->err) < 0)
+		return ctl_fail(c);
+	if (c->json) {
+		json_t *o = admin_mailbox_json(&mi);
+		json_object_set_new(o, "last_login", admin_json_time(last));
+		json_object_set_new(o, "last_login_ip", last_ip[0] ?
+				    json_string(last_ip) : json_null());
+		ctl_doc(c, o);
+		return 0;
+	}
 	printf("address: %s\nname: %s\nstatus: %s\nquota: ", mi.mb.address,
 	       mi.display_name, mi.mb.enabled ? "active" : "suspended");
 	print_size(mi.mb.quota);
 	printf("\nused: %" PRIu64 "\nforward: %s\ncreated: ", mi.mb.used,
 	       mi.forward[0] ? mi.forward : "off");
 	print_time(mi.created);
-	int64_t last = 0;
-	char last_ip[64] = "";
-	if (store_mailbox_last_login(c->st, mi.mb.id, &last, last_ip, &c->err) < 0)
-		return ctl_fail(c);
 	printf("\nlast login: ");
 	if (last > 0)
 		print_time(last);

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "admin/admin_json.h"
 #include "cli/ctl.h"
 #include "store/store.h"
 
@@ -50,9 +51,19 @@ static int parse_id(const char *s, int64_t *out)
 	return 0;
 }
 
+struct queue_walk {
+	struct ctl *c;
+	int64_t now;
+};
+
 static int print_entry(const struct store_queue_msg *m, void *arg)
 {
-	int64_t now = *(const int64_t *)arg;
+	const struct queue_walk *w = arg;
+	int64_t now = w->now;
+	if (w->c->json) {
+		ctl_item(w->c, admin_queue_msg_json(m));
+		return 0;
+	}
 	char age[32], next[32];
 	span_text(now - m->created, age, sizeof age);
 	if (m->held)
@@ -75,13 +86,19 @@ int ctl_queue_list(struct ctl *c, int argc, char **argv)
 	struct store_queue_stats qs;
 	if (store_queue_stats(c->st, &qs, &c->err) != 0)
 		return ctl_fail(c);
+	struct queue_walk w = { c, now };
+	if (c->json) {
+		ctl_list_begin(c);
+		return store_queue_each(c->st, print_entry, &w, &c->err) != 0 ?
+		       ctl_fail(c) : 0;
+	}
 	if (qs.entries == 0) {
 		printf("queue is empty\n");
 		return 0;
 	}
 	printf("%-10s %7s %9s %5s %-6s %s\n", "ID", "AGE", "SIZE", "RCPTS",
 	       "NEXT", "SENDER");
-	if (store_queue_each(c->st, print_entry, &now, &c->err) != 0)
+	if (store_queue_each(c->st, print_entry, &w, &c->err) != 0)
 		return ctl_fail(c);
 	char oldest[32];
 	span_text(now - qs.oldest, oldest, sizeof oldest);
@@ -112,6 +129,12 @@ static int print_rcpt(const struct store_queue_rcpt *r, void *arg)
 	return 0;
 }
 
+static int rcpt_item(const struct store_queue_rcpt *r, void *arg)
+{
+	json_array_append_new(arg, admin_queue_rcpt_json(r));
+	return 0;
+}
+
 int ctl_queue_show(struct ctl *c, int argc, char **argv)
 {
 	int64_t id;
@@ -129,6 +152,13 @@ int ctl_queue_show(struct ctl *c, int argc, char **argv)
 	if (rc == 0) {
 		fprintf(stderr, "petrelctl: no queue entry %lld\n", (long long)id);
 		return 1;
+	}
+	if (c->json) {
+		json_t *o = admin_queue_msg_json(&m), *rcpts = json_array();
+		json_object_set_new(o, "recipients", rcpts);
+		ctl_doc(c, o);
+		rc = store_queue_get(c->st, id, &m, rcpt_item, rcpts, &c->err);
+		return rc < 0 ? ctl_fail(c) : 0;
 	}
 	time_text(m.created, created, sizeof created);
 	printf("id: %lld\nsender: <%s>\narrived: %s\nsize: %llu\n",
@@ -156,7 +186,7 @@ static int change(struct ctl *c, int argc, char **argv, const char *usage,
 		fprintf(stderr, "petrelctl: no queue entry %lld\n", (long long)id);
 		return 1;
 	}
-	printf("%lld: %s\n", (long long)id, done);
+	ctl_say(c, "%lld: %s", (long long)id, done);
 	return 0;
 }
 
@@ -222,7 +252,7 @@ int ctl_queue_retry(struct ctl *c, int argc, char **argv)
 		free(r.ids);
 		if (rc != 0)
 			return ctl_fail(c);
-		printf("%zu message(s) due now\n", done);
+		ctl_say(c, "%zu message(s) due now", done);
 		return 0;
 	}
 	return change(c, argc, argv, "queue retry ID|all", do_retry, "due now");

@@ -11,6 +11,9 @@
 
 #include <sodium.h>
 
+#include <jansson.h>
+
+#include "admin/admin_json.h"
 #include "cli/ctl.h"
 #include "http/http.h"
 #include "store/store.h"
@@ -24,10 +27,10 @@ int ctl_token_create(struct ctl *c, int argc, char **argv)
 		else if (argv[i][0] != '-' && name == NULL)
 			name = argv[i];
 		else
-			return ctl_usage_error("token create NAME [--domain DOMAIN]");
+			return ctl_usage_error("token add NAME [--domain DOMAIN]");
 	}
 	if (name == NULL)
-		return ctl_usage_error("token create NAME [--domain DOMAIN]");
+		return ctl_usage_error("token add NAME [--domain DOMAIN]");
 	char token[HTTP_TOKEN_LEN + 1];
 	unsigned char hash[HTTP_TOKEN_HASH_LEN];
 	http_token_new(token, hash);
@@ -36,8 +39,13 @@ int ctl_token_create(struct ctl *c, int argc, char **argv)
 		sodium_memzero(token, sizeof token);
 		return ctl_fail(c);
 	}
-	printf("token %lld (%s) for %s:\n%s\n", (long long)id, name,
-	       domain[0] ? domain : "every domain", token);
+	if (c->json)
+		ctl_doc(c, json_pack("{s:I, s:s, s:s?, s:s}", "id", (json_int_t)id,
+				     "name", name, "domain", domain[0] ? domain : NULL,
+				     "token", token));
+	else
+		printf("token %lld (%s) for %s:\n%s\n", (long long)id, name,
+		       domain[0] ? domain : "every domain", token);
 	fprintf(stderr, "petrelctl: store it now; it is not shown again\n");
 	sodium_memzero(token, sizeof token);
 	return 0;
@@ -54,7 +62,17 @@ static void time_text(int64_t t, char *out, size_t outsz)
 
 static int print_token(const struct store_token *t, void *arg)
 {
-	(void)arg;
+	struct ctl *c = arg;
+	if (c->json) {
+		ctl_item(c, json_pack("{s:I, s:s, s:s?, s:o, s:o, s:s?, s:b}",
+				      "id", (json_int_t)t->id, "name", t->name,
+				      "domain", t->domain[0] ? t->domain : NULL,
+				      "created", admin_json_time(t->created),
+				      "last_used", admin_json_time(t->last_used),
+				      "last_ip", t->last_ip[0] ? t->last_ip : NULL,
+				      "revoked", t->revoked));
+		return 0;
+	}
 	char created[32], used[32];
 	time_text(t->created, created, sizeof created);
 	time_text(t->last_used, used, sizeof used);
@@ -69,9 +87,11 @@ int ctl_token_list(struct ctl *c, int argc, char **argv)
 	(void)argv;
 	if (argc != 0)
 		return ctl_usage_error("token list");
-	printf("%-6s %-20s %-24s %-20s %-20s %-15s %s\n", "ID", "NAME", "SCOPE",
-	       "CREATED", "LAST USED", "LAST IP", "STATE");
-	return store_token_each(c->st, print_token, NULL, &c->err) != 0 ?
+	ctl_list_begin(c);
+	if (!c->json)
+		printf("%-6s %-20s %-24s %-20s %-20s %-15s %s\n", "ID", "NAME",
+		       "SCOPE", "CREATED", "LAST USED", "LAST IP", "STATE");
+	return store_token_each(c->st, print_token, c, &c->err) != 0 ?
 	       ctl_fail(c) : 0;
 }
 
@@ -93,6 +113,6 @@ int ctl_token_revoke(struct ctl *c, int argc, char **argv)
 		fprintf(stderr, "petrelctl: no token %lld\n", id);
 		return 1;
 	}
-	printf("token %lld revoked\n", id);
+	ctl_say(c, "token %lld revoked", id);
 	return 0;
 }

@@ -18,34 +18,13 @@ static enum store_alias_kind route_kind(const struct http_ctx *c)
 	return strstr(c->route->pattern, "/groups") ? STORE_GROUP : STORE_ALIAS;
 }
 
-static json_t *alias_json(const struct store_alias *a)
-{
-	json_t *o = json_object();
-	json_t *members = json_array(), *senders = json_array();
-	json_object_set_new(o, "address", json_string(a->address));
-	for (size_t i = 0; i < a->n_targets; i++)
-		json_array_append_new(a->target_kinds[i] == STORE_TARGET_SENDER ?
-				      senders : members,
-				      json_string(a->targets[i]));
-	if (a->kind == STORE_GROUP) {
-		json_object_set_new(o, "members", members);
-		json_object_set_new(o, "senders", senders);
-		json_object_set_new(o, "posting", json_string(
-			(unsigned)a->post < 3 ? post_names[a->post] : "anyone"));
-	} else {
-		json_object_set_new(o, "targets", members);
-		json_decref(senders);
-	}
-	return o;
-}
-
 /* ---- lists --------------------------------------------------------------- */
 
 static int list_one(const struct store_alias *a, void *arg)
 {
 	struct http_list *l = arg;
 	if (http_list_take(l, a->address))
-		json_array_append_new(l->items, alias_json(a));
+		json_array_append_new(l->items, admin_alias_json(a));
 	return l->more;
 }
 
@@ -104,7 +83,7 @@ static int reply_alias(struct http_ctx *c, int status, const char *address)
 		return rc == 0 ? http_error(c, 404, "not_found", "address",
 					    "no alias %s", address) :
 		       http_store_error(c, &err);
-	json_t *o = alias_json(&a);
+	json_t *o = admin_alias_json(&a);
 	store_alias_free(&a);
 	return http_reply(c, status, o);
 }
@@ -114,7 +93,7 @@ static int alias_show(struct http_ctx *c)
 	struct store_alias a;
 	if (http_params_done(c) != 0 || find_alias(c, &a) != 0)
 		return -1;
-	json_t *o = alias_json(&a);
+	json_t *o = admin_alias_json(&a);
 	store_alias_free(&a);
 	return http_reply(c, 200, o);
 }

@@ -23,52 +23,9 @@ static bool visible(const struct http_ctx *c, const struct store_queue_msg *m)
 	return http_scope_allows(c, sender_domain(m->sender));
 }
 
-/* Text from the store or a remote server as a JSON string: as it is when
- * it is UTF-8, else with every byte outside printable ASCII as '?'. */
-static json_t *text_json(const char *s)
-{
-	json_t *v = json_string(s);
-	if (v != NULL)
-		return v;
-	size_t n = strlen(s);
-	char *copy = malloc(n + 1);
-	if (copy == NULL)
-		abort();
-	for (size_t i = 0; i <= n; i++)
-		copy[i] = (i < n && (s[i] < 0x20 || s[i] > 0x7e)) ? '?' : s[i];
-	v = json_string(copy);
-	free(copy);
-	return v;
-}
-
-static json_t *msg_json(const struct store_queue_msg *m)
-{
-	json_t *o = json_object();
-	json_object_set_new(o, "id", json_integer(m->id));
-	json_object_set_new(o, "sender", text_json(m->sender));
-	json_object_set_new(o, "size", json_integer((json_int_t)m->size));
-	json_object_set_new(o, "created", http_json_time(m->created));
-	json_object_set_new(o, "recipient_count", json_integer(m->n_rcpts));
-	json_object_set_new(o, "next_try", http_json_time(m->next_try));
-	json_object_set_new(o, "held", json_boolean(m->held));
-	return o;
-}
-
 static int rcpt_json(const struct store_queue_rcpt *r, void *arg)
 {
-	json_t *o = json_object();
-	json_object_set_new(o, "address", text_json(r->addr));
-	if (r->orcpt[0] != '\0')
-		json_object_set_new(o, "original_recipient", text_json(r->orcpt));
-	json_object_set_new(o, "state", json_string(r->state == STORE_QR_BOUNCE ?
-						    "bounce" : "pending"));
-	json_object_set_new(o, "attempts", json_integer(r->attempts));
-	json_object_set_new(o, "last_try", http_json_time(r->last_try));
-	json_object_set_new(o, "next_try", r->state == STORE_QR_BOUNCE ?
-			    json_null() : http_json_time(r->next_try));
-	json_object_set_new(o, "last_reply", r->last_reply[0] ?
-			    text_json(r->last_reply) : json_null());
-	json_array_append_new(arg, o);
+	json_array_append_new(arg, admin_queue_rcpt_json(r));
 	return 0;
 }
 
@@ -136,7 +93,7 @@ static int list_one(const struct store_queue_msg *m, void *arg)
 		w->more = true;
 		return 1;
 	}
-	json_array_append_new(w->items, msg_json(m));
+	json_array_append_new(w->items, admin_queue_msg_json(m));
 	w->n++;
 	w->last[0] = m->created;
 	w->last[1] = m->id;
@@ -206,7 +163,7 @@ static int queue_stats(struct http_ctx *c)
 	json_object_set_new(o, "recipients", json_integer((json_int_t)w.s.rcpts));
 	json_object_set_new(o, "bytes", json_integer((json_int_t)w.s.bytes));
 	json_object_set_new(o, "held", json_integer((json_int_t)w.s.held));
-	json_object_set_new(o, "oldest", http_json_time(w.s.oldest));
+	json_object_set_new(o, "oldest", admin_json_time(w.s.oldest));
 	json_object_set_new(o, "oldest_age", w.s.oldest > 0 ?
 			    json_integer(c->req->now > w.s.oldest ?
 					 c->req->now - w.s.oldest : 0) :
@@ -232,9 +189,9 @@ static int queue_show(struct http_ctx *c)
 					  "no queue entry %lld", (long long)m.id);
 		return http_store_error(c, &err);
 	}
-	json_t *o = msg_json(&m);
+	json_t *o = admin_queue_msg_json(&m);
 	if (m.envid[0] != '\0')
-		json_object_set_new(o, "envelope_id", text_json(m.envid));
+		json_object_set_new(o, "envelope_id", admin_json_text(m.envid));
 	json_object_set_new(o, "recipients", rcpts);
 	return http_reply(c, 200, o);
 }

@@ -11,21 +11,6 @@
 
 #include "http/http_private.h"
 
-/* Entry fields are free of control characters but may hold bytes a peer
- * chose that are not UTF-8: those become '?'. */
-static json_t *field_json(const char *s)
-{
-	json_t *v = json_string(s);
-	if (v != NULL)
-		return v;
-	char copy[STORE_AUDIT_FIELD_MAX + 1];
-	size_t i = 0;
-	for (; s[i] != '\0' && i < sizeof copy - 1; i++)
-		copy[i] = (unsigned char)s[i] > 0x7e ? '?' : s[i];
-	copy[i] = '\0';
-	return json_string(copy);
-}
-
 /* ?since=: Unix seconds, "YYYY-MM-DD" or "YYYY-MM-DDTHH:MM:SSZ" (UTC,
  * as the API writes times). -1 if none of them. */
 static int64_t parse_since(const char *s)
@@ -59,15 +44,7 @@ struct audit_walk {
 static int entry_one(const struct store_audit_entry *e, void *arg)
 {
 	struct audit_walk *w = arg;
-	json_t *o = json_object();
-	json_object_set_new(o, "id", json_integer(e->id));
-	json_object_set_new(o, "time", http_json_time(e->time));
-	json_object_set_new(o, "actor", field_json(e->actor));
-	json_object_set_new(o, "kind", field_json(e->kind));
-	json_object_set_new(o, "subject", field_json(e->subject));
-	json_object_set_new(o, "ip", field_json(e->ip));
-	json_object_set_new(o, "detail", field_json(e->detail));
-	json_object_set_new(o, "hash", json_string(e->hash));
+	json_t *o = admin_audit_json(e);
 	json_array_append_new(w->items, o);
 	w->last = e->id;
 	return 0;

@@ -2,39 +2,11 @@
  * their plan (mailbox limit, quotas), status, catch-all and two-factor
  * policy, as petrelctl domain shows and changes them. Creating domains,
  * plans and status are for global tokens; a token scoped to a domain
- * sees and manages only that one (catch-all, 2FA policy). There is no
- * DELETE: the store has no call that removes a domain yet. */
+ * sees and manages only that one (catch-all, 2FA policy). */
 #include <string.h>
 #include <strings.h>
 
 #include "http/http_private.h"
-
-static json_t *domain_json(const struct store_domain *d)
-{
-	json_t *o = json_object();
-	json_object_set_new(o, "name", json_string(d->name));
-	json_object_set_new(o, "unicode", json_string(d->unicode));
-	json_object_set_new(o, "created", http_json_time(d->created));
-	if (d->alias_of[0] != '\0') {
-		json_object_set_new(o, "alias_of", json_string(d->alias_of));
-		return o;
-	}
-	json_object_set_new(o, "alias_of", json_null());
-	json_object_set_new(o, "status", json_string(
-		d->status == STORE_DOMAIN_SUSPENDED ? "suspended" : "active"));
-	json_t *plan = json_object();
-	json_object_set_new(plan, "max_mailboxes", json_integer(d->max_mailboxes));
-	json_object_set_new(plan, "mailbox_quota",
-			    json_integer((json_int_t)d->mailbox_quota));
-	json_object_set_new(plan, "domain_quota",
-			    json_integer((json_int_t)d->domain_quota));
-	json_object_set_new(o, "plan", plan);
-	json_object_set_new(o, "catchall", d->catchall[0] ?
-			    json_string(d->catchall) : json_null());
-	json_object_set_new(o, "mailboxes", json_integer(d->mailboxes));
-	json_object_set_new(o, "used", json_integer((json_int_t)d->used));
-	return o;
-}
 
 /* ---- GET /api/v1/domains ------------------------------------------------- */
 
@@ -48,7 +20,7 @@ static int list_one(const struct store_domain *d, void *arg)
 	struct list_walk *w = arg;
 	if (!http_scope_allows(w->c, d->name) || !http_list_take(&w->l, d->name))
 		return 0;
-	json_array_append_new(w->l.items, domain_json(d));
+	json_array_append_new(w->l.items, admin_domain_json(d));
 	return 0;
 }
 
@@ -92,7 +64,7 @@ static int reply_domain(struct http_ctx *c, int status, const char *name)
 		return rc == 0 ? http_error(c, 404, "not_found", "domain",
 					    "no hosted domain %s", name) :
 		       http_store_error(c, &err);
-	json_t *o = domain_json(&d);
+	json_t *o = admin_domain_json(&d);
 	if (d.alias_of[0] == '\0') {
 		struct alias_walk w = { d.name, json_array() };
 		json_object_set_new(o, "aliases", w.names);
@@ -233,11 +205,39 @@ out:
 	return rc;
 }
 
+/* ---- DELETE /api/v1/domains/{domain}[?force=true] ----------------------- */
+
+/* Global tokens only. A domain with mailboxes, aliases or domain aliases
+ * is refused with 409 unless force=true, which removes them all with
+ * their mail (store_domain_remove). */
+static int domain_remove(struct http_ctx *c)
+{
+	struct store_domain d;
+	bool force = false;
+	if (http_require_global(c) != 0 ||
+	    http_param_bool(c, "force", &force) < 0 || http_params_done(c) != 0 ||
+	    http_domain_access(c, c->cap[0], &d) != 0)
+		return -1;
+	struct store_removed rm;
+	struct err err;
+	err_clear(&err);
+	if (store_domain_remove(c->api->st, d.name, force, &rm, &err) != 0)
+		return err.kind == ERR_PEER ?
+		       http_error(c, 409, "not_empty", "force", "%s", err.msg) :
+		       http_model_error(c, &err, "domain");
+	return http_reply(c, 200, json_pack("{s:s, s:I, s:I, s:I, s:I}",
+		"removed", d.name, "mailboxes", (json_int_t)rm.mailboxes,
+		"aliases", (json_int_t)rm.aliases,
+		"messages", (json_int_t)rm.messages,
+		"bytes", (json_int_t)rm.bytes));
+}
+
 static const struct http_route routes[] = {
 	{ HTTP_M_GET, "/api/v1/domains", domains_list, 0 },
 	{ HTTP_M_POST, "/api/v1/domains", domains_create, 0 },
 	{ HTTP_M_GET, "/api/v1/domains/{domain}", domain_show, 0 },
 	{ HTTP_M_PATCH, "/api/v1/domains/{domain}", domain_update, 0 },
+	{ HTTP_M_DELETE, "/api/v1/domains/{domain}", domain_remove, 0 },
 };
 
 const struct http_route_table http_domain_routes = {

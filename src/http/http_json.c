@@ -77,17 +77,6 @@ int http_reply(struct http_ctx *c, int status, json_t *body)
 	return 0;
 }
 
-json_t *http_json_time(int64_t t)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-	char buf[32];
-	if (t <= 0 || gmtime_r(&tt, &tm) == NULL ||
-	    strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		return json_null();
-	return json_string(buf);
-}
-
 /* ---- request bodies ---------------------------------------------------- */
 
 static size_t depth(json_t *v)

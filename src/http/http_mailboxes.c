@@ -16,20 +16,6 @@
 #include "auth/auth.h"
 #include "http/http_private.h"
 
-static json_t *mailbox_json(const struct store_mailbox_info *i)
-{
-	json_t *o = json_object();
-	json_object_set_new(o, "address", json_string(i->mb.address));
-	json_object_set_new(o, "display_name", json_string(i->display_name));
-	json_object_set_new(o, "quota", json_integer((json_int_t)i->mb.quota));
-	json_object_set_new(o, "used", json_integer((json_int_t)i->mb.used));
-	json_object_set_new(o, "enabled", json_boolean(i->mb.enabled));
-	json_object_set_new(o, "forward", i->forward[0] ?
-			    json_string(i->forward) : json_null());
-	json_object_set_new(o, "created", http_json_time(i->created));
-	return o;
-}
-
 static int reply_mailbox(struct http_ctx *c, int status, const char *address,
 			 const char *password)
 {
@@ -41,7 +27,7 @@ static int reply_mailbox(struct http_ctx *c, int status, const char *address,
 		return rc == 0 ? http_error(c, 404, "not_found", "address",
 					    "no mailbox %s", address) :
 		       http_store_error(c, &err);
-	json_t *o = mailbox_json(&i);
+	json_t *o = admin_mailbox_json(&i);
 	if (password != NULL)
 		json_object_set_new(o, "password", json_string(password));
 	return http_reply(c, status, o);
@@ -69,7 +55,7 @@ static int list_one(const struct store_mailbox *mb, void *arg)
 		w->err = 1;
 		return 1;
 	}
-	json_array_append_new(w->l.items, mailbox_json(&i));
+	json_array_append_new(w->l.items, admin_mailbox_json(&i));
 	return 0;
 }
 
@@ -200,7 +186,24 @@ static int mailbox_show(struct http_ctx *c)
 	struct store_mailbox_info i;
 	if (http_params_done(c) != 0 || http_mailbox_access(c, c->cap[0], &i) != 0)
 		return -1;
-	return http_reply(c, 200, mailbox_json(&i));
+	return http_reply(c, 200, admin_mailbox_json(&i));
+}
+
+/* DELETE: the mailbox with all its mail (store_mailbox_remove); not
+ * through a session: a user does not delete themselves. */
+static int mailbox_remove(struct http_ctx *c)
+{
+	struct store_mailbox_info i;
+	if (http_params_done(c) != 0 || http_mailbox_access(c, c->cap[0], &i) != 0)
+		return -1;
+	struct store_removed rm;
+	struct err err;
+	err_clear(&err);
+	if (store_mailbox_remove(c->api->st, i.mb.address, &rm, &err) != 0)
+		return http_model_error(c, &err, "address");
+	return http_reply(c, 200, json_pack("{s:s, s:I, s:I}",
+		"removed", i.mb.address, "messages", (json_int_t)rm.messages,
+		"bytes", (json_int_t)rm.bytes));
 }
 
 static int mailbox_update(struct http_ctx *c)
@@ -366,24 +369,11 @@ static int mailbox_usage(struct http_ctx *c)
 
 /* ---- app passwords ------------------------------------------------------- */
 
-static json_t *app_password_json(const struct store_app_password *ap)
-{
-	json_t *o = json_object();
-	json_object_set_new(o, "id", json_integer(ap->id));
-	json_object_set_new(o, "name", json_string(ap->name));
-	json_object_set_new(o, "created", http_json_time(ap->created));
-	json_object_set_new(o, "last_used", http_json_time(ap->last_used));
-	json_object_set_new(o, "last_ip", ap->last_ip[0] ?
-			    json_string(ap->last_ip) : json_null());
-	json_object_set_new(o, "revoked", http_json_time(ap->revoked));
-	return o;
-}
-
 static int ap_one(const struct store_app_password *ap, void *arg)
 {
 	struct http_list *l = arg;
 	if (http_list_take(l, ap->name))
-		json_array_append_new(l->items, app_password_json(ap));
+		json_array_append_new(l->items, admin_app_password_json(ap));
 	return 0;
 }
 
@@ -462,6 +452,7 @@ static const struct http_route routes[] = {
 	{ HTTP_M_POST, "/api/v1/domains/{domain}/mailboxes", mailboxes_create, 0 },
 	{ HTTP_M_GET, "/api/v1/mailboxes/{address}", mailbox_show, S },
 	{ HTTP_M_PATCH, "/api/v1/mailboxes/{address}", mailbox_update, 0 },
+	{ HTTP_M_DELETE, "/api/v1/mailboxes/{address}", mailbox_remove, 0 },
 	{ HTTP_M_POST, "/api/v1/mailboxes/{address}/password", mailbox_password, S },
 	{ HTTP_M_GET, "/api/v1/mailboxes/{address}/usage", mailbox_usage, S },
 	{ HTTP_M_GET, "/api/v1/mailboxes/{address}/app-passwords",

@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "core/limits.h"
+#include "admin/admin_json.h"
 #include "http/http.h"
 #include "store/store.h"
 
@@ -113,8 +114,6 @@ void http_error_resp(struct http_response *resp, int status,
 int http_store_error(struct http_ctx *c, const struct err *err);
 /* status with body (NULL: no body, for 204); takes body's reference. */
 int http_reply(struct http_ctx *c, int status, json_t *body);
-/* "2026-11-26T13:01:27Z", or JSON null for 0. */
-json_t *http_json_time(int64_t t);
 
 /* ---- query parameters and list pages ------------------------------------- */
 /* The value of query parameter name (marks it used), or NULL. */

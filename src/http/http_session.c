@@ -204,7 +204,7 @@ static int login(struct http_ctx *c)
 	json_t *o = json_object();
 	json_object_set_new(o, "token", json_string(tok));
 	json_object_set_new(o, "address", json_string(s->address));
-	json_object_set_new(o, "expires", http_json_time(s->expires));
+	json_object_set_new(o, "expires", admin_json_time(s->expires));
 	sodium_memzero(tok, sizeof tok);
 	rc = http_reply(c, 200, o);
 out:
@@ -241,8 +241,8 @@ static int session_show(struct http_ctx *c)
 		return -1;
 	json_t *o = json_object();
 	json_object_set_new(o, "address", json_string(c->session->address));
-	json_object_set_new(o, "created", http_json_time(c->session->created));
-	json_object_set_new(o, "expires", http_json_time(c->session->expires));
+	json_object_set_new(o, "created", admin_json_time(c->session->created));
+	json_object_set_new(o, "expires", admin_json_time(c->session->expires));
 	return http_reply(c, 200, o);
 }
 

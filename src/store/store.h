@@ -762,6 +762,22 @@ int store_mailbox_set_display_name(struct store *st, const char *address,
 int store_mailbox_set_password(struct store *st, const char *address,
 			       const char *pw_hash, struct err *err);
 
+/* What a removal took away (store_remove.c). */
+struct store_removed {
+	int64_t mailboxes, aliases, messages, bytes;
+};
+/* Remove a mailbox with all its mail, app passwords, group memberships,
+ * alias targets and catch-all naming it; audited "mailbox.remove".
+ * ERR_NOTFOUND if there is none. out may be NULL. */
+int store_mailbox_remove(struct store *st, const char *address,
+			 struct store_removed *out, struct err *err);
+/* Remove a domain. Without force, one with mailboxes, aliases, groups or
+ * domain aliases is refused (ERR_PEER, saying what it has); with force
+ * all of them go too, and API tokens scoped to it are revoked. A domain
+ * alias is removed alone. Audited "domain.remove". */
+int store_domain_remove(struct store *st, const char *name, bool force,
+			struct store_removed *out, struct err *err);
+
 enum store_alias_kind {
 	STORE_ALIAS = 0,	/* address -> targets */
 	STORE_GROUP = 1,	/* distribution list with a posting policy */

@@ -50,7 +50,7 @@ def base(srv):
 
 
 def make_token(srv, name, domain=None):
-    args = ["token", "create", name] + (["--domain", domain] if domain else [])
+    args = ["token", "add", name] + (["--domain", domain] if domain else [])
     out = srv.ctl(*args).stdout.decode()
     m = re.search(r"^token (\d+) .*\n(ptk_[A-Za-z0-9_-]{43})$", out, re.M)
     assert m, out
@@ -216,7 +216,7 @@ def test_token_lifecycle(srv):
     assert "revoked" in srv.ctl("token", "list").stdout.decode()
     p = srv.ctl("token", "revoke", "999999", check=False)
     assert p.returncode == 1 and b"no token" in p.stderr
-    p = srv.ctl("token", "create", "x", "--domain", "nothosted.test", check=False)
+    p = srv.ctl("token", "add", "x", "--domain", "nothosted.test", check=False)
     assert p.returncode == 1 and b"not hosted" in p.stderr
 
 
@@ -419,7 +419,7 @@ def test_every_doc_example_runs(srv, token):
     ids = [fresh_entry(srv, token)["id"] for _ in range(2)]
     # the tenant examples: DOMAIN is made by the first of them; MAILBOX
     # exists, with an app password to revoke and a session to end
-    out = srv.ctl("app-password", "add", OTHER, "doc-example").stdout.decode()
+    out = srv.ctl("apppass", "add", OTHER, "doc-example").stdout.decode()
     appid = re.search(r"app password (\d+) for", out).group(1)
     status, _, sess = request(srv, "POST", "/api/v1/login", body={
         "user": OTHER, "password": OTHER_PASSWORD})

@@ -189,7 +189,7 @@ def test_full_lifecycle(srv, token):
     assert d["catchall"] is None and d["status"] == "suspended"
 
     # every change is in the audit log under the token's name
-    out = srv.ctl("audit", "list").stdout.decode()
+    out = srv.ctl("audit", "show").stdout.decode()
     for kind in ("domain.add", "mailbox.add", "mailbox.password",
                  "app-password.revoke", "group.add", "mailbox.suspend"):
         assert re.search(r"%s\s+api:tenants" % re.escape(kind), out), kind
@@ -260,7 +260,7 @@ def test_conflicts_and_validation(srv, token):
     err("GET", "/api/v1/mailboxes/nobody@" + dom, None, 404, "not_found",
         "address")
     err("GET", "/api/v1/domains/..", None, 404, "not_found", "domain")
-    err("DELETE", "/api/v1/mailboxes/carol@" + dom, None, 405,
+    err("PUT", "/api/v1/mailboxes/carol@" + dom, None, 405,
         "method_not_allowed")
     err("POST", path, b"x" * (2 << 20), 413, "payload_too_large",
         ctype="application/json")
@@ -411,14 +411,14 @@ def test_login_session_scope_and_logout(srv, token):
     api(srv, "POST", "/api/v1/logout", sess, want=204)
     st, _, parsed = request(srv, "GET", "/api/v1/session", sess)
     assert st == 401 and parsed["error"]["code"] == "invalid_token"
-    out = srv.ctl("audit", "list").stdout.decode()
+    out = srv.ctl("audit", "show").stdout.decode()
     assert re.search(r"login\.ok\s+%s" % re.escape(me), out) or me in out
 
 
 def test_login_with_totp(srv, token):
     dom = new_domain(srv, token)
     me = new_mailbox(srv, token, dom, "totp")["address"]
-    out = srv.ctl("totp", "enable", me, "--no-qr").stdout.decode()
+    out = srv.ctl("2fa", "enable", me, "--no-qr").stdout.decode()
     secret = re.search(r"^secret: ([A-Z2-7]+)$", out, re.M).group(1)
     st, _, parsed = login(srv, me, PASSWORD)
     assert st == 401

@@ -36,7 +36,7 @@ def server():
 
 
 def app_password(srv, address, name="Phone"):
-    out = srv.ctl("app-password", "add", address, name).stdout.decode()
+    out = srv.ctl("apppass", "add", address, name).stdout.decode()
     m = APP_RE.search(out)
     assert m, out
     ident = int(re.search(r"app password (\d+) for", out).group(1))
@@ -99,7 +99,7 @@ def smtp_login(srv, user, password):
 def app_list(srv, address):
     """{id: (status, last_used, last_ip, name)} from `app-password list`."""
     rows = {}
-    out = srv.ctl("app-password", "list", address).stdout.decode()
+    out = srv.ctl("apppass", "list", address).stdout.decode()
     for line in out.splitlines()[1:]:
         f = line.split()
         # ID STATUS CREATED(2 fields) LAST-USED(2 fields or "-") IP NAME
@@ -122,7 +122,7 @@ def wait_for(fn, what):
 
 
 def audit_rows(srv):
-    out = srv.ctl("audit", "list").stdout.decode()
+    out = srv.ctl("audit", "show").stdout.decode()
     return out.splitlines()[1:]
 
 
@@ -167,7 +167,7 @@ def test_revoked_app_password_stops_at_once(server):
         assert imap_login(server, address, pw)[0]
         assert pop3_login(server, address, pw)[0]
         assert smtp_login(server, address, pw)[0]
-    out = server.ctl("app-password", "revoke", address, ident).stdout.decode()
+    out = server.ctl("apppass", "revoke", address, ident).stdout.decode()
     assert "revoked" in out
     assert not imap_login(server, address, pw)[0]
     assert not pop3_login(server, address, pw)[0]
@@ -177,7 +177,7 @@ def test_revoked_app_password_stops_at_once(server):
     rows = app_list(server, address)
     assert rows[ident][0] == "revoked" and rows[keep_id][0] == "valid"
     # revoking twice, or someone else's, is an error
-    p = server.ctl("app-password", "revoke", address, ident, check=False)
+    p = server.ctl("apppass", "revoke", address, ident, check=False)
     assert p.returncode == 1 and b"no valid app password" in p.stderr
 
 
@@ -219,7 +219,7 @@ def totp_code(secret_b32, t):
 
 def test_totp(server):
     address = server.new_mailbox("totp")
-    out = server.ctl("totp", "enable", address, "--no-qr").stdout.decode()
+    out = server.ctl("2fa", "enable", address, "--no-qr").stdout.decode()
     secret = re.search(r"^secret: ([A-Z2-7]+)$", out, re.M).group(1)
     uri = re.search(r"^uri: (\S+)$", out, re.M).group(1)
     assert uri == ("otpauth://totp/petrel:%s?secret=%s&issuer=petrel"
@@ -227,20 +227,20 @@ def test_totp(server):
     assert len(base64.b32decode(secret + "=" * (-len(secret) % 8))) == 20
 
     code = totp_code(secret, int(time.time()))
-    p = server.ctl("totp", "verify", address, code, check=False)
+    p = server.ctl("2fa", "verify", address, code, check=False)
     assert p.returncode == 0 and b"accepted" in p.stdout
     # the same code twice is a replay
-    p = server.ctl("totp", "verify", address, code, check=False)
+    p = server.ctl("2fa", "verify", address, code, check=False)
     assert p.returncode == 1 and b"rejected" in p.stdout
     wrong = "%06d" % ((int(code) + 1) % 1000000)
-    assert server.ctl("totp", "verify", address, wrong, check=False).returncode == 1
-    assert server.ctl("totp", "verify", address, "12ab56", check=False).returncode == 1
+    assert server.ctl("2fa", "verify", address, wrong, check=False).returncode == 1
+    assert server.ctl("2fa", "verify", address, "12ab56", check=False).returncode == 1
 
     # the secret is never in the audit log
     assert all(secret not in row for row in audit_rows(server))
 
-    server.ctl("totp", "disable", address)
-    p = server.ctl("totp", "verify", address, totp_code(secret, int(time.time())),
+    server.ctl("2fa", "disable", address)
+    p = server.ctl("2fa", "verify", address, totp_code(secret, int(time.time())),
                    check=False)
     assert p.returncode == 1 and b"no TOTP" in p.stderr
 
@@ -248,7 +248,7 @@ def test_totp(server):
 @pytest.mark.skipif(shutil.which("oathtool") is None, reason="oathtool not installed")
 def test_totp_matches_oathtool(server):
     address = server.new_mailbox("oath")
-    out = server.ctl("totp", "enable", address, "--no-qr").stdout.decode()
+    out = server.ctl("2fa", "enable", address, "--no-qr").stdout.decode()
     secret = re.search(r"^secret: ([A-Z2-7]+)$", out, re.M).group(1)
     for t in (59, 1111111109, 1234567890, 2000000000):
         when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(t))
@@ -259,14 +259,14 @@ def test_totp_matches_oathtool(server):
     code = subprocess.run(["oathtool", "--totp", "-b", secret],
                           stdout=subprocess.PIPE, check=True).stdout.decode().strip()
     assert code in {totp_code(secret, now + d) for d in (-30, 0, 30)}
-    assert server.ctl("totp", "verify", address, code, check=False).returncode == 0
+    assert server.ctl("2fa", "verify", address, code, check=False).returncode == 0
 
 
 @pytest.mark.skipif(not os.access("/usr/bin/qrencode", os.X_OK),
                     reason="qrencode not installed")
 def test_totp_qr(server):
     address = server.new_mailbox("qr")
-    out = server.ctl("totp", "enable", address, "--qr").stdout.decode()
+    out = server.ctl("2fa", "enable", address, "--qr").stdout.decode()
     assert "\u2588" in out      # block characters of the code
 
 
@@ -275,7 +275,7 @@ def test_audit_log(server):
     ident, pw = app_password(server, address)
     assert imap_login(server, address, pw)[0]
     assert not pop3_login(server, address, "Wrong-password-1")[0]
-    server.ctl("app-password", "revoke", address, ident)
+    server.ctl("apppass", "revoke", address, ident)
     server.ctl("mailbox", "quota", address, "10M")
 
     def logged():
@@ -293,9 +293,9 @@ def test_audit_log(server):
                           ("mailbox.quota", address)):
         assert any((" %s " % kind) in r and subject in r and "petrelctl:" in r
                    for r in rows), (kind, rows)
-    since = server.ctl("audit", "list", "--since", "1h").stdout.decode()
+    since = server.ctl("audit", "show", "--since", "1h").stdout.decode()
     assert domain in since
-    assert domain not in server.ctl("audit", "list", "--since", "2100-01-01").stdout.decode()
+    assert domain not in server.ctl("audit", "show", "--since", "2100-01-01").stdout.decode()
 
     p = server.ctl("audit", "verify")
     assert b"intact" in p.stdout

@@ -27,7 +27,7 @@ def srv():
 
 @pytest.fixture(scope="module")
 def token(srv):
-    out = srv.ctl("token", "create", "import-tests").stdout.decode()
+    out = srv.ctl("token", "add", "import-tests").stdout.decode()
     return re.search(r"(ptk_[A-Za-z0-9_-]{43})", out).group(1)
 
 

@@ -109,8 +109,8 @@ def smtp_login(srv, user, password, src="127.0.0.1"):
 
 
 def audit(srv, *filters):
-    out = srv.ctl("audit", "list", "--json", *filters).stdout.decode()
-    return [json.loads(line) for line in out.splitlines() if line]
+    out = srv.ctl("audit", "show", "--json", *filters).stdout.decode()
+    return json.loads(out)
 
 
 def wait_for(fn, what, tries=400):
@@ -231,9 +231,9 @@ def test_audit_query_cli(server):
     assert audit(server, "--domain", domain, "--actor", "nobody") == []
     assert audit(server, "--domain", domain, "--since", "2100-01-01") == []
     # the table form too, and a bad option is a usage error
-    text = server.ctl("audit", "list", "--domain", domain).stdout.decode()
+    text = server.ctl("audit", "show", "--domain", domain).stdout.decode()
     assert "mailbox.suspend" in text and text.startswith("ID ")
-    p = server.ctl("audit", "list", "--colour", "red", check=False)
+    p = server.ctl("audit", "show", "--colour", "red", check=False)
     assert p.returncode != 0
 
 
@@ -244,7 +244,7 @@ def test_audit_query_api(server):
     server.ctl("mailbox", "suspend", address)
 
     def token(*args):
-        out = server.ctl("token", "create", *args).stdout.decode()
+        out = server.ctl("token", "add", *args).stdout.decode()
         return re.search(r"^(ptk_[A-Za-z0-9_-]{43})$", out, re.M).group(1)
 
     def get(tok, query):
