@@ -399,10 +399,6 @@ int main(int argc, char **argv)
 
 	if (queue_runner_start(runner, st, &err) != 0)
 		goto fatal;
-	struct http_server *admin = NULL;
-	if (n_admin > 0 &&
-	    http_server_start(cfg, st, admin_tls, admin_fds, n_admin, &admin, &err) != 0)
-		goto fatal;
 	struct smtp_server *srv = smtp_server_new(cfg, st, tls);
 	struct jobs *jobs = jobs_new(2);
 	struct auth *auth = auth_new(st, jobs);
@@ -416,6 +412,12 @@ int main(int argc, char **argv)
 		.ip_ranges = cfg->login_ip_max_failures_ranges,
 	};
 	auth_set_guard(auth, &gconf);
+	/* the API's logins count and lock with the mail protocols' */
+	struct http_server *admin = NULL;
+	if (n_admin > 0 &&
+	    http_server_start(cfg, st, auth, admin_tls, admin_fds, n_admin,
+			      &admin, &err) != 0)
+		goto fatal;
 	struct pop3_server *pop3 = pop3_server_new(cfg, st, tls, jobs, auth);
 	struct imap_server *imap = imap_server_new(cfg, st, tls, auth);
 	struct smtp_server *subm = smtp_submission_new(cfg, st, tls, auth);

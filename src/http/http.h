@@ -90,6 +90,11 @@ struct http_api_options {
 	uint64_t default_quota;		/* new mailboxes, bytes; 0 unlimited */
 	unsigned long long pw_opslimit;	/* Argon2id cost of new password */
 	size_t pw_memlimit;		/* hashes; 0: auth_password_hash's */
+	/* Login protection shared with IMAP, POP3 and SMTP (auth.h,
+	 * guard.h): a locked account or address fails POST /api/v1/login,
+	 * and its outcomes count there. Borrowed; NULL: the API's own
+	 * per-address limiter only. */
+	struct auth *auth;
 };
 void http_api_options_default(struct http_api_options *o);
 
@@ -114,9 +119,10 @@ struct http_server;
  * privilege drop; the server takes them over) on a new thread with its
  * own event loop. tls: the context new connections take (reloadable;
  * borrowed, must outlive the server); NULL = plain HTTP (admin_plaintext).
- * The store is borrowed until http_server_stop. */
+ * The store and auth (NULL: none) are borrowed until http_server_stop. */
+struct auth;
 int http_server_start(const struct config *cfg, struct store *st,
-		      struct net_tls_ref *tls, const int *fds, size_t nfds,
+		      struct auth *auth, struct net_tls_ref *tls, const int *fds, size_t nfds,
 		      struct http_server **out, struct err *err)
 	__attribute__((warn_unused_result));
 /* Stop serving, close every connection, join the thread; *sp = NULL. */

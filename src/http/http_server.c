@@ -204,7 +204,7 @@ static void *server_main(void *arg)
 }
 
 int http_server_start(const struct config *cfg, struct store *st,
-		      struct net_tls_ref *tls, const int *fds, size_t nfds,
+		      struct auth *auth, struct net_tls_ref *tls, const int *fds, size_t nfds,
 		      struct http_server **out, struct err *err)
 {
 	pthread_once(&conn_idx_once, conn_idx_init);
@@ -215,6 +215,7 @@ int http_server_start(const struct config *cfg, struct store *st,
 	struct http_api_options o;
 	http_api_options_default(&o);
 	o.default_quota = cfg->default_quota;
+	o.auth = auth;
 	srv->api = http_api_new(st, &o);
 	srv->base = event_base_new();
 	if (srv->base == NULL)

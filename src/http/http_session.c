@@ -129,9 +129,16 @@ static int login(struct http_ctx *c)
 	    http_json_string(c, body, "totp", false, 16, &code) < 0)
 		goto out;
 	bool known;
-	if (!password_ok(c, user, pw, &known)) {
-		rc = login_fail(c, user, known ? "api: wrong password" :
-				"api: unknown user", 401, "invalid_credentials",
+	struct auth *au = c->api->opt.auth;
+	/* a lock fails like a wrong password, at the same cost */
+	bool locked = au != NULL && auth_login_locked(au, c->req->peer, user);
+	bool pw_ok = password_ok(c, user, pw, &known);
+	if (au != NULL)
+		(void)auth_login_outcome(au, c->req->peer, user, pw_ok && !locked,
+					 0);
+	if (locked || !pw_ok) {
+		rc = login_fail(c, user, locked ? "api: locked" : known ?
+				"api: wrong password" : "api: unknown user", 401, "invalid_credentials",
 				NULL, "wrong user or password");
 		goto out;
 	}
@@ -181,6 +188,9 @@ static int login(struct http_ctx *c)
 			goto out;
 		}
 		if (ok == 0) {
+			if (au != NULL)
+				(void)auth_login_outcome(au, c->req->peer, user,
+							 false, 0);
 			rc = login_fail(c, user, "api: wrong totp", 401,
 					"invalid_totp", "totp",
 					"the TOTP code is wrong or was used "

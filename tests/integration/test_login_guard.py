@@ -180,7 +180,7 @@ def test_address_lockout_across_accounts(server):
     # that address is refused, even for a good account; others are not
     assert imap_login(server, real, PASSWORD, src) == (False, FAIL_IMAP)
     assert smtp_login(server, real, PASSWORD, src)[0] is False
-    assert imap_login(server, real, PASSWORD, "127.0.0.7")[0]
+    assert imap_login(server, real, PASSWORD, "127.0.0.22")[0]
     wait_for(lambda: imap_login(server, real, PASSWORD, src)[0],
              "the address usable again after the lockout", tries=600)
 
@@ -284,3 +284,39 @@ def test_audit_query_api(server):
     assert st == 400 and body["error"]["field"] == "limit"
     st, body = get(glob, "since=yesterday")
     assert st == 400 and body["error"]["field"] == "since"
+
+
+def api_login(srv, user, password):
+    """The REST API's POST /api/v1/login: its HTTP status."""
+    import http.client
+    import ssl
+    ctx = ssl.create_default_context(
+        cafile=os.path.join(srv.data_dir, "tls", "cert.pem"))
+    conn = http.client.HTTPSConnection("localhost", srv.admin_port,
+                                       context=ctx, timeout=30)
+    try:
+        conn.request("POST", "/api/v1/login",
+                     body=json.dumps({"user": user, "password": password}),
+                     headers={"Content-Type": "application/json"})
+        return conn.getresponse().status
+    finally:
+        conn.close()
+
+
+def test_api_login_shares_the_lockout(server):
+    """Wrong passwords over the API lock the account for IMAP, and a lock
+    from IMAP makes the API refuse the right password."""
+    address = server.new_mailbox("apiguard")
+    assert api_login(server, address, PASSWORD) == 200
+    for i in range(ACCOUNT_MAX):
+        assert api_login(server, address, "wrong-%d" % i) == 401
+    assert imap_login(server, address, PASSWORD, "127.0.0.21")[0] is False
+    assert api_login(server, address, PASSWORD) == 401
+    wait_for(lambda: imap_login(server, address, PASSWORD, "127.0.0.21")[0],
+             "the account usable again after the lockout", tries=600)
+    assert api_login(server, address, PASSWORD) == 200
+    # and the other way round
+    other = server.new_mailbox("apiguard2")
+    for i in range(ACCOUNT_MAX):
+        assert imap_login(server, other, "wrong-%d" % i, "127.0.0.22")[0] is False
+    assert api_login(server, other, PASSWORD) == 401
