@@ -144,6 +144,11 @@ static void entry_make(struct store_audit_entry *e, int64_t when,
 	field_clean(detail, e->detail);
 }
 
+static int append_run(struct store_conn *c, void *arg, struct err *err)
+{
+	return append(c, arg, err);
+}
+
 int store_audit_add(struct store *st, const char *kind, const char *subject,
 		    const char *ip, const char *detail, struct err *err)
 {
@@ -151,18 +156,7 @@ int store_audit_add(struct store *st, const char *kind, const char *subject,
 	entry_make(&e, (int64_t)time(NULL),
 		   audit_actor[0] ? audit_actor : "petreld", kind, subject, ip,
 		   detail);
-	pthread_mutex_lock(&st->admin_mu);
-	struct store_conn *c = st->admin;
-	int ret = -1;
-	if (store_exec(c, STMT_BEGIN, err) == 0) {
-		if (append(c, &e, err) == 0 &&
-		    store_exec(c, STMT_COMMIT, err) == 0)
-			ret = 0;
-		else
-			store_rollback(c);
-	}
-	pthread_mutex_unlock(&st->admin_mu);
-	return ret;
+	return store_admin_tx(st, append_run, &e, err);
 }
 
 static void col_text(sqlite3_stmt *s, int i, char *out, size_t outsz)

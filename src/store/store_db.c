@@ -731,6 +731,23 @@ int store_db_fail(struct err *err, struct store_conn *c, const char *what)
 	return err_set(err, ERR_ENV, 451, "4.3.0", "store: %s: %s", what, why);
 }
 
+int store_admin_tx(struct store *st,
+		   int (*fn)(struct store_conn *c, void *arg, struct err *err),
+		   void *arg, struct err *err)
+{
+	pthread_mutex_lock(&st->admin_mu);
+	struct store_conn *c = st->admin;
+	int ret = -1;
+	if (store_exec(c, STMT_BEGIN, err) == 0) {
+		if (fn(c, arg, err) == 0 && store_exec(c, STMT_COMMIT, err) == 0)
+			ret = 0;
+		else
+			store_rollback(c);
+	}
+	pthread_mutex_unlock(&st->admin_mu);
+	return ret;
+}
+
 int store_sys_fail(struct err *err, const char *what, int errnum)
 {
 	log_error("store", NULL, "op=\"%s\" error=\"%s\"", what,

@@ -233,6 +233,18 @@ out:
 	return ret;
 }
 
+struct batch {
+	const char *domain;
+	struct store_new_mailbox *mbs;
+	size_t n;
+};
+
+static int batch_run(struct store_conn *c, void *arg, struct err *err)
+{
+	struct batch *b = arg;
+	return batch_insert(c, b->domain, b->mbs, b->n, err);
+}
+
 int store_mailbox_add_batch(struct store *st, const char *domain,
 			    struct store_new_mailbox *mbs, size_t n,
 			    struct err *err)
@@ -242,18 +254,8 @@ int store_mailbox_add_batch(struct store *st, const char *domain,
 	if (n > STORE_PLAN_MAILBOXES_MAX)
 		return err_set(err, ERR_LIMIT, 0, "", "more than %d mailboxes "
 			       "in one batch", STORE_PLAN_MAILBOXES_MAX);
-	pthread_mutex_lock(&st->admin_mu);
-	struct store_conn *c = st->admin;
-	int ret = -1;
-	if (store_exec(c, STMT_BEGIN, err) == 0) {
-		if (batch_insert(c, domain, mbs, n, err) == 0 &&
-		    store_exec(c, STMT_COMMIT, err) == 0)
-			ret = 0;
-		else
-			store_rollback(c);
-	}
-	pthread_mutex_unlock(&st->admin_mu);
-	if (ret < 0)
+	struct batch b = { domain, mbs, n };
+	if (store_admin_tx(st, batch_run, &b, err) < 0)
 		return -1;
 	log_info("store", NULL, "op=mailbox-import domain=%s count=%zu",
 		 domain, n);

@@ -832,6 +832,12 @@ int store_thread_start(pthread_t *thread, void *(*fn)(void *), void *arg,
 
 /* A 451 4.3.0 environment error from errno, logged once; returns -1. */
 int store_sys_fail(struct err *err, const char *what, int errnum);
+/* An admin write: fn in one transaction on the admin connection (taken
+ * for the duration), committed when it returns 0, rolled back otherwise.
+ * fn's result, or -1 if the transaction failed. */
+int store_admin_tx(struct store *st,
+		   int (*fn)(struct store_conn *c, void *arg, struct err *err),
+		   void *arg, struct err *err);
 
 /* ---- tenants model (store_dir.c, store_model.c) ---------------------- */
 

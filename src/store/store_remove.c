@@ -212,9 +212,9 @@ static int drop_domain(struct store_conn *c, struct remove_job *x,
 	return 0;
 }
 
-static int remove_run(struct store_conn *c, struct remove_job *x,
-		      struct err *err)
+static int remove_run(struct store_conn *c, void *arg, struct err *err)
 {
+	struct remove_job *x = arg;
 	if (x->domain)
 		return drop_domain(c, x, err);
 	int64_t id = 0;
@@ -226,18 +226,7 @@ static int remove_run(struct store_conn *c, struct remove_job *x,
 static int remove_job_run(struct store *st, struct remove_job *x,
 			  struct err *err)
 {
-	pthread_mutex_lock(&st->admin_mu);
-	struct store_conn *c = st->admin;
-	int ret = -1;
-	if (store_exec(c, STMT_BEGIN, err) == 0) {
-		if (remove_run(c, x, err) == 0 &&
-		    store_exec(c, STMT_COMMIT, err) == 0)
-			ret = 0;
-		else
-			store_rollback(c);
-	}
-	pthread_mutex_unlock(&st->admin_mu);
-	if (ret < 0)
+	if (store_admin_tx(st, remove_run, x, err) < 0)
 		return -1;
 	char detail[160];
 	snprintf(detail, sizeof detail, "mailboxes=%lld aliases=%lld "
