@@ -208,6 +208,9 @@ struct store_delivery {
 	/* optional: recipients in other domains, queued for the outbound
 	 * runner in the same record as the local copies (src/queue/) */
 	const struct store_queue_env *queue;
+	/* optional: the local copies go to each mailbox's \Junk folder
+	 * (INBOX for a mailbox without one): a quarantine verdict */
+	bool junk;
 
 	/* private to the store (a zeroed delivery is an SMTP one) */
 	struct store_delivery *next_;

@@ -25,8 +25,10 @@
 #include "core/log.h"
 #include "core/xmalloc.h"
 
-/* STMT_INBOX_STATE finds INBOX by this value (store_db.c). */
+/* STMT_INBOX_STATE and STMT_JUNK_ID find INBOX and Junk by these values
+ * (store_db.c). */
 _Static_assert(STORE_SPECIAL_INBOX == 1, "special_use of INBOX is 1");
+_Static_assert(STORE_SPECIAL_JUNK == 4, "special_use of Junk is 4");
 
 /* The highest UID a delivery may get (RFC 3501 2.3.1.1: UIDs are 32-bit
  * and never reused; giving 4294967295 would leave UIDNEXT
@@ -338,6 +340,35 @@ static struct store_group_folder *folder_by_id(struct store *st,
 	return &g->folders[idx];
 }
 
+/* Where recipient k of d goes: an APPEND's folder; for a delivery to
+ * Junk (filter verdicts, DMARC quarantine) the mailbox's \Junk folder,
+ * or INBOX when it has none; else INBOX. */
+static struct store_group_folder *dest_folder(struct store *st,
+					      struct store_group *g,
+					      const struct store_delivery *d,
+					      size_t k, struct err *err)
+{
+	if (d->append_ != NULL)
+		return folder_by_id(st, g, d->append_->folder_id, err);
+	if (d->junk) {
+		struct store_conn *c = st->writer;
+		sqlite3_stmt *s = store_stmt(c, STMT_JUNK_ID, err);
+		if (s == NULL)
+			return NULL;
+		sqlite3_bind_int64(s, 1, d->mailbox_ids[k]);
+		int rc = sqlite3_step(s);
+		int64_t fid = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+		(void)sqlite3_reset(s);	/* rc checked here */
+		if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+			store_db_fail(err, c, "find Junk");
+			return NULL;
+		}
+		if (fid != 0)
+			return folder_by_id(st, g, fid, err);
+	}
+	return folder_of(st, g, d->mailbox_ids[k], err);
+}
+
 /* RFC 9208 / RFC 5530 OVERQUOTA for an APPEND: would len more bytes fit
  * mailbox_id's quota, counting what the group puts there before it? The
  * committer is the only writer of messages, so nothing can slip in
@@ -398,12 +429,7 @@ static int group_assign(struct store *st, struct store_group *g,
 		size_t k;
 		for (k = 0; k < d->n_mailboxes; k++) {
 			struct store_group_folder *f =
-				d->append_ != NULL
-					? folder_by_id(st, g,
-						       d->append_->folder_id,
-						       err)
-					: folder_of(st, g, d->mailbox_ids[k],
-						    err);
+				dest_folder(st, g, d, k, err);
 			if (f == NULL)
 				return -1;
 			if (f->folder_id == 0 || f->uidnext > STORE_UID_MAX)
@@ -446,8 +472,8 @@ static int group_assign(struct store *st, struct store_group *g,
 			int64_t bad = d->mailbox_ids[k];
 			while (k-- > 0) {
 				/* in the table already: no SQL, no failure */
-				struct store_group_folder *f = folder_of(
-					st, g, d->mailbox_ids[k], err);
+				struct store_group_folder *f = folder_by_id(
+					st, g, g->rcpt[at + k].folder_id, err);
 				assert(f != NULL);
 				f->uidnext--;
 				f->modseq--;

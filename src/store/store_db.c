@@ -84,6 +84,8 @@ static const char *const store_sql[STMT_COUNT] = {
 	[STMT_INBOX_STATE] =
 		"SELECT id, uidvalidity, uidnext, highestmodseq FROM folders "
 		"WHERE mailbox_id = ?1 AND special_use = 1",
+	[STMT_JUNK_ID] =
+		"SELECT id FROM folders WHERE mailbox_id = ?1 AND special_use = 4",
 	/* Raise, never lower: replaying a record again, or after later
 	 * ones, must leave UIDNEXT and HIGHESTMODSEQ where they are. The
 	 * folder must be the one the record was written for: same id, same

@@ -460,6 +460,41 @@ static void test_expunge_crash_replay(void **state)
 }
 
 
+/* ---- quarantine: delivery to Junk ---------------------------------------- */
+
+/* A junk delivery lands in each mailbox's \Junk (INBOX when it has none),
+ * with the next UID there, and stays there after the log is replayed. */
+static void test_deliver_junk(void **state)
+{
+	struct fx *f = *state;
+	struct err err;
+	int64_t junk = folder_id(f->st, f->mb[0], "Junk");
+	assert_int_equal(store_folder_delete(f->st, f->mb[1], "Junk", &err), 0);
+	unsigned char data[300];
+	msg_fill(data, sizeof data, 77);
+	uint32_t uids[2] = { 0, 0 };
+	struct store_delivery d = {
+		.data = data, .len = sizeof data, .mailbox_ids = f->mb,
+		.n_mailboxes = 2, .internal_date = 1700000000,
+		.uids_out = uids, .junk = true,
+	};
+	assert_int_equal(store_deliver_wait(f->st, &d, &err), 0);
+	assert_int_equal(uids[0], 1);
+	assert_tag(f->st, junk, uids[0], 77, sizeof data);
+	assert_false(exists(f->st, f->inbox[0], uids[0]));
+	assert_tag(f->st, f->inbox[1], uids[1], 77, sizeof data);
+	/* an ordinary delivery after it still goes to INBOX */
+	uint32_t uid = deliver1(f, 0, 78, 100);
+	assert_tag(f->st, f->inbox[0], uid, 78, 100);
+	/* replayed from the start: the same places */
+	store_close(&f->st);
+	sql_exec(f, "UPDATE log_applied SET segment = 0, offset = 0, seq = 0");
+	fx_open(f);
+	assert_tag(f->st, junk, 1, 77, sizeof data);
+	assert_tag(f->st, f->inbox[0], uid, 78, 100);
+	assert_int_equal(check(f->st), 0);
+}
+
 /* ---- flags and keywords --------------------------------------------------- */
 
 static void test_flags(void **state)
@@ -1473,6 +1508,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_expunge_crash_replay, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_flags, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_deliver_junk, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_append, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_append_quota, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_append_crash_replay, setup,
