@@ -12,6 +12,8 @@
 
 void http_api_options_default(struct http_api_options *o)
 {
+	/* every field not set here is off or "the default" at zero */
+	memset(o, 0, sizeof *o);
 	o->max_json_body = HTTP_MAX_JSON_BODY;
 	o->auth_fail_max = HTTP_AUTH_FAIL_MAX;
 	o->auth_fail_window = HTTP_AUTH_FAIL_WINDOW;

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/log.h"
 #include "core/xmalloc.h"
 #include "http/http_private.h"
 
@@ -62,6 +63,10 @@ int http_error(struct http_ctx *c, int status, const char *code,
 
 int http_store_error(struct http_ctx *c, const struct err *err)
 {
+	/* the client gets a generic answer; the admin's log says what */
+	log_error("http", NULL, "op=\"%s %s\" error=\"%s\"",
+		  c->req != NULL ? http_method_name(c->req->method) : "?",
+		  c->route != NULL ? c->route->pattern : "?", err->msg);
 	if (err->kind == ERR_ENV) {
 		c->resp->retry_after = 5;
 		return http_error(c, 503, "unavailable", NULL,
