@@ -489,6 +489,12 @@ static const struct {
 	{ "domain", "password-policy", "DOMAIN [--min-length N] [--classes N] "
 	  "[--local-part allow|reject] [--common allow|reject]",
 	  ctl_domain_password_policy, true },
+	{ "dkim", "keygen", "DOMAIN [--algorithm rsa|ed25519|both] [--selector S]",
+	  ctl_dkim_keygen, true },
+	{ "dkim", "list", "[DOMAIN] [--json] [--at UNIXTIME]", ctl_dkim_list, true },
+	{ "dkim", "rotate", "DOMAIN|--due [--now]", ctl_dkim_rotate, true },
+	{ "dns", "records", "DOMAIN [--json]", ctl_dns_records, true },
+	{ "dns", "check", "DOMAIN [--json]", ctl_dns_check, true },
 };
 
 static void usage(void)

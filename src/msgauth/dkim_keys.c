@@ -392,6 +392,18 @@ int dkim_keys_ensure(struct store *st, const char *domain, int64_t now,
 	return -1;
 }
 
+int dkim_keys_list(struct store *st, const char *domain,
+		   struct store_dkim_key **keys_out, size_t *n_out,
+		   struct err *err)
+{
+	struct key_list l;
+	if (keys_load(st, domain, &l, err) != 0)
+		return -1;
+	*keys_out = l.k;
+	*n_out = l.n;
+	return 0;
+}
+
 /* ---- for the signer --------------------------------------------------------- */
 
 static EVP_PKEY *load_private(struct store *st, int64_t id, struct err *err)

@@ -105,6 +105,12 @@ int dkim_keys_due(struct store *st, const char *domain,
 int dkim_keys_ensure(struct store *st, const char *domain, int64_t now,
 		     struct err *err);
 
+/* Every key of domain (at most DKIM_KEYS_PER_DOMAIN_MAX, oldest first)
+ * into *keys_out (malloc'd, the caller frees). 0 or -1. */
+int dkim_keys_list(struct store *st, const char *domain,
+		   struct store_dkim_key **keys_out, size_t *n_out,
+		   struct err *err);
+
 /* ---- for the signer ----------------------------------------------------- */
 
 struct dkim_signing_key {

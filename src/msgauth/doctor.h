@@ -131,4 +131,29 @@ json_t *doctor_records_json(const struct doctor_records *r);
 /* [{check,status,name,found,fix,ttl}...] */
 json_t *doctor_report_json(const struct doctor_report *r);
 
+/* ---- one run for petrelctl and the API (doctor_run.c) ------------------ */
+
+struct doctor_run {
+	char domain[SMTP_DOMAIN_MAX + 1];	/* A-label */
+	struct doctor_site site;
+	struct doctor_records rec;
+	struct store_dkim_key *keys;		/* nkeys, owned */
+	size_t nkeys;
+	struct doctor_report *report;		/* after doctor_run_check */
+};
+
+/* Fill r for domain (either form; ERR_NOTFOUND if not hosted): makes its
+ * DKIM keys if it has none (dkim_keys_ensure), then the records. */
+int doctor_run_records(struct store *st, const struct config *cfg,
+		       const char *domain, int64_t now, struct doctor_run *r,
+		       struct err *err);
+/* Check live DNS (cfg's dns_forwarder and dns_timeout) into r->report.
+ * Blocks for up to dns_timeout per question. 0 or -1 (resolver). */
+int doctor_run_check(struct doctor_run *r, const struct config *cfg,
+		     int64_t now, struct err *err);
+/* {"domain", "records", "mta_sts_policy", "checks" (after a check),
+ * "ok", "max_ttl"} */
+json_t *doctor_run_json(const struct doctor_run *r);
+void doctor_run_free(struct doctor_run *r);
+
 #endif

@@ -1,0 +1,134 @@
+/* ctl_doctor.c - petrelctl dns records|check DOMAIN: what a hosted domain
+ * should publish (zone-file lines, then a table for DNS providers' web
+ * panels) and what live DNS says about it, with the fix for each
+ * mistake (msgauth/doctor.h). check exits 1 when anything is not ok. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "cli/ctl.h"
+#include "core/xmalloc.h"
+#include "msgauth/doctor.h"
+
+static int parse_args(int argc, char **argv, const char **domain, bool *json,
+		      const char *usage)
+{
+	*domain = NULL;
+	*json = false;
+	for (int i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "--json"))
+			*json = true;
+		else if (argv[i][0] != '-' && *domain == NULL)
+			*domain = argv[i];
+		else
+			return ctl_usage_error(usage);
+	}
+	return *domain == NULL ? ctl_usage_error(usage) : 0;
+}
+
+static void print_json(json_t *o)
+{
+	json_dumpf(o, stdout, JSON_INDENT(2));
+	putchar('\n');
+	json_decref(o);
+}
+
+static void print_records(const struct doctor_run *r)
+{
+	char line[DOCTOR_VALUE_MAX * 2 + 400];
+	printf("; zone file lines for %s\n", r->domain);
+	for (size_t i = 0; i < r->rec.n; i++)
+		if (doctor_zone_line(&r->rec.r[i], line, sizeof line) == 0)
+			printf("%s\n", line);
+	printf("\n; for a DNS provider's web panel (name, type, value, TTL)\n");
+	printf("%-40s %-6s %-6s %s\n", "NAME", "TYPE", "TTL", "VALUE");
+	for (size_t i = 0; i < r->rec.n; i++) {
+		const struct doctor_record *d = &r->rec.r[i];
+		printf("%-40s %-6s %-6u %s\n", d->name,
+		       doctor_rtype_name(d->type), d->ttl, d->value);
+	}
+	printf("\n; MTA-STS: serve this as "
+	       "https://mta-sts.%s/.well-known/mta-sts.txt\n", r->domain);
+	for (const char *p = r->rec.mta_sts_policy; *p; p++)
+		if (*p != '\r')
+			putchar(*p);
+	printf("; autoconfig, autodiscover and mta-sts point at %s, which "
+	       "needs an address (A/AAAA) of its own\n", r->site.hostname);
+}
+
+static struct doctor_run *prepare(struct ctl *c, const char *domain)
+{
+	struct doctor_run *r = xcalloc(1, sizeof *r);
+	if (doctor_run_records(c->st, &c->cfg, domain, (int64_t)time(NULL), r,
+			       &c->err) != 0) {
+		doctor_run_free(r);
+		free(r);
+		return NULL;
+	}
+	return r;
+}
+
+int ctl_dns_records(struct ctl *c, int argc, char **argv)
+{
+	const char *domain;
+	bool json;
+	int rc = parse_args(argc, argv, &domain, &json,
+			    "dns records DOMAIN [--json]");
+	if (rc != 0)
+		return rc;
+	struct doctor_run *r = prepare(c, domain);
+	if (r == NULL)
+		return ctl_fail(c);
+	if (json)
+		print_json(doctor_run_json(r));
+	else
+		print_records(r);
+	doctor_run_free(r);
+	free(r);
+	return 0;
+}
+
+int ctl_dns_check(struct ctl *c, int argc, char **argv)
+{
+	const char *domain;
+	bool json;
+	int rc = parse_args(argc, argv, &domain, &json,
+			    "dns check DOMAIN [--json]");
+	if (rc != 0)
+		return rc;
+	struct doctor_run *r = prepare(c, domain);
+	if (r == NULL)
+		return ctl_fail(c);
+	if (doctor_run_check(r, &c->cfg, (int64_t)time(NULL), &c->err) != 0) {
+		doctor_run_free(r);
+		free(r);
+		return ctl_fail(c);
+	}
+	const struct doctor_report *rep = r->report;
+	bool ok = doctor_report_ok(rep);
+	if (json) {
+		print_json(doctor_run_json(r));
+	} else {
+		for (size_t i = 0; i < rep->n; i++) {
+			const struct doctor_finding *f = &rep->f[i];
+			printf("%-7s %-10s %s: %s\n",
+			       doctor_status_name(f->status), f->check,
+			       f->name, f->what);
+			if (f->fix[0] != '\0')
+				printf("        fix: %s\n", f->fix);
+		}
+		if (ok)
+			printf("\nall records are right\n");
+		else
+			printf("\nDNS caches keep old answers for up to the "
+			       "record's TTL%s: a fix can take that long to be "
+			       "seen (longest TTL here: %u seconds)\n",
+			       rep->max_ttl ? "" : " (unknown)", rep->max_ttl);
+	}
+	doctor_run_free(r);
+	free(r);
+	return ok ? 0 : 1;
+}
