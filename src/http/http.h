@@ -90,6 +90,8 @@ struct http_api_options {
 	uint64_t default_quota;		/* new mailboxes, bytes; 0 unlimited */
 	unsigned long long pw_opslimit;	/* Argon2id cost of new password */
 	size_t pw_memlimit;		/* hashes; 0: auth_password_hash's */
+	const struct config *cfg;	/* borrowed, outlives the api; NULL:
+					 * the DNS doctor answers 503 */
 };
 void http_api_options_default(struct http_api_options *o);
 

@@ -107,6 +107,7 @@ void http_api_handle(struct http_api *api, const struct http_request *req,
 		http_session_routes,
 		http_audit_routes,
 		http_import_routes,
+		http_dns_routes,
 	};
 	int status;
 	const char *why = NULL;

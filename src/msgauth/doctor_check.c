@@ -451,8 +451,7 @@ static void check_dmarc(struct ctx *c)
 	const char *problem = NULL;
 	if (taglist_parse((const char *)rec->data, rec->len, &tl, &why) != 0)
 		problem = why;
-	else if (tl.n == 0 || strcmp(tl.t[0].name, "v") != 0 ||
-		 tl.t[0].name_len != 1)
+	else if (tl.n == 0 || tl.t[0].name_len != 1 || tl.t[0].name[0] != 'v')
 		problem = "v=DMARC1 must be the first tag";
 	else if (!tag_is(&tl.t[0], "DMARC1"))
 		problem = "the version must be exactly DMARC1";
