@@ -207,6 +207,18 @@ static void append_word(char *out, size_t outsz, const char *w)
 	snprintf(out + n, outsz - n, "%s%s", n ? " " : "", w);
 }
 
+/* Memory for a private key's PEM: locked, guarded, wiped when freed.
+ * sodium_init is idempotent and thread-safe; callers need not have
+ * called it. */
+static char *pem_buf(struct err *err)
+{
+	char *p = sodium_init() < 0 ? NULL
+				    : sodium_malloc(STORE_DKIM_PEM_MAX + 1);
+	if (p == NULL)
+		err_set(err, ERR_ENV, 0, "", "dkim: out of memory");
+	return p;
+}
+
 static int make_one(struct store *st, const char *domain,
 		    enum dkim_key_alg alg, const char *selector, int64_t now,
 		    int64_t activate_at, const char *kind, struct err *err)
@@ -219,9 +231,9 @@ static int make_one(struct store *st, const char *domain,
 		 alg == DKIM_ALG_ED25519 ? "ed25519" : "rsa-2048");
 	k.created = now;
 	k.activate_at = activate_at;
-	char *pem = sodium_malloc(STORE_DKIM_PEM_MAX + 1);
+	char *pem = pem_buf(err);
 	if (pem == NULL)
-		return err_set(err, ERR_ENV, 0, "", "dkim: out of memory");
+		return -1;
 	int64_t id;
 	int rc = dkim_key_make(alg, pem, STORE_DKIM_PEM_MAX + 1, k.public_key,
 			       sizeof k.public_key, err);
@@ -408,11 +420,9 @@ int dkim_keys_list(struct store *st, const char *domain,
 
 static EVP_PKEY *load_private(struct store *st, int64_t id, struct err *err)
 {
-	char *pem = sodium_malloc(STORE_DKIM_PEM_MAX + 1);
-	if (pem == NULL) {
-		err_set(err, ERR_ENV, 0, "", "dkim: out of memory");
+	char *pem = pem_buf(err);
+	if (pem == NULL)
 		return NULL;
-	}
 	EVP_PKEY *pk = NULL;
 	int rc = store_dkim_private(st, id, pem, STORE_DKIM_PEM_MAX + 1, err);
 	if (rc == 0)

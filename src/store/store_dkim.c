@@ -13,25 +13,14 @@
 		 "created, activate_at, retire_at, removed_at, " \
 		 "private_key != '' FROM dkim_keys "
 
-static void copy_col(sqlite3_stmt *s, int col, char *out, size_t outsz)
-{
-	const unsigned char *v = sqlite3_column_text(s, col);
-	size_t n = v ? (size_t)sqlite3_column_bytes(s, col) : 0;
-	if (n >= outsz)
-		n = outsz - 1;
-	if (n > 0)
-		memcpy(out, v, n);
-	out[n] = '\0';
-}
-
 static void key_row(sqlite3_stmt *s, struct store_dkim_key *k)
 {
 	memset(k, 0, sizeof *k);
 	k->id = sqlite3_column_int64(s, 0);
-	copy_col(s, 1, k->domain, sizeof k->domain);
-	copy_col(s, 2, k->selector, sizeof k->selector);
-	copy_col(s, 3, k->algorithm, sizeof k->algorithm);
-	copy_col(s, 4, k->public_key, sizeof k->public_key);
+	store_col_text(s, 1, k->domain, sizeof k->domain);
+	store_col_text(s, 2, k->selector, sizeof k->selector);
+	store_col_text(s, 3, k->algorithm, sizeof k->algorithm);
+	store_col_text(s, 4, k->public_key, sizeof k->public_key);
 	k->created = sqlite3_column_int64(s, 5);
 	k->activate_at = sqlite3_column_int64(s, 6);
 	k->retire_at = sqlite3_column_int64(s, 7);
@@ -187,7 +176,7 @@ int store_dkim_private(struct store *st, int64_t id, char *pem, size_t pemsz,
 		err_set(err, ERR_ENV, 0, "", "dkim key %lld: private key "
 			"larger than %zu bytes", (long long)id, pemsz - 1);
 	} else {
-		copy_col(s, 0, pem, pemsz);
+		store_col_text(s, 0, pem, pemsz);
 		ret = 1;
 	}
 out:
