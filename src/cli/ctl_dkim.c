@@ -2,6 +2,7 @@
  * (msgauth/dkim_keys.h). Prints selectors, states and public keys, never
  * a private key. `list --at TIME` shows the states at another moment, so
  * an admin (and the tests) can see what a rotation will do when. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,8 +73,7 @@ static int list_one(const struct store_dkim_key *k, void *arg)
 {
 	struct list_walk *w = arg;
 	const char *state = dkim_key_state_name(dkim_key_state(k, w->at));
-	char created[32], act[32], ret[32], rem[32];
-	ctl_time_text(k->created, created, sizeof created);
+	char act[32], ret[32], rem[32];
 	ctl_time_text(k->activate_at, act, sizeof act);
 	ctl_time_text(k->retire_at, ret, sizeof ret);
 	ctl_time_text(k->removed_at, rem, sizeof rem);
@@ -99,6 +99,18 @@ static int list_one(const struct store_dkim_key *k, void *arg)
 	return 0;
 }
 
+/* A Unix time: digits only, no overflow. */
+static bool parse_time(const char *s, int64_t *out)
+{
+	char *end;
+	errno = 0;
+	long long v = strtoll(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < 0 || s[0] == '+')
+		return false;
+	*out = (int64_t)v;
+	return true;
+}
+
 int ctl_dkim_list(struct ctl *c, int argc, char **argv)
 {
 	const char *domain = NULL;
@@ -107,8 +119,9 @@ int ctl_dkim_list(struct ctl *c, int argc, char **argv)
 	for (int i = 0; i < argc; i++) {
 		if (!strcmp(argv[i], "--json"))
 			json = true;
-		else if (!strcmp(argv[i], "--at") && i + 1 < argc)
-			w.at = strtoll(argv[++i], NULL, 10);
+		else if (!strcmp(argv[i], "--at") && i + 1 < argc &&
+			 parse_time(argv[i + 1], &w.at))
+			i++;
 		else if (argv[i][0] != '-' && domain == NULL)
 			domain = argv[i];
 		else

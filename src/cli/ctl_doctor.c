@@ -122,11 +122,15 @@ int ctl_dns_check(struct ctl *c, int argc, char **argv)
 		}
 		if (ok)
 			printf("\nall records are right\n");
+		else if (rep->max_ttl > 0)
+			printf("\nDNS caches keep old answers for up to the "
+			       "record's TTL: a fix can take that long to be "
+			       "seen (longest TTL here: %u seconds)\n",
+			       rep->max_ttl);
 		else
 			printf("\nDNS caches keep old answers for up to the "
-			       "record's TTL%s: a fix can take that long to be "
-			       "seen (longest TTL here: %u seconds)\n",
-			       rep->max_ttl ? "" : " (unknown)", rep->max_ttl);
+			       "record's TTL: a fix can take that long to be "
+			       "seen\n");
 	}
 	doctor_run_free(r);
 	free(r);

@@ -152,8 +152,8 @@ static void check_mx(struct ctx *c)
 			struct doctor_finding *f = finding(
 				c, "mx", DOCTOR_WRONG, d, "MX %d %s points to "
 				"another server, not to %s", pref, t, host);
-			fix(f, "remove the record \"%s. IN MX %d %s.\"%s", d,
-			    pref, t, ours < 0 ? "" : "");
+			fix(f, "remove the record \"%s. IN MX %d %s.\"", d,
+			    pref, t);
 		}
 	}
 	if (ours < 0) {
