@@ -101,8 +101,9 @@ struct doctor_report {
  * pointing elsewhere, priorities inverted, backup missing), SPF (none,
  * two, +all, over 10 lookups, not covering the public addresses), every
  * published DKIM key (missing, broken base64, not the stored key, two
- * records), DMARC (missing, two, syntax), MTA-STS and TLS-RPT TXT, and
- * the PTR of each public address (missing, not the host name, host name
+ * records), DMARC (missing, two, syntax), MTA-STS and TLS-RPT TXT, the
+ * mta-sts/autoconfig/autodiscover names leading to the host, and the PTR
+ * of each public address (missing, not the host name, host name
  * not resolving back to it). Bounded: DOCTOR_SPF_LOOKUPS_MAX questions
  * for SPF, DOCTOR_FINDINGS_MAX findings. */
 void doctor_check(const struct ma_dns *dns, const struct doctor_site *s,

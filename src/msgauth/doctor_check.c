@@ -506,6 +506,54 @@ static void check_txt(struct ctx *c, const char *purpose, const char *tag,
 	finding(c, purpose, DOCTOR_OK, w->name, "\"%s\"", txt);
 }
 
+/* ---- host names that point at this server (CNAME records) --------------- */
+
+/* mta-sts.DOMAIN, autoconfig.DOMAIN, autodiscover.DOMAIN: published as
+ * CNAMEs of hostname, but an A record of the same address serves as
+ * well, so what is checked is where the name leads. */
+static void check_hosts(struct ctx *c)
+{
+	unsigned char ours[16][4];
+	size_t nours = 0;
+	ask(c, c->s->hostname, MA_RR_A);
+	for (size_t i = 0; c->rr->rc == MA_DNS_OK && i < c->rr->n && nours < 16;
+	     i++)
+		if (c->rr->rr[i].len == 4)
+			memcpy(ours[nours++], c->rr->rr[i].data, 4);
+	char line[ZONE_LINE_MAX];
+	for (size_t i = 0; i < c->want->n; i++) {
+		const struct doctor_record *w = &c->want->r[i];
+		if (w->type != DOCTOR_CNAME)
+			continue;
+		ask(c, w->name, MA_RR_A);
+		if (dns_failed(c, w->purpose, w->name))
+			continue;
+		if (c->rr->rc != MA_DNS_OK) {
+			struct doctor_finding *f = finding(
+				c, w->purpose, DOCTOR_MISSING, w->name,
+				"%s does not resolve", w->name);
+			fix(f, "add: %s", zone(w, line, sizeof line));
+			continue;
+		}
+		bool same = nours == 0;
+		for (size_t j = 0; j < c->rr->n && !same; j++)
+			for (size_t k = 0; k < nours && !same; k++)
+				same = c->rr->rr[j].len == 4 &&
+				       memcmp(c->rr->rr[j].data, ours[k], 4) == 0;
+		if (!same) {
+			struct doctor_finding *f = finding(
+				c, w->purpose, DOCTOR_WRONG, w->name,
+				"%s leads to another server, not to %s",
+				w->name, c->s->hostname);
+			fix(f, "replace its records with: %s",
+			    zone(w, line, sizeof line));
+			continue;
+		}
+		finding(c, w->purpose, DOCTOR_OK, w->name, "%s leads to %s",
+			w->name, c->s->hostname);
+	}
+}
+
 /* ---- PTR (reverse DNS) ------------------------------------------------------ */
 
 static void reverse_name(const unsigned char *ip, bool v6, char *out,
@@ -607,6 +655,7 @@ void doctor_check(const struct ma_dns *dns, const struct doctor_site *s,
 	check_dmarc(&c);
 	check_txt(&c, "mta-sts", "v=STSv1", true);
 	check_txt(&c, "tls-rpt", "v=TLSRPTv1", false);
+	check_hosts(&c);
 	check_ptr(&c, s->ipv4, false);
 	check_ptr(&c, s->ipv6, true);
 	free(c.rr);

@@ -240,7 +240,11 @@ def zones(data_dir):
     dk2 = {("rsa" if "k=rsa" in r["value"] else "ed"): r
            for r in by_purpose(bad2, "dkim")}
     rsa_parts = re.findall(r'"[^"]*"', dk2["rsa"]["zone"])
-    z["bad2.test."] = keep(bad2, "mx", "spf", "dkim", "dmarc", "tls-rpt") + [
+    z["bad2.test."] = [t for t in keep(bad2, "mx", "spf", "dkim", "dmarc",
+                                       "tls-rpt")
+                       if not t[0].startswith("autoconfig.")] + [
+        # autoconfig leads to another server
+        ("autoconfig.bad2.test.", "A", "11.22.33.99"),
         ("bad2.test.", "MX", "10 %s." % HOST),
         ("bad2.test.", "MX", "20 %s." % BACKUP),
         # an MX pointing to a server that is not ours
@@ -278,7 +282,7 @@ def test_correct_zone_is_all_ok(data_dir, zones):
     assert rc == 0 and out["ok"] is True
     checked = {c["check"] for c in out["checks"]}
     assert checked == {"mx", "spf", "dkim", "dmarc", "mta-sts", "tls-rpt",
-                       "ptr"}
+                       "autoconfig", "ptr"}
     assert out["max_ttl"] == 300
     text = ctl(data_dir, "dns", "check", "good.test",
                conf=("dns_forwarder=" + zones.forwarder,)).stdout
@@ -329,6 +333,7 @@ def test_second_broken_zone(data_dir, zones):
         ("dkim", "missing", dk["ed"]),
         ("dmarc", "missing", "_dmarc.bad2.test"),
         ("tls-rpt", "missing", "_smtp._tls.bad2.test"),
+        ("autoconfig", "wrong", "autoconfig.bad2.test"),
     ]), out["checks"]
     spf = " | ".join(c["found"] for c in out["checks"] if c["check"] == "spf")
     assert "+all" in spf and "16 DNS lookups" in spf and IPV4 in spf

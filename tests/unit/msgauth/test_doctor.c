@@ -195,7 +195,7 @@ static void load(struct fx *f, const char *skip, const char *extra)
 		const struct doctor_record *r = &f->want->r[i];
 		if (skip != NULL && strstr(skip, r->purpose) != NULL)
 			continue;
-		if (r->type != DOCTOR_MX && r->type != DOCTOR_TXT)
+		if (r->type == DOCTOR_SRV)
 			continue;
 		char v[DOCTOR_VALUE_MAX + 4];
 		if (r->type == DOCTOR_TXT)
