@@ -59,29 +59,36 @@ static void print_records(const struct doctor_run *r)
 	       "needs an address (A/AAAA) of its own\n", r->site.hostname);
 }
 
-static struct doctor_run *prepare(struct ctl *c, const char *domain)
+/* Parse "DOMAIN [--json]", build the records and, with check, ask DNS.
+ * 0 with *out (free with doctor_run_free and free), or the exit status. */
+static int prepare(struct ctl *c, int argc, char **argv, bool check,
+		   struct doctor_run **out, bool *json)
 {
+	const char *domain;
+	int rc = parse_args(argc, argv, &domain, json, check ?
+			    "dns check DOMAIN [--json]" :
+			    "dns records DOMAIN [--json]");
+	if (rc != 0)
+		return rc;
 	struct doctor_run *r = xcalloc(1, sizeof *r);
-	if (doctor_run_records(c->st, &c->cfg, domain, (int64_t)time(NULL), r,
-			       &c->err) != 0) {
+	int64_t now = (int64_t)time(NULL);
+	if (doctor_run_records(c->st, &c->cfg, domain, now, r, &c->err) != 0 ||
+	    (check && doctor_run_check(r, &c->cfg, now, &c->err) != 0)) {
 		doctor_run_free(r);
 		free(r);
-		return NULL;
+		return ctl_fail(c);
 	}
-	return r;
+	*out = r;
+	return 0;
 }
 
 int ctl_dns_records(struct ctl *c, int argc, char **argv)
 {
-	const char *domain;
+	struct doctor_run *r;
 	bool json;
-	int rc = parse_args(argc, argv, &domain, &json,
-			    "dns records DOMAIN [--json]");
+	int rc = prepare(c, argc, argv, false, &r, &json);
 	if (rc != 0)
 		return rc;
-	struct doctor_run *r = prepare(c, domain);
-	if (r == NULL)
-		return ctl_fail(c);
 	if (json)
 		print_json(doctor_run_json(r));
 	else
@@ -93,20 +100,11 @@ int ctl_dns_records(struct ctl *c, int argc, char **argv)
 
 int ctl_dns_check(struct ctl *c, int argc, char **argv)
 {
-	const char *domain;
+	struct doctor_run *r;
 	bool json;
-	int rc = parse_args(argc, argv, &domain, &json,
-			    "dns check DOMAIN [--json]");
+	int rc = prepare(c, argc, argv, true, &r, &json);
 	if (rc != 0)
 		return rc;
-	struct doctor_run *r = prepare(c, domain);
-	if (r == NULL)
-		return ctl_fail(c);
-	if (doctor_run_check(r, &c->cfg, (int64_t)time(NULL), &c->err) != 0) {
-		doctor_run_free(r);
-		free(r);
-		return ctl_fail(c);
-	}
 	const struct doctor_report *rep = r->report;
 	bool ok = doctor_report_ok(rep);
 	if (json) {

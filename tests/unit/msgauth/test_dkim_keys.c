@@ -17,6 +17,7 @@
 
 #include "core/log.h"
 #include "msgauth/dkim_keys.h"
+#include "../store/store_test_util.h"
 
 #define DAY 86400
 #define T0 ((int64_t)1790000000)	/* 2026-09-21 */
@@ -27,13 +28,6 @@ struct fx {
 	struct store *st;
 	struct dkim_key_policy p;
 };
-
-static int rm_entry(const char *path, const struct stat *sb, int flag,
-		    struct FTW *ftw)
-{
-	(void)sb; (void)flag; (void)ftw;
-	return remove(path);
-}
 
 static int setup(void **state)
 {
