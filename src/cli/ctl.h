@@ -95,4 +95,11 @@ void ctl_set_actor(void);
 /* Unix time t as "2026-11-26 13:00:00Z", "-" for 0. */
 void ctl_time_text(int64_t t, char *out, size_t outsz);
 
+/* ctl_dkim.c: dkim keygen|list|rotate; ctl_doctor.c: dns records|check */
+int ctl_dkim_keygen(struct ctl *c, int argc, char **argv);
+int ctl_dkim_list(struct ctl *c, int argc, char **argv);
+int ctl_dkim_rotate(struct ctl *c, int argc, char **argv);
+int ctl_dns_records(struct ctl *c, int argc, char **argv);
+int ctl_dns_check(struct ctl *c, int argc, char **argv);
+
 #endif

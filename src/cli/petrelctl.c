@@ -887,6 +887,21 @@ static const struct ctl_command {
 	{ "config", "dump", "", "the configuration in effect", cmd_config_dump, false },
 	{ "tls", "check", "", "the checks petreld runs on its certificates",
 	  cmd_tls_check, false },
+	{ "dkim", "keygen", "DOMAIN [--algorithm rsa|ed25519|both] [--selector S]",
+	  "make DKIM keys for a domain (published ahead, then signing)",
+	  ctl_dkim_keygen, true },
+	{ "dkim", "list", "[DOMAIN] [--at UNIXTIME]",
+	  "DKIM keys, their selectors and states (next, active, retiring)",
+	  ctl_dkim_list, true },
+	{ "dkim", "rotate", "DOMAIN|--due [--now]",
+	  "publish new DKIM keys and retire the old ones after a while",
+	  ctl_dkim_rotate, true },
+	{ "dns", "records", "DOMAIN",
+	  "every DNS record the domain should publish (zone lines and a table)",
+	  ctl_dns_records, true },
+	{ "dns", "check", "DOMAIN",
+	  "compare live DNS with what it should be, with the exact fixes",
+	  ctl_dns_check, true },
 };
 
 #define N_COMMANDS (sizeof commands / sizeof *commands)

@@ -121,6 +121,15 @@ static const struct cfg_key keys[] = {
 	{ "default_quota", T_SIZE, F(default_quota), 0, UINT64_MAX },
 	{ "demo_domain", T_STR, F(demo_domain), 0, 0 },
 	{ "demo_user", T_STR, F(demo_user), 0, 0 },
+	{ "dkim_rotate_days", T_UINT, F(dkim_rotate_days), 0, 3650 },
+	{ "dkim_publish_ahead", T_SECS, F(dkim_publish_ahead), 0, 365 * 86400 },
+	{ "dkim_retire_after", T_SECS, F(dkim_retire_after), 0, 365 * 86400 },
+	{ "mx_backup", T_STR, F(mx_backup), 0, 0 },
+	{ "public_ipv4", T_STR, F(public_ipv4), 0, 0 },
+	{ "public_ipv6", T_STR, F(public_ipv6), 0, 0 },
+	{ "dmarc_rua", T_STR, F(dmarc_rua), 0, 0 },
+	{ "tlsrpt_rua", T_STR, F(tlsrpt_rua), 0, 0 },
+	{ "dns_record_ttl", T_SECS, F(dns_record_ttl), 60, 7 * 86400 },
 };
 
 static const char *const level_names[] = { "error", "warn", "info", "debug" };
@@ -219,6 +228,10 @@ void cfg_defaults(struct config *cfg)
 	cfg->default_quota = (uint64_t)1024 * 1024 * 1024;
 	snprintf(cfg->demo_domain, sizeof cfg->demo_domain, "example.test");
 	snprintf(cfg->demo_user, sizeof cfg->demo_user, "demo");
+	cfg->dkim_rotate_days = 90;
+	cfg->dkim_publish_ahead = 7 * 86400;
+	cfg->dkim_retire_after = 7 * 86400;
+	cfg->dns_record_ttl = 3600;
 }
 
 static int parse_uint(const char *s, uint64_t *out, const char **end_out)
@@ -613,6 +626,17 @@ int cfg_finish(struct config *cfg, struct err *err)
 	if (cfg->demo_domain[0] != '\0' && cfg->demo_user[0] == '\0')
 		return err_set(err, ERR_CONFIG, 0, NULL,
 			       "demo_domain is set but demo_user is empty");
+	unsigned char ip[16];
+	if (cfg->public_ipv4[0] != '\0' &&
+	    inet_pton(AF_INET, cfg->public_ipv4, ip) != 1)
+		return err_set(err, ERR_CONFIG, 0, NULL,
+			       "public_ipv4 '%.64s' is not an IPv4 address",
+			       cfg->public_ipv4);
+	if (cfg->public_ipv6[0] != '\0' &&
+	    inet_pton(AF_INET6, cfg->public_ipv6, ip) != 1)
+		return err_set(err, ERR_CONFIG, 0, NULL,
+			       "public_ipv6 '%.64s' is not an IPv6 address",
+			       cfg->public_ipv6);
 	return 0;
 }
 

@@ -186,6 +186,20 @@ struct config {
 	uint64_t default_quota;	/* bytes; 0 = unlimited */
 	char demo_domain[256];	/* created on first start; "" = none */
 	char demo_user[64];
+
+	/* DKIM keys and the DNS doctor (decision 0029) */
+	unsigned dkim_rotate_days;	/* age of an active key that starts a
+					 * rotation; 0 = never */
+	unsigned dkim_publish_ahead;	/* seconds a new key is in DNS before
+					 * it signs */
+	unsigned dkim_retire_after;	/* seconds an old key stays in DNS
+					 * after it stopped signing */
+	char mx_backup[256];		/* backup MX host, "" = none */
+	char public_ipv4[64];		/* this server's public addresses, for */
+	char public_ipv6[64];		/* SPF and PTR checks; "" = unknown */
+	char dmarc_rua[256];		/* "" = dmarc-reports@DOMAIN */
+	char tlsrpt_rua[256];		/* "" = tls-reports@DOMAIN */
+	unsigned dns_record_ttl;	/* seconds, of the records suggested */
 };
 
 /* Fill cfg with the built-in defaults. */

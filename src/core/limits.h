@@ -355,4 +355,19 @@
 /* Octets of a display name. */
 #define IMPORT_DISPLAY_NAME_MAX 255
 
+/* ---- DKIM keys and the DNS doctor (decision 0029) ---- */
+/* Keys of one domain that rotation and listing look at; at 4 rotations
+ * a year of two keys each, 25 years. Older ones past it are ignored. */
+#define DKIM_KEYS_PER_DOMAIN_MAX 200
+/* DNS lookups one SPF record check may count, includes and redirects
+ * followed (RFC 7208 4.6.4 allows 10; counting goes on past that to
+ * report the real number, up to this bound on work). */
+#define DOCTOR_SPF_LOOKUPS_MAX 40
+/* Depth of include/redirect nesting the doctor follows. */
+#define DOCTOR_SPF_DEPTH_MAX 10
+/* Findings of one dns check (each a line of text). */
+#define DOCTOR_FINDINGS_MAX 128
+/* Records `dns records` suggests for one domain. */
+#define DOCTOR_RECORDS_MAX 64
+
 #endif

@@ -95,6 +95,8 @@ struct http_api_options {
 	 * and its outcomes count there. Borrowed; NULL: the API's own
 	 * per-address limiter only. */
 	struct auth *auth;
+	const struct config *cfg;	/* borrowed, outlives the api; NULL:
+					 * the DNS doctor answers 503 */
 };
 void http_api_options_default(struct http_api_options *o);
 

@@ -17,6 +17,7 @@ void http_api_options_default(struct http_api_options *o)
 	o->max_json_body = HTTP_MAX_JSON_BODY;
 	o->auth_fail_max = HTTP_AUTH_FAIL_MAX;
 	o->auth_fail_window = HTTP_AUTH_FAIL_WINDOW;
+	o->cfg = NULL;
 }
 
 struct http_api *http_api_new(struct store *st,
@@ -109,6 +110,7 @@ void http_api_handle(struct http_api *api, const struct http_request *req,
 		http_session_routes,
 		http_audit_routes,
 		http_import_routes,
+		http_dns_routes,
 	};
 	int status;
 	const char *why = NULL;

@@ -266,5 +266,6 @@ extern const struct http_route_table http_alias_routes;
 extern const struct http_route_table http_session_routes;
 extern const struct http_route_table http_audit_routes;	/* http_audit.c */
 extern const struct http_route_table http_import_routes;
+extern const struct http_route_table http_dns_routes;	/* http_dns.c */
 
 #endif

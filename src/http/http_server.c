@@ -216,6 +216,7 @@ int http_server_start(const struct config *cfg, struct store *st,
 	http_api_options_default(&o);
 	o.default_quota = cfg->default_quota;
 	o.auth = auth;
+	o.cfg = cfg;
 	srv->api = http_api_new(st, &o);
 	srv->base = event_base_new();
 	if (srv->base == NULL)

@@ -8,6 +8,7 @@ void ma_rrset_reset(struct ma_rrset *s)
 {
 	s->rc = MA_DNS_NXDOMAIN;
 	s->truncated = false;
+	s->ttl = 0;
 	s->n = 0;
 	s->used = 0;
 }

@@ -48,6 +48,8 @@ struct ma_rr_data {
 struct ma_rrset {
 	enum ma_dns_rc rc;
 	bool truncated;		/* more records or bytes than fit */
+	unsigned ttl;		/* seconds the answer may be cached; 0 if
+				 * the backend does not know (ma_zone) */
 	size_t n;
 	struct ma_rr_data rr[MA_DNS_MAX_RR];
 	size_t used;

@@ -1075,4 +1075,49 @@ int store_mailbox_add_batch(struct store *st, const char *domain,
 			    struct store_new_mailbox *mbs, size_t n,
 			    struct err *err);
 
+/* ---- DKIM signing keys (store_dkim.c, decision 0029) -------------------
+ * Keys of a domain with the times that decide their state: published
+ * from created, signing from activate_at until retire_at (0: no end
+ * yet), published until removed_at (0: no end yet). msgauth/dkim_keys.h
+ * makes keys and decides the times; the store only keeps them. The
+ * private key is PKCS#8 PEM, read only through store_dkim_private and
+ * emptied by store_dkim_wipe; it is never logged or audited. */
+
+#define STORE_DKIM_SELECTOR_MAX 63	/* one DNS label */
+#define STORE_DKIM_PUBLIC_MAX 800	/* base64 p= of an RSA-4096 key fits */
+#define STORE_DKIM_PEM_MAX 4096		/* PKCS#8 PEM of an RSA-4096 key fits */
+
+struct store_dkim_key {
+	int64_t id;
+	char domain[SMTP_DOMAIN_MAX + 1];	/* A-label, lower case */
+	char selector[STORE_DKIM_SELECTOR_MAX + 1];
+	char algorithm[16];			/* "rsa-2048", "ed25519" */
+	char public_key[STORE_DKIM_PUBLIC_MAX + 1];	/* the p= value */
+	int64_t created, activate_at, retire_at, removed_at;
+	bool has_private;			/* not yet wiped */
+};
+
+/* Add key k (domain hosted: ERR_NOTFOUND if not; selector unused in the
+ * domain: ERR_PEER if taken) with its private key pem; audited as kind
+ * (e.g. "dkim.keygen", "dkim.rotate") with the selector and algorithm.
+ * *id_out = its id. */
+int store_dkim_add(struct store *st, const struct store_dkim_key *k,
+		   const char *pem, const char *kind, int64_t *id_out,
+		   struct err *err);
+/* Call fn for each key of domain (NULL: every domain), by domain, then
+ * creation, then id. The key is valid only during fn; fn != 0 stops. */
+int store_dkim_each(struct store *st, const char *domain,
+		    int (*fn)(const struct store_dkim_key *k, void *arg),
+		    void *arg, struct err *err);
+/* The private key of key id into pem (pemsz bytes, STORE_DKIM_PEM_MAX + 1
+ * is enough): 1, 0 no such key or wiped, -1 error. The caller wipes pem
+ * after use. */
+int store_dkim_private(struct store *st, int64_t id, char *pem, size_t pemsz,
+		       struct err *err);
+/* Set when key id stops signing and stops being published. */
+int store_dkim_set_retire(struct store *st, int64_t id, int64_t retire_at,
+			  int64_t removed_at, struct err *err);
+/* Empty the private key of key id (once it is retired). */
+int store_dkim_wipe(struct store *st, int64_t id, struct err *err);
+
 #endif

@@ -720,6 +720,24 @@ static const char *const store_migrations[] = {
 	"  DEFAULT 3;"
 	"ALTER TABLE domains ADD COLUMN pw_checks INTEGER NOT NULL "
 	"  DEFAULT 3;",
+	/* 12: DKIM signing keys per domain (decision 0029). The private
+	 * key is PKCS#8 PEM, kept here (not in files) so that one backup
+	 * of the store holds keys and their rotation state together; it is
+	 * emptied once the key is retired. The state is not stored: it
+	 * follows from the times (store_dkim.c). The domain is by name, not
+	 * id, so removing a domain leaves nothing dangling to refuse it. */
+	"CREATE TABLE dkim_keys ("
+	"  id INTEGER PRIMARY KEY,"
+	"  domain TEXT NOT NULL COLLATE NOCASE,"
+	"  selector TEXT NOT NULL COLLATE NOCASE,"
+	"  algorithm TEXT NOT NULL,"
+	"  private_key TEXT NOT NULL,"
+	"  public_key TEXT NOT NULL,"
+	"  created INTEGER NOT NULL,"
+	"  activate_at INTEGER NOT NULL,"
+	"  retire_at INTEGER NOT NULL DEFAULT 0,"
+	"  removed_at INTEGER NOT NULL DEFAULT 0,"
+	"  UNIQUE (domain, selector));",
 };
 
 #define STORE_SCHEMA_VERSION \

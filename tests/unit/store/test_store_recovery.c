@@ -1299,7 +1299,8 @@ static void test_blob_past_log_end(void **state)
 	"ALTER TABLE mailboxes DROP COLUMN last_login_ip;"                  \
 	"ALTER TABLE domains DROP COLUMN pw_min_length;"                     \
 	"ALTER TABLE domains DROP COLUMN pw_min_classes;"                    \
-	"ALTER TABLE domains DROP COLUMN pw_checks;"
+	"ALTER TABLE domains DROP COLUMN pw_checks;"                         \
+	"DROP TABLE dkim_keys;"
 
 /* A store of schema 1 holding messages has records this code cannot
  * replay: refused. Without messages it is migrated. */
