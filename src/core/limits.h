@@ -355,4 +355,29 @@
 /* Octets of a display name. */
 #define IMPORT_DISPLAY_NAME_MAX 255
 
+/* ---- DMARC (src/msgauth/dmarc*.c, decision 0028) ----------------------- */
+/* Octets of a domain name (RFC 1035 2.3.4, text form without the root). */
+#define DMARC_DOMAIN_MAX 253
+/* Octets of one DMARC TXT record; a longer one is refused (real records
+ * are under 300 bytes; this leaves room for a few long report URIs). */
+#define DMARC_RECORD_MAX 2048
+/* URIs kept from one rua= or ruf= list (RFC 7489 6.2: receivers MUST
+ * support at least two); the rest are dropped with a complaint. */
+#define DMARC_URIS_MAX 8
+/* Octets of one reporting URI. */
+#define DMARC_URI_MAX 256
+/* Aggregate reports (RFC 7489 7.2, appendix C). Octets of a report as
+ * received (gzip or zip included), and of the XML after decompression:
+ * the largest sample seen is 0.9 MB for 2,300 rows. */
+#define DMARC_REPORT_IN_MAX (10 * 1024 * 1024)
+#define DMARC_REPORT_XML_MAX (64 * 1024 * 1024)
+/* Element nesting; the schema is 5 deep. */
+#define DMARC_REPORT_DEPTH 16
+/* <record> elements of one report. */
+#define DMARC_REPORT_RECORDS_MAX 200000
+/* Octets of one element's text (longest are human_result and comments). */
+#define DMARC_REPORT_TEXT_MAX 1024
+/* dkim and spf results kept per record; more are counted, not kept. */
+#define DMARC_REPORT_AUTH_MAX 8
+
 #endif
