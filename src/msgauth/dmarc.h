@@ -212,17 +212,17 @@ int dmarc_auth_results(const struct dmarc_eval *ev, char *out, size_t outsz);
 enum dmarc_from_rc {
 	DMARC_FROM_OK = 0,
 	DMARC_FROM_MISSING,	/* no From field */
-	DMARC_FROM_MULTIPLE,	/* several From fields, or several addresses
-				 * with different domains */
+	DMARC_FROM_MULTIPLE,	/* several From fields or several addresses */
 	DMARC_FROM_INVALID,	/* no address or no usable domain */
 };
 
 /* The domain of the From field of a header block (the message's header,
  * up to the empty line; any length). RFC 5322 3.6 allows exactly one From
  * field; RFC 7489 6.6.1 says messages without one SHOULD NOT be subject to
- * DMARC and those with several authors are "typically rejected": anything
- * but OK is for the caller to reject (5.7.1) or record as permerror.
- * Several addresses of one domain are OK (one domain to evaluate). On OK,
+ * DMARC and that those with several authors are "typically rejected" (it
+ * also allows evaluating every author domain and applying the strictest
+ * failing policy; we do not). Anything but OK is for the caller to reject
+ * (550 5.7.1) or record as permerror. On OK,
  * out (DMARC_DOMAIN_MAX + 1 bytes) holds the normalised domain; *why
  * always gets a static description. */
 enum dmarc_from_rc dmarc_from_domain(struct span header, char *out,

@@ -24,11 +24,13 @@ static enum dmarc_from_rc from_addrs(struct span value, char *out, const char **
 			*why = "a From address without a usable domain";
 		} else if (n++ == 0) {
 			memcpy(out, dom, strlen(dom) + 1);
-		} else if (strcmp(out, dom) != 0) {
-			/* 6.6.1: several authors of different domains would
-			 * each need a policy; receivers typically reject. */
+		} else {
+			/* 6.6.1 would evaluate each author's domain and apply
+			 * the strictest failing policy, and notes such
+			 * messages are "typically rejected"; we hand the
+			 * caller one answer: reject (decision 0028). */
 			rc = DMARC_FROM_MULTIPLE;
-			*why = "From has addresses in several domains";
+			*why = "From has several addresses";
 		}
 	}
 	mime_addr_list_free(&list);

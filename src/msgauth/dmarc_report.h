@@ -6,7 +6,9 @@
  * The reader takes untrusted input and is bounded (DMARC_REPORT_* in
  * core/limits.h: input and XML size, element depth, text per element,
  * records); it refuses a DTD (so no entities, internal or external) and
- * values outside the schema's enumerations. No mail, no storage here: the
+ * values outside the schema's enumerations (lower case, as appendix C
+ * has them). Lenient where real reporters were: times written
+ * "1337270400.0" (2012 reports) are read as integers. No mail, no storage here: the
  * caller extracts the attachment and keeps the result. Thread-safe. */
 #ifndef PETREL_DMARC_REPORT_H
 #define PETREL_DMARC_REPORT_H
@@ -30,6 +32,16 @@ enum dmarc_rr {
 	DMARC_RR_PERMERROR,
 };
 
+/* policy_evaluated/disposition; pass is RFC 9990's (the message passed,
+ * no policy applied). The first three equal enum dmarc_policy's values. */
+enum dmarc_disp {
+	DMARC_DISP_ABSENT = 0,
+	DMARC_DISP_NONE = DMARC_POLICY_NONE,
+	DMARC_DISP_QUARANTINE = DMARC_POLICY_QUARANTINE,
+	DMARC_DISP_REJECT = DMARC_POLICY_REJECT,
+	DMARC_DISP_PASS,
+};
+
 /* Strings are NUL-terminated UTF-8, NULL when absent. In a report from
  * dmarc_report_read they belong to the report; for dmarc_report_write the
  * caller owns them. */
@@ -47,7 +59,7 @@ struct dmarc_report_spf {
 struct dmarc_report_row {
 	const char *source_ip;		/* IPv4 or IPv6 text */
 	uint64_t count;
-	enum dmarc_policy disposition;
+	enum dmarc_disp disposition;
 	enum dmarc_rr dkim, spf;	/* policy_evaluated: pass or fail */
 	const char *reason_type;	/* first override reason, e.g. "forwarded" */
 	const char *reason_comment;
@@ -99,5 +111,6 @@ int dmarc_report_filename(const char *receiver, const struct dmarc_report *r,
 			  struct err *err);
 
 const char *dmarc_rr_str(enum dmarc_rr r);
+const char *dmarc_disp_str(enum dmarc_disp d);
 
 #endif

@@ -164,6 +164,16 @@ static bool rd_uint(const char *s, uint64_t max, uint64_t *out)
 static void rd_number(struct rd *d, const char *s, const char *what, uint64_t max,
 		      uint64_t *out)
 {
+	char tmp[24];
+	const char *dot = strchr(s, '.');
+
+	/* 2012 reporters (OpenDMARC's samples) wrote "1337270400.0" */
+	if (dot != NULL && dot > s && (size_t)(dot - s) < sizeof(tmp) &&
+	    dot[1] != '\0' && strspn(dot + 1, "0") == strlen(dot + 1)) {
+		memcpy(tmp, s, (size_t)(dot - s));
+		tmp[dot - s] = '\0';
+		s = tmp;
+	}
 	if (!rd_uint(s, max, out))
 		rd_fail(d, ERR_PEER, "%s is not a number", what);
 }
@@ -231,7 +241,8 @@ static void rd_value(struct rd *d, const char *path, const char *s, size_t n)
 		rd_number(d, s, "count", UINT64_MAX, &rd_row(d)->count);
 		d->have_count = true;
 	} else if (IS("feedback/record/row/policy_evaluated/disposition"))
-		rd_row(d)->disposition = rd_policy(d, s);
+		rd_row(d)->disposition = strcmp(s, "pass") == 0
+			? DMARC_DISP_PASS : (enum dmarc_disp)(int)rd_policy(d, s);
 	else if (IS("feedback/record/row/policy_evaluated/dkim"))
 		rd_row(d)->dkim = rd_passfail(d, s);
 	else if (IS("feedback/record/row/policy_evaluated/spf"))
@@ -288,7 +299,7 @@ static void rd_record_end(struct rd *d)
 		rd_fail(d, ERR_PEER, "a record has no %s", "source_ip");
 	else if (!d->have_count)
 		rd_fail(d, ERR_PEER, "a record has no %s", "count");
-	else if (row->disposition == DMARC_POLICY_UNSET)
+	else if (row->disposition == DMARC_DISP_ABSENT)
 		rd_fail(d, ERR_PEER, "a record has no %s", "disposition");
 	else if (row->dkim == DMARC_RR_ABSENT || row->spf == DMARC_RR_ABSENT)
 		rd_fail(d, ERR_PEER, "a record has no %s", "policy_evaluated dkim or spf");
@@ -508,6 +519,11 @@ int dmarc_report_read(const void *data, size_t len, struct dmarc_report *out,
 	if (rc < 0)
 		dmarc_report_free(out);
 	return rc;
+}
+
+const char *dmarc_disp_str(enum dmarc_disp d)
+{
+	return d == DMARC_DISP_PASS ? "pass" : dmarc_policy_str((enum dmarc_policy)d);
 }
 
 const char *dmarc_rr_str(enum dmarc_rr r)

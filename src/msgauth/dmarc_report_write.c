@@ -33,7 +33,7 @@ static void wr_fmt(struct wr *w, const char *fmt, ...) __attribute__((format(pri
 
 static void wr_fmt(struct wr *w, const char *fmt, ...)
 {
-	char tmp[128];
+	char tmp[512];	/* our formats hold numbers and names only */
 	va_list ap;
 
 	va_start(ap, fmt);
@@ -79,7 +79,7 @@ static void wr_row(struct wr *w, const struct dmarc_report_row *row)
 	wr_fmt(w, "      <count>%llu</count>\n", (unsigned long long)row->count);
 	wr_fmt(w, "      <policy_evaluated>\n        <disposition>%s</disposition>\n"
 		  "        <dkim>%s</dkim>\n        <spf>%s</spf>\n",
-	       dmarc_policy_str(row->disposition),
+	       dmarc_disp_str(row->disposition),
 	       row->dkim == DMARC_RR_PASS ? "pass" : "fail",
 	       row->spf == DMARC_RR_PASS ? "pass" : "fail");
 	if (row->reason_type != NULL) {
@@ -126,7 +126,7 @@ int dmarc_report_xml(const struct dmarc_report *r, char **xml_out,
 			       "report needs org_name, email, report_id, domain and p");
 	for (size_t i = 0; i < r->n_records; i++)
 		if (r->records[i].source_ip == NULL || r->records[i].header_from == NULL ||
-		    r->records[i].disposition == DMARC_POLICY_UNSET)
+		    r->records[i].disposition == DMARC_DISP_ABSENT)
 			return err_set(err, ERR_PEER, 0, NULL,
 				       "record %zu needs source_ip, header_from and disposition", i);
 	buf_init(&w.b, DMARC_REPORT_XML_MAX);
