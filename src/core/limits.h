@@ -371,6 +371,8 @@
  * the largest sample seen is 0.9 MB for 2,300 rows. */
 #define DMARC_REPORT_IN_MAX (10 * 1024 * 1024)
 #define DMARC_REPORT_XML_MAX (64 * 1024 * 1024)
+/* Octets of a report e-mail (the attachment in base64 is 4/3 its size). */
+#define DMARC_REPORT_MAIL_MAX (DMARC_REPORT_IN_MAX / 3 * 4 + 1024 * 1024)
 /* Element nesting; the schema is 5 deep. */
 #define DMARC_REPORT_DEPTH 16
 /* <record> elements of one report. */

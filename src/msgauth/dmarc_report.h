@@ -91,6 +91,13 @@ struct dmarc_report {
  * its first entry, stored or deflated. */
 int dmarc_report_read(const void *data, size_t len, struct dmarc_report *out,
 		      struct err *err);
+/* The same for a report e-mail as rua= receives it (RFC 7489 7.2.1.1): the
+ * first attachment that is gzip, zip or XML (by type, or by a file name
+ * ending in .xml, .gz or .zip when the type is generic) is decoded and
+ * read. -1 with err when there is none or it is refused. At most
+ * DMARC_REPORT_MAIL_MAX bytes of message. */
+int dmarc_report_read_mail(const void *msg, size_t len, struct dmarc_report *out,
+			   struct err *err);
 /* Free what the reader allocated; a zeroed report is fine. */
 void dmarc_report_free(struct dmarc_report *r);
 

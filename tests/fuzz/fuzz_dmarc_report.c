@@ -1,6 +1,6 @@
 /* fuzz_dmarc_report.c - libFuzzer target for the aggregate report reader
- * (src/msgauth/dmarc_report_read.c, _unpack.c): any bytes as XML, gzip or
- * zip. Checks dmarc_report.h's contracts: a refused report says why and
+ * (src/msgauth/dmarc_report_read.c, _unpack.c, _mail.c): any bytes as XML,
+ * gzip or zip, and as a report e-mail. Checks dmarc_report.h's contracts: a refused report says why and
  * leaves nothing allocated; an accepted one has its required fields and at
  * most the limits, and the writer's output of it reads back with the same
  * record count. */
@@ -28,6 +28,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *xml;
 	size_t len;
 
+	/* the same bytes as a report e-mail */
+	if (dmarc_report_read_mail(data, size, &r, &err) == 0) {
+		CHECK(r.n_records > 0);
+		dmarc_report_free(&r);
+	} else {
+		CHECK(err.msg[0] != '\0');
+	}
 	if (dmarc_report_read(data, size, &r, &err) < 0) {
 		CHECK(err.msg[0] != '\0');
 		CHECK(r.records == NULL && r.mem == NULL);

@@ -8,14 +8,16 @@ run through src/msgauth/dmarc*.c by tests/tools/dmarc-tool.
   - opendmarc-parse-alignment.yaml: the record table through `dmarc-tool
     parse`, the alignment table through `dmarc-tool align`.
   - /work/shared/testdata/dmarc-reports: every aggregate report (.xml,
-    .xml.gz, .xml.zip) is read; the valid ones must parse (and match
+    .xml.gz, .xml.zip, and the .eml that carry one) is read; the valid ones must parse (and match
     Stalwart's expected JSON where there is one), the invalid ones must be
     refused with a reason; each valid one is written back as .xml.gz under
     its RFC 7489 7.2.1.1 name and must read back equal.
 
 Cases where a suite asks for something RFC 7489 does not are listed in
 DISAGREE with the reason; they are reported as skipped (and must still
-disagree, so the list stays true). Nothing else is left out.
+disagree, so the list stays true). Nothing else is left out; the failure
+(ruf=, RFC 6591), ARF and TLS-RPT samples in the same folder are other
+kinds of report, not read by this code.
 """
 
 import glob
@@ -323,7 +325,9 @@ def test_opendmarc_vectors():
 
 def report_files():
     pats = ["parsedmarc/**/*.xml", "parsedmarc/**/*.xml.gz", "parsedmarc/**/*.xml.zip",
-            "opendmarc/*.xml", "stalwart/dmarc-feedback/*.xml"]
+            "opendmarc/*.xml", "stalwart/dmarc-feedback/*.xml",
+            # reports as rua= receives them: the attachment of an e-mail
+            "parsedmarc/aggregate/*.eml", "stalwart/dmarc-feedback/*.eml"]
     files = set()
     for p in pats:
         files.update(glob.glob(os.path.join(REPORTS, p), recursive=True))
@@ -374,7 +378,8 @@ def test_aggregate_reports(tmp_path):
         if not rep["ok"]:
             failed.append(f"{rel}: {rep['why']}")
             continue
-        exp_json = os.path.join(REPORTS, rel[:-4] + ".json") if rel.endswith(".xml") else ""
+        exp_json = os.path.join(REPORTS, rel[:-4] + ".json") \
+            if rel.endswith((".xml", ".eml")) else ""
         if rel.startswith("stalwart/") and os.path.exists(exp_json):
             diff = stalwart_matches(rep, json.load(open(exp_json)))
             if diff:

@@ -10,7 +10,8 @@
  *   dmarc-tool discover ZONE DOMAIN
  *   dmarc-tool parse RECORD
  *   dmarc-tool align A B strict|relaxed
- *   dmarc-tool report FILE            (aggregate report -> JSON)
+ *   dmarc-tool report FILE            (aggregate report -> JSON; *.eml: the
+ *                                      report attached to that e-mail)
  *   dmarc-tool regz FILE RECEIVER DIR (read, write back as .xml.gz in DIR) */
 #include <jansson.h>
 #include <stdio.h>
@@ -298,7 +299,10 @@ static int cmd_report(const char *path, const char *receiver, const char *dir)
 	size_t len;
 	char *data = slurp(path, &len);
 
-	if (dmarc_report_read(data, len, &r, &err) < 0) {
+	size_t pl = strlen(path);
+	bool mail = pl > 4 && strcmp(path + pl - 4, ".eml") == 0;
+	if ((mail ? dmarc_report_read_mail(data, len, &r, &err)
+		  : dmarc_report_read(data, len, &r, &err)) < 0) {
 		print(json_pack("{s:b,s:s,s:s}", "ok", 0, "why", err.msg,
 				"kind", err.kind == ERR_LIMIT ? "limit" : "peer"));
 		free(data);

@@ -3,8 +3,8 @@
  * duplicate tags, huge rua lists and sizes, discovery (several records,
  * fallback, temperror), np for non-existent subdomains, pct sampling with
  * an injected random source, the Authentication-Results text, From
- * extraction, and the aggregate report reader's limits and writer's
- * round trip. */
+ * extraction, and the aggregate report reader's limits, the writer's
+ * round trip and a report inside an e-mail. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -462,6 +462,45 @@ static void test_report_roundtrip(void **state)
 	assert_int_equal(dmarc_report_xml(&r, &xml, &len, &err), -1);
 }
 
+static void test_report_mail(void **state)
+{
+	static const char b64[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	const char *xml = HEAD REC "</feedback>";
+	struct dmarc_report r;
+	struct err err;
+	char msg[4096];
+	(void)state;
+
+	/* the XML as an application/octet-stream attachment named .xml,
+	 * base64-encoded, after a text part */
+	size_t n = (size_t)snprintf(msg, sizeof(msg),
+		"From: r@receiver.example\r\nMIME-Version: 1.0\r\n"
+		"Content-Type: multipart/mixed; boundary=b\r\n\r\n"
+		"--b\r\nContent-Type: text/plain\r\n\r\nreport attached\r\n"
+		"--b\r\nContent-Type: application/octet-stream\r\n"
+		"Content-Disposition: attachment; filename=\"r!example.com!1!2.xml\"\r\n"
+		"Content-Transfer-Encoding: base64\r\n\r\n");
+	size_t len = strlen(xml);
+	for (size_t i = 0; i < len; i += 3) {
+		unsigned v = (unsigned char)xml[i] << 16 |
+			(i + 1 < len ? (unsigned char)xml[i + 1] << 8 : 0) |
+			(i + 2 < len ? (unsigned char)xml[i + 2] : 0);
+		msg[n++] = b64[v >> 18 & 63];
+		msg[n++] = b64[v >> 12 & 63];
+		msg[n++] = i + 1 < len ? b64[v >> 6 & 63] : '=';
+		msg[n++] = i + 2 < len ? b64[v & 63] : '=';
+	}
+	n += (size_t)snprintf(msg + n, sizeof(msg) - n, "\r\n--b--\r\n");
+	assert_int_equal(dmarc_report_read_mail(msg, n, &r, &err), 0);
+	assert_string_equal(r.domain, "example.com");
+	assert_int_equal(r.n_records, 1);
+	dmarc_report_free(&r);
+	const char *none = "From: a@b.example\r\nContent-Type: text/plain\r\n\r\nhello\r\n";
+	assert_int_equal(dmarc_report_read_mail(none, strlen(none), &r, &err), -1);
+	assert_non_null(strstr(err.msg, "attachment"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -475,6 +514,7 @@ int main(void)
 		cmocka_unit_test(test_from),
 		cmocka_unit_test(test_report_refuse),
 		cmocka_unit_test(test_report_roundtrip),
+		cmocka_unit_test(test_report_mail),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
