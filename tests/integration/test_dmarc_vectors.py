@@ -73,9 +73,12 @@ def run(*args):
 
 
 def summary(name, passed, failed, skipped):
-    line = f"dmarc {name}: {passed} passed, {failed} failed, {skipped} skipped"
-    print(line)
-    return line
+    """Print the listed disagreements, the failures and the count line."""
+    for s in skipped:
+        print("  disagrees with RFC 7489:", s)
+    for f in failed:
+        print("  FAILED:", f)
+    print(f"dmarc {name}: {passed} passed, {len(failed)} failed, {len(skipped)} skipped")
 
 
 # ---- mailauth ------------------------------------------------------------
@@ -271,11 +274,7 @@ def test_mailauth_vectors(tmp_path):
                 passed += 1
             else:
                 failed.append(f"{case['suite']} > {case['name']}")
-    for s in skipped:
-        print("  disagrees with RFC 7489:", s)
-    for f in failed:
-        print("  FAILED:", f)
-    summary("mailauth-dmarc-cases.yaml", passed, len(failed), len(skipped))
+    summary("mailauth-dmarc-cases.yaml", passed, failed, skipped)
     assert not failed
 
 
@@ -313,11 +312,7 @@ def test_opendmarc_vectors():
             passed += 1
         else:
             failed.append(f"alignment {c['n']}: want {c['expect']}, got {got}")
-    for s in skipped:
-        print("  disagrees with RFC 7489:", s)
-    for f in failed:
-        print("  FAILED:", f)
-    summary("opendmarc-parse-alignment.yaml", passed, len(failed), len(skipped))
+    summary("opendmarc-parse-alignment.yaml", passed, failed, skipped)
     assert not failed
 
 
@@ -397,9 +392,7 @@ def test_aggregate_reports(tmp_path):
             failed.append(f"{rel}: written report reads back different")
         else:
             valid += 1
-    for f in failed:
-        print("  FAILED:", f)
     print(f"  aggregate reports: {valid} valid read and written back, {invalid} invalid refused")
-    summary("dmarc-reports", valid + invalid, len(failed), 0)
+    summary("dmarc-reports", valid + invalid, failed, [])
     assert not failed
     assert valid >= 20 and invalid == len(INVALID_REPORTS)
