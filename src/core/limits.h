@@ -375,8 +375,9 @@
 #define DMARC_REPORT_MAIL_MAX (DMARC_REPORT_IN_MAX / 3 * 4 + 1024 * 1024)
 /* Element nesting; the schema is 5 deep. */
 #define DMARC_REPORT_DEPTH 16
-/* <record> elements of one report. */
-#define DMARC_REPORT_RECORDS_MAX 200000
+/* <record> elements of one report (a row takes about 700 bytes here, so
+ * 35 MB at most; the largest sample has 2,300). */
+#define DMARC_REPORT_RECORDS_MAX 50000
 /* Octets of one element's text (longest are human_result and comments). */
 #define DMARC_REPORT_TEXT_MAX 1024
 /* dkim and spf results kept per record; more are counted, not kept. */
