@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 #include <zlib.h>
 
@@ -333,6 +334,24 @@ static int read_str(const char *xml, struct dmarc_report *r, struct err *err)
 	"</identifiers><auth_results><spf><domain>example.com</domain><result>fail</result>" \
 	"</spf></auth_results></record>"
 
+/* data gzip'd (RFC 1952), malloc'd */
+static unsigned char *gzip_of(const void *data, size_t len, size_t *out_len)
+{
+	z_stream z = { 0 };
+	uLong cap = compressBound((uLong)len) + 64;
+	unsigned char *gz = malloc(cap);
+
+	assert_int_equal(deflateInit2(&z, 9, Z_DEFLATED, 16 + 15, 8, Z_DEFAULT_STRATEGY), Z_OK);
+	z.next_in = (unsigned char *)(uintptr_t)data;
+	z.avail_in = (uInt)len;
+	z.next_out = gz;
+	z.avail_out = (uInt)cap;
+	assert_int_equal(deflate(&z, Z_FINISH), Z_STREAM_END);
+	*out_len = z.total_out;
+	deflateEnd(&z);
+	return gz;
+}
+
 static void test_report_refuse(void **state)
 {
 	struct dmarc_report r;
@@ -374,22 +393,37 @@ static void test_report_refuse(void **state)
 	}
 	free(big);
 	/* a gzip bomb stops at DMARC_REPORT_XML_MAX */
-	size_t zlen = DMARC_REPORT_XML_MAX + 1024;
+	size_t zlen = DMARC_REPORT_XML_MAX + 1024, glen;
 	unsigned char *zeros = calloc(1, zlen);
-	uLongf glen = compressBound((uLong)zlen);
-	unsigned char *gz = malloc(glen + 32);
-	z_stream z = { 0 };
-	assert_int_equal(deflateInit2(&z, 9, Z_DEFLATED, 16 + 15, 8, Z_DEFAULT_STRATEGY), Z_OK);
-	z.next_in = zeros;
-	z.avail_in = (uInt)zlen;
-	z.next_out = gz;
-	z.avail_out = (uInt)(glen + 32);
-	assert_int_equal(deflate(&z, Z_FINISH), Z_STREAM_END);
-	assert_int_equal(dmarc_report_read(gz, z.total_out, &r, &err), -1);
+	unsigned char *gz = gzip_of(zeros, zlen, &glen);
+	assert_int_equal(dmarc_report_read(gz, glen, &r, &err), -1);
 	assert_int_equal(err.kind, ERR_LIMIT);
-	deflateEnd(&z);
 	free(gz);
 	free(zeros);
+	/* records: at the limit and one past it */
+	size_t rlen = strlen(REC), hlen = strlen(HEAD);
+	size_t cap = hlen + rlen * (DMARC_REPORT_RECORDS_MAX + 1) + 32;
+	char *many = malloc(cap);
+	for (int extra = 0; extra <= 1; extra++) {
+		n = hlen;
+		memcpy(many, HEAD, hlen);
+		for (int i = 0; i < DMARC_REPORT_RECORDS_MAX + extra; i++, n += rlen)
+			memcpy(many + n, REC, rlen);
+		memcpy(many + n, "</feedback>", 12);
+		n += 11;
+		gz = gzip_of(many, n, &glen);	/* plain, it is over DMARC_REPORT_IN_MAX */
+		if (extra == 0) {
+			assert_int_equal(dmarc_report_read(gz, glen, &r, &err), 0);
+			assert_int_equal(r.n_records, DMARC_REPORT_RECORDS_MAX);
+			dmarc_report_free(&r);
+		} else {
+			assert_int_equal(dmarc_report_read(gz, glen, &r, &err), -1);
+			assert_int_equal(err.kind, ERR_LIMIT);
+			assert_non_null(strstr(err.msg, "records"));
+		}
+		free(gz);
+	}
+	free(many);
 	/* truncated gzip */
 	static const unsigned char cut[] = { 0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 0xb3 };
 	assert_int_equal(dmarc_report_read(cut, sizeof(cut), &r, &err), -1);
