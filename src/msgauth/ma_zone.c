@@ -1,5 +1,6 @@
 /* ma_zone.c - a table of DNS records answering like a resolver would:
- * CNAMEs followed (at most 8), TIMEOUT names fail temporarily. */
+ * CNAMEs followed (at most 8), TIMEOUT names fail temporarily for the
+ * types they have no records of. */
 #include "msgauth/ma_zone.h"
 
 #include <arpa/inet.h>
@@ -222,7 +223,7 @@ static void zone_lookup(void *arg, const char *qname, enum ma_rr type,
 
 	z->queries++;
 	for (int depth = 0; depth <= ZONE_CNAME_DEPTH; depth++) {
-		bool exists = false;
+		bool exists = false, timeout = false;
 		const struct zone_rec *cname = NULL;
 
 		for (size_t i = 0; i < z->n; i++) {
@@ -230,16 +231,19 @@ static void zone_lookup(void *arg, const char *qname, enum ma_rr type,
 			if (strcmp(r->name, name) != 0)
 				continue;
 			exists = true;
-			if (r->type == ZONE_TIMEOUT) {
-				out->rc = MA_DNS_TEMPFAIL;
-				out->n = 0;
-				free(name);
-				return;
-			}
-			if (r->type == (int)type)
+			if (r->type == ZONE_TIMEOUT)
+				timeout = true;
+			else if (r->type == (int)type)
 				ma_rrset_add(out, type, r->data, r->len, r->pref);
 			else if (r->type == MA_RR_CNAME)
 				cname = r;
+		}
+		/* a server that answers some types and times out on the
+		 * rest (the SPF suite's "spftimeout") */
+		if (timeout && out->n == 0) {
+			out->rc = MA_DNS_TEMPFAIL;
+			free(name);
+			return;
 		}
 		if (out->n > 0 || cname == NULL || type == MA_RR_CNAME) {
 			if (out->n == 0)

@@ -8,7 +8,8 @@
  *     example.com MX 10 mx.example.com
  *     1.2.0.192.in-addr.arpa PTR host.example.com
  *     www.example.com CNAME example.com
- *     slow.example.com TIMEOUT              every query: MA_DNS_TEMPFAIL
+ *     slow.example.com TIMEOUT              MA_DNS_TEMPFAIL for every type
+ *                                           the name has no records of
  * Names compare without case and without a trailing dot. A name with no
  * record at all is NXDOMAIN; with records of other types only, NODATA. */
 #ifndef PETREL_MA_ZONE_H
