@@ -55,16 +55,28 @@ size_t ma_zone_queries(const struct ma_zone *z)
 	return z->queries;
 }
 
+/* A name lower-cased without its final dot; "\DDD" and "\X" escapes
+ * (as in zone files) give octets a text line cannot hold, like spaces. */
 static char *zone_name(const char *s)
 {
-	size_t n = strlen(s);
-
-	if (n > 0 && s[n - 1] == '.')
-		n--;
+	size_t n = strlen(s), k = 0;
 	char *p = xmalloc(n + 1);
-	for (size_t i = 0; i < n; i++)
-		p[i] = (char)tolower((unsigned char)s[i]);
-	p[n] = '\0';
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c == '\\' && i + 3 < n && isdigit((unsigned char)s[i + 1]) &&
+		    isdigit((unsigned char)s[i + 2]) && isdigit((unsigned char)s[i + 3])) {
+			int v = (s[i + 1] - '0') * 100 + (s[i + 2] - '0') * 10 + (s[i + 3] - '0');
+			c = (unsigned char)(v > 255 ? '?' : v);
+			i += 3;
+		} else if (c == '\\' && i + 1 < n) {
+			c = (unsigned char)s[++i];
+		} else if (c == '.' && i == n - 1) {
+			break;
+		}
+		p[k++] = (char)tolower(c);
+	}
+	p[k] = '\0';
 	return p;
 }
 
@@ -189,7 +201,7 @@ int ma_zone_load(struct ma_zone *z, const char *text, size_t len, struct err *er
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
-		char line[8192], name[DNS_NAME_MAX + 2], type[16];
+		char line[8192], name[DNS_NAME_MAX + 3], type[16];
 		int off = 0;
 
 		lineno++;
@@ -205,8 +217,10 @@ int ma_zone_load(struct ma_zone *z, const char *text, size_t len, struct err *er
 			s++;
 		if (*s == '\0' || *s == '#')
 			continue;
-		if (sscanf(s, "%254s %15s %n", name, type, &off) < 2)
+		if (sscanf(s, "%255s %15s %n", name, type, &off) < 2)
 			return err_set(err, ERR_PEER, 0, "", "line %zu: want NAME TYPE VALUE", lineno);
+		if (strlen(name) > DNS_NAME_MAX + 1)
+			return err_set(err, ERR_PEER, 0, "", "line %zu: name too long", lineno);
 		if (ma_zone_add(z, name, type, s + off, err) < 0) {
 			struct err e = *err;
 			return err_set(err, ERR_PEER, 0, "", "line %zu: %s", lineno, e.msg);

@@ -10,7 +10,8 @@
  *     www.example.com CNAME example.com
  *     slow.example.com TIMEOUT              MA_DNS_TEMPFAIL for every type
  *                                           the name has no records of
- * Names compare without case and without a trailing dot. A name with no
+ * Names compare without case and without a trailing dot; in names,
+ * "\DDD" (decimal) and "\X" escapes stand for octets such as spaces. A name with no
  * record at all is NXDOMAIN; with records of other types only, NODATA. */
 #ifndef PETREL_MA_ZONE_H
 #define PETREL_MA_ZONE_H
