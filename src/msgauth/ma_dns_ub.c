@@ -38,6 +38,27 @@ struct ma_dns_ub *ma_dns_ub_new(const struct dns_options *opt, struct err *err)
 	}
 	if (dns_ub_configure(u->ctx, opt, err) != 0)
 		goto fail;
+	if (opt->forwarder != NULL && opt->forwarder[0] != '\0') {
+		/* libunbound answers the RFC 6303 reverse zones of loopback,
+		 * private and documentation addresses itself (NXDOMAIN); a
+		 * configured forwarder (a lab, the tests) gets to answer
+		 * their PTR queries, which the SPF ptr mechanism and %{p} ask */
+		static const char *const zones[] = {
+			"127.in-addr.arpa. transparent", "10.in-addr.arpa. transparent",
+			"168.192.in-addr.arpa. transparent",
+			"2.0.192.in-addr.arpa. transparent",
+			"100.51.198.in-addr.arpa. transparent",
+			"113.0.203.in-addr.arpa. transparent",
+		};
+		for (size_t k = 0; k < sizeof zones / sizeof zones[0]; k++) {
+			rc = ub_ctx_set_option(u->ctx, "local-zone:", zones[k]);
+			if (rc != 0) {
+				err_set(err, ERR_CONFIG, 0, NULL, "dns: local-zone %s: %s",
+					zones[k], ub_strerror(rc));
+				goto fail;
+			}
+		}
+	}
 	return u;
 fail:
 	ub_ctx_delete(u->ctx);
