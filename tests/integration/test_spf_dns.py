@@ -146,3 +146,13 @@ def test_threads_share_one_resolver(dns):
               queries)
     for (q, want), o in zip(QUERIES * 3, out):
         assert o["result"] == want, (q, o)
+
+
+def test_dead_server_is_temperror(dns):
+    """A forwarder that never answers: every lookup ends in temperror
+    (libunbound gives up within its retries, each wait capped by
+    --timeout; no timing is asserted)."""
+    out = run(["--forwarder", dns.blackhole, "--timeout", "1"],
+              [("mailfrom", "192.0.2.1", "a@spf.test", "h.example")])
+    assert out[0]["result"] == "temperror"
+    assert out[0]["reason"] == "DNS error looking up spf.test TXT"
