@@ -651,7 +651,7 @@ void spf_check_host(const struct ma_dns *dns, const struct spf_request *req,
 		    enum spf_identity identity, struct spf_out *out)
 {
 	struct eval *ev = xcalloc(1, sizeof *ev);
-	char s[SPF_SENDER_MAX + 1], d[DNS_NAME_MAX + 1];
+	char d[DNS_NAME_MAX + 1];
 	enum spf_result r;
 
 	memset(out, 0, sizeof *out);
@@ -679,8 +679,12 @@ void spf_check_host(const struct ma_dns *dns, const struct spf_request *req,
 	else
 		copy(ev->l, sizeof ev->l, sender, llen);
 	copy(ev->o, sizeof ev->o, sdom, strlen(sdom));
-	snprintf(s, sizeof s, "%s@%s", ev->l, ev->o);
-	copy(out->sender, sizeof out->sender, s, strlen(s));
+	int n = snprintf(out->sender, sizeof out->sender, "%s@%s", ev->l, ev->o);
+	if (n < 0 || (size_t)n >= sizeof out->sender) {
+		reason(ev, "the sender is too long to check");
+		r = SPF_NONE;
+		goto out;
+	}
 
 	const char *helo = req->helo ? req->helo : "";
 	copy(ev->h, sizeof ev->h, helo, strlen(helo));
