@@ -175,17 +175,13 @@ static int parse_directive(const char *p, size_t len, struct spf_term *t,
 		return 0;
 	case SPF_M_INCLUDE:
 	case SPF_M_EXISTS:
-		/* no CIDR: a "/24" stays in the domain-spec and fails there */
-		if (rlen < 2 || rest[0] != ':')
-			return fail(why, whysz, "missing domain in", term, term_len);
-		t->spec.p = rest + 1;
-		t->spec.len = rlen - 1;
-		break;
 	case SPF_M_PTR:
-		if (rlen == 0)
+		/* ptr's domain is optional, the others' not; none takes a
+		 * CIDR: a "/24" stays in the domain-spec and fails there */
+		if (rlen == 0 && t->mech == SPF_M_PTR)
 			return 0;
 		if (rlen < 2 || rest[0] != ':')
-			return fail(why, whysz, "bad ptr argument in", term, term_len);
+			return fail(why, whysz, "missing domain in", term, term_len);
 		t->spec.p = rest + 1;
 		t->spec.len = rlen - 1;
 		break;
