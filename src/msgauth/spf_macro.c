@@ -253,6 +253,9 @@ int spf_macro_expand(const struct spf_macro_env *env, const char *s, size_t len,
 	struct outbuf o = { .p = out, .cap = outsz - 1 };
 	size_t i = 0;
 
+	if (outsz == 0)
+		return -2;
+
 	while (i < len && !o.over) {
 		if (s[i] != '%') {
 			size_t k = i;
