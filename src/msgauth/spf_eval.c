@@ -472,11 +472,15 @@ static void explain(struct eval *ev, const struct spf_record *rec, const char *d
 	query(ev, name, MA_RR_TXT);
 	if (ev->rrs.rc != MA_DNS_OK || ev->rrs.n != 1)
 		return;
+	/* copied: a %{p} in the text asks DNS, which reuses ev->rrs */
+	size_t tlen = ev->rrs.rr[0].len;
+	char *src = xmalloc(tlen + 1);
+	memcpy(src, ev->rrs.rr[0].data, tlen);
 	ev->env.d = domain;
 	char text[SPF_EXPLANATION_MAX + 1];
 	size_t len;
-	int rc = spf_macro_expand(&ev->env, (const char *)ev->rrs.rr[0].data,
-				  ev->rrs.rr[0].len, true, text, sizeof text, &len);
+	int rc = spf_macro_expand(&ev->env, src, tlen, true, text, sizeof text, &len);
+	free(src);
 	if (rc == -1)
 		return;
 	memcpy(out->explanation, text, len + 1);

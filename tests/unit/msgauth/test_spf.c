@@ -299,6 +299,19 @@ static void test_basic_results(void **state)
 	assert_int_equal(r.queries, 0);
 	r = check(zone, "::ffff:192.0.2.200", "a@example.com");
 	assert_int_equal(r.out.result, SPF_PASS);
+
+	/* %{p} inside explanation text asks DNS halfway through it */
+	const char *pzone =
+		"p.example.com TXT \"v=spf1 -all exp=pe.example.com\"\n"
+		"pe.example.com TXT \"from %{p}, not one of %{d}'s hosts (%{i})\"\n"
+		"9.2.0.192.in-addr.arpa PTR other.example.net\n"
+		"9.2.0.192.in-addr.arpa PTR mail.p.example.com\n"
+		"other.example.net A 192.0.2.9\n"
+		"mail.p.example.com A 192.0.2.9\n";
+	r = check(pzone, "192.0.2.9", "a@p.example.com");
+	assert_int_equal(r.out.result, SPF_FAIL);
+	assert_string_equal(r.out.explanation,
+			    "from mail.p.example.com, not one of p.example.com's hosts (192.0.2.9)");
 }
 
 static void test_loops_are_permerror(void **state)
