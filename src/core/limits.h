@@ -396,5 +396,34 @@
 #define DMARC_REPORT_TEXT_MAX 1024
 /* dkim and spf results kept per record; more are counted, not kept. */
 #define DMARC_REPORT_AUTH_MAX 8
+/* ---- SPF (src/msgauth/spf*.c, RFC 7208, decision 0026) --------------- */
+/* Terms that query DNS (include a mx ptr exists redirect) per check
+ * (RFC 7208 4.6.4: "MUST limit ... to 10"); the 11th is a permerror. */
+#define SPF_LOOKUPS_MAX 10
+/* Lookups answering no records (NXDOMAIN or NODATA) per check: 4.6.4
+ * recommends two; the third is a permerror. */
+#define SPF_VOID_MAX 2
+/* MX names one mx term may look up, PTR names one ptr term (or %{p})
+ * may validate (4.6.4). Looking at an 11th MX name is a permerror; PTR
+ * names past 10 are ignored, as the RFC says. */
+#define SPF_MX_NAMES_MAX 10
+#define SPF_PTR_NAMES_MAX 10
+/* Octets one macro expansion may produce before it is cut to a domain
+ * name (7.3: the left labels go until it fits 253) or an explanation;
+ * a record crafted to expand further is a permerror. */
+#define SPF_EXPAND_MAX 4096
+/* The explanation handed back (exp= text after expansion): an SMTP
+ * reply line holds 512 octets (RFC 5321 4.5.3.1.5); we keep more and let
+ * the server cut. */
+#define SPF_EXPLANATION_MAX 1000
+/* <sender> (local-part@domain) the check accepts; a longer MAIL FROM
+ * than SMTP allows (RFC 5321 4.5.3.1.3: 256 for the whole path) is
+ * answered "none" without asking DNS. */
+#define SPF_SENDER_MAX 320
+/* Octets of the deciding term copied into the result, and of the reason. */
+#define SPF_TERM_SHOW_MAX 127
+#define SPF_REASON_MAX 300
+/* A Received-SPF header field at most (all parts at their maxima). */
+#define SPF_HEADER_MAX 2048
 
 #endif

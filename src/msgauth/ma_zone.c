@@ -1,5 +1,6 @@
 /* ma_zone.c - a table of DNS records answering like a resolver would:
- * CNAMEs followed (at most 8), TIMEOUT names fail temporarily. */
+ * CNAMEs followed (at most 8), TIMEOUT names fail temporarily for the
+ * types they have no records of. */
 #include "msgauth/ma_zone.h"
 
 #include <arpa/inet.h>
@@ -54,16 +55,28 @@ size_t ma_zone_queries(const struct ma_zone *z)
 	return z->queries;
 }
 
+/* A name lower-cased without its final dot; "\DDD" and "\X" escapes
+ * (as in zone files) give octets a text line cannot hold, like spaces. */
 static char *zone_name(const char *s)
 {
-	size_t n = strlen(s);
-
-	if (n > 0 && s[n - 1] == '.')
-		n--;
+	size_t n = strlen(s), k = 0;
 	char *p = xmalloc(n + 1);
-	for (size_t i = 0; i < n; i++)
-		p[i] = (char)tolower((unsigned char)s[i]);
-	p[n] = '\0';
+
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c == '\\' && i + 3 < n && isdigit((unsigned char)s[i + 1]) &&
+		    isdigit((unsigned char)s[i + 2]) && isdigit((unsigned char)s[i + 3])) {
+			int v = (s[i + 1] - '0') * 100 + (s[i + 2] - '0') * 10 + (s[i + 3] - '0');
+			c = (unsigned char)(v > 255 ? '?' : v);
+			i += 3;
+		} else if (c == '\\' && i + 1 < n) {
+			c = (unsigned char)s[++i];
+		} else if (c == '.' && i == n - 1) {
+			break;
+		}
+		p[k++] = (char)tolower(c);
+	}
+	p[k] = '\0';
 	return p;
 }
 
@@ -188,7 +201,7 @@ int ma_zone_load(struct ma_zone *z, const char *text, size_t len, struct err *er
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
-		char line[8192], name[DNS_NAME_MAX + 2], type[16];
+		char line[8192], name[DNS_NAME_MAX + 3], type[16];
 		int off = 0;
 
 		lineno++;
@@ -204,8 +217,10 @@ int ma_zone_load(struct ma_zone *z, const char *text, size_t len, struct err *er
 			s++;
 		if (*s == '\0' || *s == '#')
 			continue;
-		if (sscanf(s, "%254s %15s %n", name, type, &off) < 2)
+		if (sscanf(s, "%255s %15s %n", name, type, &off) < 2)
 			return err_set(err, ERR_PEER, 0, "", "line %zu: want NAME TYPE VALUE", lineno);
+		if (strlen(name) > DNS_NAME_MAX + 1)
+			return err_set(err, ERR_PEER, 0, "", "line %zu: name too long", lineno);
 		if (ma_zone_add(z, name, type, s + off, err) < 0) {
 			struct err e = *err;
 			return err_set(err, ERR_PEER, 0, "", "line %zu: %s", lineno, e.msg);
@@ -222,7 +237,7 @@ static void zone_lookup(void *arg, const char *qname, enum ma_rr type,
 
 	z->queries++;
 	for (int depth = 0; depth <= ZONE_CNAME_DEPTH; depth++) {
-		bool exists = false;
+		bool exists = false, timeout = false;
 		const struct zone_rec *cname = NULL;
 
 		for (size_t i = 0; i < z->n; i++) {
@@ -230,16 +245,19 @@ static void zone_lookup(void *arg, const char *qname, enum ma_rr type,
 			if (strcmp(r->name, name) != 0)
 				continue;
 			exists = true;
-			if (r->type == ZONE_TIMEOUT) {
-				out->rc = MA_DNS_TEMPFAIL;
-				out->n = 0;
-				free(name);
-				return;
-			}
-			if (r->type == (int)type)
+			if (r->type == ZONE_TIMEOUT)
+				timeout = true;
+			else if (r->type == (int)type)
 				ma_rrset_add(out, type, r->data, r->len, r->pref);
 			else if (r->type == MA_RR_CNAME)
 				cname = r;
+		}
+		/* a server that answers some types and times out on the
+		 * rest (the SPF suite's "spftimeout") */
+		if (timeout && out->n == 0) {
+			out->rc = MA_DNS_TEMPFAIL;
+			free(name);
+			return;
 		}
 		if (out->n > 0 || cname == NULL || type == MA_RR_CNAME) {
 			if (out->n == 0)

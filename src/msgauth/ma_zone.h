@@ -8,8 +8,10 @@
  *     example.com MX 10 mx.example.com
  *     1.2.0.192.in-addr.arpa PTR host.example.com
  *     www.example.com CNAME example.com
- *     slow.example.com TIMEOUT              every query: MA_DNS_TEMPFAIL
- * Names compare without case and without a trailing dot. A name with no
+ *     slow.example.com TIMEOUT              MA_DNS_TEMPFAIL for every type
+ *                                           the name has no records of
+ * Names compare without case and without a trailing dot; in names,
+ * "\DDD" (decimal) and "\X" escapes stand for octets such as spaces. A name with no
  * record at all is NXDOMAIN; with records of other types only, NODATA. */
 #ifndef PETREL_MA_ZONE_H
 #define PETREL_MA_ZONE_H
