@@ -131,3 +131,22 @@ def test_oversigned_headers_cannot_be_added(keys):
         assert results(signed[:sep] + extra + signed[sep:], keys["zone"]) == ["fail"], extra
     # a field outside the signed set may be added (Received, by relays)
     assert results(b"Received: from relay\r\n" + signed, keys["zone"]) == ["pass"]
+
+
+def test_body_length_tag_from_dkimpy(keys):
+    """l= (RFC 6376 3.5): dkimpy signs with length=True; text appended
+    after the counted body still passes, in dkimpy and here; a changed
+    counted part fails."""
+    with open(keys["rsa"], "rb") as f:
+        pem = f.read()
+    sig = dkim.sign(MSG, b"rsa", b"example.com", pem, length=True)
+    assert b" l=" in sig or b";l=" in sig or b"\tl=" in sig
+    signed = sig + MSG
+    assert results(signed, keys["zone"]) == ["pass"]
+    more = signed + b"appended by a list\r\n"
+    assert dkim.verify(more, dnsfunc=_dnsfunc(keys["zone"]))
+    assert results(more, keys["zone"]) == ["pass"]
+    assert results(signed.replace(b"Hello", b"Jello"), keys["zone"]) == ["fail"]
+    # a body cut short of l= cannot be what was signed
+    cut = signed[:signed.index(b"second line")]
+    assert results(cut, keys["zone"]) == ["permerror"]
