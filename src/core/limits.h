@@ -383,6 +383,8 @@
  * time zone stamp hours ahead, and Stalwart's vectors carry one 5 hours
  * ahead of their verification clock. */
 #define DKIM_FUTURE_SKEW 86400
+/* ARC sets one message may carry (RFC 8617 4.2.1: i= is 1 to 50). */
+#define ARC_MAX_SETS 50
 /* Octets of the i= identity and the s= selector kept for results. */
 #define DKIM_MAX_IDENTITY 320
 #define DKIM_MAX_SELECTOR 64

@@ -14,6 +14,7 @@
 #include "core/err.h"
 #include "core/limits.h"
 #include "core/span.h"
+#include "msgauth/arc.h"
 #include "msgauth/dkim.h"
 
 /* ---- the message (dkim_msg.c) ------------------------------------------ */
@@ -72,7 +73,16 @@ void dkim_hash_headers(const struct dkim_msg *m, enum dkim_canon c,
 		       const struct span *names, size_t n, const char *sigfield,
 		       size_t siglen, EVP_MD_CTX *ctx);
 
-/* ---- DKIM-Signature (dkim_sig.c, RFC 6376 3.5) ------------------------ */
+/* ---- DKIM-Signature and ARC signatures (dkim_sig.c) ----------------------- */
+
+/* The three fields with DKIM's tag syntax: DKIM-Signature (RFC 6376
+ * 3.5), ARC-Message-Signature (RFC 8617 4.1.2: i= is the instance, no
+ * v=, From not required) and ARC-Seal (4.1.3: cv=, no bh=, c= or h=). */
+enum dkim_sig_kind {
+	DKIM_SIG_DKIM = 0,
+	DKIM_SIG_AMS,
+	DKIM_SIG_AS,
+};
 
 struct dkim_sig {
 	enum dkim_alg alg;
@@ -90,12 +100,15 @@ struct dkim_sig {
 	size_t bh_len;
 	bool has_l, has_t, has_x;
 	uint64_t l, t, x;
+	unsigned instance;		/* ARC: i= */
+	enum arc_cv cv;			/* ARC-Seal: cv= */
 };
 
 /* Parse a DKIM-Signature value (after the colon). d, s, i, a and b8 are
  * filled as soon as they are read, so a later error can still be
  * reported with them. 0, or -1 with *why a static reason (permerror). */
-int dkim_sig_parse(const char *val, size_t len, struct dkim_sig *sig, const char **why);
+int dkim_sig_parse(const char *val, size_t len, enum dkim_sig_kind kind,
+		   struct dkim_sig *sig, const char **why);
 
 /* Strict base64 (RFC 6376 2.4: FWS anywhere is ignored, padding only at
  * the end). 0 with *outlen, -1 on a bad character or more than max. */
@@ -119,6 +132,49 @@ struct dkim_key {
 /* 0, or -1 with *why (v= not DKIM1, unknown k=, s= without email or *,
  * bad p=). Unknown tags are ignored (3.6.1). */
 int dkim_key_parse(const char *txt, size_t len, struct dkim_key *k, const char **why);
+
+/* ---- verification steps (dkim_verify.c), shared with ARC ------------------ */
+
+/* The key for sig from <s>._domainkey.<d>, checked against sig (k=, h=,
+ * t=s, revoked, size); NULL with r->result and r->reason set. key is
+ * scratch space. The EVP_PKEY is the caller's to free. */
+EVP_PKEY *dkim_fetch_key(const struct ma_dns *dns, const struct dkim_sig *sig,
+			 struct dkim_key *key, struct dkim_sig_result *r);
+/* 1 when the body hash (with l=) matches; 0 with r set. */
+int dkim_check_body(const struct dkim_msg *m, const struct dkim_sig *sig,
+		    struct dkim_sig_result *r);
+/* Hash the h= fields and f (the signature field, b= removed) and check
+ * b= with pk; r is pass, policy (rsa-sha1) or fail. */
+void dkim_check_sig(const struct dkim_msg *m, const struct dkim_field *f,
+		    const struct dkim_sig *sig, EVP_PKEY *pk, struct dkim_sig_result *r);
+
+/* ---- signing steps (dkim_sign.c), shared with ARC ------------------------ */
+
+/* A growing text with the column of its last line, for folding. */
+struct dkim_text {
+	char *p;		/* NUL-terminated; owned */
+	size_t len, cap, col;
+};
+
+void dkim_text_add(struct dkim_text *t, const char *s, size_t n);
+/* s after a space, or on a new folded line ("\r\n ") when it would pass
+ * col. */
+void dkim_text_word(struct dkim_text *t, const char *s, size_t n, bool space, size_t col);
+/* Base64 of p, NUL-terminated, the caller's to free. */
+char *dkim_b64_encode(const unsigned char *p, size_t n);
+/* Base64 of the body hash (SHA-256) of m in canonicalisation c. */
+char *dkim_body_hash(const struct dkim_msg *m, enum dkim_canon c);
+/* Base64 of alg's signature by key over digest; NULL on failure. */
+char *dkim_sign_digest(EVP_PKEY *key, enum dkim_alg alg, const unsigned char *digest,
+		       size_t dlen);
+/* The algorithm a key signs with: rsa-sha256 (RSA of DKIM_MIN_RSA_BITS
+ * or more) or ed25519-sha256; -1 for anything else. */
+int dkim_key_alg(EVP_PKEY *key);
+/* h= for signing: given ("from:to", From required) or NULL for the
+ * default set with over-signing (dkim.h). Names point into given or
+ * static text; at most DKIM_MAX_SIGNED_HEADERS. */
+int dkim_pick_headers(const struct dkim_msg *m, const char *given, struct span *names,
+		      size_t *n, struct err *err);
 
 /* ---- public-key operations (dkim_crypto.c) ------------------------------ */
 

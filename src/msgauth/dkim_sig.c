@@ -5,6 +5,7 @@
 #include "msgauth/dkim_private.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <strings.h>
 
 #include "msgauth/taglist.h"
@@ -91,14 +92,22 @@ static int tag_copy(const struct tag *t, char *dst, size_t dstsz, bool lower)
 	return 0;
 }
 
+/* Letters, digits, '-', '_', labels of 1 to 63 octets. */
 static bool domain_ok(const char *d)
 {
-	if (*d == '\0' || *d == '.')
-		return false;
-	for (const char *p = d; *p; p++)
-		if (!isalnum((unsigned char)*p) && *p != '-' && *p != '.' && *p != '_')
+	size_t label = 0;
+
+	for (const char *p = d; *p; p++) {
+		if (*p == '.') {
+			if (label == 0)
+				return false;
+			label = 0;
+			continue;
+		}
+		if ((!isalnum((unsigned char)*p) && *p != '-' && *p != '_') || ++label > 63)
 			return false;
-	return true;
+	}
+	return label > 0;
 }
 
 static int parse_canon(const struct tag *t, struct dkim_sig *sig)
@@ -122,14 +131,17 @@ static int parse_canon(const struct tag *t, struct dkim_sig *sig)
 	return 0;
 }
 
-/* h=: colon-separated field names, FWS around each allowed (3.5). */
-static int parse_h(const struct tag *t, struct dkim_sig *sig, const char **why)
+/* h=: colon-separated field names, FWS around each allowed (3.5). DKIM
+ * needs From among them (5.4); an AMS may list nothing or an empty name
+ * (it selects no field) but never ARC-Seal (RFC 8617 4.1.2). */
+static int parse_h(const struct tag *t, enum dkim_sig_kind kind, struct dkim_sig *sig,
+		   const char **why)
 {
 	size_t i = 0;
-	bool from = false;
+	bool from = false, arc = kind == DKIM_SIG_AMS;
 
 	sig->nh = 0;
-	while (i <= t->val_len) {
+	while (i <= t->val_len && !(arc && t->val_len == 0)) {
 		size_t s = i;
 		while (i < t->val_len && t->val[i] != ':')
 			i++;
@@ -138,7 +150,7 @@ static int parse_h(const struct tag *t, struct dkim_sig *sig, const char **why)
 			b++;
 		while (e > b && fws(t->val[e - 1]))
 			e--;
-		if (b == e) {
+		if (b == e && !arc) {
 			*why = "empty name in h=";
 			return -1;
 		}
@@ -154,9 +166,13 @@ static int parse_h(const struct tag *t, struct dkim_sig *sig, const char **why)
 		sig->h[sig->nh++] = span_make(t->val + b, e - b);
 		if (e - b == 4 && strncasecmp(t->val + b, "from", 4) == 0)
 			from = true;
+		if (arc && e - b == 8 && strncasecmp(t->val + b, "arc-seal", 8) == 0) {
+			*why = "h= names ARC-Seal";
+			return -1;
+		}
 		i++;
 	}
-	if (!from) {
+	if (!from && !arc) {
 		*why = "From is not signed";	/* RFC 6376 5.4 */
 		return -1;
 	}
@@ -192,7 +208,8 @@ static int sig_fail(const char **why, const char *reason)
 
 /* The tags a result names (d, s, i, a, b8), read first so that a later
  * syntax error is still reported with them. */
-static int parse_ids(const struct taglist *tl, struct dkim_sig *sig, const char **why)
+static int parse_ids(const struct taglist *tl, enum dkim_sig_kind kind,
+		     struct dkim_sig *sig, const char **why)
 {
 	const struct tag *t;
 
@@ -211,7 +228,16 @@ static int parse_ids(const struct taglist *tl, struct dkim_sig *sig, const char 
 				sig->b8[n++] = t->val[k];
 		sig->b8[n] = '\0';
 	}
-	if ((t = taglist_get(tl, "i")) != NULL) {
+	if (kind != DKIM_SIG_DKIM) {
+		/* RFC 8617 4.2.1: i= is the instance, 1 to 50 */
+		uint64_t n;
+		t = taglist_get(tl, "i");
+		if (t == NULL || dkim_parse_u64(t->val, t->val_len, &n) < 0 || n < 1 ||
+		    n > ARC_MAX_SETS || t->val[0] == '0')
+			return sig_fail(why, "bad instance i=");
+		sig->instance = (unsigned)n;
+		snprintf(sig->i, sizeof sig->i, "@%s", sig->d);
+	} else if ((t = taglist_get(tl, "i")) != NULL) {
 		if (tag_copy(t, sig->i, sizeof sig->i, false) < 0)
 			return sig_fail(why, "bad i=");
 		const char *at = strrchr(sig->i, '@');
@@ -230,7 +256,28 @@ static int parse_ids(const struct taglist *tl, struct dkim_sig *sig, const char 
 	return 0;
 }
 
-int dkim_sig_parse(const char *val, size_t len, struct dkim_sig *sig, const char **why)
+/* Required tags per kind: DKIM (RFC 6376 3.5), ARC-Message-Signature
+ * (RFC 8617 4.1.2) and ARC-Seal (4.1.3), which has no body or h=. */
+static const char *const required[][8] = {
+	[DKIM_SIG_DKIM] = { "v", "a", "b", "bh", "d", "h", "s", NULL },
+	[DKIM_SIG_AMS] = { "i", "a", "b", "bh", "d", "h", "s", NULL },
+	[DKIM_SIG_AS] = { "i", "a", "b", "cv", "d", "s", NULL },
+};
+
+static int parse_cv(const struct tag *t, struct dkim_sig *sig)
+{
+	static const char *const cv[] = { [ARC_NONE] = "none", [ARC_PASS] = "pass",
+					  [ARC_FAIL] = "fail" };
+	for (size_t k = 0; k < 3; k++)
+		if (tag_is(t, cv[k])) {
+			sig->cv = (enum arc_cv)k;
+			return 0;
+		}
+	return -1;
+}
+
+int dkim_sig_parse(const char *val, size_t len, enum dkim_sig_kind kind,
+		   struct dkim_sig *sig, const char **why)
 {
 	struct taglist tl;
 	const struct tag *t;
@@ -238,20 +285,19 @@ int dkim_sig_parse(const char *val, size_t len, struct dkim_sig *sig, const char
 	memset(sig, 0, sizeof *sig);
 	if (taglist_parse(val, len, &tl, why) < 0)
 		return -1;
-	static const char *const required[] = { "v", "a", "b", "bh", "d", "h", "s" };
-	for (size_t k = 0; k < sizeof required / sizeof required[0]; k++)
-		if (taglist_get(&tl, required[k]) == NULL) {
-			(void)parse_ids(&tl, sig, why);	/* best effort: the error below wins */
+	for (size_t k = 0; required[kind][k] != NULL; k++)
+		if (taglist_get(&tl, required[kind][k]) == NULL) {
+			(void)parse_ids(&tl, kind, sig, why);	/* best effort: the error below wins */
 			return sig_fail(why, "missing required tag");
 		}
-	if (parse_ids(&tl, sig, why) < 0)
+	if (parse_ids(&tl, kind, sig, why) < 0)
 		return -1;
-	if (!tag_is(taglist_get(&tl, "v"), "1"))
+	if (kind == DKIM_SIG_DKIM && !tag_is(taglist_get(&tl, "v"), "1"))
 		return sig_fail(why, "v= is not 1");
 	if (strcmp(sig->a, "rsa-sha256") == 0)
 		sig->alg = DKIM_ALG_RSA_SHA256;
-	else if (strcmp(sig->a, "rsa-sha1") == 0)
-		sig->alg = DKIM_ALG_RSA_SHA1;
+	else if (strcmp(sig->a, "rsa-sha1") == 0 && kind == DKIM_SIG_DKIM)
+		sig->alg = DKIM_ALG_RSA_SHA1;	/* ARC never allowed SHA-1 */
 	else if (strcmp(sig->a, "ed25519-sha256") == 0)
 		sig->alg = DKIM_ALG_ED25519_SHA256;
 	else
@@ -260,14 +306,23 @@ int dkim_sig_parse(const char *val, size_t len, struct dkim_sig *sig, const char
 	if (dkim_b64_decode(t->val, t->val_len, sig->b, sizeof sig->b, &sig->b_len) < 0 ||
 	    sig->b_len == 0)
 		return sig_fail(why, "bad b=");
-	t = taglist_get(&tl, "bh");
-	if (dkim_b64_decode(t->val, t->val_len, sig->bh, sizeof sig->bh, &sig->bh_len) < 0 ||
-	    sig->bh_len != (size_t)EVP_MD_get_size(dkim_alg_md(sig->alg)))
-		return sig_fail(why, "bad bh=");
-	if (parse_h(taglist_get(&tl, "h"), sig, why) < 0)
-		return -1;
-	if ((t = taglist_get(&tl, "c")) != NULL && parse_canon(t, sig) < 0)
-		return sig_fail(why, "unknown canonicalization");
+	if (kind == DKIM_SIG_AS) {
+		if (parse_cv(taglist_get(&tl, "cv"), sig) < 0)
+			return sig_fail(why, "bad cv=");
+		if (taglist_get(&tl, "h") != NULL)
+			return sig_fail(why, "h= in an ARC-Seal");	/* RFC 8617 4.1.3 */
+		sig->hcanon = DKIM_CANON_RELAXED;
+	} else {
+		t = taglist_get(&tl, "bh");
+		if (dkim_b64_decode(t->val, t->val_len, sig->bh, sizeof sig->bh,
+				    &sig->bh_len) < 0 ||
+		    sig->bh_len != (size_t)EVP_MD_get_size(dkim_alg_md(sig->alg)))
+			return sig_fail(why, "bad bh=");
+		if (parse_h(taglist_get(&tl, "h"), kind, sig, why) < 0)
+			return -1;
+		if ((t = taglist_get(&tl, "c")) != NULL && parse_canon(t, sig) < 0)
+			return sig_fail(why, "unknown canonicalization");
+	}
 	if ((t = taglist_get(&tl, "q")) != NULL && !q_ok(t))
 		return sig_fail(why, "q= without dns/txt");
 	if ((t = taglist_get(&tl, "l")) != NULL) {

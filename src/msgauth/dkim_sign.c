@@ -1,7 +1,8 @@
 /* dkim_sign.c - RFC 6376 5 signing: choose the fields to sign (5.4.1 and
  * over-signing), hash body and header with the shared canonicaliser, and
- * write the DKIM-Signature field folded near 76 columns. Keys come from
- * the caller; nothing here reads key storage. */
+ * write the DKIM-Signature field folded near 76 columns. The steps are
+ * shared with ARC sealing (dkim_private.h). Keys come from the caller;
+ * nothing here reads key storage. */
 #include "msgauth/dkim_private.h"
 
 #include <stdio.h>
@@ -32,13 +33,7 @@ static const struct { const char *name; bool over; } sign_set[] = {
 	{ "Content-Description", false },
 };
 
-/* A growing text with the column of its last line, for folding. */
-struct text {
-	char *p;
-	size_t len, cap, col;
-};
-
-static void text_add(struct text *t, const char *s, size_t n)
+void dkim_text_add(struct dkim_text *t, const char *s, size_t n)
 {
 	if (t->len + n + 1 > t->cap) {
 		t->cap = (t->len + n + 1) * 2;
@@ -51,14 +46,60 @@ static void text_add(struct text *t, const char *s, size_t n)
 		t->col = s[i] == '\n' ? 0 : t->col + 1;
 }
 
-/* s after a space, or on a new folded line when it would pass FOLD_COL. */
-static void text_word(struct text *t, const char *s, size_t n, bool space)
+void dkim_text_word(struct dkim_text *t, const char *s, size_t n, bool space, size_t col)
 {
-	if (t->col + n + (space ? 1 : 0) > FOLD_COL && t->col > 1)
-		text_add(t, "\r\n ", 3);
+	if (t->col + n + (space ? 1 : 0) > col && t->col > 1)
+		dkim_text_add(t, "\r\n ", 3);
 	else if (space)
-		text_add(t, " ", 1);
-	text_add(t, s, n);
+		dkim_text_add(t, " ", 1);
+	dkim_text_add(t, s, n);
+}
+
+char *dkim_b64_encode(const unsigned char *p, size_t n)
+{
+	char *out = xmalloc(4 * ((n + 2) / 3) + 1);
+
+	EVP_EncodeBlock((unsigned char *)out, p, (int)n);
+	return out;
+}
+
+char *dkim_body_hash(const struct dkim_msg *m, enum dkim_canon c)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned mdlen = 0;
+	struct dkim_sink sink;
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+
+	if (ctx == NULL || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
+		abort();	/* out of memory: as xmalloc does */
+	dkim_sink_md(&sink, ctx);
+	dkim_canon_body(c, m->body, m->body_len, UINT64_MAX, &sink);
+	if (EVP_DigestFinal_ex(ctx, md, &mdlen) != 1)
+		abort();
+	EVP_MD_CTX_free(ctx);
+	return dkim_b64_encode(md, mdlen);
+}
+
+char *dkim_sign_digest(EVP_PKEY *key, enum dkim_alg alg, const unsigned char *digest,
+		       size_t dlen)
+{
+	unsigned char sig[DKIM_MAX_SIG_BYTES];
+	size_t slen = 0;
+
+	if (dkim_crypto_sign(key, alg, digest, dlen, sig, &slen) < 0)
+		return NULL;
+	return dkim_b64_encode(sig, slen);
+}
+
+int dkim_key_alg(EVP_PKEY *key)
+{
+	int id = key ? EVP_PKEY_get_base_id(key) : 0;
+
+	if (id == EVP_PKEY_ED25519)
+		return DKIM_ALG_ED25519_SHA256;
+	if (id == EVP_PKEY_RSA && EVP_PKEY_get_bits(key) >= DKIM_MIN_RSA_BITS)
+		return DKIM_ALG_RSA_SHA256;
+	return -1;
 }
 
 static size_t count_fields(const struct dkim_msg *m, const char *name)
@@ -70,8 +111,8 @@ static size_t count_fields(const struct dkim_msg *m, const char *name)
 	return n;
 }
 
-static int pick_headers(const struct dkim_msg *m, const char *given,
-			struct span *names, size_t *nnames, struct err *err)
+int dkim_pick_headers(const struct dkim_msg *m, const char *given, struct span *names,
+		      size_t *nnames, struct err *err)
 {
 	size_t n = 0;
 
@@ -80,7 +121,7 @@ static int pick_headers(const struct dkim_msg *m, const char *given,
 		bool from = false;
 		while (*p != '\0') {
 			size_t l = strcspn(p, ":");
-			if (l == 0 || n == DKIM_MAX_SIGNED_HEADERS)
+			if (l == 0 || l > 100 || n == DKIM_MAX_SIGNED_HEADERS)
 				return err_set(err, ERR_PEER, 0, "", "bad header list");
 			names[n++] = span_make(p, l);
 			from |= l == 4 && strncasecmp(p, "from", 4) == 0;
@@ -102,54 +143,41 @@ static int pick_headers(const struct dkim_msg *m, const char *given,
 	return 0;
 }
 
-static char *b64(const unsigned char *p, size_t n)
-{
-	char *out = xmalloc(4 * ((n + 2) / 3) + 1);
-
-	EVP_EncodeBlock((unsigned char *)out, p, (int)n);
-	return out;
-}
-
-static int sign_fail(struct dkim_msg *m, struct text *t, struct err *err, const char *why)
+static int sign_fail(struct dkim_msg *m, struct dkim_text *t, struct err *err, const char *why)
 {
 	dkim_msg_free(m);
 	free(t->p);
 	return err_set(err, ERR_PEER, 0, "", "dkim sign: %s", why);
 }
 
-/* "tag=value;" as one unbreakable word */
-static void add_tag(struct text *t, const char *tag, const char *v1, const char *v2)
+/* "tag=value;" (or "tag=v1/v2;") as one unbreakable word */
+static void add_tag(struct dkim_text *t, const char *tag, const char *v1, const char *v2)
 {
 	char w[DNS_NAME_MAX + DKIM_MAX_IDENTITY + 32];
 	int n = snprintf(w, sizeof w, "%s=%s%s%s;", tag, v1, v2 ? "/" : "", v2 ? v2 : "");
 
 	if (n > 0 && (size_t)n < sizeof w)
-		text_word(t, w, (size_t)n, true);
+		dkim_text_word(t, w, (size_t)n, true, FOLD_COL);
 }
 
-static void add_num(struct text *t, const char *tag, time_t v)
+static void add_num(struct dkim_text *t, const char *tag, time_t v)
 {
 	char w[40];
 	int n = snprintf(w, sizeof w, "%s=%lld;", tag, (long long)v);
 
-	text_word(t, w, (size_t)n, true);
+	dkim_text_word(t, w, (size_t)n, true, FOLD_COL);
 }
 
 int dkim_sign(const char *msg, size_t len, const struct dkim_sign_opts *o,
 	      char **field_out, struct err *err)
 {
 	struct dkim_msg m = { 0 };
-	struct text t = { 0 };
+	struct dkim_text t = { 0 };
 	struct span names[DKIM_MAX_SIGNED_HEADERS];
 	size_t nnames = 0;
-	enum dkim_alg alg;
-	int id = o->key ? EVP_PKEY_get_base_id(o->key) : 0;
+	int alg = dkim_key_alg(o->key);
 
-	if (id == EVP_PKEY_ED25519)
-		alg = DKIM_ALG_ED25519_SHA256;
-	else if (id == EVP_PKEY_RSA && EVP_PKEY_get_bits(o->key) >= DKIM_MIN_RSA_BITS)
-		alg = DKIM_ALG_RSA_SHA256;
-	else
+	if (alg < 0)
 		return sign_fail(&m, &t, err, "key is neither RSA (1024 bits or more) nor Ed25519");
 	if (o->domain == NULL || o->domain[0] == '\0' || strlen(o->domain) > DNS_NAME_MAX ||
 	    o->selector == NULL || o->selector[0] == '\0' ||
@@ -161,27 +189,14 @@ int dkim_sign(const char *msg, size_t len, const struct dkim_sign_opts *o,
 		return -1;
 	if (count_fields(&m, "From") == 0)
 		return sign_fail(&m, &t, err, "no From field");	/* 5.4 */
-	if (pick_headers(&m, o->headers, names, &nnames, err) < 0) {
+	if (dkim_pick_headers(&m, o->headers, names, &nnames, err) < 0) {
 		dkim_msg_free(&m);
 		return -1;
 	}
 
-	/* body hash (3.7) */
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned mdlen = 0;
-	struct dkim_sink sink;
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	if (ctx == NULL || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
-		abort();
-	dkim_sink_md(&sink, ctx);
-	dkim_canon_body(o->bcanon, m.body, m.body_len, UINT64_MAX, &sink);
-	if (EVP_DigestFinal_ex(ctx, md, &mdlen) != 1)
-		abort();
-	char *bh = b64(md, mdlen);
-
 	static const char *const cn[] = { "simple", "relaxed" };
-	text_add(&t, "DKIM-Signature: v=1;", 20);
-	add_tag(&t, "a", dkim_alg_str(alg), NULL);
+	dkim_text_add(&t, "DKIM-Signature: v=1;", 20);
+	add_tag(&t, "a", dkim_alg_str((enum dkim_alg)alg), NULL);
 	add_tag(&t, "c", cn[o->hcanon], cn[o->bcanon]);
 	add_tag(&t, "d", o->domain, NULL);
 	add_tag(&t, "s", o->selector, NULL);
@@ -196,19 +211,18 @@ int dkim_sign(const char *msg, size_t len, const struct dkim_sign_opts *o,
 		int n = snprintf(w, sizeof w, "%s%.*s%s", k == 0 ? "h=" : "",
 				 (int)names[k].len, (const char *)names[k].p,
 				 k + 1 < nnames ? ":" : ";");
-		if (n < 0 || (size_t)n >= sizeof w) {
-			free(bh);
-			EVP_MD_CTX_free(ctx);
-			return sign_fail(&m, &t, err, "field name too long");
-		}
-		text_word(&t, w, (size_t)n, k == 0);
+		dkim_text_word(&t, w, (size_t)n, k == 0, FOLD_COL);
 	}
+	char *bh = dkim_body_hash(&m, o->bcanon);
 	add_tag(&t, "bh", bh, NULL);
 	free(bh);
-	text_word(&t, "b=", 2, true);
+	dkim_text_word(&t, "b=", 2, true, FOLD_COL);
 
 	/* header hash over the field as written, b= empty (3.7) */
-	if (EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned mdlen = 0;
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	if (ctx == NULL || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
 		abort();
 	dkim_hash_headers(&m, o->hcanon, names, nnames, t.p, t.len, ctx);
 	if (EVP_DigestFinal_ex(ctx, md, &mdlen) != 1)
@@ -216,23 +230,21 @@ int dkim_sign(const char *msg, size_t len, const struct dkim_sign_opts *o,
 	EVP_MD_CTX_free(ctx);
 	dkim_msg_free(&m);
 
-	unsigned char sig[DKIM_MAX_SIG_BYTES];
-	size_t slen = 0;
-	if (dkim_crypto_sign(o->key, alg, md, mdlen, sig, &slen) < 0)
+	char *b = dkim_sign_digest(o->key, (enum dkim_alg)alg, md, mdlen);
+	if (b == NULL)
 		return sign_fail(&m, &t, err, "signing failed");
-	char *b = b64(sig, slen);
 	for (size_t k = 0, n = strlen(b); k < n;) {
 		size_t room = t.col < FOLD_COL ? FOLD_COL - t.col : 0;
 		if (room == 0) {
-			text_add(&t, "\r\n ", 3);
+			dkim_text_add(&t, "\r\n ", 3);
 			continue;
 		}
 		size_t w = n - k < room ? n - k : room;
-		text_add(&t, b + k, w);
+		dkim_text_add(&t, b + k, w);
 		k += w;
 	}
 	free(b);
-	text_add(&t, "\r\n", 2);
+	dkim_text_add(&t, "\r\n", 2);
 	*field_out = t.p;
 	return 0;
 }

@@ -31,9 +31,9 @@ static void set(struct dkim_sig_result *r, enum dkim_result res, const char *why
 	snprintf(r->reason, sizeof r->reason, "%s", why);
 }
 
-/* The key at <s>._domainkey.<d>: the first TXT record that reads as a key
- * (a selector name may hold other TXT records). Result set on failure. */
-static EVP_PKEY *fetch_key(const struct ma_dns *dns, const struct dkim_sig *sig,
+/* The first TXT record at the name that reads as a key: a selector name
+ * may hold other TXT records. */
+EVP_PKEY *dkim_fetch_key(const struct ma_dns *dns, const struct dkim_sig *sig,
 			   struct dkim_key *key, struct dkim_sig_result *r)
 {
 	char name[DNS_NAME_MAX + 2];
@@ -90,8 +90,7 @@ static EVP_PKEY *fetch_key(const struct ma_dns *dns, const struct dkim_sig *sig,
 	return pk;
 }
 
-/* 1: the body hash matches; 0: result set. */
-static int check_body(const struct dkim_msg *m, const struct dkim_sig *sig,
+int dkim_check_body(const struct dkim_msg *m, const struct dkim_sig *sig,
 		      struct dkim_sig_result *r)
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
@@ -120,7 +119,7 @@ static int check_body(const struct dkim_msg *m, const struct dkim_sig *sig,
 	return 1;
 }
 
-static void check_sig(const struct dkim_msg *m, const struct dkim_field *f,
+void dkim_check_sig(const struct dkim_msg *m, const struct dkim_field *f,
 		      const struct dkim_sig *sig, EVP_PKEY *pk, struct dkim_sig_result *r)
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
@@ -154,7 +153,7 @@ static void verify_one(const struct dkim_msg *m, const struct dkim_field *f,
 	struct dkim_key *key = xmalloc(sizeof *key);
 	const char *colon = memchr(f->raw, ':', f->raw_len), *why;
 	size_t off = (size_t)(colon - f->raw) + 1;
-	int rc = dkim_sig_parse(f->raw + off, f->raw_len - off, sig, &why);
+	int rc = dkim_sig_parse(f->raw + off, f->raw_len - off, DKIM_SIG_DKIM, sig, &why);
 
 	memcpy(r->d, sig->d, sizeof r->d);
 	memcpy(r->s, sig->s, sizeof r->s);
@@ -174,11 +173,11 @@ static void verify_one(const struct dkim_msg *m, const struct dkim_field *f,
 		set(r, DKIM_FAIL, "signed in the future");
 		goto out;
 	}
-	EVP_PKEY *pk = fetch_key(dns, sig, key, r);
+	EVP_PKEY *pk = dkim_fetch_key(dns, sig, key, r);
 	if (pk == NULL)
 		goto out;
-	if (check_body(m, sig, r))
-		check_sig(m, f, sig, pk, r);
+	if (dkim_check_body(m, sig, r))
+		dkim_check_sig(m, f, sig, pk, r);
 	EVP_PKEY_free(pk);
 out:
 	free(sig);

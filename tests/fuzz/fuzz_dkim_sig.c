@@ -1,5 +1,5 @@
-/* fuzz_dkim_sig.c - libFuzzer target for the DKIM-Signature value parser
- * (dkim_sig.c) and the b= removal of the canonicaliser: whatever the
+/* fuzz_dkim_sig.c - libFuzzer target for the DKIM-Signature, ARC-Message-
+ * Signature and ARC-Seal value parser (dkim_sig.c) and the b= removal of the canonicaliser: whatever the
  * bytes, parsing stays inside its limits and what it accepts holds
  * together. */
 #include <stddef.h>
@@ -16,8 +16,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct dkim_sig *sig = malloc(sizeof *sig);
 	const char *why = NULL;
 
-	if (dkim_sig_parse((const char *)data, size, sig, &why) == 0) {
-		if (sig->nh == 0 || sig->nh > DKIM_MAX_SIGNED_HEADERS ||
+	/* the kind (DKIM, ARC-Message-Signature, ARC-Seal) from the size */
+	enum dkim_sig_kind kind = (enum dkim_sig_kind)(size % 3);
+	if (dkim_sig_parse((const char *)data, size, kind, sig, &why) == 0) {
+		if ((kind == DKIM_SIG_DKIM && sig->nh == 0) || (kind == DKIM_SIG_AS && sig->nh) ||
+		    (kind != DKIM_SIG_DKIM && (sig->instance < 1 || sig->instance > ARC_MAX_SETS)) ||
+		    sig->nh > DKIM_MAX_SIGNED_HEADERS ||
 		    sig->b_len == 0 || sig->b_len > DKIM_MAX_SIG_BYTES ||
 		    sig->d[0] == '\0' || strlen(sig->b8) > 8)
 			abort();

@@ -39,7 +39,7 @@ static const char *BH = "2jUSOH9NhtVGCQWNr9BrIAPreKQjO6Sn7XIkfJVOzv8=";
 
 static int parse(const char *v, struct dkim_sig *sig, const char **why)
 {
-	return dkim_sig_parse(v, strlen(v), sig, why);
+	return dkim_sig_parse(v, strlen(v), DKIM_SIG_DKIM, sig, why);
 }
 
 static void expect_bad(const char *v, const char *reason)
