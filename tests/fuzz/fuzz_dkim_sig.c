@@ -1,7 +1,7 @@
 /* fuzz_dkim_sig.c - libFuzzer target for the DKIM-Signature, ARC-Message-
- * Signature and ARC-Seal value parser (dkim_sig.c) and the b= removal of the canonicaliser: whatever the
- * bytes, parsing stays inside its limits and what it accepts holds
- * together. */
+ * Signature and ARC-Seal value parser (dkim_sig.c) and the b= removal of
+ * the canonicaliser: whatever the bytes, parsing stays inside its limits
+ * and what it accepts holds together. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
