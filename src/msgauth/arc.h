@@ -27,7 +27,7 @@ enum arc_cv {
 	ARC_FAIL,
 };
 
-#define ARC_REASON_MAX 96
+#define ARC_REASON_MAX 160
 
 struct arc_result {
 	enum arc_cv cv;

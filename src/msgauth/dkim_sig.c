@@ -276,6 +276,25 @@ static int parse_cv(const struct tag *t, struct dkim_sig *sig)
 	return -1;
 }
 
+/* RFC 6376 3.2: tag-spec *( ";" tag-spec ) [ ";" ]: one ';' may end the
+ * list, but ";;" is an empty tag-spec (the shared taglist parser lets it
+ * pass for the sake of sloppy DMARC records; signatures are strict). */
+static bool empty_spec(const char *s, size_t len)
+{
+	bool content = false;
+
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] == ';') {
+			if (!content)
+				return true;
+			content = false;
+		} else if (!fws(s[i])) {
+			content = true;
+		}
+	}
+	return false;
+}
+
 int dkim_sig_parse(const char *val, size_t len, enum dkim_sig_kind kind,
 		   struct dkim_sig *sig, const char **why)
 {
@@ -285,6 +304,8 @@ int dkim_sig_parse(const char *val, size_t len, enum dkim_sig_kind kind,
 	memset(sig, 0, sizeof *sig);
 	if (taglist_parse(val, len, &tl, why) < 0)
 		return -1;
+	if (empty_spec(val, len))
+		return sig_fail(why, "empty tag");
 	for (size_t k = 0; required[kind][k] != NULL; k++)
 		if (taglist_get(&tl, required[kind][k]) == NULL) {
 			(void)parse_ids(&tl, kind, sig, why);	/* best effort: the error below wins */
@@ -313,6 +334,10 @@ int dkim_sig_parse(const char *val, size_t len, enum dkim_sig_kind kind,
 			return sig_fail(why, "h= in an ARC-Seal");	/* RFC 8617 4.1.3 */
 		sig->hcanon = DKIM_CANON_RELAXED;
 	} else {
+		/* an AMS without c= is relaxed/relaxed, as the ARC test suite
+		 * and dkimpy read it (ARC seals are relaxed throughout) */
+		if (kind == DKIM_SIG_AMS)
+			sig->hcanon = sig->bcanon = DKIM_CANON_RELAXED;
 		t = taglist_get(&tl, "bh");
 		if (dkim_b64_decode(t->val, t->val_len, sig->bh, sizeof sig->bh,
 				    &sig->bh_len) < 0 ||

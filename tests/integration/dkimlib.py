@@ -96,6 +96,51 @@ def sign(msg, domain, selector, key=None, seed=None, t=None, x=None,
     return p.stdout
 
 
+def arc_verify(msg, records, now=None):
+    """(cv, fields) from dkim-tool arc-verify; None for a non-message."""
+    with tempfile.TemporaryDirectory() as d:
+        zpath, mpath = os.path.join(d, "zone"), os.path.join(d, "msg")
+        with open(zpath, "w") as f:
+            f.write(zone_text(records))
+        with open(mpath, "wb") as f:
+            f.write(msg)
+        args = ["arc-verify", "--zone", zpath]
+        if now is not None:
+            args += ["--now", str(now)]
+        p = _run(args + [mpath])
+    if p.returncode == 2 and p.stdout.startswith(b"error"):
+        return None
+    assert p.returncode == 0, p.stderr.decode()
+    line = p.stdout.decode().rstrip("\n")
+    cv, rest = line.split(" ", 1)
+    fields, reason = rest.split(" reason=", 1)
+    kv = dict(x.split("=", 1) for x in fields.split(" "))
+    kv["reason"] = reason
+    return cv, kv
+
+
+def arc_seal(msg, domain, selector, cv, aar, key=None, seed=None, t=None, headers=None):
+    """The sealed message, or None when the chain has ended (exit 3)."""
+    with tempfile.TemporaryDirectory() as d:
+        mpath, apath = os.path.join(d, "msg"), os.path.join(d, "aar")
+        with open(mpath, "wb") as f:
+            f.write(msg)
+        with open(apath, "w") as f:
+            f.write(aar)
+        args = ["arc-seal", "--domain", domain, "--selector", selector, "--cv", cv,
+                "--aar-file", apath]
+        args += ["--key", key] if key else ["--seed", seed]
+        if t is not None:
+            args += ["--t", str(t)]
+        if headers is not None:
+            args += ["--headers", headers]
+        p = _run(args + [mpath])
+    if p.returncode == 3:
+        return None
+    assert p.returncode == 0, p.stderr.decode()
+    return p.stdout
+
+
 def canon(kind, what, data):
     with tempfile.TemporaryDirectory() as d:
         path = os.path.join(d, "in")

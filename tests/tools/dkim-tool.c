@@ -10,6 +10,12 @@
  *   dkim-tool sign --domain D --selector S (--key PEM | --seed B64FILE)
  *       [--t T] [--x X] [--canon H/B] [--headers LIST] [--identity I] MSG
  *       prints the DKIM-Signature field and then MSG
+ *   dkim-tool arc-verify [--zone FILE] [--now T] MSG
+ *       "CV sets=N oldest-pass=K temporary=0|1 d= s= reason=..."
+ *   dkim-tool arc-seal --domain D --selector S (--key PEM | --seed B64FILE)
+ *       --cv none|pass|fail --aar-file FILE [--t T] [--headers LIST] MSG
+ *       prints the new ARC set and then MSG ("chain ended" on stderr,
+ *       exit 3, when nothing may be added)
  *   dkim-tool canon-body simple|relaxed FILE     the canonical body
  *   dkim-tool canon-header simple|relaxed FILE   one canonical field
  */
@@ -20,6 +26,7 @@
 
 #include <openssl/pem.h>
 
+#include "msgauth/arc.h"
 #include "msgauth/dkim.h"
 #include "msgauth/dkim_private.h"
 #include "msgauth/ma_zone.h"
@@ -72,27 +79,43 @@ static void out_put(void *arg, const void *p, size_t n)
 	fwrite(p, 1, n, arg);
 }
 
-static int verify(int argc, char **argv)
+static struct ma_zone *load_zone(int argc, char **argv, struct ma_dns *dns)
 {
 	struct ma_zone *z = ma_zone_new();
-	struct ma_dns dns;
+	const char *zone = arg(argc, argv, "--zone");
 	struct err err = { 0 };
-	const char *zone = arg(argc, argv, "--zone"), *now = arg(argc, argv, "--now");
-	const char *max = arg(argc, argv, "--max-sigs");
 	size_t len;
 
 	if (zone != NULL) {
 		char *text = slurp(zone, &len);
 		if (ma_zone_load(z, text, len, &err) < 0) {
 			fprintf(stderr, "dkim-tool: %s: %s\n", zone, err.msg);
-			return 2;
+			exit(2);
 		}
 		free(text);
 	}
-	ma_zone_dns(z, &dns);
+	ma_zone_dns(z, dns);
+	return z;
+}
+
+static time_t now_arg(int argc, char **argv)
+{
+	const char *now = arg(argc, argv, "--now");
+
+	return now ? (time_t)strtoll(now, NULL, 10) : time(NULL);
+}
+
+static int verify(int argc, char **argv)
+{
+	struct ma_dns dns;
+	struct ma_zone *z = load_zone(argc, argv, &dns);
+	struct err err = { 0 };
+	const char *max = arg(argc, argv, "--max-sigs");
+	size_t len;
+
 	char *msg = slurp(argv[argc - 1], &len);
 	struct dkim_verify_opts o = {
-		.now = now ? (time_t)strtoll(now, NULL, 10) : time(NULL),
+		.now = now_arg(argc, argv),
 		.max_sigs = max ? (unsigned)strtoul(max, NULL, 10) : 0,
 	};
 	struct dkim_verdict *v = malloc(sizeof *v);
@@ -109,6 +132,26 @@ static int verify(int argc, char **argv)
 	if (v->unchecked)
 		printf("unchecked=%zu\n", v->unchecked);
 	free(v);
+	free(msg);
+	ma_zone_free(&z);
+	return 0;
+}
+
+static int arc_verify_cmd(int argc, char **argv)
+{
+	struct ma_dns dns;
+	struct ma_zone *z = load_zone(argc, argv, &dns);
+	struct err err = { 0 };
+	struct arc_result r;
+	size_t len;
+	char *msg = slurp(argv[argc - 1], &len);
+
+	if (arc_verify(msg, len, &dns, now_arg(argc, argv), &r, &err) < 0) {
+		printf("error %s\n", err.msg);
+		return 2;
+	}
+	printf("%s sets=%u oldest-pass=%u temporary=%d d=%s s=%s reason=%s\n",
+	       arc_cv_str(r.cv), r.sets, r.oldest_pass, r.temporary, r.d, r.s, r.reason);
 	free(msg);
 	ma_zone_free(&z);
 	return 0;
@@ -178,6 +221,48 @@ static int sign(int argc, char **argv)
 	return 0;
 }
 
+static int arc_seal_cmd(int argc, char **argv)
+{
+	struct err err = { 0 };
+	const char *t = arg(argc, argv, "--t"), *cv = arg(argc, argv, "--cv");
+	const char *aarf = arg(argc, argv, "--aar-file");
+	size_t len, alen;
+
+	if (cv == NULL || aarf == NULL) {
+		fprintf(stderr, "dkim-tool: arc-seal needs --cv and --aar-file\n");
+		return 2;
+	}
+	char *aar = slurp(aarf, &alen);
+	aar = realloc(aar, alen + 1);
+	aar[alen] = '\0';
+	struct arc_seal_opts o = {
+		.domain = arg(argc, argv, "--domain"),
+		.selector = arg(argc, argv, "--selector"),
+		.key = load_key(argc, argv),
+		.t = t ? (time_t)strtoll(t, NULL, 10) : time(NULL),
+		.aar = aar,
+		.headers = arg(argc, argv, "--headers"),
+		.cv = strcmp(cv, "pass") == 0 ? ARC_PASS : strcmp(cv, "fail") == 0 ? ARC_FAIL : ARC_NONE,
+	};
+	char *msg = slurp(argv[argc - 1], &len), *fields = NULL;
+	int rc = arc_seal(msg, len, &o, &fields, &err);
+	if (rc < 0) {
+		fprintf(stderr, "dkim-tool: %s\n", err.msg);
+		return 1;
+	}
+	if (rc == 0) {
+		fprintf(stderr, "dkim-tool: chain ended, no set added\n");
+		return 3;
+	}
+	fputs(fields, stdout);
+	fwrite(msg, 1, len, stdout);
+	free(fields);
+	free(msg);
+	free(aar);
+	EVP_PKEY_free(o.key);
+	return 0;
+}
+
 static int canon_cmd(int argc, char **argv, bool body)
 {
 	struct dkim_sink out = { out_put, stdout };
@@ -208,6 +293,10 @@ int main(int argc, char **argv)
 		return verify(argc, argv);
 	if (strcmp(argv[1], "sign") == 0)
 		return sign(argc, argv);
+	if (strcmp(argv[1], "arc-verify") == 0)
+		return arc_verify_cmd(argc, argv);
+	if (strcmp(argv[1], "arc-seal") == 0)
+		return arc_seal_cmd(argc, argv);
 	if (strcmp(argv[1], "canon-body") == 0)
 		return canon_cmd(argc, argv, true);
 	if (strcmp(argv[1], "canon-header") == 0)
