@@ -3,47 +3,30 @@
  * Whether the key suits a signature is dkim_verify.c's question. */
 #include "msgauth/dkim_private.h"
 
-#include <strings.h>
-
 #include "msgauth/taglist.h"
 
-static bool fws(char c)
-{
-	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
 /* Call fn on each element of a colon list, trimmed; stop at true. */
-static bool colon_any(const struct tag *t, bool (*fn)(const char *, size_t, const void *),
+static bool colon_any(const struct tag *t, bool (*fn)(struct span, const void *),
 		      const void *arg)
 {
-	size_t i = 0;
+	size_t pos = 0;
+	struct span it;
 
-	while (i <= t->val_len) {
-		size_t s = i;
-		while (i < t->val_len && t->val[i] != ':')
-			i++;
-		size_t b = s, e = i;
-		while (b < e && fws(t->val[b]))
-			b++;
-		while (e > b && fws(t->val[e - 1]))
-			e--;
-		if (fn(t->val + b, e - b, arg))
+	while (dkim_colon_next(t->val, t->val_len, &pos, &it))
+		if (fn(it, arg))
 			return true;
-		i++;
-	}
 	return false;
 }
 
-static bool is_word(const char *p, size_t n, const void *arg)
+static bool is_word(struct span it, const void *arg)
 {
-	const char *w = arg;
-	return n == strlen(w) && strncasecmp(p, w, n) == 0;
+	return span_eq_ci(it, arg);
 }
 
-static bool service_email(const char *p, size_t n, const void *arg)
+static bool service_email(struct span it, const void *arg)
 {
 	(void)arg;
-	return (n == 1 && *p == '*') || (n == 5 && strncasecmp(p, "email", 5) == 0);
+	return span_eq_ci(it, "*") || span_eq_ci(it, "email");
 }
 
 static int key_fail(const char **why, const char *reason)

@@ -114,7 +114,11 @@ int dkim_sig_parse(const char *val, size_t len, enum dkim_sig_kind kind,
  * the end). 0 with *outlen, -1 on a bad character or more than max. */
 int dkim_b64_decode(const char *s, size_t len, unsigned char *out, size_t max,
 		    size_t *outlen);
-/* Parse a decimal number of at most 12 digits (RFC 6376 3.5 t= x= l=). */
+/* Colon lists (h=, q=, and the key's h=, s=, t=): the next element,
+ * FWS trimmed, from *pos (start at 0); false when the list is done. An
+ * empty list is one empty element. */
+bool dkim_colon_next(const char *s, size_t len, size_t *pos, struct span *item);
+/* A decimal number of 1 to 18 digits (RFC 6376 3.5 t= x= l=). */
 int dkim_parse_u64(const char *s, size_t len, uint64_t *out);
 
 /* ---- key records (dkim_key.c, RFC 6376 3.6.1) -------------------------- */

@@ -137,25 +137,18 @@ static int parse_canon(const struct tag *t, struct dkim_sig *sig)
 static int parse_h(const struct tag *t, enum dkim_sig_kind kind, struct dkim_sig *sig,
 		   const char **why)
 {
-	size_t i = 0;
+	size_t pos = 0;
 	bool from = false, arc = kind == DKIM_SIG_AMS;
+	struct span it;
 
 	sig->nh = 0;
-	while (i <= t->val_len && !(arc && t->val_len == 0)) {
-		size_t s = i;
-		while (i < t->val_len && t->val[i] != ':')
-			i++;
-		size_t b = s, e = i;
-		while (b < e && fws(t->val[b]))
-			b++;
-		while (e > b && fws(t->val[e - 1]))
-			e--;
-		if (b == e && !arc) {
+	while (!(arc && t->val_len == 0) && dkim_colon_next(t->val, t->val_len, &pos, &it)) {
+		if (it.len == 0 && !arc) {
 			*why = "empty name in h=";
 			return -1;
 		}
-		for (size_t k = b; k < e; k++)
-			if ((unsigned char)t->val[k] < 33 || (unsigned char)t->val[k] > 126) {
+		for (size_t k = 0; k < it.len; k++)
+			if (it.p[k] < 33 || it.p[k] > 126) {
 				*why = "bad field name in h=";
 				return -1;
 			}
@@ -163,14 +156,13 @@ static int parse_h(const struct tag *t, enum dkim_sig_kind kind, struct dkim_sig
 			*why = "too many names in h=";
 			return -1;
 		}
-		sig->h[sig->nh++] = span_make(t->val + b, e - b);
-		if (e - b == 4 && strncasecmp(t->val + b, "from", 4) == 0)
+		sig->h[sig->nh++] = it;
+		if (span_eq_ci(it, "from"))
 			from = true;
-		if (arc && e - b == 8 && strncasecmp(t->val + b, "arc-seal", 8) == 0) {
+		if (arc && span_eq_ci(it, "arc-seal")) {
 			*why = "h= names ARC-Seal";
 			return -1;
 		}
-		i++;
 	}
 	if (!from && !arc) {
 		*why = "From is not signed";	/* RFC 6376 5.4 */
@@ -179,24 +171,34 @@ static int parse_h(const struct tag *t, enum dkim_sig_kind kind, struct dkim_sig
 	return 0;
 }
 
+bool dkim_colon_next(const char *s, size_t len, size_t *pos, struct span *item)
+{
+	size_t i = *pos;
+
+	if (i > len)
+		return false;
+	size_t b = i;
+	while (i < len && s[i] != ':')
+		i++;
+	size_t e = i;
+	while (b < e && fws(s[b]))
+		b++;
+	while (e > b && fws(s[e - 1]))
+		e--;
+	*item = span_make(s + b, e - b);
+	*pos = i + 1;
+	return true;
+}
+
 /* q=: a colon list that must offer dns/txt (3.5). */
 static bool q_ok(const struct tag *t)
 {
-	size_t i = 0;
+	size_t pos = 0;
+	struct span it;
 
-	while (i < t->val_len) {
-		size_t s = i;
-		while (i < t->val_len && t->val[i] != ':')
-			i++;
-		size_t b = s, e = i;
-		while (b < e && fws(t->val[b]))
-			b++;
-		while (e > b && fws(t->val[e - 1]))
-			e--;
-		if (e - b == 7 && strncasecmp(t->val + b, "dns/txt", 7) == 0)
+	while (dkim_colon_next(t->val, t->val_len, &pos, &it))
+		if (span_eq_ci(it, "dns/txt"))
 			return true;
-		i++;
-	}
 	return false;
 }
 

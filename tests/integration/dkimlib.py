@@ -38,22 +38,23 @@ def zone_text(records):
     return "\n".join(lines) + "\n"
 
 
-def _run(args, stdin_file=None):
+def _run(args):
     return subprocess.run([TOOL] + args, capture_output=True, timeout=120)
 
 
-def verify(msg, records, now=None, max_sigs=None):
+def _check(cmd, msg, records, now=None, extra=()):
+    """Run a verifying command on msg with records as the zone: its
+    output lines split into (word, {key: value, "reason": ...}), or None
+    when the tool says msg is not a message."""
     with tempfile.TemporaryDirectory() as d:
         zpath, mpath = os.path.join(d, "zone"), os.path.join(d, "msg")
         with open(zpath, "w") as f:
             f.write(zone_text(records))
         with open(mpath, "wb") as f:
             f.write(msg)
-        args = ["verify", "--zone", zpath]
+        args = [cmd, "--zone", zpath] + list(extra)
         if now is not None:
             args += ["--now", str(now)]
-        if max_sigs is not None:
-            args += ["--max-sigs", str(max_sigs)]
         p = _run(args + [mpath])
     if p.returncode == 2 and p.stdout.startswith(b"error"):
         return None
@@ -63,12 +64,17 @@ def verify(msg, records, now=None, max_sigs=None):
         if line.startswith("unchecked="):
             out.append(("unchecked", {"n": int(line.split("=")[1])}))
             continue
-        res, rest = line.split(" ", 1)
+        word, rest = line.split(" ", 1)
         fields, reason = rest.split(" reason=", 1)
         kv = dict(x.split("=", 1) for x in fields.split(" "))
         kv["reason"] = reason
-        out.append((res, kv))
+        out.append((word, kv))
     return out
+
+
+def verify(msg, records, now=None, max_sigs=None):
+    extra = ["--max-sigs", str(max_sigs)] if max_sigs is not None else []
+    return _check("verify", msg, records, now, extra)
 
 
 def results(msg, records, **kw):
@@ -98,25 +104,8 @@ def sign(msg, domain, selector, key=None, seed=None, t=None, x=None,
 
 def arc_verify(msg, records, now=None):
     """(cv, fields) from dkim-tool arc-verify; None for a non-message."""
-    with tempfile.TemporaryDirectory() as d:
-        zpath, mpath = os.path.join(d, "zone"), os.path.join(d, "msg")
-        with open(zpath, "w") as f:
-            f.write(zone_text(records))
-        with open(mpath, "wb") as f:
-            f.write(msg)
-        args = ["arc-verify", "--zone", zpath]
-        if now is not None:
-            args += ["--now", str(now)]
-        p = _run(args + [mpath])
-    if p.returncode == 2 and p.stdout.startswith(b"error"):
-        return None
-    assert p.returncode == 0, p.stderr.decode()
-    line = p.stdout.decode().rstrip("\n")
-    cv, rest = line.split(" ", 1)
-    fields, reason = rest.split(" reason=", 1)
-    kv = dict(x.split("=", 1) for x in fields.split(" "))
-    kv["reason"] = reason
-    return cv, kv
+    r = _check("arc-verify", msg, records, now)
+    return None if r is None else r[0]
 
 
 def arc_seal(msg, domain, selector, cv, aar, key=None, seed=None, t=None, headers=None):
