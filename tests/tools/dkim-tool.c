@@ -119,9 +119,13 @@ static int verify(int argc, char **argv)
 		.max_sigs = max ? (unsigned)strtoul(max, NULL, 10) : 0,
 	};
 	struct dkim_verdict *v = malloc(sizeof *v);
-	if (v == NULL || dkim_verify(msg, len, &dns, &o, v, &err) < 0) {
+	int rc = 0;
+	if (v == NULL)
+		exit(2);
+	if (dkim_verify(msg, len, &dns, &o, v, &err) < 0) {
 		printf("error %s\n", err.msg);
-		return 2;
+		rc = 2;
+		v->n = v->unchecked = 0;
 	}
 	for (size_t k = 0; k < v->n; k++) {
 		const struct dkim_sig_result *r = &v->r[k];
@@ -134,7 +138,7 @@ static int verify(int argc, char **argv)
 	free(v);
 	free(msg);
 	ma_zone_free(&z);
-	return 0;
+	return rc;
 }
 
 static int arc_verify_cmd(int argc, char **argv)
@@ -145,16 +149,18 @@ static int arc_verify_cmd(int argc, char **argv)
 	struct arc_result r;
 	size_t len;
 	char *msg = slurp(argv[argc - 1], &len);
+	int rc = 0;
 
 	if (arc_verify(msg, len, &dns, now_arg(argc, argv), &r, &err) < 0) {
 		printf("error %s\n", err.msg);
-		return 2;
+		rc = 2;
+	} else {
+		printf("%s sets=%u oldest-pass=%u temporary=%d d=%s s=%s reason=%s\n",
+		       arc_cv_str(r.cv), r.sets, r.oldest_pass, r.temporary, r.d, r.s, r.reason);
 	}
-	printf("%s sets=%u oldest-pass=%u temporary=%d d=%s s=%s reason=%s\n",
-	       arc_cv_str(r.cv), r.sets, r.oldest_pass, r.temporary, r.d, r.s, r.reason);
 	free(msg);
 	ma_zone_free(&z);
-	return 0;
+	return rc;
 }
 
 static EVP_PKEY *load_key(int argc, char **argv)
@@ -209,16 +215,18 @@ static int sign(int argc, char **argv)
 		.bcanon = canon(bc ? bc : (c ? "simple" : "relaxed")),
 	};
 	char *msg = slurp(argv[argc - 1], &len), *field = NULL;
+	int rc = 0;
 	if (dkim_sign(msg, len, &o, &field, &err) < 0) {
 		fprintf(stderr, "dkim-tool: %s\n", err.msg);
-		return 1;
+		rc = 1;
+	} else {
+		fputs(field, stdout);
+		fwrite(msg, 1, len, stdout);
 	}
-	fputs(field, stdout);
-	fwrite(msg, 1, len, stdout);
 	free(field);
 	free(msg);
 	EVP_PKEY_free(o.key);
-	return 0;
+	return rc;
 }
 
 static int arc_seal_cmd(int argc, char **argv)
@@ -248,19 +256,17 @@ static int arc_seal_cmd(int argc, char **argv)
 	int rc = arc_seal(msg, len, &o, &fields, &err);
 	if (rc < 0) {
 		fprintf(stderr, "dkim-tool: %s\n", err.msg);
-		return 1;
-	}
-	if (rc == 0) {
+	} else if (rc == 0) {
 		fprintf(stderr, "dkim-tool: chain ended, no set added\n");
-		return 3;
+	} else {
+		fputs(fields, stdout);
+		fwrite(msg, 1, len, stdout);
 	}
-	fputs(fields, stdout);
-	fwrite(msg, 1, len, stdout);
 	free(fields);
 	free(msg);
 	free(aar);
 	EVP_PKEY_free(o.key);
-	return 0;
+	return rc < 0 ? 1 : rc == 0 ? 3 : 0;
 }
 
 static int canon_cmd(int argc, char **argv, bool body)
