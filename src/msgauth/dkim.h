@@ -43,10 +43,14 @@ enum dkim_alg {
 	DKIM_ALG_ED25519_SHA256,
 };
 
+/* Relaxed is 0 so that zeroed signing options get the recommended
+ * relaxed/relaxed; a DKIM-Signature without c= is simple/simple. */
 enum dkim_canon {
-	DKIM_CANON_SIMPLE = 0,
-	DKIM_CANON_RELAXED,
+	DKIM_CANON_RELAXED = 0,
+	DKIM_CANON_SIMPLE,
 };
+
+const char *dkim_canon_str(enum dkim_canon c);
 
 #define DKIM_REASON_MAX 96
 
@@ -100,7 +104,7 @@ struct dkim_sign_opts {
 	/* h= as "from:to:subject", exactly as given (names repeated to
 	 * over-sign); NULL picks RFC 6376 5.4.1's set, see dkim_sign. */
 	const char *headers;
-	enum dkim_canon hcanon, bcanon;	/* DKIM_CANON_RELAXED recommended */
+	enum dkim_canon hcanon, bcanon;	/* 0 = DKIM_CANON_RELAXED, recommended */
 };
 
 /* Sign msg and return in *field_out the DKIM-Signature field to put on

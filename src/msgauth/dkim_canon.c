@@ -21,6 +21,11 @@ void dkim_sink_md(struct dkim_sink *s, EVP_MD_CTX *ctx)
 	s->arg = ctx;
 }
 
+const char *dkim_canon_str(enum dkim_canon c)
+{
+	return c == DKIM_CANON_SIMPLE ? "simple" : "relaxed";
+}
+
 static bool wsp(char c)
 {
 	return c == ' ' || c == '\t';

@@ -114,14 +114,14 @@ static int parse_canon(const struct tag *t, struct dkim_sig *sig)
 {
 	const char *v = t->val, *slash = memchr(v, '/', t->val_len);
 	size_t hl = slash ? (size_t)(slash - v) : t->val_len;
-	static const char *const names[] = { "simple", "relaxed" };
 	int h = -1, b = -1;
 
-	for (int k = 0; k < 2; k++) {
-		size_t n = strlen(names[k]);
-		if (hl == n && strncasecmp(v, names[k], n) == 0)
+	for (int k = DKIM_CANON_RELAXED; k <= DKIM_CANON_SIMPLE; k++) {
+		const char *name = dkim_canon_str((enum dkim_canon)k);
+		size_t n = strlen(name);
+		if (hl == n && strncasecmp(v, name, n) == 0)
 			h = k;
-		if (slash && t->val_len - hl - 1 == n && strncasecmp(slash + 1, names[k], n) == 0)
+		if (slash && t->val_len - hl - 1 == n && strncasecmp(slash + 1, name, n) == 0)
 			b = k;
 	}
 	if (h < 0 || (slash && b < 0))
@@ -336,10 +336,11 @@ int dkim_sig_parse(const char *val, size_t len, enum dkim_sig_kind kind,
 			return sig_fail(why, "h= in an ARC-Seal");	/* RFC 8617 4.1.3 */
 		sig->hcanon = DKIM_CANON_RELAXED;
 	} else {
-		/* an AMS without c= is relaxed/relaxed, as the ARC test suite
-		 * and dkimpy read it (ARC seals are relaxed throughout) */
-		if (kind == DKIM_SIG_AMS)
-			sig->hcanon = sig->bcanon = DKIM_CANON_RELAXED;
+		/* RFC 6376 3.5: no c= is simple/simple; an AMS without c= is
+		 * relaxed/relaxed, as the ARC test suite and dkimpy read it
+		 * (ARC seals are relaxed throughout) */
+		sig->hcanon = sig->bcanon = kind == DKIM_SIG_AMS ? DKIM_CANON_RELAXED :
+								    DKIM_CANON_SIMPLE;
 		t = taglist_get(&tl, "bh");
 		if (dkim_b64_decode(t->val, t->val_len, sig->bh, sizeof sig->bh,
 				    &sig->bh_len) < 0 ||

@@ -194,10 +194,9 @@ int dkim_sign(const char *msg, size_t len, const struct dkim_sign_opts *o,
 		return -1;
 	}
 
-	static const char *const cn[] = { "simple", "relaxed" };
 	dkim_text_add(&t, "DKIM-Signature: v=1;", 20);
 	add_tag(&t, "a", dkim_alg_str((enum dkim_alg)alg), NULL);
-	add_tag(&t, "c", cn[o->hcanon], cn[o->bcanon]);
+	add_tag(&t, "c", dkim_canon_str(o->hcanon), dkim_canon_str(o->bcanon));
 	add_tag(&t, "d", o->domain, NULL);
 	add_tag(&t, "s", o->selector, NULL);
 	if (o->identity)

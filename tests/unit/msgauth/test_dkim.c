@@ -173,6 +173,11 @@ static void test_sig_valid(void **state)
 	assert_int_equal(sig.hcanon, DKIM_CANON_RELAXED);
 	assert_int_equal(sig.bcanon, DKIM_CANON_SIMPLE);
 	assert_true(sig.has_l && sig.l == 10 && sig.t == 5 && sig.x == 6);
+	/* no c=: simple/simple (RFC 6376 3.5) */
+	snprintf(v, sizeof v, "v=1; a=rsa-sha256; d=e.com; s=s; h=from; bh=%s; b=AAAA", BH);
+	assert_int_equal(parse(v, &sig, &why), 0);
+	assert_int_equal(sig.hcanon, DKIM_CANON_SIMPLE);
+	assert_int_equal(sig.bcanon, DKIM_CANON_SIMPLE);
 }
 
 static void test_sig_missing_tags(void **state)
@@ -579,6 +584,11 @@ static void test_sign_refusals(void **state)
 	o.key = NULL;
 	assert_int_equal(dkim_sign(MSG, strlen(MSG), &o, &field, &err), -1);
 	assert_null(field);
+	/* zeroed options sign relaxed/relaxed */
+	o.key = k->ed;
+	assert_int_equal(dkim_sign(MSG, strlen(MSG), &o, &field, &err), 0);
+	assert_non_null(strstr(field, " c=relaxed/relaxed;"));
+	free(field);
 }
 
 int main(void)
