@@ -24,7 +24,7 @@ static void set_fail(struct arc_result *out, const char *why, bool temporary)
 
 /* An AMS verified as a DKIM signature (key, x=, body hash, signature);
  * r gets the outcome. */
-static void check_ams(const struct dkim_msg *m, const struct arc_set *s,
+static void check_ams(struct dkim_msg *m, const struct arc_set *s,
 		      const struct ma_dns *dns, time_t now, struct dkim_sig_result *r)
 {
 	struct dkim_key *key = xmalloc(sizeof *key);
@@ -72,7 +72,7 @@ static void check_as(const struct arc_chain *c, unsigned i, const struct ma_dns 
 	free(key);
 }
 
-static void validate(const struct dkim_msg *m, const struct arc_chain *c,
+static void validate(struct dkim_msg *m, const struct arc_chain *c,
 		     const struct ma_dns *dns, time_t now, struct arc_result *out)
 {
 	struct dkim_sig_result *r = xcalloc(1, sizeof *r);

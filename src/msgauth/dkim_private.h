@@ -29,11 +29,26 @@ struct dkim_field {
 	size_t raw_len;
 };
 
+/* A body hash once computed, so that signatures sharing c=, a= and l=
+ * (every AMS of a chain, usually) hash a large body once. */
+struct dkim_body_digest {
+	enum dkim_canon canon;
+	bool sha1;
+	uint64_t limit;
+	uint64_t total;			/* the whole canonical body's length */
+	unsigned mdlen;
+	unsigned char md[EVP_MAX_MD_SIZE];
+};
+
+#define DKIM_BODY_DIGESTS 4
+
 struct dkim_msg {
 	size_t n;
 	struct dkim_field *f;		/* n fields, top-down; owned */
 	const char *body;		/* after the empty line; borrowed */
 	size_t body_len;
+	size_t ndigests;		/* body hashes kept (dkim_check_body) */
+	struct dkim_body_digest digest[DKIM_BODY_DIGESTS];
 };
 
 /* Split msg into fields and body. A message without an empty line has an
@@ -144,8 +159,9 @@ int dkim_key_parse(const char *txt, size_t len, struct dkim_key *k, const char *
  * scratch space. The EVP_PKEY is the caller's to free. */
 EVP_PKEY *dkim_fetch_key(const struct ma_dns *dns, const struct dkim_sig *sig,
 			 struct dkim_key *key, struct dkim_sig_result *r);
-/* 1 when the body hash (with l=) matches; 0 with r set. */
-int dkim_check_body(const struct dkim_msg *m, const struct dkim_sig *sig,
+/* 1 when the body hash (with l=) matches; 0 with r set. Keeps the hash
+ * in m for the next signature asking for the same one. */
+int dkim_check_body(struct dkim_msg *m, const struct dkim_sig *sig,
 		    struct dkim_sig_result *r);
 /* Hash the h= fields and f (the signature field, b= removed) and check
  * b= with pk; r is pass, policy (rsa-sha1) or fail. */

@@ -90,29 +90,51 @@ EVP_PKEY *dkim_fetch_key(const struct ma_dns *dns, const struct dkim_sig *sig,
 	return pk;
 }
 
-int dkim_check_body(const struct dkim_msg *m, const struct dkim_sig *sig,
-		      struct dkim_sig_result *r)
+/* The body hash sig asks for, from m's cache or computed (and kept
+ * while there is room). */
+static const struct dkim_body_digest *body_digest(struct dkim_msg *m,
+						  const struct dkim_sig *sig,
+						  struct dkim_body_digest *scratch)
 {
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned mdlen = 0;
+	struct dkim_body_digest want = {
+		.canon = sig->bcanon, .sha1 = sig->alg == DKIM_ALG_RSA_SHA1,
+		.limit = sig->has_l ? sig->l : UINT64_MAX,
+	};
 	struct dkim_sink sink;
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 
+	for (size_t k = 0; k < m->ndigests; k++) {
+		const struct dkim_body_digest *d = &m->digest[k];
+		if (d->canon == want.canon && d->sha1 == want.sha1 && d->limit == want.limit)
+			return d;
+	}
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	if (ctx == NULL || EVP_DigestInit_ex(ctx, dkim_alg_md(sig->alg), NULL) != 1)
 		abort();	/* out of memory: as xmalloc does */
 	dkim_sink_md(&sink, ctx);
-	uint64_t total = dkim_canon_body(sig->bcanon, m->body, m->body_len,
-					 sig->has_l ? sig->l : UINT64_MAX, &sink);
-	if (EVP_DigestFinal_ex(ctx, md, &mdlen) != 1)
+	want.total = dkim_canon_body(want.canon, m->body, m->body_len, want.limit, &sink);
+	if (EVP_DigestFinal_ex(ctx, want.md, &want.mdlen) != 1)
 		abort();
 	EVP_MD_CTX_free(ctx);
+	struct dkim_body_digest *d = m->ndigests < DKIM_BODY_DIGESTS ?
+				     &m->digest[m->ndigests++] : scratch;
+	*d = want;
+	return d;
+}
+
+int dkim_check_body(struct dkim_msg *m, const struct dkim_sig *sig,
+		    struct dkim_sig_result *r)
+{
+	struct dkim_body_digest scratch;
+	const struct dkim_body_digest *d = body_digest(m, sig, &scratch);
+	uint64_t total = d->total;
+
 	/* 3.5 l=: a count past the end of the body cannot have been signed
 	 * as written; treated as an error rather than a partial pass */
 	if (sig->has_l && sig->l > total) {
 		set(r, DKIM_PERMERROR, "l= exceeds the body");
 		return 0;
 	}
-	if (mdlen != sig->bh_len || CRYPTO_memcmp(md, sig->bh, mdlen) != 0) {
+	if (d->mdlen != sig->bh_len || CRYPTO_memcmp(d->md, sig->bh, d->mdlen) != 0) {
 		set(r, DKIM_FAIL, "body hash mismatch");
 		return 0;
 	}
@@ -146,7 +168,7 @@ void dkim_check_sig(const struct dkim_msg *m, const struct dkim_field *f,
 		set(r, DKIM_PASS, "");
 }
 
-static void verify_one(const struct dkim_msg *m, const struct dkim_field *f,
+static void verify_one(struct dkim_msg *m, const struct dkim_field *f,
 		       const struct ma_dns *dns, time_t now, struct dkim_sig_result *r)
 {
 	struct dkim_sig *sig = xmalloc(sizeof *sig);

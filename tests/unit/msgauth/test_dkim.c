@@ -566,6 +566,44 @@ static void test_too_many_signatures(void **state)
 	free(one);
 }
 
+/* Body hashes are kept per (canonicalisation, hash, l=): each signature
+ * still gets the one it asked for. */
+static void test_body_digest_cache(void **state)
+{
+	(void)state;
+	struct dkim_msg m;
+	struct err err;
+	struct dkim_sig_result r;
+	struct dkim_sig *sig = calloc(1, sizeof *sig);
+	assert_int_equal(dkim_msg_split(MSG, strlen(MSG), &m, &err), 0);
+	static const struct { enum dkim_canon c; bool has_l; uint64_t l; const char *canon; } cases[] = {
+		{ DKIM_CANON_SIMPLE, false, 0, "Hello.\r\n" },
+		{ DKIM_CANON_SIMPLE, true, 3, "Hel" },
+		{ DKIM_CANON_RELAXED, true, 3, "Hel" },
+		{ DKIM_CANON_SIMPLE, true, 3, "Hel" },
+		{ DKIM_CANON_RELAXED, false, 0, "Hello.\r\n" },
+		{ DKIM_CANON_SIMPLE, true, 8, "Hello.\r\n" },
+		{ DKIM_CANON_SIMPLE, true, 0, "" },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		unsigned int n = 0;
+		sig->alg = DKIM_ALG_ED25519_SHA256;
+		sig->bcanon = cases[i].c;
+		sig->has_l = cases[i].has_l;
+		sig->l = cases[i].l;
+		assert_int_equal(EVP_Digest(cases[i].canon, strlen(cases[i].canon), sig->bh, &n,
+					    EVP_sha256(), NULL), 1);
+		sig->bh_len = n;
+		assert_int_equal(dkim_check_body(&m, sig, &r), 1);
+		sig->bh[0] ^= 1;
+		assert_int_equal(dkim_check_body(&m, sig, &r), 0);
+		assert_string_equal(r.reason, "body hash mismatch");
+	}
+	assert_int_equal(m.ndigests, DKIM_BODY_DIGESTS);
+	dkim_msg_free(&m);
+	free(sig);
+}
+
 static void test_sign_refusals(void **state)
 {
 	struct keys *k = *state;
@@ -607,6 +645,7 @@ int main(void)
 		cmocka_unit_test(test_times),
 		cmocka_unit_test(test_key_outcomes),
 		cmocka_unit_test(test_too_many_signatures),
+		cmocka_unit_test(test_body_digest_cache),
 		cmocka_unit_test(test_sign_refusals),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
