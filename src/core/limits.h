@@ -425,5 +425,38 @@
 #define SPF_REASON_MAX 300
 /* A Received-SPF header field at most (all parts at their maxima). */
 #define SPF_HEADER_MAX 2048
+/* ---- DKIM (src/msgauth/dkim*.c, decision 0027) ------------------------ */
+/* Signatures checked per message; the rest are counted, not verified
+ * (each costs a DNS query and a public-key operation a sender chooses). */
+#define DKIM_MAX_SIGS 8
+/* Header fields of a message DKIM looks at; past it the message is
+ * refused as malformed rather than partly read. */
+#define DKIM_MAX_HEADERS 1000
+/* Octets of one header field (folded lines included) and of the whole
+ * header section. */
+#define DKIM_MAX_FIELD (64u * 1024)
+#define DKIM_MAX_HEADER_SECTION (1024u * 1024)
+/* Names in one h= list (RFC 6376 gives no bound; 64 covers heavy
+ * over-signing). */
+#define DKIM_MAX_SIGNED_HEADERS 64
+/* Decoded signature (b=) and key (p=) sizes: RSA-8192 is 1024 octets of
+ * signature and about 1,100 of SubjectPublicKeyInfo. */
+#define DKIM_MAX_SIG_BYTES 1024
+#define DKIM_MAX_KEY_BYTES 1200
+/* Smallest RSA key that verifies (RFC 8301 3.2). */
+#define DKIM_MIN_RSA_BITS 1024
+/* Seconds past x= a signature still verifies (the clocks of signer and
+ * verifier differ a little). */
+#define DKIM_CLOCK_SKEW 300
+/* Seconds a t= may lie in the future before the signature fails (RFC 6376
+ * 3.5 allows ignoring such signatures). Generous: signers with a wrong
+ * time zone stamp hours ahead, and Stalwart's vectors carry one 5 hours
+ * ahead of their verification clock. */
+#define DKIM_FUTURE_SKEW 86400
+/* ARC sets one message may carry (RFC 8617 4.2.1: i= is 1 to 50). */
+#define ARC_MAX_SETS 50
+/* Octets of the i= identity and the s= selector kept for results. */
+#define DKIM_MAX_IDENTITY 320
+#define DKIM_MAX_SELECTOR 64
 
 #endif

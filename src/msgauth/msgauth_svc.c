@@ -1,0 +1,67 @@
+/* msgauth_svc.c - the authentication pool of petreld. */
+#include "msgauth/msgauth_svc.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/xmalloc.h"
+#include "msgauth/ma_dns_ub.h"
+
+struct msgauth_svc {
+	struct ma_dns_ub *ub;
+	struct ma_dns dns;
+	struct jobs *jobs;
+	struct msgauth_conf conf;
+	const char *trusted[CFG_MAX_DOMAINS];
+};
+
+struct msgauth_svc *msgauth_svc_new(const struct config *cfg, struct err *err)
+{
+	struct dns_options opt = { .forwarder = cfg->dns_forwarder,
+				   .timeout = cfg->dns_timeout };
+	struct ma_dns_ub *ub = ma_dns_ub_new(&opt, err);
+	if (ub == NULL)
+		return NULL;
+	struct msgauth_svc *svc = xcalloc(1, sizeof *svc);
+	svc->ub = ub;
+	ma_dns_ub_dns(ub, &svc->dns);
+	svc->jobs = jobs_new(cfg->msgauth_threads ? cfg->msgauth_threads : 1);
+	svc->conf.authserv_id = cfg->hostname;
+	svc->conf.dmarc_enforce = cfg->dmarc_enforce;
+	for (size_t i = 0; i < cfg->arc_trusted_sealers.n; i++)
+		svc->trusted[i] = cfg->arc_trusted_sealers.name[i];
+	svc->conf.arc_trusted = svc->trusted;
+	svc->conf.n_arc_trusted = cfg->arc_trusted_sealers.n;
+	return svc;
+}
+
+void msgauth_svc_free(struct msgauth_svc **sp)
+{
+	struct msgauth_svc *svc = *sp;
+	if (svc == NULL)
+		return;
+	jobs_free(&svc->jobs);
+	ma_dns_ub_free(&svc->ub);
+	free(svc);
+	*sp = NULL;
+}
+
+static void job_run(struct job *job)
+{
+	struct msgauth_job *j = (struct msgauth_job *)(void *)job;
+	msgauth_inbound(&j->svc_->dns, &j->svc_->conf, &j->in, &j->out);
+}
+
+static void job_done(struct job *job)
+{
+	struct msgauth_job *j = (struct msgauth_job *)(void *)job;
+	j->done(j);
+}
+
+void msgauth_submit(struct msgauth_svc *svc, struct msgauth_job *j)
+{
+	j->svc_ = svc;
+	j->job.run = job_run;
+	j->job.done = job_done;
+	jobs_submit(svc->jobs, &j->job);
+}

@@ -1,0 +1,97 @@
+/* smtp_msgauth.c - the checks of an incoming message on the MX port (SPF,
+ * DKIM, ARC, DMARC: msgauth.h) between the end of DATA and the commit.
+ * They run on the authentication pool; the session waits in state CHECK
+ * with its input paused, as it does for the store, so the message buffer
+ * is not touched meanwhile. Then the verdict: refused with the reply the
+ * checks wrote (DMARC reject), or stored with an Authentication-Results
+ * field on top (after our trace fields) and, for a quarantine, in Junk.
+ * Fields from outside that claim our name are removed first, after the
+ * checks so that a signature covering them still verified. */
+#include "smtp/smtp_private.h"
+
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/log.h"
+#include "core/xmalloc.h"
+
+/* On a pool thread: wake the session's loop; touch nothing else. */
+static void checks_done(struct msgauth_job *j)
+{
+	struct smtp_session *s = j->arg;
+	event_active(s->ma_ev, EV_READ, 0);
+}
+
+bool smtp_msgauth_start(struct smtp_session *s)
+{
+	struct msgauth_svc *svc = s->srv->msgauth;
+	if (svc == NULL || s->n_mailboxes == 0)
+		return false;
+	if (s->ma == NULL)
+		s->ma = xcalloc(1, sizeof *s->ma);
+	struct msgauth_job *j = s->ma;
+	memset(&j->in, 0, sizeof j->in);
+	if (inet_pton(AF_INET, s->c->ip, j->in.ip) == 1) {
+		j->in.family = AF_INET;
+	} else if (inet_pton(AF_INET6, s->c->ip, j->in.ip) == 1) {
+		j->in.family = AF_INET6;
+	} else {
+		return false;	/* not from an IP peer (tests over a pipe) */
+	}
+	j->in.helo = s->helo;
+	j->in.mail_from = s->from.null_path ? "" : s->from.addr;
+	j->in.msg = (const char *)s->msg.data + s->trace_len;
+	j->in.len = s->msg.len - s->trace_len;
+	j->in.now = time(NULL);
+	j->done = checks_done;
+	j->arg = s;
+	s->state = SMTP_S_CHECK;
+	net_conn_set_busy(s->c);
+	msgauth_submit(svc, j);
+	return true;
+}
+
+void smtp_msgauth_done(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct smtp_session *s = arg;
+	struct net_conn *c = s->c;
+	const struct msgauth_out *out = &s->ma->out;
+	enum smtp_verb v = s->bdat_active ? SMTP_VERB_BDAT : SMTP_VERB_DATA;
+	char summary[160];
+	msgauth_summary(out, summary, sizeof summary);
+	log_info("smtp", c->id, "checks %s", summary);
+	if (c->peer_gone) {
+		/* no one to tell "250": storing it would make a duplicate
+		 * when the client sends it again */
+		smtp_back_to_commands(s);
+		(void)net_conn_done_busy(c);
+		return;
+	}
+	if (out->action == MSGAUTH_REJECT) {
+		log_info("smtp", c->id, "reject reason=dmarc ip=%s", c->ip);
+		s->failed[v]++;
+		net_conn_reply(c, "%s", out->reply);
+		smtp_back_to_commands(s);
+		(void)net_conn_done_busy(c);
+		return;
+	}
+	size_t len = s->msg.len;
+	size_t n = ar_strip(s->msg.data, &len, s->trace_len,
+			    s->srv->cfg->hostname);
+	s->msg.len = len;
+	if (n > 0)
+		log_info("smtp", c->id, "removed=%zu field=Authentication-Results "
+			 "reason=\"claims to be ours\"", n);
+	/* room for it was reserved at DATA (smtp_msg_begin) */
+	if (out->ar_len > 0 &&
+	    buf_insert(&s->msg, s->trace_len, out->ar, out->ar_len) != 0)
+		log_warn("smtp", c->id, "no room for Authentication-Results");
+	s->junk = out->action == MSGAUTH_JUNK;
+	smtp_msg_commit(s);
+	if (s->state != SMTP_S_COMMIT)	/* the store refused it: replied */
+		(void)net_conn_done_busy(c);
+}
