@@ -130,6 +130,10 @@ static const struct cfg_key keys[] = {
 	{ "dmarc_rua", T_STR, F(dmarc_rua), 0, 0 },
 	{ "tlsrpt_rua", T_STR, F(tlsrpt_rua), 0, 0 },
 	{ "dns_record_ttl", T_SECS, F(dns_record_ttl), 60, 7 * 86400 },
+	{ "msgauth_inbound", T_BOOL, F(msgauth_inbound), 0, 0 },
+	{ "dmarc_enforce", T_BOOL, F(dmarc_enforce), 0, 0 },
+	{ "msgauth_threads", T_UINT, F(msgauth_threads), 1, 256 },
+	{ "arc_trusted_sealers", T_DOMAINS, F(arc_trusted_sealers), 0, 0 },
 };
 
 static const char *const level_names[] = { "error", "warn", "info", "debug" };
@@ -229,6 +233,9 @@ void cfg_defaults(struct config *cfg)
 	snprintf(cfg->demo_domain, sizeof cfg->demo_domain, "example.test");
 	snprintf(cfg->demo_user, sizeof cfg->demo_user, "demo");
 	cfg->dkim_rotate_days = 90;
+	cfg->msgauth_inbound = true;
+	cfg->dmarc_enforce = true;
+	cfg->msgauth_threads = 8;
 	cfg->dkim_publish_ahead = 7 * 86400;
 	cfg->dkim_retire_after = 7 * 86400;
 	cfg->dns_record_ttl = 3600;

@@ -200,6 +200,12 @@ struct config {
 	char dmarc_rua[256];		/* "" = dmarc-reports@DOMAIN */
 	char tlsrpt_rua[256];		/* "" = tls-reports@DOMAIN */
 	unsigned dns_record_ttl;	/* seconds, of the records suggested */
+
+	/* checking incoming mail (docs/msgauth.md, "Incoming mail") */
+	bool msgauth_inbound;		/* SPF, DKIM, ARC, DMARC on the MX port */
+	bool dmarc_enforce;		/* act on p=reject / p=quarantine */
+	unsigned msgauth_threads;	/* checks running at once (DNS waits) */
+	struct cfg_domains arc_trusted_sealers;	/* their ARC passes vouch */
 };
 
 /* Fill cfg with the built-in defaults. */

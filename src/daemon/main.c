@@ -29,6 +29,7 @@
 #include "imap/imap.h"
 #include "pop3/pop3.h"
 #include "queue/queue.h"
+#include "msgauth/msgauth_svc.h"
 #include "smtp/smtp.h"
 #include "store/store.h"
 
@@ -377,6 +378,11 @@ int main(int argc, char **argv)
 		goto fatal;
 
 	const char *store_dir;
+	/* the message checks' resolver reads resolv.conf now, before the
+	 * chroot (decision 0026) */
+	struct msgauth_svc *msgauth = NULL;
+	if (cfg->msgauth_inbound && (msgauth = msgauth_svc_new(cfg, &err)) == NULL)
+		goto fatal;
 	if (daemon_drop_privileges(cfg, &store_dir, &err) != 0)
 		goto fatal;
 
@@ -400,6 +406,7 @@ int main(int argc, char **argv)
 	if (queue_runner_start(runner, st, &err) != 0)
 		goto fatal;
 	struct smtp_server *srv = smtp_server_new(cfg, st, tls);
+	smtp_server_set_msgauth(srv, msgauth);
 	struct jobs *jobs = jobs_new(2);
 	struct auth *auth = auth_new(st, jobs);
 	struct auth_guard_conf gconf = {
@@ -498,6 +505,7 @@ int main(int argc, char **argv)
 	http_server_stop(&admin);
 	smtp_server_free(&srv);
 	smtp_server_free(&subm);
+	msgauth_svc_free(&msgauth);
 	pop3_server_free(&pop3);
 	imap_server_free(&imap);
 	jobs_free(&jobs);

@@ -93,6 +93,18 @@ int ar_format(struct buf *out, const char *authserv_id,
 		ul = (size_t)snprintf(u, sizeof u, "%s=%s", r[i].method,
 				      r[i].result);
 		unit(&o, u, ul < sizeof u ? ul : sizeof u - 1);
+		if (r[i].comment != NULL) {
+			/* a comment may hold no unbalanced parentheses or
+			 * controls: anything else becomes '?' */
+			ul = 0;
+			u[ul++] = '(';
+			for (const char *c = r[i].comment; *c && ul + 2 < sizeof u; c++)
+				u[ul++] = (*c == '(' || *c == ')' || *c == '\\' ||
+					   (unsigned char)*c < ' ' || *c == 0x7f) ?
+					  '?' : *c;
+			u[ul++] = ')';
+			unit(&o, u, ul);
+		}
 		if (r[i].reason != NULL) {
 			memcpy(u, "reason=", 7);
 			ul = 7 + value(u + 7, sizeof u - 7, r[i].reason, false);

@@ -25,6 +25,7 @@
 struct ar_result {
 	const char *method;
 	const char *result;
+	const char *comment;		/* NULL: none; "(...)" added, after result */
 	const char *reason;		/* NULL: none */
 	size_t nprops;
 	const char *props[AR_PROPS_MAX];

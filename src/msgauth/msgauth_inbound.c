@@ -96,10 +96,14 @@ static void decide(const struct msgauth_conf *conf, struct msgauth_out *out)
 			 "(TXT _dmarc.%s): %s", ev->policy_domain,
 			 ev->policy_domain, ev->reason);
 	if (n > 0 && (size_t)n < sizeof out->reply &&
-	    (out->spf.result == SPF_FAIL || out->spf.result == SPF_SOFTFAIL))
-		snprintf(out->reply + n, sizeof out->reply - (size_t)n,
-			 "; SPF %s: %s (TXT %s)", spf_result_str(out->spf.result),
-			 out->spf.reason, out->spf.domain);
+	    (out->spf.result == SPF_FAIL || out->spf.result == SPF_SOFTFAIL)) {
+		/* cut to what is left: the reply is one bounded line */
+		int m = snprintf(out->reply + n, sizeof out->reply - (size_t)n,
+				 "; SPF %s: %.160s (TXT %.100s)",
+				 spf_result_str(out->spf.result),
+				 out->spf.reason, out->spf.domain);
+		(void)m;
+	}
 	for (char *p = out->reply; *p; p++)
 		if ((unsigned char)*p < ' ' || (unsigned char)*p > '~')
 			*p = '?';

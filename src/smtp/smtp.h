@@ -33,6 +33,10 @@ struct smtp_server *smtp_submission_new(const struct config *cfg,
 					struct store *store, SSL_CTX *tls,
 					struct auth *auth);
 void smtp_server_free(struct smtp_server **sp);
+/* Check incoming mail with svc (SPF, DKIM, ARC, DMARC; borrowed, must
+ * outlive the server); NULL: no checks. */
+struct msgauth_svc;
+void smtp_server_set_msgauth(struct smtp_server *srv, struct msgauth_svc *svc);
 
 /* Callbacks for net_conn_accept(); open_arg is the struct smtp_server. */
 extern const struct net_proto smtp_proto;

@@ -67,7 +67,8 @@ void smtp_msg_begin(struct smtp_session *s, bool bdat)
 			     cfg->hostname, date);
 	/* UNSAFE: n < SMTP_TRACE_MAX by the snprintf checks above. */
 	buf_reset_max(&s->msg, (size_t)n + cfg->smtp_max_message_size +
-		      (s->srv->submission ? SMTP_SUBMIT_ADDED_MAX : 0));
+		      (s->srv->submission ? SMTP_SUBMIT_ADDED_MAX : 0) +
+		      (s->srv->msgauth != NULL ? AR_MAX : 0));
 	if (buf_append(&s->msg, trace, (size_t)n) != 0)
 		s->msg.len = 0;	/* cannot happen: max covers n */
 	s->trace_len = s->msg.len;
@@ -86,7 +87,7 @@ static void commit_notify(struct store_delivery *d)
 	event_active(s->commit_ev, EV_READ, 0);
 }
 
-static void back_to_commands(struct smtp_session *s)
+void smtp_back_to_commands(struct smtp_session *s)
 {
 	smtp_tx_reset(s);
 	s->state = SMTP_S_CMD;
@@ -102,13 +103,13 @@ void smtp_msg_finish(struct smtp_session *s)
 		s->failed[v]++;
 		s->errors++;
 		smtp_reply_err(s, &err);
-		back_to_commands(s);
+		smtp_back_to_commands(s);
 		return;
 	}
 	if (s->srv->submission && !smtp_submit_headers(s)) {
 		s->failed[v]++;
 		s->errors++;
-		back_to_commands(s);
+		smtp_back_to_commands(s);
 		return;
 	}
 	size_t size = s->msg.len;
@@ -133,12 +134,22 @@ void smtp_msg_finish(struct smtp_session *s)
 				log_info("smtp", s->c->id, "reject reason=quota size=%zu ip=%s", size, s->c->ip);
 				s->failed[v]++;
 				net_conn_reply(s->c, "552 5.2.2 Mailbox full");
-				back_to_commands(s);
+				smtp_back_to_commands(s);
 				return;
 			}
 		}
 	}
+	s->junk = false;
+	if (smtp_msgauth_start(s))
+		return;
+	smtp_msg_commit(s);
+}
+
+void smtp_msg_commit(struct smtp_session *s)
+{
+	struct err err;
 	memset(&s->dlv, 0, sizeof s->dlv);
+	s->dlv.junk = s->junk;
 	s->dlv.data = s->msg.data;
 	s->dlv.len = s->msg.len;
 	/* Parse once here (microseconds for 100 KB) so that IMAP serves
@@ -190,7 +201,7 @@ void smtp_msg_finish(struct smtp_session *s)
 	if (store_deliver_submit(s->srv->store, &s->dlv, &err) != 0) {
 		log_error("smtp", s->c->id, "store submit failed error=\"%s\"", err.msg);
 		net_conn_reply(s->c, "451 4.3.0 Temporary failure, try again later");
-		back_to_commands(s);
+		smtp_back_to_commands(s);
 		return;
 	}
 	s->state = SMTP_S_COMMIT;
@@ -224,7 +235,7 @@ void smtp_commit_done(evutil_socket_t fd, short what, void *arg)
 		if (!c->peer_gone)
 			net_conn_reply(c, "451 4.3.0 Temporary failure storing the message, try again later");
 	}
-	back_to_commands(s);
+	smtp_back_to_commands(s);
 	/* Frees the connection if the peer went away meanwhile, says 421 if
 	 * the server is stopping, or reads the next command. */
 	(void)net_conn_done_busy(c);

@@ -18,6 +18,7 @@
 #include "smtp/smtp.h"
 #include "smtp/smtp_data.h"
 #include "smtp/smtp_parse.h"
+#include "msgauth/msgauth_svc.h"
 #include "store/store.h"
 
 struct smtp_rate;
@@ -35,6 +36,9 @@ struct smtp_server {
 	 * takes them (store_delivery.queue): accepting one now would lose
 	 * the message. */
 	bool remote_rcpt;
+	/* SPF, DKIM, ARC and DMARC of incoming mail (msgauth_svc.h); NULL:
+	 * none (submission, or msgauth_inbound = no) */
+	struct msgauth_svc *msgauth;
 };
 
 enum smtp_auth_step {
@@ -51,6 +55,7 @@ enum smtp_state {
 	SMTP_S_CMD = 0,		/* reading commands */
 	SMTP_S_DATA,		/* reading a DATA body */
 	SMTP_S_BDAT,		/* reading a BDAT chunk */
+	SMTP_S_CHECK,		/* waiting for the message checks; paused */
 	SMTP_S_COMMIT,		/* waiting for the store; input paused */
 };
 
@@ -117,6 +122,11 @@ struct smtp_session {
 	uint8_t *qnotify;
 	struct store_queue_env qenv;
 
+	/* the message checks in flight (smtp_msgauth.c) */
+	struct msgauth_job *ma;		/* allocated at the first message */
+	struct event *ma_ev;		/* the pool finished them */
+	bool junk;			/* their verdict: deliver to Junk */
+
 	/* delivery in flight */
 	struct store_delivery dlv;
 	struct event *commit_ev;
@@ -167,5 +177,16 @@ void smtp_msg_begin(struct smtp_session *s, bool bdat);
 void smtp_msg_finish(struct smtp_session *s);
 /* Runs on the worker when the store has finished with s->dlv. */
 void smtp_commit_done(evutil_socket_t fd, short what, void *arg);
+/* After the checks (or without them): hand s->msg to the store. */
+void smtp_msg_commit(struct smtp_session *s);
+/* Back to reading commands after a message (accepted or not). */
+void smtp_back_to_commands(struct smtp_session *s);
+
+/* smtp_msgauth.c */
+/* Start the checks of the message in s->msg on the pool (state CHECK):
+ * true, and smtp_msg_commit or a refusal follows; false when there is
+ * nothing to check (no service, no local recipient). */
+bool smtp_msgauth_start(struct smtp_session *s);
+void smtp_msgauth_done(evutil_socket_t fd, short what, void *arg);
 
 #endif

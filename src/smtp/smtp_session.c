@@ -42,6 +42,11 @@ struct smtp_server *smtp_submission_new(const struct config *cfg,
 	return srv;
 }
 
+void smtp_server_set_msgauth(struct smtp_server *srv, struct msgauth_svc *svc)
+{
+	srv->msgauth = svc;
+}
+
 void smtp_server_free(struct smtp_server **sp)
 {
 	if (*sp != NULL)
@@ -208,7 +213,11 @@ static bool on_open(struct net_conn *c, void *arg)
 	s->commit_ev = event_new(c->w->base, -1, 0, smtp_commit_done, s);
 	s->wake_ev = event_new(c->w->base, -1, 0, smtp_auth_wake, s);
 	s->delay_ev = evtimer_new(c->w->base, smtp_auth_delay_done, s);
-	if (s->commit_ev == NULL || s->wake_ev == NULL || s->delay_ev == NULL) {
+	s->ma_ev = event_new(c->w->base, -1, 0, smtp_msgauth_done, s);
+	if (s->commit_ev == NULL || s->wake_ev == NULL || s->delay_ev == NULL ||
+	    s->ma_ev == NULL) {
+		if (s->ma_ev)
+			event_free(s->ma_ev);
 		if (s->commit_ev)
 			event_free(s->commit_ev);
 		if (s->wake_ev)
@@ -281,6 +290,8 @@ static void on_close(struct net_conn *c)
 	event_free(s->commit_ev);
 	event_free(s->wake_ev);
 	event_free(s->delay_ev);
+	event_free(s->ma_ev);
+	free(s->ma);
 	if (s->scram != NULL) {
 		sodium_memzero(s->scram, sizeof *s->scram);
 		free(s->scram);

@@ -25,10 +25,11 @@ static void test_ar_format(void **state)
 	struct buf b;
 	buf_init(&b, 1 << 16);
 	struct ar_result r[3] = {
-		{ "spf", "pass", NULL, 1, { "smtp.mailfrom=example.com" } },
-		{ "dkim", "fail", "signature did not verify", 2,
+		{ "spf", "pass", NULL, NULL, 1, { "smtp.mailfrom=example.com" } },
+		{ "dkim", "fail", NULL, "signature did not verify", 2,
 		  { "header.d=example.com", "header.s=sel 1" } },
-		{ "dmarc", "pass", NULL, 1, { "header.from=example.com" } },
+		{ "dmarc", "pass", "p=reject dis=none (x)", NULL, 1,
+		  { "header.from=example.com" } },
 	};
 	assert_int_equal(ar_format(&b, "mx.petrel.test", r, 3), 0);
 	assert_int_equal(buf_append(&b, "", 1), 0);
@@ -36,7 +37,7 @@ static void test_ar_format(void **state)
 	assert_non_null(strstr(s, "Authentication-Results: mx.petrel.test; spf=pass"));
 	assert_non_null(strstr(s, "reason=\"signature did not verify\""));
 	assert_non_null(strstr(s, "header.s=\"sel 1\""));
-	assert_non_null(strstr(s, "; dmarc=pass"));
+	assert_non_null(strstr(s, "; dmarc=pass (p=reject dis=none ?x?)"));
 	/* folded: no line longer than 78 + CRLF */
 	for (const char *l = s; *l; ) {
 		const char *e = strstr(l, "\r\n");
@@ -52,8 +53,8 @@ static void test_ar_format(void **state)
 	memset(big, 'x', sizeof big - 1);
 	big[sizeof big - 1] = '\0';
 	struct ar_result huge[2] = {
-		{ "spf", "pass", NULL, 0, { NULL } },
-		{ "dkim", "fail", big, 0, { NULL } },
+		{ "spf", "pass", NULL, NULL, 0, { NULL } },
+		{ "dkim", "fail", NULL, big, 0, { NULL } },
 	};
 	buf_reset(&b);
 	assert_int_equal(ar_format(&b, "mx.petrel.test", huge, 2), 0);
