@@ -134,6 +134,7 @@ static const struct cfg_key keys[] = {
 	{ "dmarc_enforce", T_BOOL, F(dmarc_enforce), 0, 0 },
 	{ "msgauth_threads", T_UINT, F(msgauth_threads), 1, 256 },
 	{ "arc_trusted_sealers", T_DOMAINS, F(arc_trusted_sealers), 0, 0 },
+	{ "dkim_sign", T_BOOL, F(dkim_sign), 0, 0 },
 };
 
 static const char *const level_names[] = { "error", "warn", "info", "debug" };
@@ -236,6 +237,7 @@ void cfg_defaults(struct config *cfg)
 	cfg->msgauth_inbound = true;
 	cfg->dmarc_enforce = true;
 	cfg->msgauth_threads = 8;
+	cfg->dkim_sign = true;
 	cfg->dkim_publish_ahead = 7 * 86400;
 	cfg->dkim_retire_after = 7 * 86400;
 	cfg->dns_record_ttl = 3600;

@@ -381,7 +381,8 @@ int main(int argc, char **argv)
 	/* the message checks' resolver reads resolv.conf now, before the
 	 * chroot (decision 0026) */
 	struct msgauth_svc *msgauth = NULL;
-	if (cfg->msgauth_inbound && (msgauth = msgauth_svc_new(cfg, &err)) == NULL)
+	if ((cfg->msgauth_inbound || cfg->dkim_sign) &&
+	    (msgauth = msgauth_svc_new(cfg, &err)) == NULL)
 		goto fatal;
 	if (daemon_drop_privileges(cfg, &store_dir, &err) != 0)
 		goto fatal;
@@ -406,7 +407,9 @@ int main(int argc, char **argv)
 	if (queue_runner_start(runner, st, &err) != 0)
 		goto fatal;
 	struct smtp_server *srv = smtp_server_new(cfg, st, tls);
-	smtp_server_set_msgauth(srv, msgauth);
+	if (msgauth != NULL)
+		msgauth_svc_set_store(msgauth, st);
+	smtp_server_set_msgauth(srv, cfg->msgauth_inbound ? msgauth : NULL);
 	struct jobs *jobs = jobs_new(2);
 	struct auth *auth = auth_new(st, jobs);
 	struct auth_guard_conf gconf = {
@@ -428,6 +431,7 @@ int main(int argc, char **argv)
 	struct pop3_server *pop3 = pop3_server_new(cfg, st, tls, jobs, auth);
 	struct imap_server *imap = imap_server_new(cfg, st, tls, auth);
 	struct smtp_server *subm = smtp_submission_new(cfg, st, tls, auth);
+	smtp_server_set_msgauth(subm, cfg->dkim_sign ? msgauth : NULL);
 	for (size_t s = 0; s < nsets; s++)
 		sets[s].server = sets[s].proto == &smtp_proto ? (void *)srv :
 				 sets[s].proto == &imap_proto ? (void *)imap : (void *)pop3;

@@ -8,6 +8,8 @@
 #include "msgauth/ma_dns_ub.h"
 
 struct msgauth_svc {
+	struct store *st;
+	struct dkim_key_policy policy;
 	struct ma_dns_ub *ub;
 	struct ma_dns dns;
 	struct jobs *jobs;
@@ -32,6 +34,7 @@ struct msgauth_svc *msgauth_svc_new(const struct config *cfg, struct err *err)
 		svc->trusted[i] = cfg->arc_trusted_sealers.name[i];
 	svc->conf.arc_trusted = svc->trusted;
 	svc->conf.n_arc_trusted = cfg->arc_trusted_sealers.n;
+	dkim_key_policy_from_config(cfg, &svc->policy);
 	return svc;
 }
 
@@ -46,10 +49,19 @@ void msgauth_svc_free(struct msgauth_svc **sp)
 	*sp = NULL;
 }
 
+void msgauth_svc_set_store(struct msgauth_svc *svc, struct store *st)
+{
+	svc->st = st;
+}
+
 static void job_run(struct job *job)
 {
 	struct msgauth_job *j = (struct msgauth_job *)(void *)job;
-	msgauth_inbound(&j->svc_->dns, &j->svc_->conf, &j->in, &j->out);
+	if (j->kind == MSGAUTH_SIGN)
+		msgauth_sign(j->svc_->st, &j->svc_->policy, j->in.msg, j->in.len,
+			     j->in.now, &j->sig);
+	else
+		msgauth_inbound(&j->svc_->dns, &j->svc_->conf, &j->in, &j->out);
 }
 
 static void job_done(struct job *job)

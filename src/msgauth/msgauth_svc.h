@@ -9,16 +9,39 @@
 #include "core/config.h"
 #include "core/err.h"
 #include "core/jobs.h"
+#include "msgauth/dkim_keys.h"
 #include "msgauth/msgauth.h"
 
 struct msgauth_svc;
+struct store;
+
+/* What a signing job gives: the DKIM-Signature fields to put on top of
+ * the message (one per active key of the From domain: RSA and Ed25519,
+ * RFC 8463 dual signing), or none with why. */
+#define MSGAUTH_SIGN_MAX 8192
+struct msgauth_signed {
+	char fields[MSGAUTH_SIGN_MAX];
+	size_t len;			/* 0: not signed */
+	unsigned n;			/* signatures made */
+	char domain[DNS_NAME_MAX + 1];	/* d= */
+	char selectors[64];		/* "p202611a e202611a" */
+	char why[160];			/* not signed: the reason ("" ok) */
+};
+
+enum msgauth_kind {
+	MSGAUTH_CHECK = 0,		/* incoming: msgauth_inbound */
+	MSGAUTH_SIGN,			/* submitted: DKIM-sign as the From domain */
+};
 
 struct msgauth_job {
 	struct job job;			/* private */
 	struct msgauth_svc *svc_;	/* private */
+	enum msgauth_kind kind;
 	struct msgauth_in in;		/* the caller's; its buffers must stay
-					 * valid and unchanged until done */
-	struct msgauth_out out;
+					 * valid and unchanged until done (SIGN
+					 * uses msg, len and now) */
+	struct msgauth_out out;		/* CHECK */
+	struct msgauth_signed sig;	/* SIGN */
 	/* Called once on a pool thread when out is filled: must not block. */
 	void (*done)(struct msgauth_job *j);
 	void *arg;
@@ -30,7 +53,15 @@ struct msgauth_job {
 struct msgauth_svc *msgauth_svc_new(const struct config *cfg, struct err *err);
 /* Waits for running jobs (their done() runs), then frees; *sp = NULL. */
 void msgauth_svc_free(struct msgauth_svc **sp);
-/* Run j->in through msgauth_inbound on the pool. */
+/* The store holding the DKIM keys (signing needs it; borrowed, must
+ * outlive svc's jobs): set once it is open. */
+void msgauth_svc_set_store(struct msgauth_svc *svc, struct store *st);
+/* Run j on the pool: msgauth_inbound or DKIM signing, as j->kind says. */
 void msgauth_submit(struct msgauth_svc *svc, struct msgauth_job *j);
+/* The signing step itself (what a SIGN job runs): sign msg as its From
+ * domain with that domain's active keys, made on first need. */
+void msgauth_sign(struct store *st, const struct dkim_key_policy *policy,
+		  const char *msg, size_t len, time_t now,
+		  struct msgauth_signed *out);
 
 #endif

@@ -33,8 +33,9 @@ struct smtp_server *smtp_submission_new(const struct config *cfg,
 					struct store *store, SSL_CTX *tls,
 					struct auth *auth);
 void smtp_server_free(struct smtp_server **sp);
-/* Check incoming mail with svc (SPF, DKIM, ARC, DMARC; borrowed, must
- * outlive the server); NULL: no checks. */
+/* Check incoming mail (SPF, DKIM, ARC, DMARC) or, on a submission
+ * server, DKIM-sign submitted mail with svc (borrowed, must outlive the
+ * server); NULL: neither. */
 struct msgauth_svc;
 void smtp_server_set_msgauth(struct smtp_server *srv, struct msgauth_svc *svc);
 

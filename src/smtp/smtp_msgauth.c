@@ -27,13 +27,19 @@ static void checks_done(struct msgauth_job *j)
 bool smtp_msgauth_start(struct smtp_session *s)
 {
 	struct msgauth_svc *svc = s->srv->msgauth;
-	if (svc == NULL || s->n_mailboxes == 0)
+	bool sign = s->srv->submission;
+	/* incoming mail is checked for its local recipients only: what
+	 * relays on (forwarding) is judged by the next hop */
+	if (svc == NULL || (!sign && s->n_mailboxes == 0))
 		return false;
 	if (s->ma == NULL)
 		s->ma = xcalloc(1, sizeof *s->ma);
 	struct msgauth_job *j = s->ma;
 	memset(&j->in, 0, sizeof j->in);
-	if (inet_pton(AF_INET, s->c->ip, j->in.ip) == 1) {
+	j->kind = sign ? MSGAUTH_SIGN : MSGAUTH_CHECK;
+	if (sign) {
+		/* no address needed */
+	} else if (inet_pton(AF_INET, s->c->ip, j->in.ip) == 1) {
 		j->in.family = AF_INET;
 	} else if (inet_pton(AF_INET6, s->c->ip, j->in.ip) == 1) {
 		j->in.family = AF_INET6;
@@ -53,6 +59,31 @@ bool smtp_msgauth_start(struct smtp_session *s)
 	return true;
 }
 
+/* A submitted message: its DKIM-Signature fields on top (below our
+ * trace), then the store. Not signed (a domain not hosted, no usable
+ * key) is logged, and the message goes as it is. */
+static void signed_done(struct smtp_session *s)
+{
+	struct net_conn *c = s->c;
+	const struct msgauth_signed *sg = &s->ma->sig;
+	if (c->peer_gone) {
+		smtp_back_to_commands(s);
+		(void)net_conn_done_busy(c);
+		return;
+	}
+	if (sg->len > 0 &&
+	    buf_insert(&s->msg, s->trace_len, sg->fields, sg->len) == 0)
+		log_info("smtp", c->id, "dkim-signed d=%s s=\"%s\"", sg->domain,
+			 sg->selectors);
+	else
+		log_info("smtp", c->id, "not dkim-signed reason=\"%s\"",
+			 sg->len > 0 ? "no room" : sg->why);
+	s->junk = false;
+	smtp_msg_commit(s);
+	if (s->state != SMTP_S_COMMIT)
+		(void)net_conn_done_busy(c);
+}
+
 void smtp_msgauth_done(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
@@ -61,6 +92,10 @@ void smtp_msgauth_done(evutil_socket_t fd, short what, void *arg)
 	struct net_conn *c = s->c;
 	const struct msgauth_out *out = &s->ma->out;
 	enum smtp_verb v = s->bdat_active ? SMTP_VERB_BDAT : SMTP_VERB_DATA;
+	if (s->ma->kind == MSGAUTH_SIGN) {
+		signed_done(s);
+		return;
+	}
 	char summary[160];
 	msgauth_summary(out, summary, sizeof summary);
 	log_info("smtp", c->id, "checks %s", summary);

@@ -189,6 +189,7 @@ class Petrel:
             # sent (split_trace): no Authentication-Results unless a test
             # turns the checks on (test_msgauth.py does, with its own DNS).
             "msgauth_inbound = no",
+            "dkim_sign = no",
         ]
         if chroot_setting():
             lines.append("chroot = %s" % chroot_setting())
