@@ -102,7 +102,7 @@ fuzz:
 
 bench: all
 	@scripts/install-deps bench
-	bench/smtp-inbound && bench/pop3-retr && bench/imap-ops && bench/imap-idle && bench/tls-handshake && bench/outbound
+	bench/smtp-inbound && bench/pop3-retr && bench/imap-ops && bench/imap-idle && bench/tls-handshake && bench/outbound && bench/msgauth
 
 clean:
 	rm -rf build build-asan build-fuzz
