@@ -11,16 +11,9 @@
 
 #include "msgauth/ar.h"
 #include "msgauth/taglist.h"
+#include "fuzz_check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond) do { \
-		if (!(cond)) { \
-			fprintf(stderr, "invariant failed: %s (%s:%d)\n", #cond, \
-				__FILE__, __LINE__); \
-			abort(); \
-		} \
-	} while (0)
 
 static size_t body_at(const unsigned char *p, size_t n)
 {

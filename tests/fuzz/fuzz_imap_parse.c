@@ -19,16 +19,9 @@
 #include "imap/imap_search.h"
 #include "imap/imap_seqset.h"
 #include "imap/imap_sort.h"
+#include "fuzz_check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond) do { \
-		if (!(cond)) { \
-			fprintf(stderr, "invariant failed: %s (%s:%d)\n", #cond, \
-				__FILE__, __LINE__); \
-			abort(); \
-		} \
-	} while (0)
 
 static const size_t piece_sets[8][4] = {
 	{ 1, 1, 1, 1 }, { 2, 3, 5, 7 }, { 3, 1, 4, 1 }, { 5, 9, 2, 6 },

@@ -13,16 +13,9 @@
 
 #include "core/log.h"
 #include "store/store.h"
+#include "fuzz_check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond) do { \
-		if (!(cond)) { \
-			fprintf(stderr, "invariant failed: %s (%s:%d)\n", #cond, \
-				__FILE__, __LINE__); \
-			abort(); \
-		} \
-	} while (0)
 
 static struct store *st;
 static char dir[] = "/tmp/petrel-fuzz-resolve-XXXXXX";

@@ -12,16 +12,9 @@
 
 #include "auth/auth.h"
 #include "smtp/smtp_sender.h"
+#include "fuzz_check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond) do { \
-		if (!(cond)) { \
-			fprintf(stderr, "invariant failed: %s (%s:%d)\n", #cond, \
-				__FILE__, __LINE__); \
-			abort(); \
-		} \
-	} while (0)
 
 static void fuzz_plain(const uint8_t *data, size_t size)
 {

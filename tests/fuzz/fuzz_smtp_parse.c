@@ -10,16 +10,9 @@
 #include <strings.h>
 
 #include "smtp/smtp_parse.h"
+#include "fuzz_check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond) do { \
-		if (!(cond)) { \
-			fprintf(stderr, "invariant failed: %s (%s:%d)\n", #cond, \
-				__FILE__, __LINE__); \
-			abort(); \
-		} \
-	} while (0)
 
 static size_t bounded_strlen(const char *s, size_t max)
 {

@@ -15,16 +15,9 @@
 #include "msgauth/ma_zone.h"
 #include "msgauth/spf.h"
 #include "msgauth/spf_private.h"
+#include "fuzz_check.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond) do { \
-		if (!(cond)) { \
-			fprintf(stderr, "invariant failed: %s (%s:%d)\n", #cond, \
-				__FILE__, __LINE__); \
-			abort(); \
-		} \
-	} while (0)
 
 /* Every query a check can make: the top record, then per DNS term at
  * most a record or MX answer plus 10 names, plus %{p} and exp=. */
