@@ -310,3 +310,57 @@ def test_signed_mail_passes_our_own_checks(dns):
             a = ar_of(stored(s2, marker))[0]
             assert a.count("dkim=pass") == 2 and "dmarc=pass" in a, a
             assert "spf=fail" in a, a
+
+
+def opendkim_verify(msg, zones, tmp_path):
+    """OpenDKIM's own verifier on msg, DNS from NSD in a namespace."""
+    import json
+    import subprocess
+    zp, mp = tmp_path / "zones.json", tmp_path / "msg.eml"
+    zp.write_text(json.dumps(zones))
+    mp.write_bytes(msg)
+    helper = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                          "opendkim_verify.py")
+    p = subprocess.run(["unshare", "--net", "--mount", "/usr/bin/python3",
+                        helper, str(zp), str(mp)], capture_output=True,
+                       timeout=120)
+    return p.returncode, (p.stdout + p.stderr).decode(errors="replace")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="a network and mount "
+                    "namespace for OpenDKIM's resolver needs root")
+def test_signed_mail_verifies_in_opendkim(dns, tmp_path):
+    """Each of petrel's signatures alone, as OpenDKIM's library checks
+    it with the records `dns records` prints (it reports the first
+    signature's result, so each is given on its own)."""
+    for s in petreltest.running("dns_forwarder = " + dns.forwarder,
+                                "dkim_sign = yes"):
+        marker = petreltest.unique("odk")
+        submit(s, marker)
+        _, _, rest = petreltest.split_trace(stored(s, marker))
+        keys = dkim_records(s, "example.test")
+    zones = {"test.": [(name + ".", "TXT", txt(val))
+                       for name, val in keys.items()]}
+    head, body = rest.split(b"\r\n\r\n", 1)
+    fields, cur = [], b""
+    for line in head.split(b"\r\n"):
+        if line[:1] in (b" ", b"\t"):
+            cur += b"\r\n" + line
+        else:
+            if cur:
+                fields.append(cur)
+            cur = line
+    fields.append(cur)
+    sigs = [f for f in fields if f.lower().startswith(b"dkim-signature:")]
+    others = [f for f in fields if not f.lower().startswith(b"dkim-signature:")]
+    assert len(sigs) == 2
+    for sig in sigs:
+        one = b"\r\n".join([sig] + others) + b"\r\n\r\n" + body
+        rc, out = opendkim_verify(one, zones, tmp_path)
+        assert rc == 0 and "rc=0" in out, (sig[:80], out)
+    # and with a tampered body each fails there too
+    for sig in sigs:
+        bad = b"\r\n".join([sig] + others) + b"\r\n\r\n" + body.replace(
+            b"signed", b"SIGNED")
+        rc, out = opendkim_verify(bad, zones, tmp_path)
+        assert rc != 0, (sig[:80], out)
