@@ -173,9 +173,10 @@ def test_reports_sent_local_external_and_skipped(srv, port):
     assert "Petrel Test" in text and "Total: 2 messages in 1 reports, 2 pass DMARC, 0 fail" in text
 
 
-def sample_mail(path, to):
-    with open(path, "rb") as f:
-        data = f.read()
+def sample_mail(path, to, data=None):
+    if data is None:
+        with open(path, "rb") as f:
+            data = f.read()
     m = MIMEMultipart()
     m["From"] = "reports@sender.test"
     m["To"] = to
@@ -200,23 +201,31 @@ def expected(path):
 
 def test_summary_of_real_reports(srv):
     box = srv.new_mailbox("dmarcrx")
-    names = ["163.com!example.com!1337270400!1337356799.20120518163.xml",
-             "yeah.net!example.com!1337270400!1337356799.20120518.xml",
-             "bad.com!example.com!1337140800!1337227200.xml"]
-    paths = [os.path.join(SAMPLES, "opendmarc", n) for n in names]
-    paths.append(os.path.join(SAMPLES, "parsedmarc", "aggregate",
-                              "ikea.com!example.de!1538690400!1538776800.xml"))
-    paths.append(os.path.join(SAMPLES, "parsedmarc", "aggregate", "invalid_xml.xml"))
+    agg = os.path.join(SAMPLES, "parsedmarc", "aggregate")
+    paths = [os.path.join(SAMPLES, "opendmarc", n) for n in (
+        "163.com!example.com!1337270400!1337356799.20120518163.xml",
+        "yeah.net!example.com!1337270400!1337356799.20120518.xml")]
+    paths += [os.path.join(agg, n) for n in (
+        "addisonfoods.com!example.com!1536105600!1536191999.xml",
+        "usssa.com!example.com!1538784000!1538870399.xml")]
     for p in paths:
         send(srv, "reports@sender.test", "x", rcpt=box, body=sample_mail(p, box))
-    want = [expected(p) for p in paths[:3]]
+    # not well-formed (refused, named), and one about another domain
+    bad = os.path.join(SAMPLES, "opendmarc", "bad.com!example.com!1337140800!1337227200.xml")
+    send(srv, "reports@sender.test", "x", rcpt=box, body=sample_mail(bad, box))
+    veeam = os.path.join(agg, "veeam.com!example.com!1530133200!1530219600.xml")
+    with open(veeam, "rb") as f:
+        other = f.read().replace(b"<domain>example.com</domain>",
+                                 b"<domain>example.org</domain>")
+    send(srv, "reports@sender.test", "x", rcpt=box, body=sample_mail(veeam, box, other))
+    want = [expected(p) for p in paths]
     s = json.loads(srv.ctl("dmarc", "report", "example.com", "--mailbox", box,
                            "--json").stdout)
     got = sorted((r["org_name"], r["messages"], r["pass"]) for r in s["reports"])
     assert got == sorted(want), (got, want)
     assert s["messages"] == sum(w[1] for w in want)
     assert s["pass"] == sum(w[2] for w in want)
-    assert s["other_domains"] == 1                  # ikea.com's is about example.de
+    assert s["other_domains"] == 1
     assert len(s["unreadable"]) == 1, s["unreadable"]
     text = srv.ctl("dmarc", "report", "example.com", "--mailbox", box).stdout.decode()
     print(text)
