@@ -357,7 +357,8 @@ int ctl_dmarc_report(struct ctl *c, int argc, char **argv)
 		free(data);
 	}
 	free(l.uids);
-	qsort(s.ips, s.n_ips, sizeof *s.ips, by_messages);
+	if (s.n_ips > 1)
+		qsort(s.ips, s.n_ips, sizeof *s.ips, by_messages);
 	if (c->json) {
 		json_t *ips = json_array();
 		for (size_t k = 0; k < s.n_ips && k < 100; k++)
