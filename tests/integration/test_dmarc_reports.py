@@ -53,6 +53,10 @@ ZONES = {
         ("fail.test.", "TXT", txt("v=spf1 -all")),
         ("_dmarc.fail.test.", "TXT", txt("v=DMARC1; p=none; rua=mailto:" + RUA_LOCAL)),
         ("fail.test._report._dmarc.example.test.", "TXT", txt("v=DMARC1")),
+        # a report mail cannot fit in 100 bytes (RFC 7489 6.2 "!size")
+        ("small.test.", "TXT", txt("v=spf1 ip4:127.0.0.1 -all")),
+        ("_dmarc.small.test.", "TXT", txt("v=DMARC1; p=none; rua=mailto:" + RUA_LOCAL + "!100")),
+        ("small.test._report._dmarc.example.test.", "TXT", txt("v=DMARC1")),
         # no rua: nothing recorded
         ("norua.test.", "TXT", txt("v=spf1 ip4:127.0.0.1 -all")),
         ("_dmarc.norua.test.", "TXT", txt("v=DMARC1; p=none")),
@@ -171,6 +175,22 @@ def test_reports_sent_local_external_and_skipped(srv, port):
     text = srv.ctl("dmarc", "report", "pass.test", "--mailbox", RUA_LOCAL).stdout.decode()
     print(text)
     assert "Petrel Test" in text and "Total: 2 messages in 1 reports, 2 pass DMARC, 0 fail" in text
+
+
+def test_size_limit_and_rows_kept_across_restart(srv):
+    """Rows still in memory are written at shutdown; a report larger than
+    the address's !size is not sent to it."""
+    today = time.strftime("%Y-%m-%d", time.gmtime())
+    send(srv, "dee@small.test", petreltest.unique("small"))
+    srv.stop()
+    srv.start()
+    res = json.loads(srv.ctl("dmarc", "send", "--day", today, "--domain",
+                             "small.test", "--json").stdout)
+    assert len(res["reports"]) == 1, res
+    r = res["reports"][0]
+    assert (r["domain"], r["messages"], r["sent"]) == ("small.test", 1, []), r
+    assert r["skipped"][0]["address"] == RUA_LOCAL
+    assert "over the 100 the address accepts" in r["skipped"][0]["reason"], r
 
 
 def sample_mail(path, to, data=None):
