@@ -285,6 +285,12 @@ static int rq_answer_tx(struct store_conn *c, void *arg, struct err *err)
 	sqlite3_bind_text(s, 2, q->result, -1, SQLITE_STATIC);
 	int ret = store_step_done(c, s, "dmarc answer", err);
 	sqlite3_finalize(s);
+	/* answers nobody came for (petrelctl gave up waiting) go after a day */
+	if (ret == 0 && sqlite3_exec(c->db, "DELETE FROM dmarc_requests WHERE "
+				     "done = 1 AND created < CAST(strftime('%s', "
+				     "'now') AS INTEGER) - 86400", NULL, NULL,
+				     NULL) != SQLITE_OK)
+		ret = store_db_fail(err, c, "dmarc old answers");
 	return ret;
 }
 
