@@ -102,4 +102,11 @@ int ctl_dkim_rotate(struct ctl *c, int argc, char **argv);
 int ctl_dns_records(struct ctl *c, int argc, char **argv);
 int ctl_dns_check(struct ctl *c, int argc, char **argv);
 
+/* --since: "30m", "2h", "7d" ago, or a UTC date "2026-11-26" or
+ * "2026-11-26T13:00:00". -1 if neither. (ctl_audit.c) */
+int64_t ctl_parse_since(const char *s, int64_t now);
+/* ctl_dmarc.c: dmarc send (petreld sends), dmarc report (reports received) */
+int ctl_dmarc_send(struct ctl *c, int argc, char **argv);
+int ctl_dmarc_report(struct ctl *c, int argc, char **argv);
+
 #endif

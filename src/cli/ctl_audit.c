@@ -34,9 +34,7 @@ void ctl_set_actor(void)
 	store_audit_set_actor(actor);
 }
 
-/* --since: "30m", "2h", "7d" ago, or a UTC date "2026-11-26" or
- * "2026-11-26T13:00:00". -1 if neither. */
-static int64_t parse_since(const char *s, int64_t now)
+int64_t ctl_parse_since(const char *s, int64_t now)
 {
 	char *end;
 	long long n = strtoll(s, &end, 10);
@@ -97,7 +95,7 @@ int ctl_audit_list(struct ctl *c, int argc, char **argv)
 			return ctl_usage_error(AUDIT_LIST_USAGE);
 		const char *v = argv[++i];
 		if (!strcmp(opt, "--since"))
-			f.since = parse_since(v, (int64_t)time(NULL));
+			f.since = ctl_parse_since(v, (int64_t)time(NULL));
 		else if (!strcmp(opt, "--actor"))
 			f.actor = v;
 		else if (!strcmp(opt, "--domain"))

@@ -135,6 +135,10 @@ static const struct cfg_key keys[] = {
 	{ "msgauth_threads", T_UINT, F(msgauth_threads), 1, 256 },
 	{ "arc_trusted_sealers", T_DOMAINS, F(arc_trusted_sealers), 0, 0 },
 	{ "dkim_sign", T_BOOL, F(dkim_sign), 0, 0 },
+	{ "dmarc_reports", T_BOOL, F(dmarc_reports), 0, 0 },
+	{ "dmarc_report_hour", T_UINT, F(dmarc_report_hour), 0, 23 },
+	{ "dmarc_report_org", T_STR, F(dmarc_report_org), 0, 0 },
+	{ "dmarc_report_email", T_STR, F(dmarc_report_email), 0, 0 },
 };
 
 static const char *const level_names[] = { "error", "warn", "info", "debug" };
@@ -241,6 +245,8 @@ void cfg_defaults(struct config *cfg)
 	cfg->dkim_publish_ahead = 7 * 86400;
 	cfg->dkim_retire_after = 7 * 86400;
 	cfg->dns_record_ttl = 3600;
+	cfg->dmarc_reports = true;
+	cfg->dmarc_report_hour = 1;
 }
 
 static int parse_uint(const char *s, uint64_t *out, const char **end_out)

@@ -207,6 +207,11 @@ struct config {
 	unsigned msgauth_threads;	/* checks running at once (DNS waits) */
 	struct cfg_domains arc_trusted_sealers;	/* their ARC passes vouch */
 	bool dkim_sign;			/* sign submitted mail (From domain) */
+	/* DMARC aggregate reports (docs/msgauth.md, decision 0032) */
+	bool dmarc_reports;		/* record and send them daily */
+	unsigned dmarc_report_hour;	/* UTC hour the day's run starts */
+	char dmarc_report_org[256];	/* org_name; "" = hostname's org */
+	char dmarc_report_email[320];	/* "" = dmarc-noreply@hostname */
 };
 
 /* Fill cfg with the built-in defaults. */

@@ -396,6 +396,19 @@
 #define DMARC_REPORT_TEXT_MAX 1024
 /* dkim and spf results kept per record; more are counted, not kept. */
 #define DMARC_REPORT_AUTH_MAX 8
+/* ---- DMARC aggregate reporting (src/msgauth/dmarc_agg*.c, decision 0032) */
+/* Distinct report rows held in memory between two flushes to the store
+ * (one a minute): about 2 KB each, so 8 MB at most. Past it, rows are
+ * counted as dropped and logged at the flush. */
+#define DMARC_AGG_ROWS_MAX 4096
+/* Seconds between two flushes of the rows to the store. */
+#define DMARC_AGG_FLUSH_SECS 60
+/* Rows of one policy domain's report for one day, and reports (policy
+ * domains) sent in one run; the rest wait for the next run. */
+#define DMARC_SEND_ROWS_MAX 20000
+#define DMARC_SEND_REPORTS_MAX 1000
+/* Seconds petrelctl dmarc send waits for petreld's answer. */
+#define DMARC_SEND_WAIT_SECS 120
 /* ---- SPF (src/msgauth/spf*.c, RFC 7208, decision 0026) --------------- */
 /* Terms that query DNS (include a mx ptr exists redirect) per check
  * (RFC 7208 4.6.4: "MUST limit ... to 10"); the 11th is a permerror. */

@@ -4,7 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/log.h"
 #include "core/xmalloc.h"
+#include "msgauth/dmarc_reporter.h"
 #include "msgauth/ma_dns_ub.h"
 
 struct msgauth_svc {
@@ -15,6 +17,9 @@ struct msgauth_svc {
 	struct jobs *jobs;
 	struct msgauth_conf conf;
 	const char *trusted[CFG_MAX_DOMAINS];
+	const struct config *cfg;
+	struct dmarc_agg *agg;		/* DMARC report rows; NULL: off */
+	struct dmarc_reporter *reporter;
 };
 
 struct msgauth_svc *msgauth_svc_new(const struct config *cfg, struct err *err)
@@ -35,6 +40,9 @@ struct msgauth_svc *msgauth_svc_new(const struct config *cfg, struct err *err)
 	svc->conf.arc_trusted = svc->trusted;
 	svc->conf.n_arc_trusted = cfg->arc_trusted_sealers.n;
 	dkim_key_policy_from_config(cfg, &svc->policy);
+	svc->cfg = cfg;
+	if (cfg->dmarc_reports && cfg->msgauth_inbound)
+		svc->agg = dmarc_agg_new(0);
 	return svc;
 }
 
@@ -44,6 +52,8 @@ void msgauth_svc_free(struct msgauth_svc **sp)
 	if (svc == NULL)
 		return;
 	jobs_free(&svc->jobs);
+	dmarc_reporter_stop(&svc->reporter);	/* flushes the last rows */
+	dmarc_agg_free(&svc->agg);
 	ma_dns_ub_free(&svc->ub);
 	free(svc);
 	*sp = NULL;
@@ -52,6 +62,11 @@ void msgauth_svc_free(struct msgauth_svc **sp)
 void msgauth_svc_set_store(struct msgauth_svc *svc, struct store *st)
 {
 	svc->st = st;
+	struct err err;
+	if (svc->agg != NULL && svc->reporter == NULL &&
+	    (svc->reporter = dmarc_reporter_start(svc->cfg, st, &svc->dns,
+						  svc->agg, &err)) == NULL)
+		log_error("dmarc", NULL, "op=start error=\"%s\"", err.msg);
 }
 
 static void job_run(struct job *job)
@@ -62,6 +77,10 @@ static void job_run(struct job *job)
 			     j->in.now, &j->sig);
 	else
 		msgauth_inbound(&j->svc_->dns, &j->svc_->conf, &j->in, &j->out);
+	struct store_dmarc_row row;	/* DMARC aggregate reports */
+	if (j->kind == MSGAUTH_CHECK && j->svc_->agg != NULL &&
+	    dmarc_agg_row(&j->in, &j->out, &row))
+		dmarc_agg_add(j->svc_->agg, &row);
 }
 
 static void job_done(struct job *job)

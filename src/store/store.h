@@ -1120,4 +1120,75 @@ int store_dkim_set_retire(struct store *st, int64_t id, int64_t retire_at,
 /* Empty the private key of key id (once it is retired). */
 int store_dkim_wipe(struct store *st, int64_t id, struct err *err);
 
+/* ---- DMARC aggregate report rows (store_dmarc.c, decision 0032) --------
+ * What the inbound checks saw, per UTC day and outcome, counted: the
+ * rows of RFC 7489 appendix C's <record>, with the policy the domain
+ * published and its rua= at the time. Added in batches (one transaction
+ * each), read and deleted by the daily reporter. Enum-valued fields hold
+ * msgauth/dmarc.h's and dmarc_report.h's values; the store does not
+ * interpret them. Strings are NUL-terminated; unused bytes must be zero
+ * (equal rows compare equal byte for byte, see dmarc_agg.h). */
+#define STORE_DMARC_RUA_MAX 1024	/* rua URIs, space-separated, !size kept */
+#define STORE_DMARC_AUTH_MAX 600	/* dkim results: "d/s/result" space-separated */
+#define STORE_DMARC_IP_MAX 45
+
+struct store_dmarc_row {
+	int64_t day;				/* UTC midnight, Unix seconds */
+	char policy_domain[SMTP_DOMAIN_MAX + 1];
+	uint8_t p, sp, np, adkim, aspf;		/* as published */
+	uint8_t pct;
+	char rua[STORE_DMARC_RUA_MAX + 1];
+	char source_ip[STORE_DMARC_IP_MAX + 1];
+	char header_from[SMTP_DOMAIN_MAX + 1];
+	char envelope_from[SMTP_DOMAIN_MAX + 1];	/* domain, "" for <> */
+	uint8_t disposition, dkim, spf;		/* policy_evaluated */
+	char dkim_auth[STORE_DMARC_AUTH_MAX + 1];
+	char spf_domain[SMTP_DOMAIN_MAX + 1];
+	char spf_scope[8];			/* "mfrom", "helo" */
+	uint8_t spf_result;
+	uint64_t count;				/* last: not part of the key */
+};
+
+/* Add rows (n of them) in one transaction; a row equal to a stored one
+ * but for count adds its count to it. */
+int store_dmarc_add(struct store *st, const struct store_dmarc_row *rows,
+		    size_t n, struct err *err);
+/* Call fn with each row of day (and of policy domain domain, unless
+ * NULL), ordered so that rows of one report come together: by domain,
+ * published policy and rua, then source IP; at most max rows. fn != 0
+ * stops. The row is valid during fn only. */
+int store_dmarc_each(struct store *st, int64_t day, const char *domain,
+		     size_t max, int (*fn)(int64_t id,
+					  const struct store_dmarc_row *r,
+					  void *arg),
+		     void *arg, struct err *err);
+/* The days (UTC midnights) before `before` that still have rows, oldest
+ * first, at most max into days; their number, or -1. */
+int store_dmarc_days(struct store *st, int64_t before, int64_t *days,
+		     size_t max, struct err *err);
+/* Delete rows by id (sent), in one transaction. */
+int store_dmarc_delete(struct store *st, const int64_t *ids, size_t n,
+		       struct err *err);
+
+/* petrelctl's "dmarc send" for petreld (which alone delivers): a request
+ * row, taken by petreld's reporter, answered with a result text (JSON). */
+struct store_dmarc_request {
+	int64_t id;
+	int64_t day;
+	char domain[SMTP_DOMAIN_MAX + 1];	/* "" = every domain */
+	bool dry_run;
+};
+int store_dmarc_request_add(struct store *st,
+			    const struct store_dmarc_request *rq,
+			    int64_t now, int64_t *id_out, struct err *err);
+/* The oldest unanswered request: 1 (*out), 0 none, -1. */
+int store_dmarc_request_next(struct store *st, struct store_dmarc_request *out,
+			     struct err *err);
+int store_dmarc_request_answer(struct store *st, int64_t id,
+			       const char *result, struct err *err);
+/* Request id's answer: 1 with *result_out (malloc'd), 0 not yet, -1.
+ * An answered request is deleted when read. */
+int store_dmarc_request_result(struct store *st, int64_t id,
+			       char **result_out, struct err *err);
+
 #endif

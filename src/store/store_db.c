@@ -738,6 +738,40 @@ static const char *const store_migrations[] = {
 	"  retire_at INTEGER NOT NULL DEFAULT 0,"
 	"  removed_at INTEGER NOT NULL DEFAULT 0,"
 	"  UNIQUE (domain, selector));",
+	/* 13: DMARC aggregate report rows (decision 0032): what inbound
+	 * checks saw per UTC day, policy domain and outcome, counted; the
+	 * reporter deletes them once sent. The published policy and rua=
+	 * are kept as they were when the mail came, so a report says what
+	 * the domain asked for then. dmarc_requests carries petrelctl's
+	 * "dmarc send" to petreld (which alone can deliver) and its answer
+	 * back. */
+	"CREATE TABLE dmarc_rows ("
+	"  id INTEGER PRIMARY KEY,"
+	"  day INTEGER NOT NULL,"
+	"  policy_domain TEXT NOT NULL,"
+	"  p INTEGER NOT NULL, sp INTEGER NOT NULL, np INTEGER NOT NULL,"
+	"  pct INTEGER NOT NULL, adkim INTEGER NOT NULL,"
+	"  aspf INTEGER NOT NULL, rua TEXT NOT NULL,"
+	"  source_ip TEXT NOT NULL,"
+	"  header_from TEXT NOT NULL,"
+	"  envelope_from TEXT NOT NULL,"
+	"  disposition INTEGER NOT NULL,"
+	"  dkim INTEGER NOT NULL, spf INTEGER NOT NULL,"
+	"  dkim_auth TEXT NOT NULL,"
+	"  spf_domain TEXT NOT NULL, spf_scope TEXT NOT NULL,"
+	"  spf_result INTEGER NOT NULL,"
+	"  count INTEGER NOT NULL,"
+	"  UNIQUE (day, policy_domain, p, sp, np, pct, adkim, aspf, rua,"
+	"    source_ip, header_from, envelope_from, disposition, dkim, spf,"
+	"    dkim_auth, spf_domain, spf_scope, spf_result));"
+	"CREATE TABLE dmarc_requests ("
+	"  id INTEGER PRIMARY KEY,"
+	"  day INTEGER NOT NULL,"
+	"  domain TEXT NOT NULL,"
+	"  dry_run INTEGER NOT NULL,"
+	"  created INTEGER NOT NULL,"
+	"  done INTEGER NOT NULL DEFAULT 0,"
+	"  result TEXT NOT NULL DEFAULT '');",
 };
 
 #define STORE_SCHEMA_VERSION \
