@@ -944,9 +944,9 @@ static int usage(FILE *f, const char *group, const char *verb, bool asked)
 	return asked ? 0 : 2;
 }
 
-int main(int argc, char **argv)
+/* Everything but the context's end: the exit status. */
+static int run(struct ctl *c, int argc, char **argv)
 {
-	struct ctl *c = xcalloc(1, sizeof *c);
 	const char *conf = NULL;
 	int i = 1;
 	cfg_defaults(&c->cfg);
@@ -994,20 +994,23 @@ int main(int argc, char **argv)
 		if (cfg_set(&c->cfg, "-o", overrides[k], &c->err) != 0)
 			return ctl_fail(c);
 	int skip = cmd->verb[0] ? 2 : 1;
-	int rc;
-	if (auth_init(&c->err) != 0) {
-		rc = ctl_fail(c);
-	} else {
-		ctl_set_actor();
-		if (cmd->needs_store &&
-		    store_open_admin(c->cfg.data_dir, &c->st, &c->err) != 0)
-			rc = ctl_fail(c);
-		else
-			rc = cmd->fn(c, n - skip, argv + i + skip);
-	}
+	if (auth_init(&c->err) != 0)
+		return ctl_fail(c);
+	ctl_set_actor();
+	if (cmd->needs_store &&
+	    store_open_admin(c->cfg.data_dir, &c->st, &c->err) != 0)
+		return ctl_fail(c);
+	return cmd->fn(c, n - skip, argv + i + skip);
+}
+
+int main(int argc, char **argv)
+{
+	struct ctl *c = xcalloc(1, sizeof *c);
+	int rc = run(c, argc, argv);
 	ctl_out_finish(c, rc);
 	if (c->st)
 		store_close(&c->st);
+	json_decref(c->out);
 	free(c);
 	return rc;
 }
