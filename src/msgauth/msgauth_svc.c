@@ -62,6 +62,10 @@ static void job_run(struct job *job)
 			     j->in.now, &j->sig);
 	else
 		msgauth_inbound(&j->svc_->dns, &j->svc_->conf, &j->in, &j->out);
+	if (j->kind == MSGAUTH_CHECK && j->out.action != MSGAUTH_REJECT &&
+	    (j->seal_domain[0] != NULL || j->seal_domain[1] != NULL))
+		msgauth_seal(j->svc_->st, &j->svc_->policy, j->seal_domain, 2,
+			     &j->in, &j->out, &j->seal);
 }
 
 static void job_done(struct job *job)
