@@ -57,8 +57,8 @@ static int seal_as(struct store *st, const struct dkim_key_policy *policy,
 		if (keys[i].alg == DKIM_ALG_RSA)
 			rsa = &keys[i];
 	if (rsa == NULL) {
-		snprintf(out->why, sizeof out->why, "%.100s has no RSA DKIM key",
-			 domain);
+		snprintf(out->why, sizeof out->why, "%.100s %s", domain,
+			 n == 0 ? "is not hosted here" : "has no RSA DKIM key");
 		dkim_signing_keys_free(keys, n);
 		return 0;
 	}
@@ -82,6 +82,7 @@ static int seal_as(struct store *st, const struct dkim_key_policy *policy,
 		snprintf(out->why, sizeof out->why, "ARC set too large");
 		rc = -1;
 	} else {
+		out->why[0] = '\0';	/* an earlier domain's reason */
 		out->len = strlen(fields);
 		memcpy(out->fields, fields, out->len);
 		out->instance = checks->arc.sets + 1;
@@ -127,5 +128,5 @@ void msgauth_seal(struct store *st, const struct dkim_key_policy *policy,
 			return;
 	}
 	if (out->why[0] == '\0')
-		snprintf(out->why, sizeof out->why, "no hosted domain to seal as");
+		snprintf(out->why, sizeof out->why, "no recipient domain");
 }
