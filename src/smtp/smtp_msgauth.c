@@ -94,7 +94,7 @@ static void signed_done(struct smtp_session *s)
 }
 
 /* The ARC set of a forwarded message: above our Authentication-Results
- * (RFC 8617 4.1: a set is prepended to the header) but below our trace,
+ * (RFC 8617 5.1: the sealer prepends its set) but below our trace,
  * whose Return-Path must stay first for the queue to drop it when
  * relaying (RFC 5321 4.4); the set covers neither. The local copies
  * carry it too: one stored message. */
