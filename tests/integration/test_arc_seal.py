@@ -230,3 +230,26 @@ def test_dmarc_reject_of_forward_only_refused(srv, hosted, port):
         assert e.value.smtp_code == 550
         assert "DMARC policy of strict.test" in e.value.smtp_error.decode()
         assert not mx.messages
+
+
+def test_arc_seal_no(dns, port):
+    """arc_seal = no: checked (our Authentication-Results), not sealed."""
+    gen = petreltest.running(
+        "dns_forwarder = " + dns.forwarder, "dns_timeout = 5",
+        "outbound_port = %d" % port, "queue_retry_schedule = 1s",
+        "msgauth_inbound = yes", "arc_seal = no")
+    other = next(gen)
+    try:
+        d = "n%s.test" % os.urandom(4).hex()
+        other.ctl("domain", "add", d)
+        other.ctl("alias", "add", "fwd@" + d, "dan@mx.test")
+        marker = petreltest.unique("noseal")
+        msg = signed(message("ann@good.test", "fwd@" + d, marker))
+        with RemoteMTA("127.0.0.2", port) as mx:
+            send(other, "ann@good.test", "fwd@" + d, msg)
+            got = mx.wait_messages(1)
+        content = got[0].content
+        assert fields(content, "ARC-Seal") == []
+        assert "dmarc=pass" in fields(content, "Authentication-Results")[0]
+    finally:
+        next(gen, None)     # runs the generator's finish(): stops it
