@@ -132,6 +132,7 @@ static const struct cfg_key keys[] = {
 	{ "dns_record_ttl", T_SECS, F(dns_record_ttl), 60, 7 * 86400 },
 	{ "msgauth_inbound", T_BOOL, F(msgauth_inbound), 0, 0 },
 	{ "dmarc_enforce", T_BOOL, F(dmarc_enforce), 0, 0 },
+	{ "arc_seal", T_BOOL, F(arc_seal), 0, 0 },
 	{ "msgauth_threads", T_UINT, F(msgauth_threads), 1, 256 },
 	{ "arc_trusted_sealers", T_DOMAINS, F(arc_trusted_sealers), 0, 0 },
 	{ "dkim_sign", T_BOOL, F(dkim_sign), 0, 0 },
@@ -240,6 +241,7 @@ void cfg_defaults(struct config *cfg)
 	cfg->dkim_rotate_days = 90;
 	cfg->msgauth_inbound = true;
 	cfg->dmarc_enforce = true;
+	cfg->arc_seal = true;
 	cfg->msgauth_threads = 8;
 	cfg->dkim_sign = true;
 	cfg->dkim_publish_ahead = 7 * 86400;

@@ -206,6 +206,7 @@ struct config {
 	bool dmarc_enforce;		/* act on p=reject / p=quarantine */
 	unsigned msgauth_threads;	/* checks running at once (DNS waits) */
 	struct cfg_domains arc_trusted_sealers;	/* their ARC passes vouch */
+	bool arc_seal;			/* ARC-seal mail we forward (MX port) */
 	bool dkim_sign;			/* sign submitted mail (From domain) */
 	/* DMARC aggregate reports (docs/msgauth.md, decision 0032) */
 	bool dmarc_reports;		/* record and send them daily */

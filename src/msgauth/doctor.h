@@ -3,7 +3,7 @@
  * (doctor_check.c, doctor_spf.c), with the exact fix for each mistake.
  * Pure functions of the server's settings, the domain's DKIM keys and
  * DNS answers asked through struct ma_dns, so tests run them against a
- * zone table and petrelctl / the API against live DNS (doctor_ub.c).
+ * zone table and petrelctl / the API against live DNS (ma_dns_ub.c).
  * Output for people and programs: doctor_json.c. Decision 0029. */
 #ifndef PETREL_DOCTOR_H
 #define PETREL_DOCTOR_H
@@ -102,7 +102,9 @@ struct doctor_report {
  * two, +all, over 10 lookups, not covering the public addresses), every
  * published DKIM key (missing, broken base64, not the stored key, two
  * records), DMARC (missing, two, syntax), MTA-STS and TLS-RPT TXT, the
- * mta-sts/autoconfig/autodiscover names leading to the host, and the PTR
+ * mta-sts/autoconfig/autodiscover names leading to the host, the client
+ * service SRV records (RFC 6186: there, leading to the host and the
+ * port the service listens on), and the PTR
  * of each public address (missing, not the host name, host name
  * not resolving back to it). Bounded: DOCTOR_SPF_LOOKUPS_MAX questions
  * for SPF, DOCTOR_FINDINGS_MAX findings. */

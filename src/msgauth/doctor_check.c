@@ -554,6 +554,70 @@ static void check_hosts(struct ctx *c)
 	}
 }
 
+/* ---- client service records (SRV, RFC 6186) ------------------------------ */
+
+/* An SRV record's text ("priority weight port target", ma_dns.h): its
+ * port and target. false when it does not read as one. */
+static bool srv_parts(const char *text, unsigned *port, const char **target)
+{
+	const char *p = text;
+	unsigned long v = 0;
+	for (int k = 0; k < 3; k++) {
+		char *end;
+		v = strtoul(p, &end, 10);
+		if (end == p || *end != ' ')
+			return false;
+		p = end + 1;
+	}
+	*port = (unsigned)v;
+	*target = p;
+	return true;
+}
+
+/* Each SRV record doctor_records prints: there, and one of its records
+ * leading to this host's port. More records (another server as a
+ * fallback) are the admin's business; "." says the service is not
+ * offered (RFC 6186 3.4), which is wrong when we offer it. */
+static void check_srv(struct ctx *c)
+{
+	char line[ZONE_LINE_MAX], first[300];
+	for (size_t i = 0; i < c->want->n; i++) {
+		const struct doctor_record *w = &c->want->r[i];
+		unsigned want_port, port;
+		const char *want_host, *host;
+		if (w->type != DOCTOR_SRV ||
+		    !srv_parts(w->value, &want_port, &want_host))
+			continue;
+		ask(c, w->name, MA_RR_SRV);
+		if (dns_failed(c, "srv", w->name))
+			continue;
+		if (c->rr->rc != MA_DNS_OK) {
+			struct doctor_finding *f = finding(
+				c, "srv", DOCTOR_MISSING, w->name, "no SRV "
+				"record: mail clients setting up an account "
+				"will not find the %s service", w->name);
+			fix(f, "add: %s", zone(w, line, sizeof line));
+			continue;
+		}
+		bool match = false;
+		for (size_t j = 0; j < c->rr->n && !match; j++)
+			match = srv_parts((const char *)c->rr->rr[j].data, &port,
+					  &host) && port == want_port &&
+				strcasecmp(host, want_host) == 0;
+		if (match) {
+			finding(c, "srv", DOCTOR_OK, w->name, "%s leads to "
+				"%s port %u", w->name, want_host, want_port);
+			continue;
+		}
+		shown(&c->rr->rr[0], first, sizeof first);
+		struct doctor_finding *f = finding(
+			c, "srv", DOCTOR_WRONG, w->name, "\"%s\" does not lead "
+			"to %s port %u%s", first, want_host, want_port,
+			c->rr->n > 1 ? " (nor do the others)" : "");
+		fix(f, "replace it with: %s", zone(w, line, sizeof line));
+	}
+}
+
 /* ---- PTR (reverse DNS) ------------------------------------------------------ */
 
 static void reverse_name(const unsigned char *ip, bool v6, char *out,
@@ -656,6 +720,7 @@ void doctor_check(const struct ma_dns *dns, const struct doctor_site *s,
 	check_txt(&c, "mta-sts", "v=STSv1", true);
 	check_txt(&c, "tls-rpt", "v=TLSRPTv1", false);
 	check_hosts(&c);
+	check_srv(&c);
 	check_ptr(&c, s->ipv4, false);
 	check_ptr(&c, s->ipv6, true);
 	free(c.rr);

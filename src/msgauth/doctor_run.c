@@ -8,7 +8,7 @@
 
 #include "core/xmalloc.h"
 #include "msgauth/dkim_keys.h"
-#include "msgauth/doctor_ub.h"
+#include "msgauth/ma_dns_ub.h"
 
 int doctor_run_records(struct store *st, const struct config *cfg,
 		       const char *domain, int64_t now, struct doctor_run *r,
@@ -33,16 +33,18 @@ int doctor_run_records(struct store *st, const struct config *cfg,
 int doctor_run_check(struct doctor_run *r, const struct config *cfg,
 		     int64_t now, struct err *err)
 {
-	struct doctor_ub *u;
-	if (doctor_ub_new(cfg->dns_forwarder, cfg->dns_timeout, &u, err) != 0)
+	struct dns_options opt = { .forwarder = cfg->dns_forwarder,
+				   .timeout = cfg->dns_timeout };
+	struct ma_dns_ub *u = ma_dns_ub_new(&opt, err);
+	if (u == NULL)
 		return -1;
 	struct ma_dns dns;
-	doctor_ub_dns(u, &dns);
+	ma_dns_ub_dns(u, &dns);
 	if (r->report == NULL)
 		r->report = xmalloc(sizeof *r->report);
 	doctor_check(&dns, &r->site, r->domain, &r->rec, r->keys, r->nkeys,
 		     now, r->report);
-	doctor_ub_free(&u);
+	ma_dns_ub_free(&u);
 	return 0;
 }
 

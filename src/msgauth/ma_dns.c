@@ -2,6 +2,7 @@
 #include "msgauth/ma_dns.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <string.h>
 
 void ma_rrset_reset(struct ma_rrset *s)
@@ -37,6 +38,26 @@ bool ma_rrset_add(struct ma_rrset *s, enum ma_rr type, const void *data,
 	s->used += len + 1;
 	s->rc = MA_DNS_OK;
 	return true;
+}
+
+int ma_srv_format(unsigned priority, unsigned weight, unsigned port,
+		  const char *target, size_t target_len, char *out, size_t outsz)
+{
+	if (priority > 65535 || weight > 65535 || port > 65535)
+		return -1;
+	if (target_len > 1 && target[target_len - 1] == '.')
+		target_len--;
+	if (target_len == 0) {
+		target = ".";
+		target_len = 1;
+	}
+	int n = snprintf(out, outsz, "%u %u %u ", priority, weight, port);
+	if (n < 0 || (size_t)n + target_len + 1 > outsz)
+		return -1;
+	for (size_t i = 0; i < target_len; i++)
+		out[n + (int)i] = (char)tolower((unsigned char)target[i]);
+	out[(size_t)n + target_len] = '\0';
+	return n + (int)target_len;
 }
 
 void ma_dns_query(const struct ma_dns *d, const char *name, enum ma_rr type,

@@ -22,6 +22,7 @@ enum ma_rr {
 	MA_RR_MX = 15,
 	MA_RR_TXT = 16,
 	MA_RR_AAAA = 28,
+	MA_RR_SRV = 33,
 };
 
 enum ma_dns_rc {
@@ -36,8 +37,11 @@ enum ma_dns_rc {
 
 /* One record. TXT: the record's character-strings concatenated (RFC 7208
  * 3.3, RFC 6376 3.6.2.2); A: 4 bytes, AAAA: 16 bytes, network order;
- * MX: the exchange name (pref holds the preference); PTR: the name. Names
- * are lower case without the trailing dot. data points into the rrset's
+ * MX: the exchange name (pref holds the preference); PTR: the name; SRV
+ * (RFC 2782): the text "priority weight port target" as ma_srv_format
+ * writes it (pref holds the priority), so a record compares with the one
+ * expected as a string. Names are lower case without the trailing dot
+ * (an SRV target of the root, "no such service", stays "."). data points into the rrset's
  * buf and is NUL-terminated after len bytes. */
 struct ma_rr_data {
 	const unsigned char *data;
@@ -72,6 +76,11 @@ void ma_rrset_reset(struct ma_rrset *s);
  * truncated is set. Names (MX, PTR) are lower-cased, a final dot dropped. */
 bool ma_rrset_add(struct ma_rrset *s, enum ma_rr type, const void *data,
 		  size_t len, unsigned pref);
+/* The SRV text form of ma_rr_data into out: "10 5 993 mail.example.com"
+ * (target lower-cased, a final dot dropped unless it is the root ".").
+ * The length, or -1 when a number is out of range or it does not fit. */
+int ma_srv_format(unsigned priority, unsigned weight, unsigned port,
+		  const char *target, size_t target_len, char *out, size_t outsz);
 /* Ask d; the one place evaluators call the backend. */
 void ma_dns_query(const struct ma_dns *d, const char *name, enum ma_rr type,
 		  struct ma_rrset *out);

@@ -110,7 +110,7 @@ static int wire_name(const unsigned char *p, size_t len, char *out, size_t outsz
 }
 
 /* TXT rdata: character-strings (RFC 1035 3.3.14), concatenated */
-static void add_txt(struct ma_rrset *s, const unsigned char *p, size_t len)
+static bool add_txt(struct ma_rrset *s, const unsigned char *p, size_t len)
 {
 	unsigned char buf[MA_DNS_BUF];
 	size_t i = 0, n = 0;
@@ -118,39 +118,46 @@ static void add_txt(struct ma_rrset *s, const unsigned char *p, size_t len)
 	while (i < len) {
 		size_t l = p[i++];
 		if (l > len - i || l > sizeof buf - n)
-			return;	/* malformed or larger than an answer holds */
+			return false;	/* malformed or larger than an answer holds */
 		memcpy(buf + n, p + i, l);
 		n += l;
 		i += l;
 	}
-	ma_rrset_add(s, MA_RR_TXT, buf, n, 0);
+	return ma_rrset_add(s, MA_RR_TXT, buf, n, 0);
 }
 
-static void add_rr(struct ma_rrset *s, enum ma_rr type, const unsigned char *p,
-		   size_t len)
+bool ma_dns_ub_rdata(enum ma_rr type, const unsigned char *p, size_t len,
+		     struct ma_rrset *s)
 {
-	char name[DNS_NAME_MAX + 2];
+	char name[DNS_NAME_MAX + 2], srv[DNS_NAME_MAX + 24];
 
 	switch (type) {
 	case MA_RR_A:
 	case MA_RR_AAAA:
-		if (len == (type == MA_RR_A ? 4u : 16u))
-			ma_rrset_add(s, type, p, len, 0);
-		return;
+		return len == (type == MA_RR_A ? 4u : 16u) &&
+		       ma_rrset_add(s, type, p, len, 0);
 	case MA_RR_TXT:
-		add_txt(s, p, len);
-		return;
+		return add_txt(s, p, len);
 	case MA_RR_MX:
-		if (len >= 3 && wire_name(p + 2, len - 2, name, sizeof name) == 0)
-			ma_rrset_add(s, type, name, strlen(name),
-				     (unsigned)p[0] << 8 | p[1]);
-		return;
+		return len >= 3 && wire_name(p + 2, len - 2, name, sizeof name) == 0 &&
+		       ma_rrset_add(s, type, name, strlen(name),
+				    (unsigned)p[0] << 8 | p[1]);
+	case MA_RR_SRV: {
+		/* RFC 2782: priority, weight, port (16 bits each), target */
+		if (len < 7 || wire_name(p + 6, len - 6, name, sizeof name) != 0)
+			return false;
+		unsigned prio = (unsigned)p[0] << 8 | p[1];
+		int n = ma_srv_format(prio, (unsigned)p[2] << 8 | p[3],
+				      (unsigned)p[4] << 8 | p[5], name, strlen(name),
+				      srv, sizeof srv);
+		return n > 0 && ma_rrset_add(s, type, srv, (size_t)n, prio);
+	}
 	case MA_RR_PTR:
 	case MA_RR_CNAME:
-		if (wire_name(p, len, name, sizeof name) == 0)
-			ma_rrset_add(s, type, name, strlen(name), 0);
-		return;
+		return wire_name(p, len, name, sizeof name) == 0 &&
+		       ma_rrset_add(s, type, name, strlen(name), 0);
 	}
+	return false;
 }
 
 static void ub_lookup(void *arg, const char *name, enum ma_rr type,
@@ -170,8 +177,10 @@ static void ub_lookup(void *arg, const char *name, enum ma_rr type,
 	case 0:	/* NOERROR */
 		out->rc = MA_DNS_NODATA;
 		for (size_t k = 0; res->havedata && res->data[k] != NULL; k++)
-			add_rr(out, type, (const unsigned char *)res->data[k],
-			       (size_t)res->len[k]);
+			(void)ma_dns_ub_rdata(type, (const unsigned char *)res->data[k],
+					      (size_t)res->len[k], out);
+		/* what the DNS doctor compares with the TTL it suggests */
+		out->ttl = res->ttl > 0 ? (unsigned)res->ttl : 0;
 		break;
 	case 3:	/* NXDOMAIN */
 		out->rc = MA_DNS_NXDOMAIN;

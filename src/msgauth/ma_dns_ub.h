@@ -10,7 +10,8 @@
  * in ma_dns_ub_new.
  *
  * Answers are copied into the caller's struct ma_rrset (TXT strings
- * concatenated per record, names as lower-case text); CNAMEs are
+ * concatenated per record, names as lower-case text, SRV as ma_dns.h's
+ * text form, the answer's TTL in ttl); CNAMEs are
  * followed by libunbound. SERVFAIL, REFUSED, timeouts and network
  * trouble are MA_DNS_TEMPFAIL. */
 #ifndef PETREL_MA_DNS_UB_H
@@ -32,5 +33,13 @@ struct ma_dns_ub *ma_dns_ub_new(const struct dns_options *opt, struct err *err);
 void ma_dns_ub_free(struct ma_dns_ub **up);
 /* The backend: d->arg = u. Thread-safe. */
 void ma_dns_ub_dns(struct ma_dns_ub *u, struct ma_dns *d);
+
+/* Add one answer's rdata of type (as libunbound returns it: untrusted
+ * wire data, names uncompressed) to out: TXT character-strings joined,
+ * MX preference and exchange, SRV text, PTR and CNAME names, A and AAAA
+ * bytes. Malformed rdata, or rdata that does not fit, is skipped
+ * (false). Exposed for the fuzzer and the unit tests. */
+bool ma_dns_ub_rdata(enum ma_rr type, const unsigned char *rdata, size_t len,
+		     struct ma_rrset *out);
 
 #endif

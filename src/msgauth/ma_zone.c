@@ -131,7 +131,8 @@ static int zone_type(const char *t)
 	static const struct { const char *s; int v; } tab[] = {
 		{ "A", MA_RR_A }, { "AAAA", MA_RR_AAAA }, { "MX", MA_RR_MX },
 		{ "TXT", MA_RR_TXT }, { "PTR", MA_RR_PTR },
-		{ "CNAME", MA_RR_CNAME }, { "TIMEOUT", ZONE_TIMEOUT },
+		{ "CNAME", MA_RR_CNAME }, { "SRV", MA_RR_SRV },
+		{ "TIMEOUT", ZONE_TIMEOUT },
 	};
 	for (size_t i = 0; i < sizeof tab / sizeof tab[0]; i++)
 		if (strcasecmp(t, tab[i].s) == 0)
@@ -170,6 +171,27 @@ int ma_zone_add(struct ma_zone *z, const char *name, const char *type,
 		rec.pref = (unsigned)pref;
 		rec.data = (unsigned char *)zone_name(end);
 		rec.len = strlen((char *)rec.data);
+		break;
+	}
+	case MA_RR_SRV: {
+		/* "priority weight port target" */
+		unsigned long v[3];
+		const char *p = value;
+		char *end, text[DNS_NAME_MAX + 24];
+		for (size_t k = 0; k < 3; k++) {
+			v[k] = strtoul(p, &end, 10);
+			if (end == p || v[k] > 65535 || (*end != ' ' && *end != '\t'))
+				return err_set(err, ERR_PEER, 0, "", "bad SRV %s", value);
+			for (p = end; *p == ' ' || *p == '\t'; p++)
+				;
+		}
+		int n = ma_srv_format((unsigned)v[0], (unsigned)v[1], (unsigned)v[2],
+				      p, strlen(p), text, sizeof text);
+		if (n < 0 || strlen(p) > DNS_NAME_MAX + 1)
+			return err_set(err, ERR_PEER, 0, "", "bad SRV %s", value);
+		rec.pref = (unsigned)v[0];
+		rec.data = (unsigned char *)xstrdup(text);
+		rec.len = (size_t)n;
 		break;
 	}
 	case MA_RR_PTR:

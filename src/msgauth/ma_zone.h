@@ -6,6 +6,7 @@
  *     example.com A 192.0.2.1
  *     example.com AAAA 2001:db8::1
  *     example.com MX 10 mx.example.com
+ *     _imaps._tcp.example.com SRV 0 1 993 mail.example.com
  *     1.2.0.192.in-addr.arpa PTR host.example.com
  *     www.example.com CNAME example.com
  *     slow.example.com TIMEOUT              MA_DNS_TEMPFAIL for every type

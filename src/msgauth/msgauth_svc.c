@@ -77,6 +77,10 @@ static void job_run(struct job *job)
 			     j->in.now, &j->sig);
 	else
 		msgauth_inbound(&j->svc_->dns, &j->svc_->conf, &j->in, &j->out);
+	if (j->kind == MSGAUTH_CHECK && j->out.action != MSGAUTH_REJECT &&
+	    (j->seal_domain[0] != NULL || j->seal_domain[1] != NULL))
+		msgauth_seal(j->svc_->st, &j->svc_->policy, j->seal_domain, 2,
+			     &j->in, &j->out, &j->seal);
 	struct store_dmarc_row row;	/* DMARC aggregate reports */
 	if (j->kind == MSGAUTH_CHECK && j->svc_->agg != NULL &&
 	    dmarc_agg_row(&j->in, &j->out, &row))

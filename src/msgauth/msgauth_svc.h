@@ -28,6 +28,19 @@ struct msgauth_signed {
 	char why[160];			/* not signed: the reason ("" ok) */
 };
 
+/* What sealing a forwarded message gives (a CHECK job with seal_domain):
+ * the ARC set to put on top (ARC-Seal, ARC-Message-Signature,
+ * ARC-Authentication-Results, RFC 8617 5.1), or none with why. */
+#define MSGAUTH_SEAL_MAX (AR_MAX + 6144)
+struct msgauth_sealed {
+	char fields[MSGAUTH_SEAL_MAX];
+	size_t len;			/* 0: not sealed */
+	unsigned instance;		/* i= of the new set */
+	char domain[DNS_NAME_MAX + 1];	/* d= */
+	char selector[64];		/* s= */
+	char why[160];			/* not sealed: the reason */
+};
+
 enum msgauth_kind {
 	MSGAUTH_CHECK = 0,		/* incoming: msgauth_inbound */
 	MSGAUTH_SIGN,			/* submitted: DKIM-sign as the From domain */
@@ -41,6 +54,11 @@ struct msgauth_job {
 					 * valid and unchanged until done (SIGN
 					 * uses msg, len and now) */
 	struct msgauth_out out;		/* CHECK */
+	/* CHECK: also ARC-seal the message (it goes on to another domain)
+	 * as the first of these hosted domains that has an RSA DKIM key;
+	 * NULL/"" entries are skipped. Not when out says REJECT. */
+	const char *seal_domain[2];
+	struct msgauth_sealed seal;	/* CHECK with seal_domain */
 	struct msgauth_signed sig;	/* SIGN */
 	/* Called once on a pool thread when out is filled: must not block. */
 	void (*done)(struct msgauth_job *j);
@@ -63,5 +81,14 @@ void msgauth_submit(struct msgauth_svc *svc, struct msgauth_job *j);
 void msgauth_sign(struct store *st, const struct dkim_key_policy *policy,
 		  const char *msg, size_t len, time_t now,
 		  struct msgauth_signed *out);
+
+/* The sealing step of a CHECK job: an ARC set for in->msg as the first
+ * of domains[0..n) with an active RSA key (RFC 8617 defines rsa-sha256
+ * only), its cv= from the chain checks found and its AAR the results
+ * of checks (their Authentication-Results). */
+void msgauth_seal(struct store *st, const struct dkim_key_policy *policy,
+		  const char *const *domains, size_t n,
+		  const struct msgauth_in *in, const struct msgauth_out *checks,
+		  struct msgauth_sealed *out);
 
 #endif

@@ -82,6 +82,7 @@ static const char *rr_name(enum ma_rr t)
 	case MA_RR_PTR: return "PTR";
 	case MA_RR_TXT: return "TXT";
 	case MA_RR_CNAME: return "CNAME";
+	case MA_RR_SRV: return "SRV";
 	}
 	return "?";
 }

@@ -316,11 +316,18 @@ static void cmd_rcpt(struct smtp_session *s, struct span arg)
 		return;
 	}
 	if (rcpt_limits_ok(s, &res, logaddr)) {
-		for (size_t i = 0; i < res.n; i++)
+		bool fwd = false;
+		for (size_t i = 0; i < res.n; i++) {
 			if (res.targets[i].mailbox_id >= 0)
 				add_rcpt(s, res.targets[i].addr,
 					 s->srv->submission ? &dsn : NULL,
 					 res.targets[i].mailbox_id);
+			fwd |= res.targets[i].mailbox_id == 0;
+		}
+		if (s->rcpt_domain[0] == '\0')
+			snprintf(s->rcpt_domain, sizeof s->rcpt_domain, "%s", path.domain);
+		if (fwd && s->fwd_domain[0] == '\0')
+			snprintf(s->fwd_domain, sizeof s->fwd_domain, "%s", path.domain);
 		s->n_named++;
 		net_conn_reply(s->c, "250 2.1.5 Ok");
 	}

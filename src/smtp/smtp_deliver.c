@@ -69,7 +69,9 @@ void smtp_msg_begin(struct smtp_session *s, bool bdat)
 	buf_reset_max(&s->msg, (size_t)n + cfg->smtp_max_message_size +
 		      (s->srv->submission ? SMTP_SUBMIT_ADDED_MAX : 0) +
 		      (s->srv->msgauth != NULL ?
-		       (s->srv->submission ? MSGAUTH_SIGN_MAX : AR_MAX) : 0));
+		       (s->srv->submission ? MSGAUTH_SIGN_MAX : AR_MAX) : 0) +
+		      (s->srv->msgauth != NULL && !s->srv->submission &&
+		       cfg->arc_seal && s->n_remote > 0 ? MSGAUTH_SEAL_MAX : 0));
 	if (buf_append(&s->msg, trace, (size_t)n) != 0)
 		s->msg.len = 0;	/* cannot happen: max covers n */
 	s->trace_len = s->msg.len;

@@ -6,7 +6,8 @@
  * checks wrote (DMARC reject), or stored with an Authentication-Results
  * field on top (after our trace fields) and, for a quarantine, in Junk.
  * Fields from outside that claim our name are removed first, after the
- * checks so that a signature covering them still verified. */
+ * checks so that a signature covering them still verified. A message
+ * that goes on to another domain is ARC-sealed too (decision 0033). */
 #include "smtp/smtp_private.h"
 
 #include <arpa/inet.h>
@@ -28,9 +29,11 @@ bool smtp_msgauth_start(struct smtp_session *s)
 {
 	struct msgauth_svc *svc = s->srv->msgauth;
 	bool sign = s->srv->submission;
-	/* incoming mail is checked for its local recipients only: what
-	 * relays on (forwarding) is judged by the next hop */
-	if (svc == NULL || (!sign && s->n_mailboxes == 0))
+	/* Incoming mail is checked whoever it is for: a message we only
+	 * forward (an alias to another domain) was still sent to us, the
+	 * receiver of record of RFC 7489 6.6, so its DMARC reject is ours to
+	 * give, and the ARC set we add (RFC 8617 5.1) carries our results. */
+	if (svc == NULL || (!sign && s->n_mailboxes == 0 && s->n_remote == 0))
 		return false;
 	if (s->ma == NULL)
 		s->ma = xcalloc(1, sizeof *s->ma);
@@ -51,6 +54,12 @@ bool smtp_msgauth_start(struct smtp_session *s)
 	j->in.msg = (const char *)s->msg.data + s->trace_len;
 	j->in.len = s->msg.len - s->trace_len;
 	j->in.now = time(NULL);
+	j->seal_domain[0] = j->seal_domain[1] = NULL;
+	j->seal.len = 0;
+	if (!sign && s->n_remote > 0 && s->srv->cfg->arc_seal) {
+		j->seal_domain[0] = s->fwd_domain;
+		j->seal_domain[1] = s->rcpt_domain;
+	}
 	j->done = checks_done;
 	j->arg = s;
 	s->state = SMTP_S_CHECK;
@@ -82,6 +91,24 @@ static void signed_done(struct smtp_session *s)
 	smtp_msg_commit(s);
 	if (s->state != SMTP_S_COMMIT)
 		(void)net_conn_done_busy(c);
+}
+
+/* The ARC set of a forwarded message: above our Authentication-Results
+ * (RFC 8617 5.1: the sealer prepends its set) but below our trace,
+ * whose Return-Path must stay first for the queue to drop it when
+ * relaying (RFC 5321 4.4); the set covers neither. The local copies
+ * carry it too: one stored message. */
+static void add_seal(struct smtp_session *s)
+{
+	const struct msgauth_sealed *sl = &s->ma->seal;
+	const char *id = s->c->id;
+	if (sl->len == 0)
+		log_info("smtp", id, "not arc-sealed reason=\"%s\"", sl->why);
+	else if (buf_insert(&s->msg, s->trace_len, sl->fields, sl->len) != 0)
+		log_warn("smtp", id, "no room for the ARC set");
+	else
+		log_info("smtp", id, "arc-sealed i=%u d=%s s=%s", sl->instance,
+			 sl->domain, sl->selector);
 }
 
 void smtp_msgauth_done(evutil_socket_t fd, short what, void *arg)
@@ -125,6 +152,8 @@ void smtp_msgauth_done(evutil_socket_t fd, short what, void *arg)
 	if (out->ar_len > 0 &&
 	    buf_insert(&s->msg, s->trace_len, out->ar, out->ar_len) != 0)
 		log_warn("smtp", c->id, "no room for Authentication-Results");
+	if (s->ma->seal_domain[0] != NULL)
+		add_seal(s);
 	s->junk = out->action == MSGAUTH_JUNK;
 	smtp_msg_commit(s);
 	if (s->state != SMTP_S_COMMIT)	/* the store refused it: replied */

@@ -126,6 +126,11 @@ struct smtp_session {
 	struct msgauth_job *ma;		/* allocated at the first message */
 	struct event *ma_ev;		/* the pool finished them */
 	bool junk;			/* their verdict: deliver to Junk */
+	/* whom an ARC seal speaks for (decision 0033): the domain of the
+	 * first RCPT whose expansion reached another domain, and of the
+	 * first RCPT at all; "" none yet */
+	char fwd_domain[SMTP_DOMAIN_MAX + 1];
+	char rcpt_domain[SMTP_DOMAIN_MAX + 1];
 
 	/* delivery in flight */
 	struct store_delivery dlv;

@@ -71,6 +71,8 @@ void smtp_tx_reset(struct smtp_session *s)
 	s->n_mailboxes = 0;
 	s->n_remote = 0;
 	s->n_named = 0;
+	s->fwd_domain[0] = '\0';
+	s->rcpt_domain[0] = '\0';
 	buf_reset(&s->msg);
 	s->trace_len = 0;
 	s->bdat_active = false;

@@ -12,7 +12,7 @@
 
 #include "core/xmalloc.h"
 #include "msgauth/doctor.h"
-#include "msgauth/doctor_ub.h"
+#include "msgauth/ma_dns_ub.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -54,8 +54,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct ma_rrset *s = xmalloc(sizeof *s);
 	ma_rrset_reset(s);
-	for (enum ma_rr t = MA_RR_A; t <= MA_RR_AAAA; t++)
-		(void)doctor_ub_rdata(t, data, size, s);
+	for (enum ma_rr t = MA_RR_A; t <= MA_RR_SRV; t++)
+		(void)ma_dns_ub_rdata(t, data, size, s);
 	free(s);
 
 	struct doctor_site site;

@@ -3,7 +3,8 @@ API, against a real DNS server (NSD, dnsserver.py): `dkim keygen|list|
 rotate` with rotation times moved by config and `dkim list --at` (no
 sleeping), `dns records` complete for a domain, `dns check` on a zone
 built from that output (everything ok) and on zones with planted mistakes
-(every mistake reported with a fix, nothing else), and
+(every mistake reported with a fix, nothing else; RFC 6186 SRV
+records among them), and
 GET /api/v1/domains/{d}/dns."""
 
 import json
@@ -221,7 +222,10 @@ def zones(data_dir):
           for r in by_purpose(bad, "dkim")}
     good_ed = [r for r in by_purpose(good, "dkim") if "k=ed25519" in r["value"]][0]
     rsa_first = re.findall(r'"[^"]*"', dk["rsa"]["zone"])[0]
-    z["bad.test."] = keep(bad, "mx", "spf", "dkim", "dmarc") + [
+    z["bad.test."] = [t for t in keep(bad, "mx", "spf", "dkim", "dmarc")
+                      if not t[0].startswith("_imaps._tcp.")] + [
+        # IMAPS announced on the plain IMAP port
+        ("_imaps._tcp.bad.test.", "SRV", "0 1 143 %s." % HOST),
         # priorities inverted
         ("bad.test.", "MX", "10 %s." % BACKUP),
         ("bad.test.", "MX", "20 %s." % HOST),
@@ -282,7 +286,7 @@ def test_correct_zone_is_all_ok(data_dir, zones):
     assert rc == 0 and out["ok"] is True
     checked = {c["check"] for c in out["checks"]}
     assert checked == {"mx", "spf", "dkim", "dmarc", "mta-sts", "tls-rpt",
-                       "autoconfig", "ptr"}
+                       "autoconfig", "srv", "ptr"}
     assert out["max_ttl"] == 300
     text = ctl(data_dir, "dns", "check", "good.test",
                conf=("dns_forwarder=" + zones.forwarder,)).stdout
@@ -300,6 +304,7 @@ def test_broken_zone_lists_every_mistake(data_dir, zones):
         ("dkim", "wrong", dk["rsa"]),
         ("dkim", "wrong", dk["ed"]),
         ("dmarc", "wrong", "_dmarc.bad.test"),
+        ("srv", "wrong", "_imaps._tcp.bad.test"),
         ("ptr", "wrong", rev6(BAD_IPV6).rstrip(".")),
     ]), out["checks"]
     found = {(c["check"], c["name"]): c for c in out["checks"]
@@ -310,6 +315,13 @@ def test_broken_zone_lists_every_mistake(data_dir, zones):
     assert "not the key" in found["dkim", dk["ed"]]["found"]
     assert "p= must be" in found["dmarc", "_dmarc.bad.test"]["found"]
     assert "other.host.test" in found["ptr", rev6(BAD_IPV6).rstrip(".")]["found"]
+    srv = found["srv", "_imaps._tcp.bad.test"]
+    imaps = [r for r in records(data_dir, "bad.test")["records"]
+             if r["name"] == "_imaps._tcp.bad.test"][0]
+    port = imaps["value"].split()[2]
+    assert "0 1 143 %s" % HOST in srv["found"], srv
+    assert "port %s" % port in srv["found"], srv
+    assert imaps["zone"] in srv["fix"], srv
     for c in found.values():
         assert c["fix"], c
     # the fix for a key is the exact record to publish

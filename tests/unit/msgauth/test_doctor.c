@@ -17,7 +17,7 @@
 #include "core/xmalloc.h"
 #include "msgauth/dkim_keys.h"
 #include "msgauth/doctor.h"
-#include "msgauth/doctor_ub.h"
+#include "msgauth/ma_dns_ub.h"
 #include "msgauth/ma_zone.h"
 
 static struct doctor_site site(void)
@@ -195,8 +195,6 @@ static void load(struct fx *f, const char *skip, const char *extra)
 		const struct doctor_record *r = &f->want->r[i];
 		if (skip != NULL && strstr(skip, r->purpose) != NULL)
 			continue;
-		if (r->type == DOCTOR_SRV)
-			continue;
 		char v[DOCTOR_VALUE_MAX + 4];
 		if (r->type == DOCTOR_TXT)
 			snprintf(v, sizeof v, "\"%s\"", r->value);
@@ -253,6 +251,26 @@ static void test_mx_mistakes(void **state)
 	ma_zone_dns(f->z, &f->dns);
 	load(f, "mx", NULL);
 	assert_int_equal(bad(f, "mx", DOCTOR_MISSING), 1);
+}
+
+/* RFC 6186 SRV: a wrong port, a wrong host, "." (not offered), a
+ * missing one; a second record beside the right one is fine. */
+static void test_srv_mistakes(void **state)
+{
+	struct fx *f = *state;
+	load(f, "srv", "_imaps._tcp.ex.test SRV 0 1 143 mail.host.test\n"
+	     "_submissions._tcp.ex.test SRV 0 0 0 .\n");
+	assert_int_equal(bad(f, "srv", DOCTOR_WRONG), 2);
+	ma_zone_free(&f->z);
+	f->z = ma_zone_new();
+	ma_zone_dns(f->z, &f->dns);
+	load(f, "srv", "_imaps._tcp.ex.test SRV 10 1 993 backup.host.test\n"
+	     "_imaps._tcp.ex.test SRV 0 1 993 MAIL.host.test.\n");
+	assert_int_equal(bad(f, "srv", DOCTOR_MISSING), 1);	/* submissions */
+	struct err err;
+	assert_int_not_equal(ma_zone_add(f->z, "x.ex.test", "SRV", "0 1 70000 a",
+					 &err), 0);
+	assert_int_not_equal(ma_zone_add(f->z, "x.ex.test", "SRV", "0 1", &err), 0);
 }
 
 static void test_spf_loops_and_includes(void **state)
@@ -358,20 +376,30 @@ static void test_rdata_decoder(void **state)
 	struct ma_rrset *s = xmalloc(sizeof *s);
 	ma_rrset_reset(s);
 	static const unsigned char txt[] = "\003abc\000\002de";
-	assert_true(doctor_ub_rdata(MA_RR_TXT, txt, sizeof txt - 1, s));
+	assert_true(ma_dns_ub_rdata(MA_RR_TXT, txt, sizeof txt - 1, s));
 	assert_int_equal(s->rr[0].len, 5);
 	assert_memory_equal(s->rr[0].data, "abcde", 5);
 	static const unsigned char over[] = "\005abc";
-	assert_false(doctor_ub_rdata(MA_RR_TXT, over, sizeof over - 1, s));
+	assert_false(ma_dns_ub_rdata(MA_RR_TXT, over, sizeof over - 1, s));
 	static const unsigned char mx[] = "\000\012\004mail\004host\004test\000";
-	assert_true(doctor_ub_rdata(MA_RR_MX, mx, sizeof mx - 1, s));
+	assert_true(ma_dns_ub_rdata(MA_RR_MX, mx, sizeof mx - 1, s));
 	assert_string_equal((const char *)s->rr[1].data, "mail.host.test");
 	assert_int_equal(s->rr[1].pref, 10);
 	static const unsigned char ptr_ptr[] = "\300\014";
-	assert_false(doctor_ub_rdata(MA_RR_PTR, ptr_ptr, 2, s));
+	assert_false(ma_dns_ub_rdata(MA_RR_PTR, ptr_ptr, 2, s));
 	static const unsigned char trailing[] = "\001a\000x";
-	assert_false(doctor_ub_rdata(MA_RR_PTR, trailing, 4, s));
-	assert_false(doctor_ub_rdata(MA_RR_A, txt, 3, s));
+	assert_false(ma_dns_ub_rdata(MA_RR_PTR, trailing, 4, s));
+	assert_false(ma_dns_ub_rdata(MA_RR_A, txt, 3, s));
+	/* RFC 2782: priority 0, weight 1, port 993, target */
+	static const unsigned char srv[] = "\000\000\000\001\003\341"
+					   "\004MAIL\004host\004test\000";
+	assert_true(ma_dns_ub_rdata(MA_RR_SRV, srv, sizeof srv - 1, s));
+	assert_string_equal((const char *)s->rr[2].data, "0 1 993 mail.host.test");
+	static const unsigned char srv_root[] = "\000\000\000\000\000\000\000";
+	assert_true(ma_dns_ub_rdata(MA_RR_SRV, srv_root, sizeof srv_root - 1, s));
+	assert_string_equal((const char *)s->rr[3].data, "0 0 0 .");
+	assert_false(ma_dns_ub_rdata(MA_RR_SRV, srv, 6, s));
+	assert_false(ma_dns_ub_rdata(MA_RR_SRV, srv, sizeof srv - 2, s));
 	free(s);
 }
 
@@ -383,6 +411,7 @@ int main(void)
 		cmocka_unit_test(test_key_material),
 		cmocka_unit_test_setup_teardown(test_good_zone, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mx_mistakes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_srv_mistakes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_spf_loops_and_includes,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dkim_mistakes, setup,
