@@ -56,7 +56,9 @@ struct msgauth_out {
 	char ar[AR_MAX];		/* "Authentication-Results: ...\r\n" */
 	size_t ar_len;
 	/* what each check said, for logs and DMARC aggregate reports */
-	struct spf_out spf;
+	struct spf_out spf;		/* MAIL FROM (HELO for the null path) */
+	bool spf_helo_checked;		/* and HELO on its own (RFC 7208 2.3) */
+	struct spf_out spf_helo;
 	struct dkim_verdict dkim;
 	bool dkim_bad_message;		/* the message could not be parsed */
 	struct arc_result arc;

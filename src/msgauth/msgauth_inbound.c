@@ -112,7 +112,7 @@ static void decide(const struct msgauth_conf *conf, struct msgauth_out *out)
 static void write_ar(const struct msgauth_conf *conf,
 		     const struct msgauth_in *in, struct msgauth_out *out)
 {
-	struct ar_result r[3 + DKIM_MAX_SIGS];
+	struct ar_result r[4 + DKIM_MAX_SIGS];
 	size_t n = 0;
 	char mf[SPF_SENDER_MAX + 32], helo[DNS_NAME_MAX + 16];
 	bool null_path = in->mail_from == NULL || in->mail_from[0] == '\0';
@@ -126,6 +126,12 @@ static void write_ar(const struct msgauth_conf *conf,
 		r[n].props[r[n].nprops++] = mf;
 	}
 	n++;
+	if (out->spf_helo_checked) {
+		snprintf(helo, sizeof helo, "smtp.helo=%s", out->spf_helo.domain);
+		r[n++] = (struct ar_result){ .method = "spf",
+			.result = spf_result_str(out->spf_helo.result),
+			.nprops = 1, .props = { helo } };
+	}
 
 	char dprops[DKIM_MAX_SIGS][4][DNS_NAME_MAX + 16];
 	if (out->dkim_bad_message) {
@@ -209,6 +215,14 @@ void msgauth_inbound(const struct ma_dns *dns, const struct msgauth_conf *conf,
 	};
 	memcpy(req.ip, in->ip, sizeof req.ip);
 	spf_check_mailfrom(dns, &req, &out->spf);
+	/* RFC 7208 2.3 recommends checking HELO too; recorded, it decides
+	 * nothing (DMARC uses the MAIL FROM identity). For the null path the
+	 * MAIL FROM check already was the HELO one. */
+	if (in->mail_from != NULL && in->mail_from[0] != '\0' &&
+	    in->helo != NULL && in->helo[0] != '\0') {
+		spf_check_helo(dns, &req, &out->spf_helo);
+		out->spf_helo_checked = true;
+	}
 
 	struct err err;
 	struct dkim_verify_opts vo = { .now = in->now };

@@ -125,6 +125,8 @@ def test_pass_with_dkim_ed25519(srv):
     a = ar[0]
     assert a.startswith("Authentication-Results: %s;" % HOST), a
     assert "spf=pass smtp.mailfrom=ann@good.test" in a, a
+    # HELO checked on its own too (RFC 7208 2.3); client.test has no SPF
+    assert "spf=none smtp.helo=client.test" in a, a
     assert "dkim=pass" in a and "header.d=good.test" in a and "header.s=ed" in a, a
     assert "dmarc=pass" in a and "header.from=good.test" in a, a
 
