@@ -276,7 +276,7 @@ static void test_imperson_not(void **state)
 	assert_int_equal(imp("Jane Smith Consulting", "x@evil.test", &r), 0);
 	assert_int_equal(imp("", "x@evil.test", &r), 0);
 	assert_int_equal(imp("ceo@example.com.evil.test", "x@evil.test", &r), 0);
-	assert_int_equal(imp("a b c d e f g h i j k l Jane Smith", "x@evil.test", &r), 0);
+	assert_int_equal(imp("aa bb cc dd ee ff gg Jane Smith", "x@evil.test", &r), 0);
 }
 
 static void test_imperson_bounds(void **state)
