@@ -75,27 +75,34 @@ static size_t fold_two(uint32_t cp, uint32_t out[2])
 	return 2;
 }
 
-/* Cyrillic, Greek and other letters drawn like a Latin letter. */
+/* Small Cyrillic, Greek and other letters drawn like a Latin letter.
+ * Capitals are folded first (IDNA folds them in domains anyway, and
+ * names compare without case), so capitals that only look Latin (Н, Т,
+ * Β) count as their small letters. */
 static const struct { uint16_t cp; char to; } confusable[] = {
 	{ 0x0261, 'g' },
-	{ 0x0391, 'a' }, { 0x0392, 'b' }, { 0x0395, 'e' }, { 0x0396, 'z' },
-	{ 0x0397, 'h' }, { 0x0399, 'i' }, { 0x039a, 'k' }, { 0x039c, 'm' },
-	{ 0x039d, 'n' }, { 0x039f, 'o' }, { 0x03a1, 'p' }, { 0x03a4, 't' },
-	{ 0x03a5, 'y' }, { 0x03a7, 'x' },
 	{ 0x03b1, 'a' }, { 0x03b3, 'y' }, { 0x03b5, 'e' }, { 0x03b7, 'n' },
 	{ 0x03b9, 'i' }, { 0x03ba, 'k' }, { 0x03bc, 'u' }, { 0x03bd, 'v' },
 	{ 0x03bf, 'o' }, { 0x03c1, 'p' }, { 0x03c4, 't' }, { 0x03c5, 'u' },
 	{ 0x03c7, 'x' }, { 0x03c9, 'w' }, { 0x03f2, 'c' }, { 0x03f3, 'j' },
-	{ 0x0405, 's' }, { 0x0406, 'i' }, { 0x0408, 'j' }, { 0x0410, 'a' },
-	{ 0x0412, 'b' }, { 0x0415, 'e' }, { 0x041a, 'k' }, { 0x041c, 'm' },
-	{ 0x041d, 'h' }, { 0x041e, 'o' }, { 0x0420, 'p' }, { 0x0421, 'c' },
-	{ 0x0422, 't' }, { 0x0423, 'y' }, { 0x0425, 'x' },
 	{ 0x0430, 'a' }, { 0x0435, 'e' }, { 0x043a, 'k' }, { 0x043e, 'o' },
 	{ 0x0440, 'p' }, { 0x0441, 'c' }, { 0x0443, 'y' }, { 0x0445, 'x' },
 	{ 0x0451, 'e' }, { 0x0455, 's' }, { 0x0456, 'i' }, { 0x0457, 'i' },
 	{ 0x0458, 'j' }, { 0x04bb, 'h' }, { 0x04cf, 'l' }, { 0x0501, 'd' },
 	{ 0x051b, 'q' }, { 0x051d, 'w' },
 };
+
+/* Cyrillic and Greek capitals to small letters. */
+static uint32_t small(uint32_t cp)
+{
+	if (cp >= 0x410 && cp <= 0x42f)
+		return cp + 0x20;
+	if (cp >= 0x400 && cp <= 0x40f)
+		return cp + 0x50;
+	if (cp >= 0x391 && cp <= 0x3a9 && cp != 0x3a2)
+		return cp + 0x20;
+	return cp;
+}
 
 static uint32_t latin_swap(uint32_t c)
 {
@@ -108,31 +115,36 @@ static uint32_t latin_swap(uint32_t c)
 	return c;
 }
 
+static uint32_t confusable_of(uint32_t c)
+{
+	size_t lo = 0, hi = sizeof confusable / sizeof confusable[0];
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (confusable[mid].cp == c)
+			return (uint32_t)confusable[mid].to;
+		if (confusable[mid].cp < c)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return c;
+}
+
 size_t la_map_cp(uint32_t cp, uint32_t out[2])
 {
 	uint32_t c = cp;
 
-	if (cp >= 0xff01 && cp <= 0xff5e)
+	if (cp >= 0xff01 && cp <= 0xff5e) {
 		c = cp - 0xfee0;	/* fullwidth ASCII */
-	else if (cp >= 0xc0 && cp <= 0x17f) {
+	} else if (cp >= 0xc0 && cp <= 0x17f) {
 		char f = cp < 0x100 ? fold_c0[cp - 0xc0] : fold_100[cp - 0x100];
 		if (f == '2')
 			return fold_two(cp, out);
 		if (f != '*')
 			c = (uint32_t)f;
-	} else if (cp >= 0x261 && cp <= 0x51d) {
-		size_t lo = 0, hi = sizeof confusable / sizeof confusable[0];
-		while (lo < hi) {
-			size_t mid = (lo + hi) / 2;
-			if (confusable[mid].cp == cp) {
-				c = (uint32_t)confusable[mid].to;
-				break;
-			}
-			if (confusable[mid].cp < cp)
-				lo = mid + 1;
-			else
-				hi = mid;
-		}
+	} else if (cp >= 0x261) {
+		c = confusable_of(small(cp));
 	}
 	out[0] = latin_swap(c);
 	return 1;

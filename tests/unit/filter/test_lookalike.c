@@ -29,6 +29,7 @@ static int setup(void **state)
 		{ "Bob", "bob@example.com" },
 		{ NULL, "john.doe@example.com" },
 		{ "王小明", "wang@example.com" },
+		{ "Борис Петров", "boris@example.com" },
 	};
 	static const char *const hosted[] = { "example.com", "example.org" };
 	struct err err;
@@ -36,7 +37,7 @@ static int setup(void **state)
 
 	if (lookalike_set_new(prot, 5, NULL, 0, &dom_set, &err) < 0)
 		return -1;
-	if (imperson_set_new(users, 4, hosted, 2, &users_set, &err) < 0)
+	if (imperson_set_new(users, 5, hosted, 2, &users_set, &err) < 0)
 		return -1;
 	return 0;
 }
@@ -251,6 +252,9 @@ static void test_imperson(void **state)
 	assert_string_equal(r.user, "john.doe@example.com");
 	/* a CJK name written without spaces */
 	assert_int_equal(imp("\xe7\x8e\x8b\xe5\xb0\x8f\xe6\x98\x8e", "x@evil.test", &r), 1);
+	/* Cyrillic capitals */
+	assert_int_equal(imp("\xd0\x91\xd0\x9e\xd0\xa0\xd0\x98\xd0\xa1 \xd0\x9f\xd0\x95\xd0\xa2\xd0\xa0\xd0\x9e\xd0\x92", "x@evil.test", &r), 1);
+	assert_string_equal(r.user, "boris@example.com");
 	/* the user's address inside the display name */
 	assert_int_equal(imp("ceo@example.com", "x@evil.test", &r), 1);
 	assert_int_equal(r.via, IMPERSON_ADDRESS);
