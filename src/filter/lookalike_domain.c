@@ -57,12 +57,14 @@ bad:
 	return -1;
 }
 
-/* Optimal string alignment distance of two skeletons, or max + 1 once
- * every path is over max (work stops early for unrelated names). */
+/* Optimal string alignment distance of two skeletons, or max + 1 when
+ * over max. Only the band |i - j| <= max of the matrix can hold a value
+ * within max, so only it is computed (cells beside it count as over),
+ * and work stops once a whole row is over max. */
 static unsigned osa(const struct la_skel *a, const struct la_skel *b,
 		    unsigned max)
 {
-	unsigned d[3][FILTER_LOOKALIKE_SKEL_MAX + 1];
+	unsigned d[3][FILTER_LOOKALIKE_SKEL_MAX + 2];
 	size_t n = a->n, m = b->n;
 
 	if ((n > m ? n - m : m - n) > max)
@@ -71,8 +73,12 @@ static unsigned osa(const struct la_skel *a, const struct la_skel *b,
 		d[0][j] = (unsigned)j;
 	for (size_t i = 1; i <= n; i++) {
 		unsigned *cur = d[i % 3], *p1 = d[(i - 1) % 3], *p2 = d[(i + 1) % 3];
-		unsigned low = cur[0] = (unsigned)i;
-		for (size_t j = 1; j <= m; j++) {
+		size_t lo = i > max ? i - max : 1, hi = i + max < m ? i + max : m;
+		unsigned low = i <= max ? (unsigned)i : max + 1;	/* cur[0] */
+		cur[0] = (unsigned)i;
+		cur[lo - 1] = lo > 1 ? max + 1 : (unsigned)i;
+		cur[hi + 1] = max + 1;
+		for (size_t j = lo; j <= hi; j++) {
 			unsigned cost = a->u[i - 1].cp != b->u[j - 1].cp;
 			unsigned v = p1[j - 1] + cost;
 			if (p1[j] + 1 < v)
@@ -89,7 +95,7 @@ static unsigned osa(const struct la_skel *a, const struct la_skel *b,
 		if (low > max)
 			return max + 1;
 	}
-	return d[n % 3][m];
+	return d[n % 3][m] > max ? max + 1 : d[n % 3][m];
 }
 
 static unsigned edit_max(size_t len)
