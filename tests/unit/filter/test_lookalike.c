@@ -197,6 +197,10 @@ static void test_allow(void **state)
 	assert_int_equal(lookalike_check(s, "exarnple.com", 12, &r), 1);
 	lookalike_set_free(&s);
 
+	assert_int_equal(lookalike_set_new(prot, FILTER_LOOKALIKE_PROTECTED_MAX + 1,
+					   NULL, 0, &s, &err), -1);
+	assert_int_equal(err.kind, ERR_LIMIT);
+
 	static const char *const bad[] = { "example.com", "not a domain" };
 	assert_int_equal(lookalike_set_new(bad, 2, NULL, 0, &s, &err), -1);
 	assert_null(s);
