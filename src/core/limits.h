@@ -472,4 +472,34 @@
 #define DKIM_MAX_IDENTITY 320
 #define DKIM_MAX_SELECTOR 64
 
+/* ---- Filter: lookalike domains and impersonation ---------------------
+ * (src/filter/lookalike*.c, decision 0035) */
+/* Protected (hosted and brand) domains and allow-listed lookalikes in one
+ * set; each check compares the candidate with every protected domain. */
+#define FILTER_LOOKALIKE_PROTECTED_MAX 4096
+#define FILTER_LOOKALIKE_ALLOW_MAX 4096
+/* Octets of a candidate domain as given (a U-label form may be longer
+ * than the 253 octets of its A-label form). */
+#define FILTER_LOOKALIKE_INPUT_MAX 1024
+/* Skeleton units of one label (63 octets of A-label decode to fewer code
+ * points; a folded letter such as "ae" may take two units). */
+#define FILTER_LOOKALIKE_SKEL_MAX 128
+/* Edit distance allowed by the length of the protected name (label left
+ * of the public suffix, in skeleton units): shorter than EDIT1_MIN, none
+ * (too many honest neighbours: ibm/ibn); from EDIT1_MIN one edit; from
+ * EDIT2_MIN two. */
+#define FILTER_LOOKALIKE_EDIT1_MIN 4
+#define FILTER_LOOKALIKE_EDIT2_MIN 9
+/* Octets of a reason text (filter symbol explanation). */
+#define FILTER_LOOKALIKE_REASON_MAX 256
+/* Users whose names and addresses are protected from impersonation. */
+#define FILTER_IMPERSON_USERS_MAX 100000
+#define FILTER_IMPERSON_HOSTED_MAX 4096
+/* Octets of a display name examined; the rest is ignored. */
+#define FILTER_IMPERSON_NAME_MAX 512
+/* Name tokens compared; a name with more does not match anyone. */
+#define FILTER_IMPERSON_TOKENS_MAX 8
+/* Octets of one normalised name key (tokens joined). */
+#define FILTER_IMPERSON_KEY_MAX 256
+
 #endif
