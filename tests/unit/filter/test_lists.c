@@ -431,6 +431,41 @@ static void test_parse_file(void **state)
 	}
 }
 
+static void count_bad(void *ctx, const char *file, unsigned line,
+		      const char *reason)
+{
+	(void)file;
+	(void)line;
+	assert_true(strlen(reason) < 400);
+	(*(size_t *)ctx)++;
+}
+
+/* 10 MB of one word, and 2 million bad lines: linear, bounded. */
+static void test_parse_bounds(void **state)
+{
+	(void)state;
+	size_t big = 10u * 1024 * 1024;
+	char *t = malloc(big);
+	assert_non_null(t);
+	memset(t, '@', big);
+	struct filter_list *l = filter_list_new();
+	size_t n = 0;
+	assert_int_equal(filter_list_parse(l, FILTER_LIST_BLOCK,
+					   span_make(t, big), "big", count_bad,
+					   &n), 1);
+	assert_int_equal(n, 1);
+	for (size_t i = 1; i < big; i += 5)
+		t[i] = '\n';
+	n = 0;
+	size_t nbad = filter_list_parse(l, FILTER_LIST_BLOCK,
+					span_make(t, big), "many", count_bad, &n);
+	assert_int_equal(nbad, n);
+	assert_true(nbad > 2000000);
+	assert_int_equal(filter_list_count(l), 0);
+	filter_list_free(&l);
+	free(t);
+}
+
 static void test_limit(void **state)
 {
 	(void)state;
@@ -532,6 +567,7 @@ int main(void)
 		cmocka_unit_test(test_auth_rule),
 		cmocka_unit_test(test_decide_levels),
 		cmocka_unit_test(test_parse_file),
+		cmocka_unit_test(test_parse_bounds),
 		cmocka_unit_test(test_limit),
 		cmocka_unit_test(test_files_reload),
 	};
