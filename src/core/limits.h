@@ -501,5 +501,20 @@
 #define FILTER_IMPERSON_TOKENS_MAX 8
 /* Octets of one normalised name key (tokens joined). */
 #define FILTER_IMPERSON_KEY_MAX 256
+/* ---- Filter allow/block lists (src/filter/lists*.c, decision 0036) ---- */
+/* Entries in one list (allow and block together, one level). A user's
+ * list is edited through the API; the bound keeps one account from
+ * growing the process without end. */
+#define FILTER_LIST_MAX 100000
+/* Octets of one list file read; past it the file is refused whole. */
+#define FILTER_LIST_FILE_MAX (16u * 1024 * 1024)
+/* Octets of one line of a list file (comment included); a longer line is
+ * reported and skipped. */
+#define FILTER_LIST_LINE_MAX 1024
+/* Seconds between two stat() checks of the same list files. */
+#define FILTER_LIST_CHECK_SECONDS 5
+/* Octets of an entry written out (address: 64 + 1 + 253, IP text + /128),
+ * with its NUL. */
+#define FILTER_LIST_TEXT_MAX 328
 
 #endif
