@@ -23,7 +23,7 @@ LIBS      = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -pthread
 TESTLIBS  = $(shell pkg-config --libs cmocka 2>/dev/null)
 FUZZ_SECONDS ?= 60
 
-SUBSYS   = core net dns mime msgauth smtp store auth pop3 imap queue http admin
+SUBSYS   = core net dns mime msgauth filter smtp store auth pop3 imap queue http admin
 LIB_SRC  = $(foreach d,$(SUBSYS),$(wildcard src/$(d)/*.c))
 LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o)
 DAEMON_SRC = $(wildcard src/daemon/*.c)
