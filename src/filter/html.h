@@ -46,8 +46,8 @@ struct filter_html {
 				 * elements end lines, white space collapsed */
 	struct buf hidden;	/* text a reader does not see */
 	unsigned flags;		/* enum filter_html_flags */
-	/* octets of text found invisible, by reason (one reason each: the
-	 * first of hidden, tiny, same colour) */
+	/* octets of text (white space not counted) found invisible, by
+	 * reason (one reason each: the first of hidden, tiny, same colour) */
 	size_t hidden_bytes, tiny_bytes, samecolor_bytes;
 	struct filter_html_link *links;
 	size_t nlinks;

@@ -256,7 +256,7 @@ static bool add_link(struct reader *r, enum filter_link_kind kind,
 		return false;
 	}
 	if ((h->nlinks & (h->nlinks - 1)) == 0)	/* 0, 1, 2, 4, ...: grow */
-		h->links = xreallocarray(h->links, h->nlinks ? h->nlinks * 2 : 4,
+		h->links = xreallocarray(h->links, h->nlinks ? h->nlinks * 2 : 1,
 					 sizeof h->links[0]);
 	struct filter_html_link *l = &h->links[h->nlinks++];
 	l->kind = kind;

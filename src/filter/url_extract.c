@@ -41,15 +41,17 @@ void filter_urls_add(struct filter_urls *l, struct span raw, unsigned flags)
 			return;
 		}
 	if ((l->n & (l->n - 1)) == 0)
-		l->v = xreallocarray(l->v, l->n ? l->n * 2 : 4, sizeof l->v[0]);
+		l->v = xreallocarray(l->v, l->n ? l->n * 2 : 1, sizeof l->v[0]);
 	l->v[l->n++] = u;
 }
 
+/* What may not come right before a URL's start. Not non-ASCII: CJK
+ * writing runs text into a URL without a space. */
 static bool word_char(unsigned char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	       (c >= '0' && c <= '9') || c >= 0x80 || c == '.' || c == '-' ||
-	       c == '_' || c == '/' || c == '@';
+	       (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '_' ||
+	       c == '/' || c == '@';
 }
 
 /* Where a URL starting at t[i] ends: at white space, controls, quotes
