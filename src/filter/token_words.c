@@ -127,7 +127,7 @@ static void word_put(struct words *s, uint32_t c)
 	unsigned char u[4];
 	size_t n = filter_utf8_put(c, u);
 
-	if (!(c >= '0' && c <= '9') && c != '.' && c != ',')
+	if (!(c >= '0' && c <= '9') && c != '.' && c != ',' && c != '-')
 		s->digits_only = false;
 	if (s->wlen + n <= sizeof s->w)
 		memcpy(s->w + s->wlen, u, n);
