@@ -31,8 +31,9 @@ enum filter_link_kind {
 	FILTER_LINK_SRC,	/* src of img, iframe, script, ... */
 };
 
-/* One link. url is the attribute value with entities decoded and white
- * space trimmed, NUL-terminated (NULs become U+FFFD). text is the visible
+/* One link. url is the attribute value with entities decoded, white
+ * space trimmed and control characters dropped (as browsers do; a NUL
+ * written as &#0; is U+FFFD). text is the visible
  * text inside the <a> element, white space collapsed, "" for src: it is
  * what "the link text shows one domain, the href another" compares. */
 struct filter_html_link {

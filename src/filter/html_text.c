@@ -30,7 +30,8 @@ struct reader {
 	size_t depth;
 	/* pending separator (0, ' ' or '\n') of each buffer and link text */
 	unsigned char pend_text, pend_hidden, pend_link;
-	bool in_link;			/* an <a href> kept is open */
+	bool in_link;			/* an <a href> kept is open ... */
+	size_t link_index;		/* ... and its index in links */
 	unsigned char link_text[FILTER_HTML_MAX_LINK_TEXT];
 	size_t link_len;
 };
@@ -269,10 +270,9 @@ static void close_link(struct reader *r)
 {
 	if (!r->in_link)
 		return;
-	struct filter_html_link *l = &r->h->links[r->h->nlinks - 1];
+	struct filter_html_link *l = &r->h->links[r->link_index];
 	free(l->text);
 	l->text = xstrndup((const char *)r->link_text, r->link_len);
-	/* a NUL in the text would cut the string: the reader saw U+FFFD */
 	r->in_link = false;
 	r->link_len = 0;
 }
@@ -312,8 +312,10 @@ static void start_tag(struct reader *r, const char *tag, const struct attrs *a,
 
 	if (strcmp(tag, "a") == 0 || strcmp(tag, "area") == 0) {
 		close_link(r);
-		if (a->href.p != NULL && add_link(r, FILTER_LINK_HREF, a->href))
+		if (a->href.p != NULL && add_link(r, FILTER_LINK_HREF, a->href)) {
 			r->in_link = tag[0] == 'a' && tag[1] == '\0';
+			r->link_index = r->h->nlinks - 1;
+		}
 	}
 	if (a->src.p != NULL)
 		add_link(r, FILTER_LINK_SRC, a->src);

@@ -112,19 +112,20 @@ static void test_links(void **state)
 	(void)state;
 	struct filter_html h;
 	parse("<a href=\"https://evil.example/x?a=1&amp;b=2\">www.bank.com</a>"
-	      "<A HREF=http://one.example>One <i>two</i></A>"
+	      "<A HREF=http://one.example>One <img src=i.png><i>two</i></A>"
 	      "<img src='http://img.example/p.gif'><a name=x>no href</a>"
 	      "<a href=\" http://t.example/\n\tpath \">t</a>", &h);
-	assert_int_equal(h.nlinks, 4);
+	assert_int_equal(h.nlinks, 5);
 	assert_int_equal(h.links[0].kind, FILTER_LINK_HREF);
 	assert_string_equal(h.links[0].url, "https://evil.example/x?a=1&b=2");
 	assert_string_equal(h.links[0].text, "www.bank.com");
 	assert_string_equal(h.links[1].url, "http://one.example");
 	assert_string_equal(h.links[1].text, "One two");
-	assert_int_equal(h.links[2].kind, FILTER_LINK_SRC);
-	assert_string_equal(h.links[2].url, "http://img.example/p.gif");
-	assert_string_equal(h.links[2].text, "");
-	assert_string_equal(h.links[3].url, "http://t.example/path");
+	assert_string_equal(h.links[2].url, "i.png");
+	assert_int_equal(h.links[3].kind, FILTER_LINK_SRC);
+	assert_string_equal(h.links[3].url, "http://img.example/p.gif");
+	assert_string_equal(h.links[3].text, "");
+	assert_string_equal(h.links[4].url, "http://t.example/path");
 	filter_html_free(&h);
 }
 
