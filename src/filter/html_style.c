@@ -6,6 +6,8 @@
 
 #include <string.h>
 
+#include "filter/chars.h"
+
 static const struct {
 	const char *name;
 	int32_t rgb;
@@ -16,21 +18,6 @@ static const struct {
 	{ "snow", 0xfffafa }, { "ivory", 0xfffff0 }, { "whitesmoke", 0xf5f5f5 },
 	{ "navy", 0x000080 }, { "orange", 0xffa500 }, { "purple", 0x800080 },
 };
-
-static int lc(int c)
-{
-	return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
-}
-
-static int hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = (unsigned char)lc(c);
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
 
 /* A decimal number in thousandths from p[*i]; -1 if none. Stops at the
  * first other byte; caps large values. */
@@ -70,7 +57,7 @@ int32_t html_color_parse(const unsigned char *p, size_t n)
 	if (p[0] == '#' && (n == 4 || n == 7)) {
 		int32_t v = 0;
 		for (size_t i = 1; i < n; i++) {
-			int h = hexval(p[i]);
+			int h = filter_hexval(p[i]);
 			if (h < 0)
 				return HTML_COLOR_UNSET;
 			v = v << 4 | h;
@@ -79,10 +66,11 @@ int32_t html_color_parse(const unsigned char *p, size_t n)
 		}
 		return v;
 	}
-	if (n > 4 && lc(p[0]) == 'r' && lc(p[1]) == 'g' && lc(p[2]) == 'b') {
+	if (n > 4 && filter_lower(p[0]) == 'r' && filter_lower(p[1]) == 'g' &&
+	    filter_lower(p[2]) == 'b') {
 		size_t i = 3;
 		int32_t v = 0;
-		if (i < n && lc(p[i]) == 'a')
+		if (i < n && filter_lower(p[i]) == 'a')
 			i++;
 		if (i >= n || p[i] != '(')
 			return HTML_COLOR_UNSET;
@@ -103,7 +91,7 @@ int32_t html_color_parse(const unsigned char *p, size_t n)
 		if (cl != n)
 			continue;
 		size_t k = 0;
-		while (k < n && lc(p[k]) == colors[i].name[k])
+		while (k < n && filter_lower(p[k]) == colors[i].name[k])
 			k++;
 		if (k == n)
 			return colors[i].rgb;
@@ -123,11 +111,11 @@ static bool size_tiny(const unsigned char *v, size_t n)
 		return true;
 	const unsigned char *u = v + i;
 	size_t ul = n - i;
-	if (ul >= 2 && ((lc(u[0]) == 'p' && (lc(u[1]) == 'x' ||
-					      lc(u[1]) == 't'))))
+	unsigned char u0 = ul >= 1 ? filter_lower(u[0]) : 0;
+	unsigned char u1 = ul >= 2 ? filter_lower(u[1]) : 0;
+	if (u0 == 'p' && (u1 == 'x' || u1 == 't'))
 		return m < 3000;
-	if ((ul >= 2 && lc(u[0]) == 'e' && lc(u[1]) == 'm') ||
-	    (ul >= 3 && lc(u[0]) == 'r' && lc(u[1]) == 'e'))
+	if ((u0 == 'e' && u1 == 'm') || (u0 == 'r' && u1 == 'e'))
 		return m < 200;
 	if (ul >= 1 && u[0] == '%')
 		return m < 20000;
@@ -141,7 +129,7 @@ static bool value_is(const unsigned char *v, size_t n, const char *lit)
 	if (n < l)
 		return false;
 	for (size_t i = 0; i < l; i++)
-		if (lc(v[i]) != lit[i])
+		if (filter_lower(v[i]) != lit[i])
 			return false;
 	/* "none !important" and "none;" still count */
 	return n == l || v[l] == ' ' || v[l] == '!' || v[l] == '\t';
@@ -154,7 +142,7 @@ static bool name_is(const unsigned char *p, size_t n, const char *lit)
 	if (n != l)
 		return false;
 	for (size_t i = 0; i < l; i++)
-		if (lc(p[i]) != lit[i])
+		if (filter_lower(p[i]) != lit[i])
 			return false;
 	return true;
 }

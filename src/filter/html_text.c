@@ -11,7 +11,7 @@
 #include "core/limits.h"
 #include "core/xmalloc.h"
 #include "filter/html_private.h"
-#include "filter/utf8.h"
+#include "filter/chars.h"
 
 #define TAG_MAX 12
 
@@ -74,11 +74,6 @@ static bool is_space(unsigned char c)
 static bool is_alpha(unsigned char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
-static unsigned char lower(unsigned char c)
-{
-	return c >= 'A' && c <= 'Z' ? (unsigned char)(c - 'A' + 'a') : c;
 }
 
 static struct html_style current(const struct reader *r)
@@ -297,7 +292,8 @@ static size_t skip_raw(const struct reader *r, size_t j, const char *tag)
 		if (j + tl >= r->len || r->p[j] != '/')
 			continue;
 		size_t k = 0;
-		while (k < tl && lower(r->p[j + 1 + k]) == (unsigned char)tag[k])
+		while (k < tl &&
+		       filter_lower(r->p[j + 1 + k]) == (unsigned char)tag[k])
 			k++;
 		if (k == tl)
 			return j - 1;	/* the end tag is read as a tag */
@@ -400,7 +396,7 @@ static size_t read_name(const struct reader *r, size_t j, char *out)
 	while (j < r->len && !is_space(r->p[j]) && r->p[j] != '>' &&
 	       r->p[j] != '/' && r->p[j] != '=') {
 		if (n + 1 < TAG_MAX)
-			out[n++] = (char)lower(r->p[j]);
+			out[n++] = (char)filter_lower(r->p[j]);
 		else
 			out[TAG_MAX - 2] = '~';
 		j++;

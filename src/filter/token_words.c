@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "core/limits.h"
-#include "filter/utf8.h"
+#include "filter/chars.h"
 
 struct words {
 	struct filter_tokens *t;

@@ -13,6 +13,7 @@
 
 #include "core/limits.h"
 #include "core/xmalloc.h"
+#include "filter/chars.h"
 
 /* Kept small and well known; a feed can add more later (rules step). */
 static const char *const shorteners[] = {
@@ -30,22 +31,6 @@ bool filter_url_is_shortener(const char *host)
 		if (strcmp(host, shorteners[i]) == 0)
 			return true;
 	return false;
-}
-
-static int hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-static unsigned char lower(unsigned char c)
-{
-	return c >= 'A' && c <= 'Z' ? (unsigned char)(c - 'A' + 'a') : c;
 }
 
 /* One part of a numeric host: 0 and *v, -1 if not a number. */
@@ -66,7 +51,7 @@ static int ipv4_part(const char *p, size_t n, uint64_t *v)
 	if (n == 0)
 		return base == 10 ? -1 : 0;	/* "0x" alone is 0 */
 	for (size_t i = 0; i < n; i++) {
-		int d = hexval((unsigned char)p[i]);
+		int d = filter_hexval((unsigned char)p[i]);
 		if (d < 0 || (unsigned)d >= base)
 			return -1;
 		*v = *v * base + (unsigned)d;
@@ -124,7 +109,7 @@ static bool ends_in_number(const char *h, size_t n)
 	if (n - s < 2 || h[s] != '0' || (h[s + 1] != 'x' && h[s + 1] != 'X'))
 		return false;
 	for (size_t i = s + 2; i < n; i++)
-		if (hexval((unsigned char)h[i]) < 0)
+		if (filter_hexval((unsigned char)h[i]) < 0)
 			return false;
 	return true;
 }
@@ -216,8 +201,8 @@ static void path_normalise(const char *s, size_t n, char *out, size_t *on)
 	for (size_t i = 0; i < n && s[i] != '#'; i++) {
 		int h1, h2;
 		if (s[i] == '%' && i + 2 < n &&
-		    (h1 = hexval((unsigned char)s[i + 1])) >= 0 &&
-		    (h2 = hexval((unsigned char)s[i + 2])) >= 0) {
+		    (h1 = filter_hexval((unsigned char)s[i + 1])) >= 0 &&
+		    (h2 = filter_hexval((unsigned char)s[i + 2])) >= 0) {
 			unsigned char c = (unsigned char)(h1 << 4 | h2);
 			if (unreserved(c)) {
 				out[o++] = (char)c;
@@ -260,7 +245,7 @@ int filter_url_normalise(struct span raw, struct filter_url *u)
 	const char *scheme = "http";
 	size_t i = b;
 	if (span_prefix_ci(t, "http:") || span_prefix_ci(t, "https:")) {
-		bool tls = lower((unsigned char)s[b + 4]) == 's';
+		bool tls = filter_lower((unsigned char)s[b + 4]) == 's';
 		scheme = tls ? "https" : "http";
 		i = b + (tls ? 6 : 5);
 		if (i >= n || s[i] != '/')
@@ -312,12 +297,12 @@ int filter_url_normalise(struct span raw, struct filter_url *u)
 		int h1, h2;
 		unsigned char c = (unsigned char)s[k];
 		if (c == '%' && k + 2 < he &&
-		    (h1 = hexval((unsigned char)s[k + 1])) >= 0 &&
-		    (h2 = hexval((unsigned char)s[k + 2])) >= 0) {
+		    (h1 = filter_hexval((unsigned char)s[k + 1])) >= 0 &&
+		    (h2 = filter_hexval((unsigned char)s[k + 2])) >= 0) {
 			c = (unsigned char)(h1 << 4 | h2);
 			k += 2;
 		}
-		h[hn++] = (char)lower(c);
+		h[hn++] = (char)filter_lower(c);
 	}
 	char save = s[he];
 	s[hs + hn] = '\0';

@@ -1,5 +1,5 @@
-/* utf8.c - see utf8.h. */
-#include "filter/utf8.h"
+/* chars.c - see chars.h. */
+#include "filter/chars.h"
 
 uint32_t filter_utf8_next(const unsigned char *p, size_t len, size_t *n)
 {
