@@ -26,6 +26,20 @@ static inline int filter_hexval(unsigned char c)
 	return -1;
 }
 
+/* FNV-1a 64: the token hash of token.h (a stored format: never change
+ * it), and a cheap first comparison elsewhere. */
+static inline uint64_t filter_fnv64(const void *p, size_t n)
+{
+	const unsigned char *s = p;
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	for (size_t i = 0; i < n; i++) {
+		h ^= s[i];
+		h *= 0x100000001b3ull;
+	}
+	return h;
+}
+
 static inline unsigned char filter_lower(unsigned char c)
 {
 	return c >= 'A' && c <= 'Z' ? (unsigned char)(c - 'A' + 'a') : c;

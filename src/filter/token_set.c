@@ -8,6 +8,7 @@
 
 #include "core/limits.h"
 #include "core/xmalloc.h"
+#include "filter/chars.h"
 
 /* A power of two at least twice FILTER_TOKENS_MAX: probes stay short. */
 #define SLOTS 8192
@@ -16,14 +17,7 @@ _Static_assert(SLOTS >= 2 * FILTER_TOKENS_MAX, "token table too small");
 
 uint64_t filter_token_hash(const void *p, size_t n)
 {
-	const unsigned char *s = p;
-	uint64_t h = 0xcbf29ce484222325ull;	/* FNV-1a 64 */
-
-	for (size_t i = 0; i < n; i++) {
-		h ^= s[i];
-		h *= 0x100000001b3ull;
-	}
-	return h;
+	return filter_fnv64(p, n);
 }
 
 void filter_tokens_init(struct filter_tokens *t)

@@ -50,7 +50,8 @@ struct filter_urls {
 	size_t n;		/* distinct URLs kept, in order of appearance */
 	size_t seen;		/* URLs met, duplicates and dropped included */
 	size_t dropped;		/* not kept: list full or work bound met */
-	size_t work;		/* normalisations done (private) */
+	size_t work;		/* private: normalisations done */
+	uint64_t *hash;		/* private: of each url, to compare */
 };
 
 /* Normalise one URL (http:, https:, //host, or www.host). 0 and *out

@@ -7,6 +7,7 @@
 
 #include "core/limits.h"
 #include "core/xmalloc.h"
+#include "filter/chars.h"
 
 void filter_urls_init(struct filter_urls *l)
 {
@@ -18,6 +19,7 @@ void filter_urls_free(struct filter_urls *l)
 	for (size_t i = 0; i < l->n; i++)
 		filter_url_clear(&l->v[i]);
 	free(l->v);
+	free(l->hash);
 	memset(l, 0, sizeof *l);
 }
 
@@ -34,14 +36,19 @@ void filter_urls_add(struct filter_urls *l, struct span raw, unsigned flags)
 	if (filter_url_normalise(raw, &u) < 0)
 		return;
 	u.flags |= flags;
+	uint64_t h = filter_fnv64(u.url, strlen(u.url));
 	for (size_t i = 0; i < l->n; i++)
-		if (strcmp(l->v[i].url, u.url) == 0) {
+		if (l->hash[i] == h && strcmp(l->v[i].url, u.url) == 0) {
 			l->v[i].flags |= u.flags;
 			filter_url_clear(&u);
 			return;
 		}
-	if ((l->n & (l->n - 1)) == 0)
+	if ((l->n & (l->n - 1)) == 0) {
 		l->v = xreallocarray(l->v, l->n ? l->n * 2 : 1, sizeof l->v[0]);
+		l->hash = xreallocarray(l->hash, l->n ? l->n * 2 : 1,
+					sizeof l->hash[0]);
+	}
+	l->hash[l->n] = h;
 	l->v[l->n++] = u;
 }
 
