@@ -191,30 +191,35 @@ static bool unreserved(unsigned char c)
 	       c == '~';
 }
 
-/* path[?query] with escapes normalised, fragment dropped. */
+/* path[?query] with escapes normalised, fragment dropped; controls,
+ * space, non-ASCII and the characters browsers escape are escaped, so
+ * that the normal form is ASCII and has no NUL (out: 1 + 3 * n). */
 static void path_normalise(const char *s, size_t n, char *out, size_t *on)
 {
+	static const char hex[] = "0123456789ABCDEF";
 	size_t o = 0;
 
 	if (n == 0 || s[0] != '/')
 		out[o++] = '/';
 	for (size_t i = 0; i < n && s[i] != '#'; i++) {
 		int h1, h2;
-		if (s[i] == '%' && i + 2 < n &&
+		unsigned char c = (unsigned char)s[i];
+		if (c == '%' && i + 2 < n &&
 		    (h1 = filter_hexval((unsigned char)s[i + 1])) >= 0 &&
 		    (h2 = filter_hexval((unsigned char)s[i + 2])) >= 0) {
-			unsigned char c = (unsigned char)(h1 << 4 | h2);
+			c = (unsigned char)(h1 << 4 | h2);
+			i += 2;
 			if (unreserved(c)) {
 				out[o++] = (char)c;
-			} else {
-				out[o++] = '%';
-				out[o++] = "0123456789ABCDEF"[h1];
-				out[o++] = "0123456789ABCDEF"[h2];
+				continue;
 			}
-			i += 2;
+		} else if (c > ' ' && c < 0x7f && !strchr("\"<>`", c)) {
+			out[o++] = (char)c;
 			continue;
 		}
-		out[o++] = s[i];
+		out[o++] = '%';
+		out[o++] = hex[c >> 4];
+		out[o++] = hex[c & 15];
 	}
 	*on = o;
 }
@@ -313,9 +318,8 @@ int filter_url_normalise(struct span raw, struct filter_url *u)
 		u->host_u = xstrdup(u->host);
 	if (filter_url_is_shortener(u->host))
 		u->flags |= FILTER_URL_SHORTENER;
-	/* escapes grow at most 3 for 3, plus the leading '/' */
 	size_t hl = strlen(u->host);
-	char *url = xmalloc(strlen(scheme) + 3 + hl + 8 + (n - ae) + 2);
+	char *url = xmalloc(strlen(scheme) + 3 + hl + 8 + 3 * (n - ae) + 2);
 	size_t o = (size_t)snprintf(url, 16, "%s://", scheme);
 	memcpy(url + o, u->host, hl);
 	o += hl;

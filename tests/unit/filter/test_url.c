@@ -63,6 +63,10 @@ static const struct {
 	  "example.com", 0 },
 	{ "//cdn.example/x.js", "http://cdn.example/x.js", "cdn.example",
 	  "cdn.example", 0 },
+	/* found by fuzz_url: a NUL or control in the path must not cut the
+	 * string; non-ASCII is escaped as UTF-8 */
+	{ "http://a.example/x\x01y z\"/\xc3\xa9%e9", "http://a.example/x%01y%20z%22/%C3%A9%E9",
+	  "a.example", "a.example", 0 },
 };
 
 static const char *const refused[] = {
