@@ -213,7 +213,9 @@ static void path_normalise(const char *s, size_t n, char *out, size_t *on)
 				out[o++] = (char)c;
 				continue;
 			}
-		} else if (c > ' ' && c < 0x7f && !strchr("\"<>`", c)) {
+		} else if (c > ' ' && c < 0x7f && !strchr("\"<>`%", c)) {
+			/* (a '%' that starts no escape is escaped itself, or
+			 * "%3%41" would become "%3A" on a second reading) */
 			out[o++] = (char)c;
 			continue;
 		}

@@ -67,6 +67,7 @@ static const struct {
 	 * string; non-ASCII is escaped as UTF-8 */
 	{ "http://a.example/x\x01y z\"/\xc3\xa9%e9", "http://a.example/x%01y%20z%22/%C3%A9%E9",
 	  "a.example", "a.example", 0 },
+	{ "http://x/%3%3253%", "http://x/%253253%25", "x", "x", 0 },
 };
 
 static const char *const refused[] = {
