@@ -114,6 +114,24 @@ static bool ends_in_number(const char *h, size_t n)
 	return true;
 }
 
+/* A host that ends in a number: an IPv4 address, or -1 to refuse it
+ * (WHATWG URL host parsing). */
+static int ipv4_host(const char *h, size_t n, struct filter_url *u)
+{
+	char tmp[16];
+	uint32_t a;
+
+	if (filter_ipv4_parse(h, n, &a) < 0)
+		return -1;
+	snprintf(tmp, sizeof tmp, "%u.%u.%u.%u", a >> 24, (a >> 16) & 255,
+		 (a >> 8) & 255, a & 255);
+	u->flags |= FILTER_URL_IP;
+	if (strlen(tmp) != n || memcmp(tmp, h, n) != 0)
+		u->flags |= FILTER_URL_IP_OBFUSCATED;
+	u->host = xstrdup(tmp);
+	return 0;
+}
+
 /* The host (percent-decoded, lower-cased) into u; 0, or -1 to refuse. */
 static int host_normalise(char *h, size_t n, struct filter_url *u)
 {
@@ -139,18 +157,6 @@ static int host_normalise(char *h, size_t n, struct filter_url *u)
 	h[n] = '\0';
 	if (n == 0)
 		return -1;
-	if (ends_in_number(h, n)) {
-		uint32_t a;
-		if (filter_ipv4_parse(h, n, &a) < 0)
-			return -1;
-		snprintf(tmp, sizeof tmp, "%u.%u.%u.%u", a >> 24,
-			 (a >> 16) & 255, (a >> 8) & 255, a & 255);
-		u->flags |= FILTER_URL_IP;
-		if (strcmp(tmp, h) != 0)
-			u->flags |= FILTER_URL_IP_OBFUSCATED;
-		u->host = xstrdup(tmp);
-		return 0;
-	}
 	bool ascii = true, idn = strstr(h, "xn--") != NULL;
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)h[i];
@@ -159,6 +165,9 @@ static int host_normalise(char *h, size_t n, struct filter_url *u)
 		else if (c <= ' ' || strchr("<>\"'`^{}|\\%/?#@:[]", c))
 			return -1;
 	}
+	/* as browsers: the address check comes after the IDNA mapping */
+	if (ascii && ends_in_number(h, n))
+		return ipv4_host(h, n, u);
 	if (ascii && !idn) {
 		u->host = xstrdup(h);
 		return 0;
@@ -172,6 +181,13 @@ static int host_normalise(char *h, size_t n, struct filter_url *u)
 		u->host = xstrdup(h);
 		u->host_u = xstrdup(h);
 		return 0;
+	}
+	/* full-width digits map to ASCII ones: an address in disguise */
+	if (ends_in_number(a, strlen(a))) {
+		rc = ipv4_host(a, strlen(a), u);
+		u->flags |= FILTER_URL_IP_OBFUSCATED;
+		idn2_free(a);
+		return rc;
 	}
 	u->host = xstrdup(a);
 	idn2_free(a);

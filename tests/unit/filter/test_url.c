@@ -67,6 +67,9 @@ static const struct {
 	 * string; non-ASCII is escaped as UTF-8 */
 	{ "http://a.example/x\x01y z\"/\xc3\xa9%e9", "http://a.example/x%01y%20z%22/%C3%A9%E9",
 	  "a.example", "a.example", 0 },
+	/* full-width digits: IDNA maps them to an address */
+	{ "http://\xef\xbc\x91\xef\xbc\x92\xef\xbc\x97.0.0.1/", "http://127.0.0.1/",
+	  "127.0.0.1", "127.0.0.1", FILTER_URL_IP | FILTER_URL_IP_OBFUSCATED },
 	{ "http://x/%3%3253%", "http://x/%253253%25", "x", "x", 0 },
 };
 
@@ -76,6 +79,7 @@ static const char *const refused[] = {
 	"http://example.com:8x/", "http://1.2.3.4.5/", "http://256.1.1.1/",
 	"http://0x1g.2/", "http://[::g]/", "relative/path", "",
 	"http://a%00b.example/",
+	"www.\xc2%B2",	/* "www.²" is "www.2" after IDNA: a bad address */
 };
 
 static void test_normalise(void **state)
