@@ -182,9 +182,17 @@ static int host_normalise(char *h, size_t n, struct filter_url *u)
 		u->host_u = xstrdup(h);
 		return 0;
 	}
+	/* characters IDNA ignores may have hidden a trailing dot */
+	size_t al = strlen(a);
+	while (al > 0 && a[al - 1] == '.')
+		a[--al] = '\0';
+	if (al == 0) {
+		idn2_free(a);
+		return -1;
+	}
 	/* full-width digits map to ASCII ones: an address in disguise */
-	if (ends_in_number(a, strlen(a))) {
-		rc = ipv4_host(a, strlen(a), u);
+	if (ends_in_number(a, al)) {
+		rc = ipv4_host(a, al, u);
 		u->flags |= FILTER_URL_IP_OBFUSCATED;
 		idn2_free(a);
 		return rc;

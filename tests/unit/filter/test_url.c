@@ -70,6 +70,8 @@ static const struct {
 	/* full-width digits: IDNA maps them to an address */
 	{ "http://\xef\xbc\x91\xef\xbc\x92\xef\xbc\x97.0.0.1/", "http://127.0.0.1/",
 	  "127.0.0.1", "127.0.0.1", FILTER_URL_IP | FILTER_URL_IP_OBFUSCATED },
+	/* U+034F is ignored by IDNA: the dot before it ends the host */
+	{ "www.goo.\xcd\x8f/", "http://www.goo/", "www.goo", "www.goo", 0 },
 	{ "http://x/%3%3253%", "http://x/%253253%25", "x", "x", 0 },
 };
 
