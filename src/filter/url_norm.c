@@ -208,6 +208,19 @@ static int host_normalise(char *h, size_t n, struct filter_url *u)
 	return 0;
 }
 
+/* true and *c if s[i] starts a %XX escape that ends before end */
+static bool escape_at(const char *s, size_t i, size_t end, unsigned char *c)
+{
+	int h1, h2;
+
+	if (s[i] != '%' || i + 2 >= end ||
+	    (h1 = filter_hexval((unsigned char)s[i + 1])) < 0 ||
+	    (h2 = filter_hexval((unsigned char)s[i + 2])) < 0)
+		return false;
+	*c = (unsigned char)(h1 << 4 | h2);
+	return true;
+}
+
 static bool unreserved(unsigned char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
@@ -226,12 +239,8 @@ static void path_normalise(const char *s, size_t n, char *out, size_t *on)
 	if (n == 0 || s[0] != '/')
 		out[o++] = '/';
 	for (size_t i = 0; i < n && s[i] != '#'; i++) {
-		int h1, h2;
 		unsigned char c = (unsigned char)s[i];
-		if (c == '%' && i + 2 < n &&
-		    (h1 = filter_hexval((unsigned char)s[i + 1])) >= 0 &&
-		    (h2 = filter_hexval((unsigned char)s[i + 2])) >= 0) {
-			c = (unsigned char)(h1 << 4 | h2);
+		if (escape_at(s, i, n, &c)) {
 			i += 2;
 			if (unreserved(c)) {
 				out[o++] = (char)c;
@@ -325,14 +334,9 @@ int filter_url_normalise(struct span raw, struct filter_url *u)
 	char *h = s + hs;
 	size_t hn = 0;
 	for (size_t k = hs; k < he; k++) {
-		int h1, h2;
 		unsigned char c = (unsigned char)s[k];
-		if (c == '%' && k + 2 < he &&
-		    (h1 = filter_hexval((unsigned char)s[k + 1])) >= 0 &&
-		    (h2 = filter_hexval((unsigned char)s[k + 2])) >= 0) {
-			c = (unsigned char)(h1 << 4 | h2);
+		if (escape_at(s, k, he, &c))
 			k += 2;
-		}
 		h[hn++] = (char)filter_lower(c);
 	}
 	char save = s[he];
