@@ -7,9 +7,11 @@
  * any form browsers accept (3232235777, 0xC0A80101, 0300.0250.1.1,
  * 192.168.257) rewritten as dotted quads and flagged; userinfo dropped
  * and flagged (http://bank.com@evil.example/); default ports dropped;
- * backslashes read as '/'; in the path, query and fragment dropped,
- * percent-escapes of unreserved characters decoded and the rest
- * upper-cased (RFC 3986 6.2.2); known shorteners flagged.
+ * backslashes read as '/'; in the path and query, percent-escapes of
+ * unreserved characters decoded and the rest upper-cased (RFC 3986
+ * 6.2.2), controls, space, non-ASCII and a '%' that starts no escape
+ * escaped (the normal form is ASCII and normalising it again changes
+ * nothing); the fragment dropped; known shorteners flagged.
  * Bounded: FILTER_URL_MAX_LEN octets per URL, FILTER_URLS_MAX distinct
  * URLs kept per list (more counted), FILTER_URLS_MAX_WORK normalisations
  * per list. Never fails on any input. Thread-safe. */
