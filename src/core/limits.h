@@ -516,5 +516,33 @@
 /* Octets of an entry written out (address: 64 + 1 + 253, IP text + /128),
  * with its NUL. */
 #define FILTER_LIST_TEXT_MAX 328
+/* ----- filter: content analysis (src/filter/, decision 0034) ----- */
+/* HTML read per part; the rest is ignored (and flagged). */
+#define FILTER_HTML_MAX_INPUT (2u * 1024 * 1024)
+/* Visible and invisible text kept from one HTML part. */
+#define FILTER_HTML_MAX_TEXT (512u * 1024)
+/* Open elements tracked for style inheritance; deeper ones inherit. */
+#define FILTER_HTML_MAX_DEPTH 64
+/* Links (href and src) kept per HTML part; more are counted. */
+#define FILTER_HTML_MAX_LINKS 256
+/* Octets of one attribute value and of one link's visible text kept. */
+#define FILTER_HTML_MAX_ATTR 2048
+#define FILTER_HTML_MAX_LINK_TEXT 256
+/* Octets of one URL as extracted; a longer one is cut and flagged. */
+#define FILTER_URL_MAX_LEN 2048
+/* Distinct URLs kept per message or text; more are counted. */
+#define FILTER_URLS_MAX 256
+/* URLs normalised per list (duplicates included): bounds the work when a
+ * message repeats one URL 100,000 times. */
+#define FILTER_URLS_MAX_WORK 4096
+/* Distinct tokens kept per message; more are counted. */
+#define FILTER_TOKENS_MAX 4096
+/* Token length in octets: shorter are dropped, longer become a class. */
+#define FILTER_TOKEN_MIN 2
+#define FILTER_TOKEN_MAX 40
+/* Octets of each part's body read (before transfer decoding) and parts
+ * looked at. */
+#define FILTER_PART_MAX_READ (256u * 1024)
+#define FILTER_MAX_PARTS 64
 
 #endif
