@@ -559,7 +559,12 @@ static int hash_all(struct run *r, struct err *err)
 			pthread_mutex_lock(&h.mu);
 		}
 	}
+	/* the last ones may have finished while the update above was being
+	 * shown (the lock let go): show where it ended */
+	size_t last = h.done;
 	pthread_mutex_unlock(&h.mu);
+	if (last != shown)
+		progress(r, "hashing", last, h.total);
 	for (unsigned i = 0; i < started; i++)
 		pthread_join(tid[i], NULL);
 	r->out->hash_seconds = now_seconds() - t0;
