@@ -40,12 +40,9 @@ static int setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof *f);
 	assert_non_null(f);
-	snprintf(f->root, sizeof f->root, "/tmp/petrel-seal-XXXXXX");
-	assert_non_null(mkdtemp(f->root));
-	snprintf(f->dir, sizeof f->dir, "%s/data", f->root);
+	f->st = temp_store_open("seal", f->root, sizeof f->root, f->dir,
+				sizeof f->dir);
 	struct err err;
-	if (store_open(f->dir, &f->st, &err) != 0)
-		fail_msg("store_open: %s", err.msg);
 	assert_int_equal(store_domain_add(f->st, "fwd.test", &err), 0);
 	f->in.msg = msg;
 	f->in.len = sizeof msg - 1;
@@ -59,8 +56,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fx *f = *state;
-	store_close(&f->st);
-	nftw(f->root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	temp_store_close(&f->st, f->root);
 	free(f);
 	return 0;
 }

@@ -35,6 +35,30 @@ static inline int rm_entry(const char *path, const struct stat *sb, int flag,
 	return remove(path);
 }
 
+/* A fresh store in a new directory under /tmp named after prefix: root
+ * (at least 64 bytes) is the directory, dir (96) the store inside it.
+ * Fails the test when it cannot be made. */
+static inline struct store *temp_store_open(const char *prefix, char *root,
+					    size_t rootsz, char *dir,
+					    size_t dirsz)
+{
+	snprintf(root, rootsz, "/tmp/petrel-%s-XXXXXX", prefix);
+	assert_non_null(mkdtemp(root));
+	snprintf(dir, dirsz, "%s/data", root);
+	struct store *st;
+	struct err err;
+	if (store_open(dir, &st, &err) != 0)
+		fail_msg("store_open: %s", err.msg);
+	return st;
+}
+
+/* Close *stp and remove the directory temp_store_open made. */
+static inline void temp_store_close(struct store **stp, const char *root)
+{
+	store_close(stp);
+	nftw(root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 /* The message at folder/uid reads back as exactly data. */
 static inline void assert_message(struct store *st, int64_t folder, uint32_t uid,
 			   const void *data, size_t len)

@@ -29,12 +29,8 @@ static int setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof *f);
 	assert_non_null(f);
-	snprintf(f->root, sizeof f->root, "/tmp/petrel-dmarc-XXXXXX");
-	assert_non_null(mkdtemp(f->root));
-	snprintf(f->dir, sizeof f->dir, "%s/data", f->root);
-	struct err err;
-	if (store_open(f->dir, &f->st, &err) != 0)
-		fail_msg("store_open: %s", err.msg);
+	f->st = temp_store_open("dmarc", f->root, sizeof f->root, f->dir,
+				sizeof f->dir);
 	*state = f;
 	return 0;
 }
@@ -42,8 +38,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fx *f = *state;
-	store_close(&f->st);
-	nftw(f->root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	temp_store_close(&f->st, f->root);
 	free(f);
 	return 0;
 }
