@@ -1,0 +1,25 @@
+/* sym_table.h - where the symbol tables of the check modules are listed
+ * (sym_table.c). Each module defines its table and its length:
+ *   const struct filter_sym_def filter_syms_X[] = { ... };
+ *   const size_t filter_syms_X_n = sizeof ... ;
+ * declares both here and adds one line to sym_table.c. */
+#ifndef PETREL_FILTER_SYM_TABLE_H
+#define PETREL_FILTER_SYM_TABLE_H
+
+#include <stddef.h>
+
+#include "filter/sym.h"
+
+struct filter_sym_table {
+	const struct filter_sym_def *defs;
+	const size_t *n;
+};
+
+extern const struct filter_sym_table filter_sym_tables[];
+extern const size_t filter_sym_tables_n;
+
+/* engine.c: lists, levels, lookalikes, impersonation */
+extern const struct filter_sym_def filter_syms_engine[];
+extern const size_t filter_syms_engine_n;
+
+#endif
