@@ -140,6 +140,12 @@ static const struct cfg_key keys[] = {
 	{ "dmarc_report_hour", T_UINT, F(dmarc_report_hour), 0, 23 },
 	{ "dmarc_report_org", T_STR, F(dmarc_report_org), 0, 0 },
 	{ "dmarc_report_email", T_STR, F(dmarc_report_email), 0, 0 },
+	{ "filter", T_BOOL, F(filter), 0, 0 },
+	{ "filter_weights", T_STR, F(filter_weights), 0, 0 },
+	{ "filter_brands", T_DOMAINS, F(filter_brands), 0, 0 },
+	{ "filter_standard", T_STR, F(filter_standard), 0, 0 },
+	{ "filter_enterprise", T_STR, F(filter_enterprise), 0, 0 },
+	{ "filter_strict", T_STR, F(filter_strict), 0, 0 },
 };
 
 static const char *const level_names[] = { "error", "warn", "info", "debug" };
@@ -249,6 +255,11 @@ void cfg_defaults(struct config *cfg)
 	cfg->dns_record_ttl = 3600;
 	cfg->dmarc_reports = true;
 	cfg->dmarc_report_hour = 1;
+	cfg->filter = true;
+	snprintf(cfg->filter_standard, sizeof cfg->filter_standard, "6 12 20");
+	snprintf(cfg->filter_enterprise, sizeof cfg->filter_enterprise,
+		 "5 9 15");
+	snprintf(cfg->filter_strict, sizeof cfg->filter_strict, "4 7 12");
 }
 
 static int parse_uint(const char *s, uint64_t *out, const char **end_out)

@@ -213,6 +213,15 @@ struct config {
 	unsigned dmarc_report_hour;	/* UTC hour the day's run starts */
 	char dmarc_report_org[256];	/* org_name; "" = hostname's org */
 	char dmarc_report_email[320];	/* "" = dmarc-noreply@hostname */
+
+	/* the spam and phishing filter (docs/filter.md, decision 0043) */
+	bool filter;			/* give incoming mail a verdict */
+	char filter_weights[1024];	/* symbol weights file; "" = defaults */
+	struct cfg_domains filter_brands;	/* protected from lookalikes */
+	/* "junk quarantine reject" score thresholds of each level */
+	char filter_standard[64];
+	char filter_enterprise[64];
+	char filter_strict[64];
 };
 
 /* Fill cfg with the built-in defaults. */

@@ -546,3 +546,8 @@
 #define FILTER_MAX_PARTS 64
 
 #endif
+
+/* The filter's verdict engine (src/filter/engine*.c, decision 0043).
+ * Seconds between rebuilds of the organisation snapshot (hosted domains,
+ * users' display names): a new user is protected within this time. */
+#define FILTER_ORG_REFRESH 60

@@ -29,6 +29,7 @@
 #include "imap/imap.h"
 #include "pop3/pop3.h"
 #include "queue/queue.h"
+#include "filter/filter.h"
 #include "msgauth/msgauth_svc.h"
 #include "smtp/smtp.h"
 #include "store/store.h"
@@ -381,7 +382,7 @@ int main(int argc, char **argv)
 	/* the message checks' resolver reads resolv.conf now, before the
 	 * chroot (decision 0026) */
 	struct msgauth_svc *msgauth = NULL;
-	if ((cfg->msgauth_inbound || cfg->dkim_sign) &&
+	if ((cfg->msgauth_inbound || cfg->dkim_sign || cfg->filter) &&
 	    (msgauth = msgauth_svc_new(cfg, &err)) == NULL)
 		goto fatal;
 	if (daemon_drop_privileges(cfg, &store_dir, &err) != 0)
@@ -409,7 +410,13 @@ int main(int argc, char **argv)
 	struct smtp_server *srv = smtp_server_new(cfg, st, tls);
 	if (msgauth != NULL)
 		msgauth_svc_set_store(msgauth, st);
-	smtp_server_set_msgauth(srv, cfg->msgauth_inbound ? msgauth : NULL);
+	/* the spam filter runs on the same pool, after those checks */
+	struct filter_engine *filter = NULL;
+	if (cfg->filter && (filter = filter_engine_new(cfg, st, &err)) == NULL)
+		goto fatal;
+	smtp_server_set_msgauth(srv, cfg->msgauth_inbound || cfg->filter ?
+				msgauth : NULL);
+	smtp_server_set_checks(srv, cfg->msgauth_inbound, filter);
 	struct jobs *jobs = jobs_new(2);
 	struct auth *auth = auth_new(st, jobs);
 	struct auth_guard_conf gconf = {
@@ -509,7 +516,8 @@ int main(int argc, char **argv)
 	http_server_stop(&admin);
 	smtp_server_free(&srv);
 	smtp_server_free(&subm);
-	msgauth_svc_free(&msgauth);
+	msgauth_svc_free(&msgauth);	/* its jobs use the filter */
+	filter_engine_free(&filter);
 	pop3_server_free(&pop3);
 	imap_server_free(&imap);
 	jobs_free(&jobs);

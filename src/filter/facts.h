@@ -20,6 +20,9 @@ struct filter_facts {
 	const char *helo;
 	const char *mail_from;		/* without <>; "" the null sender */
 	const char *rcpt_domain;	/* the first recipient's domain */
+	const char *rcpt_user;		/* its address when the message has
+					 * one local mailbox: user lists and
+					 * the user's classifier apply */
 	bool internal;			/* from an authenticated user of ours */
 	/* Authentication results, RFC 8601 result words ("pass", "fail",
 	 * "softfail", "neutral", "none", "temperror", "permerror", "policy") */

@@ -1,9 +1,12 @@
 /* ar.c - writing and stripping Authentication-Results (RFC 8601). */
 #include "msgauth/ar.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+
+#include "core/fieldstrip.h"
 
 /* RFC 2045 token characters: anything printable but tspecials and space */
 static bool ar_token(const char *s)
@@ -176,43 +179,21 @@ static bool authserv_id(const unsigned char *p, size_t len, char *id, size_t cap
 	return n > 0;
 }
 
+/* An Authentication-Results field that names want. */
+static bool ar_ours(const unsigned char *name, size_t nlen,
+		    const unsigned char *value, size_t vlen, void *ctx)
+{
+	static const char ar[] = "authentication-results";
+	const char *want = ctx;
+	char id[256];
+	return nlen == sizeof ar - 1 &&
+	       strncasecmp((const char *)name, ar, nlen) == 0 &&
+	       authserv_id(value, vlen, id, sizeof id) &&
+	       strcasecmp(id, want) == 0;
+}
+
 size_t ar_strip(unsigned char *msg, size_t *len, size_t start,
 		const char *want)
 {
-	static const char name[] = "authentication-results";
-	size_t removed = 0, i = start;
-	while (i < *len) {
-		if (msg[i] == '\n' ||
-		    (msg[i] == '\r' && i + 1 < *len && msg[i + 1] == '\n'))
-			break;		/* the empty line: the body follows */
-		/* the field at i: up to the next line not starting with WSP */
-		size_t end = i;
-		for (;;) {
-			unsigned char *nl = memchr(msg + end, '\n', *len - end);
-			end = nl ? (size_t)(nl - msg) + 1 : *len;
-			if (end >= *len || (msg[end] != ' ' && msg[end] != '\t'))
-				break;
-		}
-		size_t flen = end - i;
-		const unsigned char *colon = memchr(msg + i, ':', flen);
-		char id[256];
-		if (colon != NULL) {
-			size_t nl = (size_t)(colon - (msg + i));
-			while (nl > 0 && (msg[i + nl - 1] == ' ' ||
-					  msg[i + nl - 1] == '\t'))
-				nl--;
-			if (nl == sizeof name - 1 &&
-			    strncasecmp((const char *)msg + i, name, nl) == 0 &&
-			    authserv_id(colon + 1, end - (size_t)(colon + 1 - msg),
-					id, sizeof id) &&
-			    strcasecmp(id, want) == 0) {
-				memmove(msg + i, msg + end, *len - end);
-				*len -= flen;
-				removed++;
-				continue;
-			}
-		}
-		i = end;
-	}
-	return removed;
+	return field_strip(msg, len, start, ar_ours, (void *)(uintptr_t)want);
 }

@@ -69,22 +69,32 @@ void msgauth_svc_set_store(struct msgauth_svc *svc, struct store *st)
 		log_error("dmarc", NULL, "op=start error=\"%s\"", err.msg);
 }
 
+const struct ma_dns *msgauth_svc_dns(const struct msgauth_svc *svc)
+{
+	return &svc->dns;
+}
+
 static void job_run(struct job *job)
 {
 	struct msgauth_job *j = (struct msgauth_job *)(void *)job;
 	if (j->kind == MSGAUTH_SIGN)
 		msgauth_sign(j->svc_->st, &j->svc_->policy, j->in.msg, j->in.len,
 			     j->in.now, &j->sig);
+	else if (j->no_checks)
+		memset(&j->out, 0, sizeof j->out);
 	else
 		msgauth_inbound(&j->svc_->dns, &j->svc_->conf, &j->in, &j->out);
-	if (j->kind == MSGAUTH_CHECK && j->out.action != MSGAUTH_REJECT &&
+	if (j->kind == MSGAUTH_CHECK && !j->no_checks &&
+	    j->out.action != MSGAUTH_REJECT &&
 	    (j->seal_domain[0] != NULL || j->seal_domain[1] != NULL))
 		msgauth_seal(j->svc_->st, &j->svc_->policy, j->seal_domain, 2,
 			     &j->in, &j->out, &j->seal);
 	struct store_dmarc_row row;	/* DMARC aggregate reports */
-	if (j->kind == MSGAUTH_CHECK && j->svc_->agg != NULL &&
+	if (j->kind == MSGAUTH_CHECK && !j->no_checks && j->svc_->agg != NULL &&
 	    dmarc_agg_row(&j->in, &j->out, &row))
 		dmarc_agg_add(j->svc_->agg, &row);
+	if (j->kind == MSGAUTH_CHECK && j->after != NULL)
+		j->after(j);
 }
 
 static void job_done(struct job *job)

@@ -60,6 +60,12 @@ struct msgauth_job {
 	const char *seal_domain[2];
 	struct msgauth_sealed seal;	/* CHECK with seal_domain */
 	struct msgauth_signed sig;	/* SIGN */
+	/* CHECK: leave SPF, DKIM, ARC and DMARC out (msgauth_inbound = no;
+	 * out says deliver with no Authentication-Results) */
+	bool no_checks;
+	/* CHECK: more work on the pool thread once out is filled (the spam
+	 * filter), before done; NULL: none. May block. */
+	void (*after)(struct msgauth_job *j);
 	/* Called once on a pool thread when out is filled: must not block. */
 	void (*done)(struct msgauth_job *j);
 	void *arg;
@@ -75,6 +81,9 @@ void msgauth_svc_free(struct msgauth_svc **sp);
  * outlive svc's jobs): set once it is open. */
 void msgauth_svc_set_store(struct msgauth_svc *svc, struct store *st);
 /* Run j on the pool: msgauth_inbound or DKIM signing, as j->kind says. */
+/* The pool's resolver, for other checks on its threads (DNS blocklists);
+ * valid as long as svc. */
+const struct ma_dns *msgauth_svc_dns(const struct msgauth_svc *svc);
 void msgauth_submit(struct msgauth_svc *svc, struct msgauth_job *j);
 /* The signing step itself (what a SIGN job runs): sign msg as its From
  * domain with that domain's active keys, made on first need. */

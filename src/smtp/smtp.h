@@ -38,6 +38,11 @@ void smtp_server_free(struct smtp_server **sp);
  * server); NULL: neither. */
 struct msgauth_svc;
 void smtp_server_set_msgauth(struct smtp_server *srv, struct msgauth_svc *svc);
+/* The checks svc runs: SPF, DKIM, ARC, DMARC (checks true) and the spam
+ * filter (filter not NULL; borrowed, outlives the server). */
+struct filter_engine;
+void smtp_server_set_checks(struct smtp_server *srv, bool checks,
+			    struct filter_engine *filter);
 
 /* Callbacks for net_conn_accept(); open_arg is the struct smtp_server. */
 extern const struct net_proto smtp_proto;

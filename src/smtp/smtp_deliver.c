@@ -71,7 +71,8 @@ void smtp_msg_begin(struct smtp_session *s, bool bdat)
 		      (s->srv->msgauth != NULL ?
 		       (s->srv->submission ? MSGAUTH_SIGN_MAX : AR_MAX) : 0) +
 		      (s->srv->msgauth != NULL && !s->srv->submission &&
-		       cfg->arc_seal && s->n_remote > 0 ? MSGAUTH_SEAL_MAX : 0));
+		       cfg->arc_seal && s->n_remote > 0 ? MSGAUTH_SEAL_MAX : 0) +
+		      (s->srv->filter != NULL ? SMTP_FILTER_ADDED_MAX : 0));
 	if (buf_append(&s->msg, trace, (size_t)n) != 0)
 		s->msg.len = 0;	/* cannot happen: max covers n */
 	s->trace_len = s->msg.len;

@@ -56,7 +56,19 @@ bool smtp_msgauth_start(struct smtp_session *s)
 	j->in.now = time(NULL);
 	j->seal_domain[0] = j->seal_domain[1] = NULL;
 	j->seal.len = 0;
-	if (!sign && s->n_remote > 0 && s->srv->cfg->arc_seal) {
+	j->no_checks = !sign && !s->srv->msgauth_checks;
+	j->after = NULL;
+	if (!sign && s->srv->filter != NULL && s->n_mailboxes > 0) {
+		/* mail only passing through to another domain is not ours
+		 * to judge: the receiving domain will */
+		if (s->fv == NULL)
+			s->fv = xcalloc(1, sizeof *s->fv);
+		j->after = smtp_filter_run;
+	}
+	if (j->no_checks && j->after == NULL)
+		return false;
+	if (!sign && !j->no_checks && s->n_remote > 0 &&
+	    s->srv->cfg->arc_seal) {
 		j->seal_domain[0] = s->fwd_domain;
 		j->seal_domain[1] = s->rcpt_domain;
 	}
@@ -125,7 +137,8 @@ void smtp_msgauth_done(evutil_socket_t fd, short what, void *arg)
 	}
 	char summary[160];
 	msgauth_summary(out, summary, sizeof summary);
-	log_info("smtp", c->id, "checks %s", summary);
+	if (!s->ma->no_checks)
+		log_info("smtp", c->id, "checks %s", summary);
 	if (c->peer_gone) {
 		/* no one to tell "250": storing it would make a duplicate
 		 * when the client sends it again */
@@ -155,6 +168,10 @@ void smtp_msgauth_done(evutil_socket_t fd, short what, void *arg)
 	if (s->ma->seal_domain[0] != NULL)
 		add_seal(s);
 	s->junk = out->action == MSGAUTH_JUNK;
+	if (s->ma->after != NULL && smtp_filter_apply(s)) {
+		(void)net_conn_done_busy(c);
+		return;
+	}
 	smtp_msg_commit(s);
 	if (s->state != SMTP_S_COMMIT)	/* the store refused it: replied */
 		(void)net_conn_done_busy(c);

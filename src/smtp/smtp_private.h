@@ -18,6 +18,7 @@
 #include "smtp/smtp.h"
 #include "smtp/smtp_data.h"
 #include "smtp/smtp_parse.h"
+#include "filter/filter.h"
 #include "msgauth/msgauth_svc.h"
 #include "store/store.h"
 
@@ -39,6 +40,9 @@ struct smtp_server {
 	/* SPF, DKIM, ARC and DMARC of incoming mail (msgauth_svc.h); NULL:
 	 * none (submission, or msgauth_inbound = no) */
 	struct msgauth_svc *msgauth;
+	bool msgauth_checks;		/* run them (msgauth_inbound) */
+	/* the spam filter on the msgauth pool (filter.h); NULL: none */
+	struct filter_engine *filter;
 };
 
 enum smtp_auth_step {
@@ -70,6 +74,8 @@ struct smtp_rcpt {
 /* Room for the header fields submission adds (From, Date, Message-ID:
  * an address of 320, a date of 40, an id of 32 + host name 255). */
 #define SMTP_SUBMIT_ADDED_MAX 1024
+/* Room for the filter's fields and a Subject tag. */
+#define SMTP_FILTER_ADDED_MAX (FILTER_HEADER_MAX + 64)
 
 struct smtp_session {
 	struct net_conn *c;
@@ -126,6 +132,7 @@ struct smtp_session {
 	struct msgauth_job *ma;		/* allocated at the first message */
 	struct event *ma_ev;		/* the pool finished them */
 	bool junk;			/* their verdict: deliver to Junk */
+	struct filter_verdict *fv;	/* the filter's, with ma */
 	/* whom an ARC seal speaks for (decision 0033): the domain of the
 	 * first RCPT whose expansion reached another domain, and of the
 	 * first RCPT at all; "" none yet */
@@ -193,5 +200,13 @@ void smtp_back_to_commands(struct smtp_session *s);
  * nothing to check (no service, no local recipient). */
 bool smtp_msgauth_start(struct smtp_session *s);
 void smtp_msgauth_done(evutil_socket_t fd, short what, void *arg);
+
+/* smtp_filter.c */
+/* On the pool thread after the checks: the filter's verdict into s->fv. */
+void smtp_filter_run(struct msgauth_job *j);
+/* On the loop: act on s->fv. true when the message was refused (replied,
+ * back to commands); false: go on to the commit (fields added, s->junk
+ * set as the verdict says). */
+bool smtp_filter_apply(struct smtp_session *s);
 
 #endif

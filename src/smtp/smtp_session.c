@@ -45,6 +45,14 @@ struct smtp_server *smtp_submission_new(const struct config *cfg,
 void smtp_server_set_msgauth(struct smtp_server *srv, struct msgauth_svc *svc)
 {
 	srv->msgauth = svc;
+	srv->msgauth_checks = svc != NULL;
+}
+
+void smtp_server_set_checks(struct smtp_server *srv, bool checks,
+			    struct filter_engine *filter)
+{
+	srv->msgauth_checks = checks;
+	srv->filter = filter;
 }
 
 void smtp_server_free(struct smtp_server **sp)
@@ -294,6 +302,7 @@ static void on_close(struct net_conn *c)
 	event_free(s->delay_ev);
 	event_free(s->ma_ev);
 	free(s->ma);
+	free(s->fv);
 	if (s->scram != NULL) {
 		sodium_memzero(s->scram, sizeof *s->scram);
 		free(s->scram);

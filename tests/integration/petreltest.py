@@ -187,9 +187,12 @@ class Petrel:
             "listen_admin = 127.0.0.1:%d" % self.admin_port,
             # Stored messages are compared byte for byte with what was
             # sent (split_trace): no Authentication-Results unless a test
-            # turns the checks on (test_msgauth.py does, with its own DNS).
+            # turns the checks on (test_msgauth.py does, with its own DNS),
+            # and no X-Spam fields unless a test turns the filter on
+            # (test_filter*.py).
             "msgauth_inbound = no",
             "dkim_sign = no",
+            "filter = no",
         ]
         if chroot_setting():
             lines.append("chroot = %s" % chroot_setting())

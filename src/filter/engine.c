@@ -1,0 +1,203 @@
+/* engine.c - the verdict: run the checks, add the lists, map the total
+ * to the action of the recipient domain's level. */
+#include "filter/filter.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/xmalloc.h"
+#include "filter/engine_org.h"
+#include "filter/token.h"
+
+struct filter_engine {
+	const struct config *cfg;
+	struct store *st;
+	struct filter_weights *w;
+	struct filter_thresholds levels[FILTER_NLEVELS];
+	struct filter_org_holder org;
+};
+
+static const char *const level_names[FILTER_NLEVELS] = {
+	"standard", "enterprise", "strict"
+};
+
+const char *filter_level_str(enum filter_level l)
+{
+	return (unsigned)l < FILTER_NLEVELS ? level_names[l] : "?";
+}
+
+int filter_level_parse(const char *name)
+{
+	for (int i = 0; i < FILTER_NLEVELS; i++)
+		if (strcmp(name, level_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+const char *filter_action_str(enum filter_action a)
+{
+	switch (a) {
+	case FILTER_DELIVER: return "deliver";
+	case FILTER_JUNK: return "junk";
+	case FILTER_QUARANTINE: return "quarantine";
+	case FILTER_REJECT: return "reject";
+	}
+	return "?";
+}
+
+int filter_thresholds_parse(const char *text, struct filter_thresholds *out,
+			    struct err *err)
+{
+	double v[3];
+	const char *p = text;
+
+	for (int i = 0; i < 3; i++) {
+		char *end;
+		errno = 0;
+		v[i] = strtod(p, &end);
+		if (end == p || errno != 0 || !isfinite(v[i]) ||
+		    fabs(v[i]) > 1000)
+			return err_set(err, ERR_CONFIG, 0, NULL,
+				       "\"%.60s\": expected three scores "
+				       "\"JUNK QUARANTINE REJECT\"", text);
+		p = end;
+	}
+	p += strspn(p, " \t");
+	if (*p != '\0' || !(v[0] <= v[1] && v[1] <= v[2]))
+		return err_set(err, ERR_CONFIG, 0, NULL,
+			       "\"%.60s\": expected three increasing scores "
+			       "\"JUNK QUARANTINE REJECT\"", text);
+	out->junk = v[0];
+	out->quarantine = v[1];
+	out->reject = v[2];
+	return 0;
+}
+
+struct filter_engine *filter_engine_new(const struct config *cfg,
+					struct store *st, struct err *err)
+{
+	struct filter_engine *e = xcalloc(1, sizeof(*e));
+	const char *lv[FILTER_NLEVELS] = { cfg->filter_standard,
+					   cfg->filter_enterprise,
+					   cfg->filter_strict };
+
+	e->cfg = cfg;
+	e->st = st;
+	for (int i = 0; i < FILTER_NLEVELS; i++) {
+		if (filter_thresholds_parse(lv[i], &e->levels[i], err) < 0) {
+			char m[ERR_MSG_MAX];
+			snprintf(m, sizeof(m), "%s", err->msg);
+			err_set(err, ERR_CONFIG, 0, NULL, "filter_%s: %s",
+				level_names[i], m);
+			free(e);
+			return NULL;
+		}
+	}
+	if (filter_weights_new(cfg->filter_weights, &e->w, err) < 0) {
+		free(e);
+		return NULL;
+	}
+	filter_org_holder_init(&e->org, st, &cfg->filter_brands);
+	return e;
+}
+
+void filter_engine_free(struct filter_engine **ep)
+{
+	struct filter_engine *e = *ep;
+
+	if (e == NULL)
+		return;
+	filter_org_holder_free(&e->org);
+	filter_weights_free(&e->w);
+	free(e);
+	*ep = NULL;
+}
+
+const struct filter_thresholds *filter_level_thresholds(
+	const struct filter_engine *e, enum filter_level level)
+{
+	return &e->levels[(unsigned)level < FILTER_NLEVELS ? level : 0];
+}
+
+static enum filter_action score_action(const struct filter_thresholds *t,
+				       double score)
+{
+	if (score >= t->reject)
+		return FILTER_REJECT;
+	if (score >= t->quarantine)
+		return FILTER_QUARANTINE;
+	if (score >= t->junk)
+		return FILTER_JUNK;
+	return FILTER_DELIVER;
+}
+
+/* The explanation of a refusal: the top symbols by score. */
+static void reject_reply(struct filter_verdict *v)
+{
+	char syms[200] = "";
+	size_t len = 0;
+	bool used[FILTER_SYMS_MAX] = { false };
+
+	for (int k = 0; k < 3; k++) {
+		size_t best = v->syms.n;
+		for (size_t i = 0; i < v->syms.n; i++)
+			if (!used[i] && v->syms.v[i].score > 0 &&
+			    (best == v->syms.n ||
+			     v->syms.v[i].score > v->syms.v[best].score))
+				best = i;
+		if (best == v->syms.n)
+			break;
+		used[best] = true;
+		int n = snprintf(syms + len, sizeof(syms) - len, "%s%s",
+				 len ? " " : "", v->syms.v[best].name);
+		if (n < 0 || (size_t)n >= sizeof(syms) - len)
+			break;
+		len += (size_t)n;
+	}
+	if (v->listed == FILTER_BLOCKED)
+		snprintf(v->reply, sizeof(v->reply),
+			 "550 5.7.1 Message refused: the sender is on a block "
+			 "list");
+	else
+		snprintf(v->reply, sizeof(v->reply),
+			 "550 5.7.1 Message refused as spam (score %.1f: %s)",
+			 v->score, syms);
+}
+
+void filter_check(struct filter_engine *e, struct span msg,
+		  const struct filter_facts *facts_in,
+		  struct filter_verdict *v)
+{
+	struct filter_facts facts = *facts_in;
+	struct filter_tokens tok;
+	struct filter_org *org;
+	time_t now = facts.now ? facts.now : time(NULL);
+
+	memset(v, 0, sizeof(*v));
+	filter_syms_init(&v->syms);
+	v->level = FILTER_STANDARD;
+	org = filter_org_get(&e->org, now);
+	if (facts.lookalike == NULL)
+		facts.lookalike = org->lookalike;
+	if (facts.imperson == NULL)
+		facts.imperson = org->imperson;
+	v->external = !facts.internal &&
+		      (facts.from_domain == NULL ||
+		       !filter_org_hosted(org, facts.from_domain));
+
+	filter_tokenize(msg, &tok);
+	filter_tokens_free(&tok);
+
+	v->score = v->syms.total;
+	v->action = score_action(&e->levels[v->level], v->score);
+	if (v->listed == FILTER_BLOCKED)
+		v->action = FILTER_REJECT;
+	else if (v->listed == FILTER_ALLOWED)
+		v->action = FILTER_DELIVER;
+	if (v->action == FILTER_REJECT)
+		reject_reply(v);
+	filter_org_put(&e->org, org);
+}
