@@ -551,3 +551,7 @@
  * Seconds between rebuilds of the organisation snapshot (hosted domains,
  * users' display names): a new user is protected within this time. */
 #define FILTER_ORG_REFRESH 60
+/* Header octets `filter score` reads facts from, and Received fields
+ * looked through for the client (facts_headers.h). */
+#define FILTER_FACTS_HEADER_MAX (256u * 1024)
+#define FILTER_FACTS_RECEIVED_MAX 16
