@@ -119,4 +119,11 @@ int filter_header_format(const struct filter_verdict *v, struct buf *out);
  * *len shrinks; returns the fields removed. */
 size_t filter_header_strip(unsigned char *msg, size_t *len, size_t start);
 
+#define FILTER_EXTERNAL_TAG "[External]"
+/* Put FILTER_EXTERNAL_TAG and a space at the start of the Subject of
+ * the header section of msg from start (a Subject field is added when
+ * there is none); nothing when it is there already. 0, or -1 when msg
+ * has no room (unchanged). */
+int filter_subject_tag(struct buf *msg, size_t start);
+
 #endif

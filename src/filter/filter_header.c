@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "core/fieldstrip.h"
+#include "mime/mime.h"
 
 static const char *const ours[] = {
 	"X-Spam-Score", "X-Spam-Symbols", "X-Spam-Flag", "X-Spam-Status",
@@ -97,4 +98,35 @@ int filter_header_format(const struct filter_verdict *v, struct buf *out)
 	memcpy(tmp + len, "\r\n", 2);
 	len += 2;
 	return buf_append(out, tmp, len) == 0 ? 0 : -1;
+}
+
+int filter_subject_tag(struct buf *msg, size_t start)
+{
+	static const char tag[] = FILTER_EXTERNAL_TAG " ";
+	struct span hdr = span_make(msg->data + start, msg->len - start);
+	size_t pos = 0;
+	struct span name, value;
+
+	/* the header ends at the first empty line */
+	for (size_t i = 0; i < hdr.len; i++) {
+		if (hdr.p[i] == '\n' && i + 1 < hdr.len &&
+		    (hdr.p[i + 1] == '\n' ||
+		     (hdr.p[i + 1] == '\r' && i + 2 < hdr.len &&
+		      hdr.p[i + 2] == '\n'))) {
+			hdr.len = i + 1;
+			break;
+		}
+	}
+	while (mime_header_next(hdr, &pos, &name, &value) == 1) {
+		if (name.len != 7 ||
+		    strncasecmp((const char *)name.p, "subject", 7) != 0)
+			continue;
+		if (value.len >= sizeof(tag) - 2 &&
+		    strncasecmp((const char *)value.p, tag, sizeof(tag) - 2) == 0)
+			return 0;
+		return buf_insert(msg, (size_t)(value.p - msg->data), tag,
+				  sizeof(tag) - 1);
+	}
+	return buf_insert(msg, start, "Subject: " FILTER_EXTERNAL_TAG "\r\n",
+			  sizeof("Subject: " FILTER_EXTERNAL_TAG "\r\n") - 1);
 }
