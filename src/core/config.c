@@ -140,6 +140,18 @@ static const struct cfg_key keys[] = {
 	{ "dmarc_report_hour", T_UINT, F(dmarc_report_hour), 0, 23 },
 	{ "dmarc_report_org", T_STR, F(dmarc_report_org), 0, 0 },
 	{ "dmarc_report_email", T_STR, F(dmarc_report_email), 0, 0 },
+	{ "listen_autoconfig", T_LISTEN, F(listen_autoconfig), 0, 0 },
+	{ "listen_autoconfig_http", T_LISTEN, F(listen_autoconfig_http), 0, 0 },
+	{ "public_imap_host", T_STR, F(public_imap_host), 0, 0 },
+	{ "public_pop3_host", T_STR, F(public_pop3_host), 0, 0 },
+	{ "public_smtp_host", T_STR, F(public_smtp_host), 0, 0 },
+	{ "public_imaps_port", T_UINT, F(public_imaps_port), 0, 65535 },
+	{ "public_imap_port", T_UINT, F(public_imap_port), 0, 65535 },
+	{ "public_pop3s_port", T_UINT, F(public_pop3s_port), 0, 65535 },
+	{ "public_pop3_port", T_UINT, F(public_pop3_port), 0, 65535 },
+	{ "public_submissions_port", T_UINT, F(public_submissions_port), 0, 65535 },
+	{ "public_submission_port", T_UINT, F(public_submission_port), 0, 65535 },
+	{ "public_autoconfig_port", T_UINT, F(public_autoconfig_port), 0, 65535 },
 };
 
 static const char *const level_names[] = { "error", "warn", "info", "debug" };
@@ -249,6 +261,14 @@ void cfg_defaults(struct config *cfg)
 	cfg->dns_record_ttl = 3600;
 	cfg->dmarc_reports = true;
 	cfg->dmarc_report_hour = 1;
+	/* autoconfig on unprivileged ports for the demo; production sets
+	 * 443 and 80 (decision 0041) */
+	cfg->listen_autoconfig.n = 1;
+	snprintf(cfg->listen_autoconfig.addr[0].host, sizeof cfg->listen_autoconfig.addr[0].host, "0.0.0.0");
+	snprintf(cfg->listen_autoconfig.addr[0].port, sizeof cfg->listen_autoconfig.addr[0].port, "8443");
+	cfg->listen_autoconfig_http.n = 1;
+	snprintf(cfg->listen_autoconfig_http.addr[0].host, sizeof cfg->listen_autoconfig_http.addr[0].host, "0.0.0.0");
+	snprintf(cfg->listen_autoconfig_http.addr[0].port, sizeof cfg->listen_autoconfig_http.addr[0].port, "8080");
 }
 
 static int parse_uint(const char *s, uint64_t *out, const char **end_out)
@@ -640,6 +660,8 @@ int cfg_finish(struct config *cfg, struct err *err)
 			return err_set(err, ERR_CONFIG, 0, NULL,
 				       "hostname '%.64s' may only hold letters, digits, '.' and '-'",
 				       cfg->hostname);
+	if (cfg_public_check(cfg, err) != 0)
+		return -1;
 	if (cfg->demo_domain[0] != '\0' && cfg->demo_user[0] == '\0')
 		return err_set(err, ERR_CONFIG, 0, NULL,
 			       "demo_domain is set but demo_user is empty");
