@@ -24,6 +24,12 @@ int autoconf_domain_parse(const char *name, struct autoconf_who *out)
 		if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') ||
 		      *c == '-' || *c == '.'))
 			return -1;
+	/* an address literal is no domain: top-level labels are not
+	 * all digits (RFC 3696 2) */
+	const char *dot = strrchr(out->domain, '.');
+	if (dot == NULL || dot[1] == '\0' ||
+	    strspn(dot + 1, "0123456789") == strlen(dot + 1))
+		return -1;
 	return 0;
 }
 
