@@ -156,6 +156,14 @@ static const struct cfg_key keys[] = {
 
 static const char *const level_names[] = { "error", "warn", "info", "debug" };
 
+static void listen_default(struct cfg_listen_list *l, const char *host,
+			   const char *port)
+{
+	l->n = 1;
+	snprintf(l->addr[0].host, sizeof l->addr[0].host, "%s", host);
+	snprintf(l->addr[0].port, sizeof l->addr[0].port, "%s", port);
+}
+
 void cfg_defaults(struct config *cfg)
 {
 	memset(cfg, 0, sizeof *cfg);
@@ -263,12 +271,8 @@ void cfg_defaults(struct config *cfg)
 	cfg->dmarc_report_hour = 1;
 	/* autoconfig on unprivileged ports for the demo; production sets
 	 * 443 and 80 (decision 0041) */
-	cfg->listen_autoconfig.n = 1;
-	snprintf(cfg->listen_autoconfig.addr[0].host, sizeof cfg->listen_autoconfig.addr[0].host, "0.0.0.0");
-	snprintf(cfg->listen_autoconfig.addr[0].port, sizeof cfg->listen_autoconfig.addr[0].port, "8443");
-	cfg->listen_autoconfig_http.n = 1;
-	snprintf(cfg->listen_autoconfig_http.addr[0].host, sizeof cfg->listen_autoconfig_http.addr[0].host, "0.0.0.0");
-	snprintf(cfg->listen_autoconfig_http.addr[0].port, sizeof cfg->listen_autoconfig_http.addr[0].port, "8080");
+	listen_default(&cfg->listen_autoconfig, "0.0.0.0", "8443");
+	listen_default(&cfg->listen_autoconfig_http, "0.0.0.0", "8080");
 }
 
 static int parse_uint(const char *s, uint64_t *out, const char **end_out)

@@ -73,6 +73,22 @@ static int resolve(struct http_ctx *c, const char *email, const char *domain,
 	return rc < 0 ? 503 : rc == 0 ? 404 : 200;
 }
 
+/* resolve() for the plain-text endpoints (Mozilla, profile): 0, or -1
+ * with the error sent; param names the address parameter. */
+static int resolve_text(struct http_ctx *c, const char *param,
+			const char *domain, struct autoconf_who *w)
+{
+	int st = resolve(c, http_param(c, param), domain, w);
+	if (st == 200)
+		return 0;
+	if (st == 400) {
+		char msg[64];
+		snprintf(msg, sizeof msg, "%s is not an e-mail address.", param);
+		return text(c, 400, msg);
+	}
+	return text(c, st, st == 404 ? not_here : "Try again later.");
+}
+
 static void services(struct http_ctx *c, struct cfg_client_services *svc,
 		     unsigned *http_port)
 {
@@ -85,11 +101,8 @@ static void services(struct http_ctx *c, struct cfg_client_services *svc,
 static int mozilla(struct http_ctx *c)
 {
 	struct autoconf_who w;
-	int st = resolve(c, http_param(c, "emailaddress"), NULL, &w);
-	if (st == 400)
-		return text(c, 400, "emailaddress is not an e-mail address.");
-	if (st != 200)
-		return text(c, st, st == 404 ? not_here : "Try again later.");
+	if (resolve_text(c, "emailaddress", NULL, &w) != 0)
+		return -1;
 	struct cfg_client_services svc;
 	unsigned hp;
 	services(c, &svc, &hp);
@@ -176,11 +189,8 @@ static int ad_json(struct http_ctx *c)
 static int apple(struct http_ctx *c)
 {
 	struct autoconf_who w;
-	int st = resolve(c, http_param(c, "email"), http_param(c, "domain"), &w);
-	if (st == 400)
-		return text(c, 400, "email is not an e-mail address.");
-	if (st != 200)
-		return text(c, st, st == 404 ? not_here : "Try again later.");
+	if (resolve_text(c, "email", http_param(c, "domain"), &w) != 0)
+		return -1;
 	struct cfg_client_services svc;
 	unsigned hp;
 	services(c, &svc, &hp);
