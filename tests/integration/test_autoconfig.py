@@ -7,7 +7,8 @@ login then uses), Microsoft Autodiscover (Outlook's request as Outlook
 sends it, the POX response and error schema, the v2 JSON pointer), the
 Apple profile (CMS signature verified with `openssl cms` and `openssl
 smime` against the server's certificate, payload read with plistlib),
-the settings page (headless Chromium: DOM dump and a screenshot),
+the settings page (headless Chromium: DOM dump, a screenshot, and its QR
+code read back with zbarimg),
 `petrelctl domain settings`, public names and ports shared with the SRV
 records, which are read back with dig from NSD (dnsserver.py). Bad input:
 unknown domains (one 404 for all, saying nothing more), malformed
@@ -374,6 +375,25 @@ def test_settings_page_in_chromium(srv, tmp_path):
     assert r.returncode == 0, r.stderr[-2000:]
     data = shot.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10000
+
+
+def test_settings_page_qr_code_decodes(srv, tmp_path):
+    """The QR code, drawn by Chromium and read back by zbarimg, is the
+    profile's address."""
+    if not shutil.which("zbarimg"):
+        pytest.skip("zbarimg is not installed (zbar-tools, scripts/install-deps)")
+    _, _, body = request(srv, "GET", "/settings/" + DOMAIN)
+    page = body.decode()
+    svg = page[page.index("<svg"):page.index("</svg>") + 6]
+    (tmp_path / "qr.svg").write_text(svg)
+    shot = tmp_path / "qr.png"
+    r = run_chromium("--screenshot=" + str(shot), "--window-size=400,400",
+                     "file://" + str(tmp_path / "qr.svg"))
+    assert r.returncode == 0, r.stderr[-2000:]
+    r = subprocess.run(["zbarimg", "--raw", "-q", str(shot)], capture_output=True,
+                       text=True, timeout=60)
+    assert r.stdout.strip() == ("https://autoconfig.%s:%d/apple/mail.mobileconfig"
+                                % (DOMAIN, srv.autoconfig_port)), r.stderr
 
 
 def test_settings_page_unknown_domain(srv):
