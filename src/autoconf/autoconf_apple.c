@@ -147,14 +147,16 @@ int autoconf_sign(SSL_CTX *ctx, const char *data, size_t len,
 	if (cert == NULL || key == NULL)
 		return err_set(err, ERR_ENV, 0, NULL,
 			       "no certificate to sign the profile with");
+	if (len > AUTOCONF_DOC_MAX)	/* our own profile: a bug */
+		return err_set(err, ERR_ENV, 0, NULL, "profile too large to sign");
 	STACK_OF(X509) *chain = NULL;
 	SSL_CTX_get0_chain_certs(ctx, &chain);
+	/* UNSAFE: len <= AUTOCONF_DOC_MAX fits an int */
 	BIO *in = BIO_new_mem_buf(data, (int)len);
 	BIO *mem = BIO_new(BIO_s_mem());
 	CMS_ContentInfo *cms = NULL;
 	int rc = -1;
-	/* UNSAFE: len is a generated profile, under AUTOCONF_DOC_MAX */
-	if (in == NULL || mem == NULL || len > AUTOCONF_DOC_MAX)
+	if (in == NULL || mem == NULL)
 		goto out;
 	/* binary: the plist's line ends are signed as they are */
 	cms = CMS_sign(cert, key, chain, in, CMS_BINARY | CMS_NOSMIMECAP);
