@@ -11,7 +11,7 @@
 BUILD    ?= build
 CC       ?= cc
 PYTHON   ?= /usr/bin/python3
-PKGS      = libevent libevent_openssl libevent_pthreads openssl sqlite3 libsodium zlib libunbound jansson libidn2 libpsl expat
+PKGS      = libevent libevent_openssl libevent_pthreads openssl sqlite3 libsodium zlib libunbound jansson libidn2 libpsl expat libqrencode
 WARN      = -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wstrict-prototypes \
             -Wmissing-prototypes -Wpointer-arith -Wcast-qual -Wsign-compare \
             -Wimplicit-fallthrough -Wvla
@@ -23,7 +23,7 @@ LIBS      = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -pthread
 TESTLIBS  = $(shell pkg-config --libs cmocka 2>/dev/null)
 FUZZ_SECONDS ?= 60
 
-SUBSYS   = core net dns mime msgauth filter smtp store auth pop3 imap queue http admin
+SUBSYS   = core net dns mime msgauth filter smtp store auth pop3 imap queue http admin autoconf
 LIB_SRC  = $(foreach d,$(SUBSYS),$(wildcard src/$(d)/*.c))
 LIB_OBJ  = $(LIB_SRC:%.c=$(BUILD)/%.o)
 DAEMON_SRC = $(wildcard src/daemon/*.c)

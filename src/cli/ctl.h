@@ -109,4 +109,7 @@ int64_t ctl_parse_since(const char *s, int64_t now);
 int ctl_dmarc_send(struct ctl *c, int argc, char **argv);
 int ctl_dmarc_report(struct ctl *c, int argc, char **argv);
 
+/* ctl_settings.c: domain settings (the server addresses for clients) */
+int ctl_domain_settings(struct ctl *c, int argc, char **argv);
+
 #endif

@@ -146,9 +146,29 @@ static const struct cfg_key keys[] = {
 	{ "filter_standard", T_STR, F(filter_standard), 0, 0 },
 	{ "filter_enterprise", T_STR, F(filter_enterprise), 0, 0 },
 	{ "filter_strict", T_STR, F(filter_strict), 0, 0 },
+	{ "listen_autoconfig", T_LISTEN, F(listen_autoconfig), 0, 0 },
+	{ "listen_autoconfig_http", T_LISTEN, F(listen_autoconfig_http), 0, 0 },
+	{ "public_imap_host", T_STR, F(public_imap_host), 0, 0 },
+	{ "public_pop3_host", T_STR, F(public_pop3_host), 0, 0 },
+	{ "public_smtp_host", T_STR, F(public_smtp_host), 0, 0 },
+	{ "public_imaps_port", T_UINT, F(public_imaps_port), 0, 65535 },
+	{ "public_imap_port", T_UINT, F(public_imap_port), 0, 65535 },
+	{ "public_pop3s_port", T_UINT, F(public_pop3s_port), 0, 65535 },
+	{ "public_pop3_port", T_UINT, F(public_pop3_port), 0, 65535 },
+	{ "public_submissions_port", T_UINT, F(public_submissions_port), 0, 65535 },
+	{ "public_submission_port", T_UINT, F(public_submission_port), 0, 65535 },
+	{ "public_autoconfig_port", T_UINT, F(public_autoconfig_port), 0, 65535 },
 };
 
 static const char *const level_names[] = { "error", "warn", "info", "debug" };
+
+static void listen_default(struct cfg_listen_list *l, const char *host,
+			   const char *port)
+{
+	l->n = 1;
+	snprintf(l->addr[0].host, sizeof l->addr[0].host, "%s", host);
+	snprintf(l->addr[0].port, sizeof l->addr[0].port, "%s", port);
+}
 
 void cfg_defaults(struct config *cfg)
 {
@@ -260,6 +280,10 @@ void cfg_defaults(struct config *cfg)
 	snprintf(cfg->filter_enterprise, sizeof cfg->filter_enterprise,
 		 "5 9 15");
 	snprintf(cfg->filter_strict, sizeof cfg->filter_strict, "4 7 12");
+	/* autoconfig on unprivileged ports for the demo; production sets
+	 * 443 and 80 (decision 0041) */
+	listen_default(&cfg->listen_autoconfig, "0.0.0.0", "8443");
+	listen_default(&cfg->listen_autoconfig_http, "0.0.0.0", "8080");
 }
 
 static int parse_uint(const char *s, uint64_t *out, const char **end_out)
@@ -651,6 +675,8 @@ int cfg_finish(struct config *cfg, struct err *err)
 			return err_set(err, ERR_CONFIG, 0, NULL,
 				       "hostname '%.64s' may only hold letters, digits, '.' and '-'",
 				       cfg->hostname);
+	if (cfg_public_check(cfg, err) != 0)
+		return -1;
 	if (cfg->demo_domain[0] != '\0' && cfg->demo_user[0] == '\0')
 		return err_set(err, ERR_CONFIG, 0, NULL,
 			       "demo_domain is set but demo_user is empty");

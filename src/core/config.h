@@ -222,6 +222,18 @@ struct config {
 	char filter_standard[64];
 	char filter_enterprise[64];
 	char filter_strict[64];
+	/* client autoconfiguration (docs/autoconfig.md, decision 0041):
+	 * public HTTP listeners serving only the autoconfig documents and
+	 * the settings page, and the names and ports clients are told */
+	struct cfg_listen_list listen_autoconfig;	/* HTTPS */
+	struct cfg_listen_list listen_autoconfig_http;	/* plain HTTP */
+	char public_imap_host[256];	/* "" = hostname */
+	char public_pop3_host[256];
+	char public_smtp_host[256];
+	unsigned public_imaps_port, public_imap_port;	/* 0 = the listener's */
+	unsigned public_pop3s_port, public_pop3_port;
+	unsigned public_submissions_port, public_submission_port;
+	unsigned public_autoconfig_port;	/* 0 = listen_autoconfig's */
 };
 
 /* Fill cfg with the built-in defaults. */
@@ -302,5 +314,35 @@ void cfg_each_listen(const struct config *cfg,
 		     void (*fn)(void *arg, const char *key,
 				const struct cfg_listen_list *l),
 		     void *arg);
+
+
+/* ---- the client services as mail clients see them (config_public.c) ----
+ * One source for the autoconfig documents, the settings page and the
+ * DNS doctor's SRV records. */
+enum cfg_svc {
+	CFG_SVC_IMAPS, CFG_SVC_IMAP, CFG_SVC_POP3S, CFG_SVC_POP3,
+	CFG_SVC_SUBMISSIONS, CFG_SVC_SUBMISSION, CFG_SVC_N
+};
+struct cfg_client_service {
+	const char *name;	/* "imaps", ...: the listen_ key's suffix */
+	const char *srv;	/* "_imaps._tcp" (RFC 6186, RFC 8314) */
+	const char *proto;	/* "imap", "pop3", "smtp" */
+	bool implicit_tls;	/* TLS from the first byte, else STARTTLS */
+	char host[256];		/* public_*_host, else hostname */
+	unsigned port;		/* public_*_port, else the first listener's
+				 * port; 0 = not offered (no listener) */
+};
+struct cfg_client_services {
+	struct cfg_client_service s[CFG_SVC_N];	/* in enum cfg_svc order:
+						 * TLS first (RFC 8314) */
+	unsigned https_port;	/* public_autoconfig_port, else the first
+				 * listen_autoconfig port; 0 = no HTTPS */
+};
+void cfg_client_services(const struct config *cfg,
+			 struct cfg_client_services *out);
+/* public_*_host are host names (letters, digits, '.', '-'): cfg_finish. */
+int cfg_public_check(const struct config *cfg, struct err *err);
+/* The port of a listen_* value's first address, 0 if none. */
+unsigned cfg_listen_first_port(const struct cfg_listen_list *l);
 
 #endif

@@ -545,6 +545,20 @@
 #define FILTER_PART_MAX_READ (256u * 1024)
 #define FILTER_MAX_PARTS 64
 
+/* ----- client autoconfiguration (src/autoconf/, decision 0041) ----- */
+/* An Autodiscover request body: Outlook's are under 1 KB; past this the
+ * reply is 413 with the protocol's error document. */
+#define AUTOCONF_AD_BODY_MAX (64u * 1024)
+/* Elements open at once and elements in all in one request. */
+#define AUTOCONF_AD_DEPTH_MAX 16
+#define AUTOCONF_AD_ELEMENTS_MAX 256
+/* What evhttp itself accepts on the public listeners before our 413. */
+#define AUTOCONF_HTTP_BODY_BACKSTOP (1024u * 1024)
+/* One generated document (XML, plist, HTML page with its QR code). */
+#define AUTOCONF_DOC_MAX (256u * 1024)
+/* Octets of a local part (RFC 5321 4.5.3.1.1). */
+#define AUTOCONF_LOCAL_MAX 64
+
 #endif
 
 /* The filter's verdict engine (src/filter/engine*.c, decision 0043).

@@ -140,6 +140,17 @@ static void print_addresses(const struct config *cfg,
 		printf("  %-26s %-28s %-6s %s\n", "admin REST API (/api/v1)",
 		       cfg->listen_admin.addr[i].host, cfg->listen_admin.addr[i].port,
 		       cfg->admin_plaintext ? "none (plain HTTP)" : "HTTPS");
+	for (size_t i = 0; i < cfg->listen_autoconfig.n; i++)
+		printf("  %-26s %-28s %-6s %s\n", "autoconfig, settings page",
+		       cfg->listen_autoconfig.addr[i].host,
+		       cfg->listen_autoconfig.addr[i].port, "HTTPS");
+	for (size_t i = 0; i < cfg->listen_autoconfig_http.n; i++)
+		printf("  %-26s %-28s %-6s %s\n", "autoconfig, settings page",
+		       cfg->listen_autoconfig_http.addr[i].host,
+		       cfg->listen_autoconfig_http.addr[i].port, "none (plain HTTP)");
+	if (cfg->demo_domain[0] && cfg->listen_autoconfig_http.n)
+		printf("\n  settings page: http://127.0.0.1:%s/settings/%s\n",
+		       cfg->listen_autoconfig_http.addr[0].port, cfg->demo_domain);
 	if (cfg->demo_domain[0])
 		printf("\n  hosted domain: %s   demo mailbox: %s@%s\n", cfg->demo_domain,
 		       cfg->demo_user, cfg->demo_domain);
@@ -203,21 +214,36 @@ static void reload_tls(const struct config *cfg, const char *store_dir,
 		 "SIGHUP: TLS certificates reloaded; other configuration changes need a restart");
 }
 
-/* SIGHUP for listen_admin's own certificate (cert= key=). */
+/* SIGHUP for an HTTP listener's own certificate (listen_admin or
+ * listen_autoconfig with cert= key=). */
 static void reload_admin_tls(const struct config *cfg, const char *store_dir,
+			     const char *key, const struct cfg_listen_list *l,
 			     struct net_tls_ref *ref)
 {
 	struct err err;
 	err_clear(&err);
 	const char *chroot_dir = strcmp(store_dir, cfg->data_dir) ? cfg->data_dir : NULL;
-	SSL_CTX *ctx = daemon_tls_build_listener(cfg, chroot_dir, "listen_admin",
-						 &cfg->listen_admin, &err);
+	SSL_CTX *ctx = daemon_tls_build_listener(cfg, chroot_dir, key, l, &err);
 	if (ctx == NULL) {
-		log_error("petreld", NULL, "SIGHUP: admin API certificate not "
-			  "reloaded, the current one stays: %s", err.msg);
+		log_error("petreld", NULL, "SIGHUP: %s certificate not "
+			  "reloaded, the current one stays: %s", key, err.msg);
 		return;
 	}
 	net_tls_ref_swap(ref, ctx);
+}
+
+/* Bind an HTTP listener's addresses (one socket each: its server has
+ * one thread) before the privilege drop. */
+static int bind_http(const struct cfg_listen_list *l, const char *service,
+		     int *fds, struct err *err)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		if (net_listen(l->addr[i].host, l->addr[i].port, &fds[i], 1, err) != 0)
+			return -1;
+		log_info("net", NULL, "listening service=%s addr=%s port=%s",
+			 service, l->addr[i].host, l->addr[i].port);
+	}
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -352,13 +378,28 @@ int main(int argc, char **argv)
 	 * thread once the store is open */
 	int admin_fds[CFG_MAX_LISTEN];
 	size_t n_admin = cfg->listen_admin.n;
-	for (size_t i = 0; i < n_admin; i++) {
-		const struct cfg_listen *a = &cfg->listen_admin.addr[i];
-		if (net_listen(a->host, a->port, &admin_fds[i], 1, &err) != 0)
+	if (bind_http(&cfg->listen_admin, cfg->admin_plaintext ?
+		      "admin plaintext=yes" : "admin", admin_fds, &err) != 0)
+		goto fatal;
+	/* the public autoconfig listeners (decision 0041) */
+	int ac_fds[CFG_MAX_LISTEN], ac_http_fds[CFG_MAX_LISTEN];
+	if (bind_http(&cfg->listen_autoconfig, "autoconfig", ac_fds, &err) != 0 ||
+	    bind_http(&cfg->listen_autoconfig_http, "autoconfig-http",
+		      ac_http_fds, &err) != 0)
+		goto fatal;
+	struct net_tls_ref ac_own_tls;
+	bool ac_has_own = cfg->listen_autoconfig.n > 0 &&
+			  cfg->listen_autoconfig.cert[0] != '\0';
+	if (ac_has_own) {
+		SSL_CTX *ctx = daemon_tls_build_listener(cfg, NULL, "listen_autoconfig",
+							 &cfg->listen_autoconfig, &err);
+		if (ctx == NULL)
 			goto fatal;
-		log_info("net", NULL, "listening service=admin addr=%s port=%s%s",
-			 a->host, a->port, cfg->admin_plaintext ? " plaintext=yes" : "");
+		net_tls_ref_init(&ac_own_tls, ctx);
 	}
+	/* the profile is signed with the certificate autoconfig.DOMAIN
+	 * shows: its own when it has one */
+	struct net_tls_ref *ac_tls = ac_has_own ? &ac_own_tls : &tls_ref;
 	/* its own certificate (listen_admin ... cert= key=), or the default */
 	struct net_tls_ref admin_own_tls;
 	bool admin_has_own = n_admin > 0 && !cfg->admin_plaintext &&
@@ -435,6 +476,16 @@ int main(int argc, char **argv)
 	    http_server_start(cfg, st, auth, admin_tls, admin_fds, n_admin,
 			      &admin, &err) != 0)
 		goto fatal;
+	struct http_server *ac = NULL, *ac_http = NULL;
+	if (cfg->listen_autoconfig.n > 0 &&
+	    http_server_start_public(cfg, st, ac_tls, ac_tls, ac_fds,
+				     cfg->listen_autoconfig.n, &ac, &err) != 0)
+		goto fatal;
+	if (cfg->listen_autoconfig_http.n > 0 &&
+	    http_server_start_public(cfg, st, NULL, ac_tls, ac_http_fds,
+				     cfg->listen_autoconfig_http.n, &ac_http,
+				     &err) != 0)
+		goto fatal;
 	struct pop3_server *pop3 = pop3_server_new(cfg, st, tls, jobs, auth);
 	struct imap_server *imap = imap_server_new(cfg, st, tls, auth);
 	struct smtp_server *subm = smtp_submission_new(cfg, st, tls, auth);
@@ -498,7 +549,11 @@ int main(int argc, char **argv)
 		if (sig == SIGHUP) {
 			reload_tls(cfg, store_dir, &tls_ref, sets, set_tls, nsets);
 			if (admin_has_own)
-				reload_admin_tls(cfg, store_dir, &admin_own_tls);
+				reload_admin_tls(cfg, store_dir, "listen_admin",
+						 &cfg->listen_admin, &admin_own_tls);
+			if (ac_has_own)
+				reload_admin_tls(cfg, store_dir, "listen_autoconfig",
+						 &cfg->listen_autoconfig, &ac_own_tls);
 			continue;
 		}
 		log_info("petreld", NULL, "stopping signal=%d", sig);
@@ -514,6 +569,8 @@ int main(int argc, char **argv)
 	}
 	free(workers);
 	http_server_stop(&admin);
+	http_server_stop(&ac);
+	http_server_stop(&ac_http);
 	smtp_server_free(&srv);
 	smtp_server_free(&subm);
 	msgauth_svc_free(&msgauth);	/* its jobs use the filter */
@@ -528,6 +585,8 @@ int main(int argc, char **argv)
 	net_tls_ref_destroy(&tls_ref);
 	if (admin_has_own)
 		net_tls_ref_destroy(&admin_own_tls);
+	if (ac_has_own)
+		net_tls_ref_destroy(&ac_own_tls);
 	SSL_CTX_free(tls);
 	for (size_t s = 0; s < nsets; s++) {
 		free(sets[s].fds);

@@ -64,6 +64,7 @@ struct http_request {
 	struct span target;		/* origin-form "/path?query", raw */
 	struct span authorization;	/* Authorization header value */
 	struct span content_type;	/* Content-Type header value */
+	struct span host;		/* Host header value (autoconfig) */
 	struct span body;
 	const char *peer;		/* client address as text, "" if unknown */
 	int64_t now;			/* Unix seconds */
@@ -81,6 +82,9 @@ struct http_response {
 	char allow[HTTP_HEADER_VALUE_MAX];		/* 405 */
 	char www_authenticate[HTTP_HEADER_VALUE_MAX];	/* 401 */
 	unsigned retry_after;				/* 429, 503; 0 = none */
+	/* "" = JSON; else the body's media type (the autoconfig
+	 * documents: XML, a plist, CMS, HTML), sent as it is */
+	char content_type[HTTP_HEADER_VALUE_MAX];
 };
 
 struct http_api_options {
@@ -97,6 +101,12 @@ struct http_api_options {
 	struct auth *auth;
 	const struct config *cfg;	/* borrowed, outlives the api; NULL:
 					 * the DNS doctor answers 503 */
+	/* The public autoconfig listeners (decision 0041): only the
+	 * unauthenticated autoconfig routes, never the admin API. */
+	bool public_only;
+	/* The certificate the Apple profile is signed with (borrowed,
+	 * outlives the api); NULL: profiles go out unsigned. */
+	struct net_tls_ref *sign_tls;
 };
 void http_api_options_default(struct http_api_options *o);
 
@@ -126,6 +136,15 @@ struct auth;
 int http_server_start(const struct config *cfg, struct store *st,
 		      struct auth *auth, struct net_tls_ref *tls, const int *fds, size_t nfds,
 		      struct http_server **out, struct err *err)
+	__attribute__((warn_unused_result));
+/* The same for the public autoconfig listeners (listen_autoconfig with
+ * tls, listen_autoconfig_http with tls NULL): only the routes of
+ * http_autoconf.c, request bodies to AUTOCONF_HTTP_BODY_BACKSTOP. sign:
+ * the certificate Apple profiles are signed with (NULL: unsigned). */
+int http_server_start_public(const struct config *cfg, struct store *st,
+			     struct net_tls_ref *tls, struct net_tls_ref *sign,
+			     const int *fds, size_t nfds,
+			     struct http_server **out, struct err *err)
 	__attribute__((warn_unused_result));
 /* Stop serving, close every connection, join the thread; *sp = NULL. */
 void http_server_stop(struct http_server **sp);

@@ -101,7 +101,7 @@ void http_api_handle(struct http_api *api, const struct http_request *req,
 	c->api = api;
 	c->req = req;
 	c->resp = resp;
-	const struct http_route_table tables[] = {
+	const struct http_route_table admin_tables[] = {
 		base_table,
 		http_queue_routes,
 		http_domain_routes,
@@ -112,6 +112,14 @@ void http_api_handle(struct http_api *api, const struct http_request *req,
 		http_import_routes,
 		http_dns_routes,
 	};
+	/* the public listeners get nothing of the admin API, not even
+	 * its 405s: a separate table, not a filter on the shared one */
+	const struct http_route_table *tables = admin_tables;
+	size_t ntables = sizeof admin_tables / sizeof *admin_tables;
+	if (api->opt.public_only) {
+		tables = &http_autoconf_routes;
+		ntables = 1;
+	}
 	int status;
 	const char *why = NULL;
 	if (http_target_parse(req->target, &c->target, &status, &why) != 0) {
@@ -119,7 +127,7 @@ void http_api_handle(struct http_api *api, const struct http_request *req,
 			   NULL, "%s", why);
 		goto out;
 	}
-	c->route = http_route_find(tables, sizeof tables / sizeof *tables,
+	c->route = http_route_find(tables, ntables,
 				   req->method, c->target.seg, c->target.nseg,
 				   c->cap, &c->ncap, resp->allow,
 				   sizeof resp->allow, &status);
@@ -132,8 +140,12 @@ void http_api_handle(struct http_api *api, const struct http_request *req,
 			http_error(c, 404, "not_found", NULL, "no such endpoint");
 		goto out;
 	}
-	if (!(c->route->flags & HTTP_ROUTE_NO_AUTH) && http_auth(c) != 0)
+	if (!(c->route->flags & HTTP_ROUTE_NO_AUTH) &&
+	    (api->opt.public_only || http_auth(c) != 0)) {
+		if (api->opt.public_only)	/* a table mistake: refuse */
+			http_error(c, 404, "not_found", NULL, "no such endpoint");
 		goto out;
+	}
 	if (c->route->fn(c) == 0 && resp->status == 0)
 		http_error(c, 500, "internal", NULL, "no reply");	/* a bug */
 out:

@@ -267,5 +267,8 @@ extern const struct http_route_table http_session_routes;
 extern const struct http_route_table http_audit_routes;	/* http_audit.c */
 extern const struct http_route_table http_import_routes;
 extern const struct http_route_table http_dns_routes;	/* http_dns.c */
+/* public: the autoconfig documents and the settings page
+ * (http_autoconf.c); served only when opt.public_only */
+extern const struct http_route_table http_autoconf_routes;
 
 #endif

@@ -146,6 +146,7 @@ static void on_request(struct evhttp_request *req, void *arg)
 		.target = uri ? span_cstr(uri) : span_make(NULL, 0),
 		.authorization = header(in, "Authorization"),
 		.content_type = header(in, "Content-Type"),
+		.host = header(in, "Host"),
 		.body = span_make(blen ? evbuffer_pullup(body, -1) : NULL, blen),
 		.peer = peer ? peer : "",
 		.now = (int64_t)time(NULL),
@@ -174,12 +175,15 @@ static void on_request(struct evhttp_request *req, void *arg)
 	}
 	struct evbuffer *ob = NULL;
 	if (resp.body != NULL) {
-		evhttp_add_header(out, "Content-Type",
-				  "application/json; charset=utf-8");
+		bool json = resp.content_type[0] == '\0';
+		evhttp_add_header(out, "Content-Type", json ?
+				  "application/json; charset=utf-8" :
+				  resp.content_type);
 		ob = evbuffer_new();
 		if (ob == NULL || evbuffer_add(ob, resp.body, resp.body_len) != 0)
 			abort();	/* out of memory */
-		if (evbuffer_add(ob, "\n", 1) != 0)
+		/* other documents go out byte for byte (a CMS signature) */
+		if (json && evbuffer_add(ob, "\n", 1) != 0)
 			abort();
 	}
 	evhttp_send_reply(req, resp.status, http_status_reason(resp.status), ob);
@@ -203,21 +207,16 @@ static void *server_main(void *arg)
 	return NULL;
 }
 
-int http_server_start(const struct config *cfg, struct store *st,
-		      struct auth *auth, struct net_tls_ref *tls, const int *fds, size_t nfds,
-		      struct http_server **out, struct err *err)
+static int start(const struct http_api_options *o, struct store *st,
+		 struct net_tls_ref *tls, const int *fds, size_t nfds,
+		 size_t max_body, struct http_server **out, struct err *err)
 {
 	pthread_once(&conn_idx_once, conn_idx_init);
 	if (tls != NULL && conn_idx < 0)
 		return err_set(err, ERR_ENV, 0, NULL, "admin API: no SSL ex_data slot");
 	struct http_server *srv = xcalloc(1, sizeof *srv);
 	srv->tls = tls;
-	struct http_api_options o;
-	http_api_options_default(&o);
-	o.default_quota = cfg->default_quota;
-	o.auth = auth;
-	o.cfg = cfg;
-	srv->api = http_api_new(st, &o);
+	srv->api = http_api_new(st, o);
 	srv->base = event_base_new();
 	if (srv->base == NULL)
 		goto fail;
@@ -226,7 +225,7 @@ int http_server_start(const struct config *cfg, struct store *st,
 	if (srv->http == NULL || srv->stop_ev == NULL)
 		goto fail;
 	evhttp_set_max_headers_size(srv->http, HTTP_MAX_HEADERS_SIZE);
-	evhttp_set_max_body_size(srv->http, HTTP_MAX_BODY_BACKSTOP);
+	evhttp_set_max_body_size(srv->http, max_body);
 	evhttp_set_timeout(srv->http, HTTP_TIMEOUT);
 	/* every method reaches the router, which answers 405 in JSON */
 	evhttp_set_allowed_methods(srv->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
@@ -260,6 +259,33 @@ fail:
 	http_api_free(&srv->api);
 	free(srv);
 	return -1;
+}
+
+int http_server_start(const struct config *cfg, struct store *st,
+		      struct auth *auth, struct net_tls_ref *tls, const int *fds, size_t nfds,
+		      struct http_server **out, struct err *err)
+{
+	struct http_api_options o;
+	http_api_options_default(&o);
+	o.default_quota = cfg->default_quota;
+	o.auth = auth;
+	o.cfg = cfg;
+	return start(&o, st, tls, fds, nfds, HTTP_MAX_BODY_BACKSTOP, out, err);
+}
+
+int http_server_start_public(const struct config *cfg, struct store *st,
+			     struct net_tls_ref *tls, struct net_tls_ref *sign,
+			     const int *fds, size_t nfds,
+			     struct http_server **out, struct err *err)
+{
+	struct http_api_options o;
+	http_api_options_default(&o);
+	o.cfg = cfg;
+	o.public_only = true;
+	o.sign_tls = sign;
+	o.max_json_body = AUTOCONF_AD_BODY_MAX;
+	return start(&o, st, tls, fds, nfds, AUTOCONF_HTTP_BODY_BACKSTOP, out,
+		     err);
 }
 
 void http_server_stop(struct http_server **sp)

@@ -28,9 +28,9 @@ struct doctor_site {
 	char dmarc_rua[256];	/* "" = dmarc-reports@DOMAIN */
 	char tlsrpt_rua[256];	/* "" = tls-reports@DOMAIN */
 	unsigned ttl;
-	/* ports of the client services (first listener; 0 = not offered) */
-	unsigned port_imaps, port_imap, port_pop3s, port_pop3;
-	unsigned port_submissions, port_submission;
+	/* the client services as clients are told (cfg_client_services):
+	 * their SRV records; port 0 = not offered, host "" = hostname */
+	struct cfg_client_services svc;
 };
 
 void doctor_site_from_config(const struct config *cfg, struct doctor_site *s);

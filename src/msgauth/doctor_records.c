@@ -11,14 +11,6 @@
 
 #include "msgauth/dkim_keys.h"
 
-static unsigned first_port(const struct cfg_listen_list *l)
-{
-	if (l->n == 0)
-		return 0;
-	unsigned long v = strtoul(l->addr[0].port, NULL, 10);
-	return v > 0 && v < 65536 ? (unsigned)v : 0;
-}
-
 void doctor_site_from_config(const struct config *cfg, struct doctor_site *s)
 {
 	memset(s, 0, sizeof *s);
@@ -29,12 +21,7 @@ void doctor_site_from_config(const struct config *cfg, struct doctor_site *s)
 	snprintf(s->dmarc_rua, sizeof s->dmarc_rua, "%s", cfg->dmarc_rua);
 	snprintf(s->tlsrpt_rua, sizeof s->tlsrpt_rua, "%s", cfg->tlsrpt_rua);
 	s->ttl = cfg->dns_record_ttl;
-	s->port_imaps = first_port(&cfg->listen_imaps);
-	s->port_imap = first_port(&cfg->listen_imap);
-	s->port_pop3s = first_port(&cfg->listen_pop3s);
-	s->port_pop3 = first_port(&cfg->listen_pop3);
-	s->port_submissions = first_port(&cfg->listen_submissions);
-	s->port_submission = first_port(&cfg->listen_submission);
+	cfg_client_services(cfg, &s->svc);
 }
 
 const char *doctor_rtype_name(enum doctor_rtype t)
@@ -96,14 +83,15 @@ static void mta_sts(const struct doctor_site *s, struct doctor_records *out,
 }
 
 static void srv(struct doctor_records *out, const struct doctor_site *s,
-		const char *service, unsigned port, const char *domain)
+		const struct cfg_client_service *c, const char *domain)
 {
-	if (port == 0)
+	if (c->port == 0 || c->srv == NULL)
 		return;
 	char v[300];
 	/* RFC 6186 3: priority 0, weight 1, the port clients connect to */
-	snprintf(v, sizeof v, "0 1 %u %s", port, s->hostname);
-	add_value(out, s, DOCTOR_SRV, "srv", service, domain, v);
+	snprintf(v, sizeof v, "0 1 %u %s", c->port,
+		 c->host[0] ? c->host : s->hostname);
+	add_value(out, s, DOCTOR_SRV, "srv", c->srv, domain, v);
 }
 
 void doctor_records(const struct doctor_site *s, const char *domain,
@@ -161,12 +149,8 @@ void doctor_records(const struct doctor_site *s, const char *domain,
 	add_value(out, s, DOCTOR_CNAME, "autoconfig", "autodiscover", domain,
 		  s->hostname);
 	/* RFC 6186 3.1 / RFC 8314 5.1: the TLS services first */
-	srv(out, s, "_imaps._tcp", s->port_imaps, domain);
-	srv(out, s, "_imap._tcp", s->port_imap, domain);
-	srv(out, s, "_pop3s._tcp", s->port_pop3s, domain);
-	srv(out, s, "_pop3._tcp", s->port_pop3, domain);
-	srv(out, s, "_submissions._tcp", s->port_submissions, domain);
-	srv(out, s, "_submission._tcp", s->port_submission, domain);
+	for (size_t i = 0; i < CFG_SVC_N; i++)
+		srv(out, s, &s->svc.s[i], domain);
 }
 
 int doctor_zone_line(const struct doctor_record *r, char *out, size_t outsz)

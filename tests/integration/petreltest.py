@@ -141,6 +141,8 @@ class Petrel:
         self.submission_port = None
         self.submissions_port = None
         self.admin_port = None
+        self.autoconfig_port = None
+        self.autoconfig_http_port = None
         self.starts = 0
         self.stdout_lines = []
         self.stderr_path = None
@@ -161,6 +163,8 @@ class Petrel:
         self.submission_port = free_port()
         self.submissions_port = free_port()
         self.admin_port = free_port()
+        self.autoconfig_port = free_port()
+        self.autoconfig_http_port = free_port()
         lines = [
             "# written by tests/integration/petreltest.py",
             "hostname = %s" % HOSTNAME,
@@ -185,6 +189,9 @@ class Petrel:
             "dns_timeout = 5",
             "outbound_port = %d" % DEAD_PORT,
             "listen_admin = 127.0.0.1:%d" % self.admin_port,
+            # the public autoconfig listeners (test_autoconfig.py)
+            "listen_autoconfig = 127.0.0.1:%d" % self.autoconfig_port,
+            "listen_autoconfig_http = 127.0.0.1:%d" % self.autoconfig_http_port,
             # Stored messages are compared byte for byte with what was
             # sent (split_trace): no Authentication-Results unless a test
             # turns the checks on (test_msgauth.py does, with its own DNS),

@@ -27,8 +27,10 @@ static struct doctor_site site(void)
 	snprintf(s.hostname, sizeof s.hostname, "mail.host.test");
 	snprintf(s.ipv4, sizeof s.ipv4, "192.0.2.10");
 	s.ttl = 3600;
-	s.port_imaps = 993;
-	s.port_submissions = 465;
+	s.svc.s[CFG_SVC_IMAPS].srv = "_imaps._tcp";
+	s.svc.s[CFG_SVC_IMAPS].port = 993;
+	s.svc.s[CFG_SVC_SUBMISSIONS].srv = "_submissions._tcp";
+	s.svc.s[CFG_SVC_SUBMISSIONS].port = 465;
 	return s;
 }
 
