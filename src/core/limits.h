@@ -545,4 +545,20 @@
 #define FILTER_PART_MAX_READ (256u * 1024)
 #define FILTER_MAX_PARTS 64
 
+/* ----- filter: list files, settings and quarantine management
+ * (src/filter/listdir.h, store_quar.c, decision 0040) ----- */
+/* Levels (the global one, domains, users) whose lists the cache keeps;
+ * past it the least recently used level is dropped (and read again when
+ * next needed). Each costs its two paths (8 KiB) and its lists. */
+#define FILTER_LISTDIR_SLOTS_MAX 1024
+/* Entries one add or remove takes (CLI arguments, one API request). */
+#define FILTER_LISTDIR_EDIT_MAX 1000
+/* Seconds between petreld's runs of the quarantine expiry; release
+ * requests from petrelctl are taken every second. */
+#define QUARANTINE_EXPIRE_SECS 3600
+/* Seconds petrelctl waits for petreld to release a message. */
+#define QUARANTINE_RELEASE_WAIT_SECS 10
+/* Lines of the text part a quarantine preview shows. */
+#define QUARANTINE_PREVIEW_LINES 20
+
 #endif
