@@ -30,6 +30,7 @@
 #include "pop3/pop3.h"
 #include "queue/queue.h"
 #include "msgauth/msgauth_svc.h"
+#include "filter/quarkeep.h"
 #include "smtp/smtp.h"
 #include "store/store.h"
 
@@ -406,6 +407,9 @@ int main(int argc, char **argv)
 
 	if (queue_runner_start(runner, st, &err) != 0)
 		goto fatal;
+	struct filter_quarkeep *quarkeep = filter_quarkeep_start(st, &err);
+	if (quarkeep == NULL)
+		goto fatal;
 	struct smtp_server *srv = smtp_server_new(cfg, st, tls);
 	if (msgauth != NULL)
 		msgauth_svc_set_store(msgauth, st);
@@ -516,6 +520,7 @@ int main(int argc, char **argv)
 	auth_free(&auth);
 	net_limits_release(&limits);
 	queue_runner_stop(&runner);
+	filter_quarkeep_stop(&quarkeep);
 	store_close(&st);
 	net_tls_ref_destroy(&tls_ref);
 	if (admin_has_own)

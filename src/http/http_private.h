@@ -267,5 +267,7 @@ extern const struct http_route_table http_session_routes;
 extern const struct http_route_table http_audit_routes;	/* http_audit.c */
 extern const struct http_route_table http_import_routes;
 extern const struct http_route_table http_dns_routes;	/* http_dns.c */
+extern const struct http_route_table http_filter_routes;	/* http_filter.c */
+extern const struct http_route_table http_quarantine_routes;	/* http_quar.c */
 
 #endif
