@@ -112,7 +112,11 @@ static int lists(struct ctl *c, int argc, char **argv,
 		else
 			return ctl_usage_error(usage);
 	}
-	const char *data_dir = c->cfg.data_dir;
+	char data_dir[1024];
+	if (store_dir_name(c->st, data_dir, sizeof data_dir) != 0) {
+		err_set(&c->err, ERR_CONFIG, 0, "", "data_dir is too long");
+		return ctl_fail(c);
+	}
 	if (!strcmp(verb, "list")) {
 		if (n != 0)
 			return ctl_usage_error(usage);

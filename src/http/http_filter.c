@@ -9,7 +9,6 @@
 #include <string.h>
 
 #include "admin/admin_filter.h"
-#include "core/config.h"
 #include "filter/listdir.h"
 #include "http/http_private.h"
 
@@ -100,7 +99,7 @@ static int settings_update(struct http_ctx *c)
 struct level_req {
 	enum filter_list_action act;
 	const char *domain, *user;
-	const char *data_dir;
+	char data_dir[1024];
 };
 
 /* The list {list}, the level its query names, and whether the caller
@@ -127,10 +126,10 @@ static int level_begin(struct http_ctx *c, struct level_req *r,
 	}
 	if (http_params_done(c) != 0)
 		return -1;
-	if (c->api->opt.cfg == NULL)
+	/* the store's directory as this process sees it (chroot) */
+	if (store_dir_name(c->api->st, r->data_dir, sizeof r->data_dir) != 0)
 		return http_error(c, 503, "unavailable", NULL,
-				  "the list files are not configured");
-	r->data_dir = c->api->opt.cfg->data_dir;
+				  "the data directory's name is too long");
 	if (r->domain != NULL && r->user != NULL)
 		return http_error(c, 400, "invalid_parameter", "user",
 				  "give ?domain= or ?user=, not both");

@@ -49,6 +49,10 @@ int store_open_admin(const char *dir, struct store **store_out,
 		     struct err *err) __attribute__((warn_unused_result));
 /* Finish pending deliveries, stop the committer, close; *sp = NULL. */
 void store_close(struct store **sp);
+/* The directory the store was opened in, as this process sees it ("/"
+ * inside petreld's chroot): where other files of the data directory
+ * are (the filter's list files). 0, or -1 if outsz is too small. */
+int store_dir_name(const struct store *st, char *out, size_t outsz);
 
 /* ---- directory: domains and mailboxes ---------------------------------- */
 
