@@ -509,6 +509,18 @@ static int exec_id(struct store_conn *c, const char *sql, int64_t id,
 	return rc < 0 ? -1 : sqlite3_changes(c->db);
 }
 
+/* Run the committer's statement id with v[0..n) bound as ?1..?n. */
+static int run_ints(struct store_conn *c, enum store_stmt id,
+		    const int64_t *v, int n, const char *what, struct err *err)
+{
+	sqlite3_stmt *s = store_stmt(c, id, err);
+	if (s == NULL)
+		return -1;
+	for (int i = 0; i < n; i++)
+		sqlite3_bind_int64(s, i + 1, v[i]);
+	return store_step_done(c, s, what, err);
+}
+
 /* The entry's blob reference becomes the new message's: refcount stays. */
 static int release_run(struct store *st, struct store_job *j, struct err *err)
 {
@@ -539,35 +551,17 @@ static int release_run(struct store *st, struct store_job *j, struct err *err)
 	if (uidnext > (int64_t)QUAR_UID_MAX)
 		return err_set(err, ERR_LIMIT, 0, "",
 			       "INBOX of %s has no UIDs left", x->address);
-	s = store_stmt(c, STMT_MESSAGE_COPY, err);
-	if (s == NULL)
-		return -1;
-	sqlite3_bind_int64(s, 1, folder);
-	sqlite3_bind_int64(s, 2, uidnext);
-	sqlite3_bind_int64(s, 3, blob_id);
-	sqlite3_bind_int64(s, 4, size);
-	sqlite3_bind_int64(s, 5, date);
-	sqlite3_bind_int64(s, 6, 0);
-	sqlite3_bind_int64(s, 7, 0);
-	sqlite3_bind_int64(s, 8, modseq);
-	if (store_step_done(c, s, "release into INBOX", err) < 0)
-		return -1;
-	s = store_stmt(c, STMT_FOLDER_ADVANCE, err);
-	if (s == NULL)
-		return -1;
-	sqlite3_bind_int64(s, 1, folder);
-	sqlite3_bind_int64(s, 2, mailbox_id);
-	sqlite3_bind_int64(s, 3, uidvalidity);
-	sqlite3_bind_int64(s, 4, uidnext);
-	sqlite3_bind_int64(s, 5, modseq);
-	if (store_step_done(c, s, "advance INBOX", err) < 0)
-		return -1;
-	s = store_stmt(c, STMT_MAILBOX_USED, err);
-	if (s == NULL)
-		return -1;
-	sqlite3_bind_int64(s, 1, mailbox_id);
-	sqlite3_bind_int64(s, 2, size);
-	if (store_step_done(c, s, "update used bytes", err) < 0 ||
+	/* folder, UID, blob, size, date, flags, keywords, modseq */
+	const int64_t msg[] = { folder, uidnext, blob_id, size, date, 0, 0,
+				modseq };
+	const int64_t adv[] = { folder, mailbox_id, uidvalidity, uidnext,
+				modseq };
+	const int64_t used[] = { mailbox_id, size };
+	if (run_ints(c, STMT_MESSAGE_COPY, msg, 8, "release into INBOX",
+		     err) < 0 ||
+	    run_ints(c, STMT_FOLDER_ADVANCE, adv, 5, "advance INBOX", err) < 0 ||
+	    run_ints(c, STMT_MAILBOX_USED, used, 2, "update used bytes",
+		     err) < 0 ||
 	    exec_id(c, "DELETE FROM quarantine WHERE id = ?1", x->id,
 		    "remove quarantine entry", err) < 0)
 		return -1;

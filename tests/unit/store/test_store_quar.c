@@ -68,14 +68,7 @@ static int teardown(void **state)
 
 static void sql_exec(const struct fx *f, const char *sql)
 {
-	char path[160];
-	snprintf(path, sizeof path, "%s/petrel.db", f->dir);
-	sqlite3 *db = NULL;
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	char *msg = NULL;
-	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
-		fail_msg("%s: %s", sql, msg ? msg : "?");
-	sqlite3_close(db);
+	store_test_sql(f->dir, sql);
 }
 
 static const char msg[] = "From: spammer@bad.test\r\nTo: alice@example.com\r\n"
