@@ -466,3 +466,31 @@ def test_every_doc_example_runs(srv, token):
         assert "/api/v1/" + r in paths, r
     # what the examples did: the release reached INBOX
     assert imap_inbox(srv, user) == [message("d0")]
+
+
+# ---------------------------------------------------------------- petreld
+
+def test_petreld_expires_at_start(srv, token):
+    """petreld's keeper drops expired entries when it starts (then
+    hourly); a release request left while petreld was down is carried
+    out when it comes back."""
+    dom = fresh_domain(srv)
+    user = srv.add_mailbox("lee@" + dom)
+    old = hold(srv, token, user, message("old"))["id"]
+    asked = hold(srv, token, user, message("asked"))["id"]
+    srv.stop()
+    db = sqlite3.connect(os.path.join(srv.data_dir, "petrel.db"), timeout=30)
+    db.execute("UPDATE quarantine SET expires = 1000 WHERE id = ?", (old,))
+    db.commit()
+    db.close()
+    p = srv.ctl("quarantine", "release", asked, check=False,
+                timeout=petreltest.CTL_TIMEOUT)
+    assert p.returncode == 1 and b"did not release" in p.stderr
+    srv.start()
+    for _ in range(100):
+        if ctl_json(srv, "quarantine", "list", "--mailbox", user) == []:
+            break
+        time.sleep(0.1)
+    assert ctl_json(srv, "quarantine", "list", "--mailbox", user) == []
+    assert imap_inbox(srv, user) == [message("asked")]
+    assert srv.store_check()[0] == 0

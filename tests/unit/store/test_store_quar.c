@@ -153,6 +153,13 @@ static void test_settings(void **state)
 	assert_int_equal(store_audit_query(f->st, &af, count_fn, &n, &more,
 					   &err), 0);
 	assert_int_equal(n, 1);
+	/* a domain removed and added again starts from the defaults */
+	assert_int_equal(store_domain_remove(f->st, "example.com", true, NULL,
+					     &err), 0);
+	assert_int_equal(store_domain_add(f->st, "example.com", &err), 0);
+	assert_int_equal(store_filter_settings_get(f->st, "example.com", &g,
+						   &err), 1);
+	assert_int_equal(g.level, STORE_FILTER_STANDARD);
 }
 
 struct collect {
