@@ -111,5 +111,15 @@ int ctl_dmarc_report(struct ctl *c, int argc, char **argv);
 
 /* ctl_settings.c: domain settings (the server addresses for clients) */
 int ctl_domain_settings(struct ctl *c, int argc, char **argv);
+/* ctl_filter.c: filter settings | allow | block (decision 0040) */
+int ctl_filter_settings(struct ctl *c, int argc, char **argv);
+int ctl_filter_allow(struct ctl *c, int argc, char **argv);
+int ctl_filter_block(struct ctl *c, int argc, char **argv);
+/* ctl_quar.c: quarantine list|show|release|delete|expire */
+int ctl_quarantine_list(struct ctl *c, int argc, char **argv);
+int ctl_quarantine_show(struct ctl *c, int argc, char **argv);
+int ctl_quarantine_release(struct ctl *c, int argc, char **argv);
+int ctl_quarantine_delete(struct ctl *c, int argc, char **argv);
+int ctl_quarantine_expire(struct ctl *c, int argc, char **argv);
 
 #endif

@@ -911,6 +911,30 @@ static const struct ctl_command {
 	{ "dns", "check", "DOMAIN",
 	  "compare live DNS with what it should be, with the exact fixes",
 	  ctl_dns_check, true },
+	{ "filter", "settings", "DOMAIN [--level standard|enterprise|strict] "
+	  "[--quarantine-days N] [--user-release yes|no] "
+	  "[--external-tag off|subject|banner]",
+	  "show or change a domain's spam filter settings",
+	  ctl_filter_settings, true },
+	{ "filter", "allow", "add|remove|list [--domain D | --user A] [ENTRY...]",
+	  "senders, domains and IPs that skip the spam score (when authenticated)",
+	  ctl_filter_allow, true },
+	{ "filter", "block", "add|remove|list [--domain D | --user A] [ENTRY...]",
+	  "senders, domains and IPs whose mail is refused",
+	  ctl_filter_block, true },
+	{ "quarantine", "list", "[--domain D] [--mailbox A]",
+	  "messages the spam filter held, newest first", ctl_quarantine_list, true },
+	{ "quarantine", "show", "ID",
+	  "a held message: headers, score, symbols and the start of its text",
+	  ctl_quarantine_show, true },
+	{ "quarantine", "release", "ID",
+	  "deliver a held message to its recipient's INBOX (petreld does it)",
+	  ctl_quarantine_release, true },
+	{ "quarantine", "delete", "ID", "drop a held message",
+	  ctl_quarantine_delete, true },
+	{ "quarantine", "expire", "",
+	  "drop held messages past their domain's quarantine days now",
+	  ctl_quarantine_expire, true },
 };
 
 #define N_COMMANDS (sizeof commands / sizeof *commands)

@@ -558,6 +558,21 @@
 #define AUTOCONF_DOC_MAX (256u * 1024)
 /* Octets of a local part (RFC 5321 4.5.3.1.1). */
 #define AUTOCONF_LOCAL_MAX 64
+/* ----- filter: list files, settings and quarantine management
+ * (src/filter/listdir.h, store_quar.c, decision 0040) ----- */
+/* Levels (the global one, domains, users) whose lists the cache keeps;
+ * past it the least recently used level is dropped (and read again when
+ * next needed). Each costs its two paths (8 KiB) and its lists. */
+#define FILTER_LISTDIR_SLOTS_MAX 1024
+/* Entries one add or remove takes (CLI arguments, one API request). */
+#define FILTER_LISTDIR_EDIT_MAX 1000
+/* Seconds between petreld's runs of the quarantine expiry; release
+ * requests from petrelctl are taken every second. */
+#define QUARANTINE_EXPIRE_SECS 3600
+/* Seconds petrelctl waits for petreld to release a message. */
+#define QUARANTINE_RELEASE_WAIT_SECS 10
+/* Lines of the text part a quarantine preview shows. */
+#define QUARANTINE_PREVIEW_LINES 20
 
 #endif
 

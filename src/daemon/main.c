@@ -31,6 +31,7 @@
 #include "queue/queue.h"
 #include "filter/filter.h"
 #include "msgauth/msgauth_svc.h"
+#include "filter/quarkeep.h"
 #include "smtp/smtp.h"
 #include "store/store.h"
 
@@ -448,6 +449,9 @@ int main(int argc, char **argv)
 
 	if (queue_runner_start(runner, st, &err) != 0)
 		goto fatal;
+	struct filter_quarkeep *quarkeep = filter_quarkeep_start(st, &err);
+	if (quarkeep == NULL)
+		goto fatal;
 	struct smtp_server *srv = smtp_server_new(cfg, st, tls);
 	if (msgauth != NULL)
 		msgauth_svc_set_store(msgauth, st);
@@ -581,6 +585,7 @@ int main(int argc, char **argv)
 	auth_free(&auth);
 	net_limits_release(&limits);
 	queue_runner_stop(&runner);
+	filter_quarkeep_stop(&quarkeep);
 	store_close(&st);
 	net_tls_ref_destroy(&tls_ref);
 	if (admin_has_own)

@@ -36,9 +36,7 @@ static void show(struct span s, char *out, size_t outsz)
 	out[n] = '\0';
 }
 
-/* The entry of a line: text before a '#' that starts the line or follows
- * a blank ('#' is legal inside a local part), trimmed. */
-static struct span line_entry(struct span line)
+struct span lists_line_entry(struct span line)
 {
 	for (size_t i = 0; i < line.len; i++)
 		if (line.p[i] == '#' &&
@@ -68,48 +66,77 @@ static void report(filter_list_bad_fn *bad, void *ctx, const char *file,
 	bad(ctx, file ? file : "-", line, why);
 }
 
+void lists_lines(struct span text, lists_line_fn *fn, void *arg)
+{
+	size_t pos = 0;
+	unsigned line = 0;
+	while (pos < text.len) {
+		const unsigned char *p = text.p + pos;
+		const unsigned char *nl = memchr(p, '\n', text.len - pos);
+		size_t len = nl ? (size_t)(nl - p) : text.len - pos;
+		struct span raw = span_make(p, len + (nl != NULL));
+		pos += raw.len;
+		if (line < UINT32_MAX)
+			line++;
+		if (len > 0 && p[len - 1] == '\r')
+			len--;
+		struct span e = len > FILTER_LIST_LINE_MAX
+					? span_make(NULL, 0)
+					: lists_line_entry(span_make(p, len));
+		if (fn(arg, line, raw, e, len > FILTER_LIST_LINE_MAX) != 0)
+			return;
+	}
+}
+
+struct parse_ctx {
+	struct filter_list *l;
+	enum filter_list_action act;
+	const char *file;
+	filter_list_bad_fn *bad;
+	void *ctx;
+	size_t nbad;
+	bool full;
+};
+
+static int parse_line(void *arg, unsigned line, struct span raw,
+		      struct span e, bool too_long)
+{
+	struct parse_ctx *c = arg;
+	(void)raw;
+	if (too_long) {
+		c->nbad++;
+		report(c->bad, c->ctx, c->file, line,
+		       "line longer than %d octets", FILTER_LIST_LINE_MAX);
+		return 0;
+	}
+	if (e.len == 0)
+		return 0;
+	struct err err = { 0 };
+	if (lists_add(c->l, c->act, e, line, true, &err) == 0)
+		return 0;
+	c->nbad++;
+	if (err.kind == ERR_LIMIT) {
+		if (!c->full)
+			report(c->bad, c->ctx, c->file, line, "%s; this and "
+			       "later entries dropped", err.msg);
+		c->full = true;
+		return 0;
+	}
+	char shown[3 * LISTS_SHOW_MAX];
+	show(e, shown, sizeof shown);
+	report(c->bad, c->ctx, c->file, line, "\"%s\": %s", shown, err.msg);
+	return 0;
+}
+
 size_t filter_list_parse(struct filter_list *l, enum filter_list_action act,
 			 struct span text, const char *file,
 			 filter_list_bad_fn *bad, void *ctx)
 {
 	lists_set_file(l, act, file);
-	size_t nbad = 0, pos = 0;
-	unsigned line = 0;
-	bool full = false;
-	while (pos < text.len) {
-		const unsigned char *p = text.p + pos;
-		const unsigned char *nl = memchr(p, '\n', text.len - pos);
-		size_t len = nl ? (size_t)(nl - p) : text.len - pos;
-		pos += len + (nl != NULL);
-		if (line < UINT32_MAX)
-			line++;
-		if (len > 0 && p[len - 1] == '\r')
-			len--;
-		if (len > FILTER_LIST_LINE_MAX) {
-			nbad++;
-			report(bad, ctx, file, line, "line longer than %d octets",
-			       FILTER_LIST_LINE_MAX);
-			continue;
-		}
-		struct span e = line_entry(span_make(p, len));
-		if (e.len == 0)
-			continue;
-		struct err err = { 0 };
-		if (lists_add(l, act, e, line, true, &err) == 0)
-			continue;
-		nbad++;
-		if (err.kind == ERR_LIMIT) {
-			if (!full)
-				report(bad, ctx, file, line, "%s; this and later "
-				       "entries dropped", err.msg);
-			full = true;
-			continue;
-		}
-		char shown[3 * LISTS_SHOW_MAX];
-		show(e, shown, sizeof shown);
-		report(bad, ctx, file, line, "\"%s\": %s", shown, err.msg);
-	}
-	return nbad;
+	struct parse_ctx c = { .l = l, .act = act, .file = file, .bad = bad,
+			       .ctx = ctx };
+	lists_lines(text, parse_line, &c);
+	return c.nbad;
 }
 
 static bool stamp_eq(const struct filter_file_stamp *a,
@@ -149,10 +176,8 @@ static void stamp_path(const char *path, struct filter_file_stamp *s)
 		s->size = -1;
 }
 
-/* The whole file into *text (caller frees; NULL and 0 when missing) and
- * its stamp from the open descriptor. */
-static int read_list_file(const char *path, char **text, size_t *len,
-			  struct filter_file_stamp *s, struct err *err)
+int lists_read_file(const char *path, char **text, size_t *len,
+		    struct filter_file_stamp *s, struct err *err)
 {
 	*text = NULL;
 	*len = 0;
@@ -225,7 +250,7 @@ int filter_list_files_load(struct filter_list_files *f,
 			continue;
 		char *text;
 		size_t len;
-		if (read_list_file(path[i], &text, &len, &st[i], err) < 0) {
+		if (lists_read_file(path[i], &text, &len, &st[i], err) < 0) {
 			filter_list_free(&l);
 			return -1;
 		}

@@ -36,4 +36,21 @@ int lists_add(struct filter_list *l, enum filter_list_action act,
 void lists_set_file(struct filter_list *l, enum filter_list_action act,
 		    const char *file);
 
+/* lists_file.c, shared with listdir.c (which edits the files): the
+ * entry of a line, the text before a '#' that starts the line or follows
+ * a blank ('#' is legal inside a local part), trimmed; and the whole
+ * file into *text (caller frees; NULL and 0 when missing, a success)
+ * with its stamp from the open descriptor, refused past
+ * FILTER_LIST_FILE_MAX (ERR_LIMIT) or when not a regular file. */
+struct span lists_line_entry(struct span line);
+/* Call fn for each line of text (LF or CRLF) with its number, its raw
+ * bytes with the line end, its entry (empty for blank and comment lines
+ * and for lines over FILTER_LIST_LINE_MAX, which come with too_long);
+ * fn != 0 stops. */
+typedef int lists_line_fn(void *arg, unsigned line, struct span raw,
+			  struct span entry, bool too_long);
+void lists_lines(struct span text, lists_line_fn *fn, void *arg);
+int lists_read_file(const char *path, char **text, size_t *len,
+		    struct filter_file_stamp *s, struct err *err);
+
 #endif

@@ -111,6 +111,8 @@ void http_api_handle(struct http_api *api, const struct http_request *req,
 		http_audit_routes,
 		http_import_routes,
 		http_dns_routes,
+		http_filter_routes,
+		http_quarantine_routes,
 	};
 	/* the public listeners get nothing of the admin API, not even
 	 * its 405s: a separate table, not a filter on the shared one */

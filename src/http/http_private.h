@@ -270,5 +270,7 @@ extern const struct http_route_table http_dns_routes;	/* http_dns.c */
 /* public: the autoconfig documents and the settings page
  * (http_autoconf.c); served only when opt.public_only */
 extern const struct http_route_table http_autoconf_routes;
+extern const struct http_route_table http_filter_routes;	/* http_filter.c */
+extern const struct http_route_table http_quarantine_routes;	/* http_quar.c */
 
 #endif

@@ -242,3 +242,17 @@ void store_get_stats(struct store *st, struct store_stats *out)
 	*out = st->stats;
 	pthread_mutex_unlock(&st->q_mu);
 }
+
+int store_dir_name(const struct store *st, char *out, size_t outsz)
+{
+	size_t n = strlen(st->db_path) - strlen(STORE_DB_NAME) - 1;
+	if (n >= outsz)
+		return -1;
+	memcpy(out, st->db_path, n);
+	out[n] = '\0';
+	if (n == 0 && outsz > 1) {	/* opened as "/" (inside a chroot) */
+		out[0] = '/';
+		out[1] = '\0';
+	}
+	return 0;
+}

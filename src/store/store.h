@@ -49,6 +49,10 @@ int store_open_admin(const char *dir, struct store **store_out,
 		     struct err *err) __attribute__((warn_unused_result));
 /* Finish pending deliveries, stop the committer, close; *sp = NULL. */
 void store_close(struct store **sp);
+/* The directory the store was opened in, as this process sees it ("/"
+ * inside petreld's chroot): where other files of the data directory
+ * are (the filter's list files). 0, or -1 if outsz is too small. */
+int store_dir_name(const struct store *st, char *out, size_t outsz);
 
 /* ---- directory: domains and mailboxes ---------------------------------- */
 
@@ -217,6 +221,8 @@ struct store_delivery {
 	struct store_append_req *append_;	/* APPEND: its folder, flags, ... */
 	unsigned char *qext_;			/* queue: the encoded envelope */
 	size_t qext_len_;
+	bool quarantine_;	/* qext_ is a quarantine entry (store_quar.c) */
+	uint64_t seq_;		/* its log record's sequence number */
 };
 
 /* The envelope of a delivery's remote recipients. Strings are copied
@@ -1190,5 +1196,161 @@ int store_dmarc_request_answer(struct store *st, int64_t id,
  * An answered request is deleted when read. */
 int store_dmarc_request_result(struct store *st, int64_t id,
 			       char **result_out, struct err *err);
+
+/* ---- filter settings per domain (store_fsettings.c, decision 0040) ----
+ * What the spam filter does for a domain's mail. A domain without a row
+ * has the defaults (store_filter_settings_default); a domain alias has
+ * its target's. */
+
+enum store_filter_level {
+	STORE_FILTER_STANDARD = 0,
+	STORE_FILTER_ENTERPRISE,
+	STORE_FILTER_STRICT,
+};
+enum store_external_tag {
+	STORE_EXTERNAL_TAG_OFF = 0,
+	STORE_EXTERNAL_TAG_SUBJECT,	/* "[External] " before the subject */
+	STORE_EXTERNAL_TAG_BANNER,	/* a banner at the top of the body */
+};
+#define STORE_QUARANTINE_DAYS_DEFAULT 30
+#define STORE_QUARANTINE_DAYS_MAX 3650
+
+struct store_filter_settings {
+	enum store_filter_level level;
+	uint32_t quarantine_days;	/* 1..STORE_QUARANTINE_DAYS_MAX */
+	bool user_release;		/* recipients may release and delete
+					 * their own quarantined mail */
+	enum store_external_tag external_tag;
+};
+
+void store_filter_settings_default(struct store_filter_settings *out);
+/* 1 with *out (the defaults when never set), 0 the domain is not hosted,
+ * -1 store error. domain in either form. */
+int store_filter_settings_get(struct store *st, const char *domain,
+			      struct store_filter_settings *out,
+			      struct err *err);
+/* Replace the settings (ERR_NOTFOUND not hosted, ERR_PEER a domain
+ * alias or a value out of range). Audited "filter.settings". */
+int store_filter_settings_set(struct store *st, const char *domain,
+			      const struct store_filter_settings *s,
+			      struct err *err);
+/* Names as the CLI and the API spell them, and back (-1: unknown). */
+const char *store_filter_level_name(enum store_filter_level l);
+int store_filter_level_parse(const char *s);
+const char *store_external_tag_name(enum store_external_tag t);
+int store_external_tag_parse(const char *s);
+
+/* ---- quarantine (store_quar.c, decision 0040) --------------------------
+ * A message the filter held for one recipient, kept out of the mailbox
+ * until an administrator (or the recipient, where the domain allows it)
+ * releases or deletes it, or it expires. The message is a log record of
+ * its own (kind "quarantine") carrying the entry's fields, written and
+ * synced by the group commit like a delivery, so an entry is durable
+ * before the add completes and replay restores it. Its id is the
+ * record's sequence number. Release moves the message into the
+ * recipient's INBOX and removes the entry in ONE committer transaction
+ * (synced): after a crash the message is in exactly one of the two
+ * places. Quarantined bytes do not count against the mailbox's quota. */
+
+#define STORE_QUAR_SUBJECT_MAX 998	/* octets kept (RFC 5322 line) */
+#define STORE_QUAR_SYMBOLS_MAX 4096
+#define STORE_QUAR_REASON_MAX 320
+
+struct store_quarantine_entry {
+	int64_t id;
+	int64_t mailbox_id;
+	char address[STORE_ADDR_MAX + 1];	/* the recipient */
+	char domain[SMTP_DOMAIN_MAX + 1];	/* its domain (A-label) */
+	char sender[STORE_ADDR_MAX + 1];	/* envelope, "" for <> */
+	char subject[STORE_QUAR_SUBJECT_MAX + 1];
+	double score;
+	char symbols[STORE_QUAR_SYMBOLS_MAX + 1];
+	char reason[STORE_QUAR_REASON_MAX + 1];
+	int64_t received, expires;		/* Unix seconds */
+	uint64_t size;
+	bool release_requested;			/* petrelctl asked petreld */
+};
+
+struct store_quarantine_req {
+	/* filled by the caller; strings are copied by the submit, data must
+	 * stay valid until done() (or the return of _add). Strings longer
+	 * than their maximum are cut; control characters become '?'. */
+	const unsigned char *data;
+	size_t len;
+	int64_t mailbox_id;		/* the recipient's mailbox */
+	const char *sender;		/* NULL or "" for the null sender */
+	const char *subject;		/* decoded, UTF-8; may be NULL */
+	double score;
+	const char *symbols;		/* e.g. "BAYES_SPAM(5.1) URL_IP(2)" */
+	const char *reason;		/* why it was held */
+	int64_t received;		/* Unix seconds */
+	/* _submit: called once on the committer thread (rc 0 durable, -1
+	 * with err); must not block */
+	void (*done)(struct store_quarantine_req *q);
+	void *arg;
+
+	/* filled by the store */
+	int rc;
+	struct err err;
+	int64_t id;
+	int64_t expires;	/* received + the domain's quarantine days */
+
+	/* private to the store */
+	struct store_delivery d_;
+};
+
+/* Queue q for the next group commit (one SQLite read first: the
+ * mailbox's address and its domain's quarantine days). 0 (done() will
+ * be called exactly once) or -1 (no such mailbox: ERR_NOTFOUND; closing;
+ * done() not called). */
+int store_quarantine_submit(struct store *st, struct store_quarantine_req *q,
+			    struct err *err) __attribute__((warn_unused_result));
+/* Submit and wait: 0 durable (q->id set), -1 with err. */
+int store_quarantine_add(struct store *st, struct store_quarantine_req *q,
+			 struct err *err) __attribute__((warn_unused_result));
+
+/* The entries matching the filter, newest first (received, then id),
+ * at most limit (1..STORE_QUAR_PAGE_MAX), after the cursor (the last
+ * entry of the previous page: before_received/before_id, 0/0 for the
+ * first page). *more_out (may be NULL): whether more follow. */
+#define STORE_QUAR_PAGE_MAX 1000
+struct store_quarantine_filter {
+	const char *domain;		/* NULL or "": any */
+	const char *mailbox;		/* an address; NULL or "": any */
+	size_t limit;
+	int64_t before_received, before_id;
+};
+int store_quarantine_list(struct store *st,
+			  const struct store_quarantine_filter *f,
+			  int (*fn)(const struct store_quarantine_entry *e,
+				    void *arg),
+			  void *arg, bool *more_out, struct err *err);
+/* One entry: 1 (*out; data_out, when not NULL, the message bytes,
+ * malloc'd, *len_out), 0 no such entry, -1 error. */
+int store_quarantine_get(struct store *st, int64_t id,
+			 struct store_quarantine_entry *out,
+			 unsigned char **data_out, size_t *len_out,
+			 struct err *err);
+/* Deliver entry id into its recipient's INBOX and remove the entry, in
+ * one durable committer transaction (not from store_open_admin: use
+ * _release_request). *uid_out (may be NULL): its UID in INBOX. 1 done,
+ * 0 no such entry, -1 (ERR_NOTFOUND: the mailbox is gone). Audited
+ * "quarantine.release". */
+int store_quarantine_release(struct store *st, int64_t id, uint32_t *uid_out,
+			     struct err *err);
+/* For petrelctl: mark entry id for petreld to release
+ * (store_quarantine_release_pending). 1, 0 no such entry, -1. */
+int store_quarantine_release_request(struct store *st, int64_t id,
+				     struct err *err);
+/* petreld: release every entry marked so; the number released, or -1.
+ * An entry that cannot be released (mailbox gone) is unmarked, logged. */
+int store_quarantine_release_pending(struct store *st, struct err *err);
+/* Remove entry id and its message. 1, 0 no such entry, -1. Audited
+ * "quarantine.delete". Works from store_open_admin. */
+int store_quarantine_delete(struct store *st, int64_t id, struct err *err);
+/* Remove every entry whose expiry is at or before now; *n_out (may be
+ * NULL) how many. 0 or -1. Audited "quarantine.expire" when any. */
+int store_quarantine_expire(struct store *st, int64_t now, uint64_t *n_out,
+			    struct err *err);
 
 #endif

@@ -202,6 +202,12 @@ int store_rec_decode(const unsigned char hdr[STORE_REC_HDR_SIZE],
 		    r.ext_len > STORE_REC_QEXT_MAX)
 			return -1;
 		break;
+	case STORE_REC_QUARANTINE:
+		if (r.n_rcpt != 0 || r.data_len > STORE_REC_DATA_MAX ||
+		    r.ext_len < STORE_REC_EXT_HDR ||
+		    r.ext_len > STORE_REC_QUAR_EXT_MAX)
+			return -1;
+		break;
 	case STORE_REC_ABORT:
 		if (r.n_rcpt != 0 || r.data_len != 0 || r.internal_date != 0 ||
 		    r.ext_len != 0)

@@ -125,12 +125,15 @@ static int hook(struct store *st, enum store_hook where)
 int store_deliver_submit(struct store *st, struct store_delivery *d,
 			 struct err *err)
 {
-	assert(d->queue != NULL || (d->n_mailboxes > 0 && d->mailbox_ids != NULL));
+	assert(d->queue != NULL || d->quarantine_ ||
+	       (d->n_mailboxes > 0 && d->mailbox_ids != NULL));
 	assert(d->data != NULL || d->len == 0);
 	d->rc = -1;
 	err_clear(&d->err);
 	d->next_ = NULL;
-	d->qext_ = NULL;
+	d->seq_ = 0;
+	if (!d->quarantine_)	/* a quarantine's entry is encoded already */
+		d->qext_ = NULL;
 	if (d->queue != NULL && store_queue_ext_encode(d, err) < 0)
 		return -1;
 	pthread_mutex_lock(&st->q_mu);
@@ -490,6 +493,7 @@ static int group_assign(struct store *st, struct store_group *g,
 		}
 		g->rec[i] = (struct store_rec){
 			.kind = d->append_ != NULL ? STORE_REC_APPEND
+				: d->quarantine_ ? STORE_REC_QUARANTINE
 				: d->qext_ != NULL ? STORE_REC_QUEUE
 						   : STORE_REC_MESSAGE,
 			.n_rcpt = (uint32_t)d->n_mailboxes,
@@ -785,6 +789,7 @@ static int group_index(struct store *st, struct store_group *g,
 		if (res < 0)
 			goto fail;
 		if (res == 1) {
+			d->seq_ = r->seq;
 			if (d->uids_out != NULL)
 				for (uint32_t k = 0; k < r->n_rcpt; k++)
 					d->uids_out[k] = rcpt[k].uid;
@@ -1086,7 +1091,7 @@ static void committer_group(struct store *st)
 	for (size_t i = 0; i < g->n; i++) {
 		struct store_delivery *d = g->d[i];
 		if (d->qext_ != NULL) {
-			queued |= d->rc == 0;
+			queued |= d->rc == 0 && !d->quarantine_;
 			free(d->qext_);
 			d->qext_ = NULL;
 		}

@@ -130,7 +130,8 @@ static const char *const store_sql[STMT_COUNT] = {
 	[STMT_CHECK_BLOBS] =
 		"SELECT b.id, b.segment, b.offset, b.length, b.refcount, "
 		"(SELECT count(*) FROM messages m WHERE m.blob_id = b.id) + "
-		"(SELECT count(*) FROM queue q WHERE q.blob_id = b.id) "
+		"(SELECT count(*) FROM queue q WHERE q.blob_id = b.id) + "
+		"(SELECT count(*) FROM quarantine q WHERE q.blob_id = b.id) "
 		"FROM blobs b ORDER BY b.segment, b.offset",
 
 	/* ---- mail mutations: committer jobs (decision 0004) ---- */
@@ -772,6 +773,40 @@ static const char *const store_migrations[] = {
 	"  created INTEGER NOT NULL,"
 	"  done INTEGER NOT NULL DEFAULT 0,"
 	"  result TEXT NOT NULL DEFAULT '');",
+	/* 14 (to be 15 after the merge with the other step 14): the
+	 * filter's settings per domain and the quarantine (decision 0040).
+	 * Both name the domain by text, as dkim_keys does, so removing a
+	 * domain finds nothing to refuse it; an entry outlives its mailbox
+	 * until it expires or is deleted. A quarantine row holds one
+	 * reference to its blob, as a queue entry does; its id is the
+	 * sequence number of the log record that made it. */
+	"CREATE TABLE filter_settings ("
+	"  domain TEXT PRIMARY KEY COLLATE NOCASE,"
+	"  level INTEGER NOT NULL DEFAULT 0,"
+	"  quarantine_days INTEGER NOT NULL DEFAULT 30,"
+	"  user_release INTEGER NOT NULL DEFAULT 0,"
+	"  external_tag INTEGER NOT NULL DEFAULT 0);"
+	"CREATE TABLE quarantine ("
+	"  id INTEGER PRIMARY KEY,"
+	"  blob_id INTEGER NOT NULL REFERENCES blobs(id),"
+	"  mailbox_id INTEGER NOT NULL,"
+	"  address TEXT NOT NULL COLLATE NOCASE,"
+	"  domain TEXT NOT NULL COLLATE NOCASE,"
+	"  sender TEXT NOT NULL,"
+	"  subject TEXT NOT NULL,"
+	"  score REAL NOT NULL,"
+	"  symbols TEXT NOT NULL,"
+	"  reason TEXT NOT NULL,"
+	"  received INTEGER NOT NULL,"
+	"  expires INTEGER NOT NULL,"
+	"  size INTEGER NOT NULL,"
+	"  release_requested INTEGER NOT NULL DEFAULT 0);"
+	"CREATE INDEX quarantine_newest ON quarantine(received, id);"
+	"CREATE INDEX quarantine_domain ON quarantine(domain, received, id);"
+	"CREATE INDEX quarantine_address ON quarantine(address, received, id);"
+	"CREATE INDEX quarantine_expires ON quarantine(expires);"
+	"CREATE INDEX quarantine_requested ON quarantine(release_requested) "
+	"  WHERE release_requested != 0;",
 };
 
 #define STORE_SCHEMA_VERSION \

@@ -122,9 +122,10 @@ static int apply_rows(struct store_conn *c, const struct store_rec *r,
 	sqlite3_bind_int64(s, 1, r->segment);
 	sqlite3_bind_int64(s, 2, (int64_t)r->offset);
 	sqlite3_bind_int64(s, 3, (int64_t)r->data_len);
-	/* the queue entry holds one reference of its own */
+	/* a queue or quarantine entry holds one reference of its own */
 	sqlite3_bind_int64(s, 4, (int64_t)r->n_rcpt +
-				 (r->kind == STORE_REC_QUEUE ? 1 : 0));
+				 (r->kind == STORE_REC_QUEUE ||
+				  r->kind == STORE_REC_QUARANTINE ? 1 : 0));
 	int n = step_changes(c, s, "insert blob", err);
 	if (n < 0)
 		return -1;
@@ -136,6 +137,8 @@ static int apply_rows(struct store_conn *c, const struct store_rec *r,
 		if (q <= 0)
 			return q;
 	}
+	if (r->kind == STORE_REC_QUARANTINE)
+		return store_quar_apply(c, r, blob_id, ext, why_out, err);
 
 	for (uint32_t i = 0; i < r->n_rcpt; i++) {
 		const struct store_rec_rcpt *p = &rcpt[i];

@@ -319,6 +319,7 @@ enum store_rec_kind {
 	STORE_REC_ABORT = 2,
 	STORE_REC_APPEND = 3,	/* a message into one folder, with flags */
 	STORE_REC_QUEUE = 4,	/* a delivery with queued remote recipients */
+	STORE_REC_QUARANTINE = 5,	/* a held message (store_quar.c) */
 };
 
 /* A queue record: n >= 0 local recipients as a message's, then ext bytes
@@ -327,12 +328,13 @@ enum store_rec_kind {
 #define STORE_REC_QEXT_MAX ((uint32_t)32 << 20)
 /* Kinds whose header counts ext bytes after the recipients. */
 #define STORE_REC_HAS_EXT(r) \
-	((r)->kind == STORE_REC_APPEND || (r)->kind == STORE_REC_QUEUE)
+	((r)->kind == STORE_REC_APPEND || (r)->kind == STORE_REC_QUEUE || \
+	 (r)->kind == STORE_REC_QUARANTINE)
 
 /* Kinds that carry a message (recipients and data). */
 #define STORE_REC_HAS_MESSAGE(r) \
 	((r)->kind == STORE_REC_MESSAGE || (r)->kind == STORE_REC_APPEND || \
-	 (r)->kind == STORE_REC_QUEUE)
+	 (r)->kind == STORE_REC_QUEUE || (r)->kind == STORE_REC_QUARANTINE)
 
 struct store_rec {
 	enum store_rec_kind kind;
@@ -799,6 +801,17 @@ int store_queue_ext_encode(struct store_delivery *d, struct err *err);
 int store_queue_apply(struct store_conn *c, const struct store_rec *r,
 		      int64_t blob_id, const unsigned char *ext,
 		      const char **why_out, struct err *err);
+
+/* ---- quarantine (store_quar.c) -------------------------------------------- */
+
+/* A quarantine record: no recipients, ext bytes with the entry's fields,
+ * at most this many (the strings' maxima and their lengths fit). */
+#define STORE_REC_QUAR_EXT_MAX 8192u
+/* Inside store_log_apply: the entry of record r (its blob is blob_id).
+ * 1 done, 0 the record is bad (*why_out), -1 SQLite. */
+int store_quar_apply(struct store_conn *c, const struct store_rec *r,
+		     int64_t blob_id, const unsigned char *ext,
+		     const char **why_out, struct err *err);
 
 /* Read the blob that statement id finds (columns id, segment, offset,
  * length; bound with k1 and, if it has a second parameter, k2): 1 with

@@ -203,6 +203,8 @@ static int drop_domain(struct store_conn *c, struct remove_job *x,
 		"-length(?2) - 1) = '@' || ?2",
 		"DELETE FROM domains WHERE alias_of = ?1",
 		"UPDATE api_tokens SET revoked = 1 WHERE domain = ?2",
+		/* a domain added again later starts from the defaults */
+		"DELETE FROM filter_settings WHERE domain = ?2",
 		"DELETE FROM domains WHERE id = ?1",
 	};
 	for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++)

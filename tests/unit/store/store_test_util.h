@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 /* The schema version a store opened by this code has. */
-#define STORE_TEST_SCHEMA 13
+#define STORE_TEST_SCHEMA 14
 
 /* For code running in a forked child, where cmocka cannot report. */
 #define CHILD_CHECK(cond)                                                    \
@@ -58,6 +58,23 @@ static inline void temp_store_close(struct store **stp, const char *root)
 	store_close(stp);
 	nftw(root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
+
+/* Run sql on the store's database in dir behind its back (to simulate
+ * what a crash loses); fails the test on an error. Include sqlite3.h
+ * first. */
+#ifdef SQLITE_OK
+static inline void store_test_sql(const char *dir, const char *sql)
+{
+	char path[256];
+	snprintf(path, sizeof path, "%s/petrel.db", dir);
+	sqlite3 *db = NULL;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	char *msg = NULL;
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+		fail_msg("%s: %s", sql, msg ? msg : "?");
+	sqlite3_close(db);
+}
+#endif
 
 /* The message at folder/uid reads back as exactly data. */
 static inline void assert_message(struct store *st, int64_t folder, uint32_t uid,

@@ -1301,7 +1301,8 @@ static void test_blob_past_log_end(void **state)
 	"ALTER TABLE domains DROP COLUMN pw_min_classes;"                    \
 	"ALTER TABLE domains DROP COLUMN pw_checks;"                         \
 	"DROP TABLE dkim_keys;"                                              \
-	"DROP TABLE dmarc_rows; DROP TABLE dmarc_requests;"
+	"DROP TABLE dmarc_rows; DROP TABLE dmarc_requests;"                  \
+	"DROP TABLE filter_settings; DROP TABLE quarantine;"
 
 /* A store of schema 1 holding messages has records this code cannot
  * replay: refused. Without messages it is migrated. */
