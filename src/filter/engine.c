@@ -10,7 +10,10 @@
 
 #include "core/xmalloc.h"
 #include "filter/engine_org.h"
+#include "filter/listdir.h"
 #include "filter/token.h"
+#include "mime/mime.h"
+#include "store/store.h"
 
 struct filter_engine {
 	const struct config *cfg;
@@ -18,7 +21,11 @@ struct filter_engine {
 	struct filter_weights *w;
 	struct filter_thresholds levels[FILTER_NLEVELS];
 	struct filter_org_holder org;
+	struct filter_listdir_cache *lists;	/* NULL without a store */
 };
+
+/* d= domains an allow may be authenticated by (DKIM_MAX_SIGS at most) */
+#define FILTER_ENGINE_DKIM_MAX 8
 
 static const char *const level_names[FILTER_NLEVELS] = {
 	"standard", "enterprise", "strict"
@@ -101,6 +108,11 @@ struct filter_engine *filter_engine_new(const struct config *cfg,
 		return NULL;
 	}
 	filter_org_holder_init(&e->org, st, &cfg->filter_brands);
+	if (st != NULL) {
+		char dir[4096];
+		if (store_dir_name(st, dir, sizeof(dir)) == 0)
+			e->lists = filter_listdir_cache_new(dir);
+	}
 	return e;
 }
 
@@ -110,6 +122,7 @@ void filter_engine_free(struct filter_engine **ep)
 
 	if (e == NULL)
 		return;
+	filter_listdir_cache_free(&e->lists);
 	filter_org_holder_free(&e->org);
 	filter_weights_free(&e->w);
 	free(e);
@@ -167,6 +180,114 @@ static void reject_reply(struct filter_verdict *v)
 			 v->score, syms);
 }
 
+/* The recipient domain's level and tag (the defaults without a store). */
+static void domain_settings(struct filter_engine *e, const char *domain,
+			    struct filter_verdict *v)
+{
+	struct store_filter_settings fs;
+	struct err err;
+
+	store_filter_settings_default(&fs);
+	if (e->st != NULL && domain != NULL &&
+	    store_filter_settings_get(e->st, domain, &fs, &err) < 0)
+		store_filter_settings_default(&fs);
+	v->level = fs.level == STORE_FILTER_STRICT ? FILTER_STRICT :
+		   fs.level == STORE_FILTER_ENTERPRISE ? FILTER_ENTERPRISE :
+		   FILTER_STANDARD;
+	v->tag = fs.external_tag == STORE_EXTERNAL_TAG_SUBJECT ?
+		 FILTER_TAG_SUBJECT :
+		 fs.external_tag == STORE_EXTERNAL_TAG_BANNER ?
+		 FILTER_TAG_BANNER : FILTER_TAG_OFF;
+}
+
+/* The From address ("local@domain", lower-cased domain) into out; ""
+ * when there is not exactly one. */
+static void from_address(struct span msg, char *out, size_t outsz)
+{
+	struct span hdr = mime_header_section(msg, NULL), value;
+	struct mime_addr_list al;
+
+	out[0] = '\0';
+	if (!mime_header_find(hdr, "from", &value))
+		return;
+	mime_addr_parse(value, &al);
+	if (al.n == 1 && al.addrs[0].kind == MIME_ADDR_MAILBOX &&
+	    al.addrs[0].mailbox.len > 0 && al.addrs[0].domain.len > 0 &&
+	    al.addrs[0].mailbox.len + al.addrs[0].domain.len + 2 <= outsz)
+		snprintf(out, outsz, "%.*s@%.*s", (int)al.addrs[0].mailbox.len,
+			 (const char *)al.addrs[0].mailbox.p,
+			 (int)al.addrs[0].domain.len,
+			 (const char *)al.addrs[0].domain.p);
+	mime_addr_list_free(&al);
+}
+
+/* The allow and block lists of the recipient's levels, for the From
+ * address and the envelope sender (a block of either counts; an allow
+ * of either, when authenticated). true: the lists decided. */
+static bool check_lists(struct filter_engine *e, struct span msg,
+			const struct filter_facts *f, struct filter_verdict *v)
+{
+	struct filter_listdir_lists l;
+	struct filter_list_query q = { 0 };
+	struct filter_list_verdict lv[2];
+	const char *dkim[FILTER_ENGINE_DKIM_MAX];
+	struct filter_auth auth = { 0 };
+	char from[STORE_ADDR_MAX + 1];
+	const char *senders[2];
+	size_t n = 0;
+	time_t now = f->now ? f->now : time(NULL);
+
+	if (e->lists == NULL)
+		return false;
+	from_address(msg, from, sizeof(from));
+	senders[0] = from;
+	senders[1] = f->mail_from != NULL ? f->mail_from : "";
+	if (f->spf != NULL && strcmp(f->spf, "pass") == 0)
+		auth.spf_pass_domain = f->spf_domain;
+	for (size_t i = 0; i < f->n_dkim_pass && n < FILTER_ENGINE_DKIM_MAX;
+	     i++)
+		dkim[n++] = f->dkim_pass_domains[i];
+	auth.dkim_pass_domains = dkim;
+	auth.n_dkim = n;
+	auth.from_domain = f->from_domain;
+	q.ip = f->have_ip ? f->ip : NULL;
+	filter_listdir_get(e->lists, f->rcpt_domain, f->rcpt_user, now, &l);
+	for (int i = 0; i < 2; i++) {
+		q.sender = span_cstr(senders[i]);
+		filter_lists_decide(l.l, &q, &auth, &lv[i]);
+	}
+	filter_listdir_put(e->lists, &l);
+	for (int i = 0; i < 2; i++) {
+		const struct filter_list_match *m = &lv[i].match;
+		if (lv[i].action != FILTER_LIST_BLOCK)
+			continue;
+		filter_sym_add(&v->syms, e->w, "BLOCK_LIST", 1, "%s %s%s%s:%u",
+			       filter_list_level_str(m->level), m->entry,
+			       m->file ? " in " : "", m->file ? m->file : "",
+			       m->line);
+		v->listed = FILTER_BLOCKED;
+		return true;
+	}
+	for (int i = 0; i < 2; i++) {
+		const struct filter_list_match *m = &lv[i].match;
+		if (lv[i].action != FILTER_LIST_ALLOW)
+			continue;
+		filter_sym_add(&v->syms, e->w, "ALLOW_LIST", 1, "%s %s",
+			       filter_list_level_str(m->level), m->entry);
+		v->listed = FILTER_ALLOWED;
+		return true;
+	}
+	for (int i = 0; i < 2; i++)
+		if (lv[i].ignored_allow) {
+			filter_sym_add(&v->syms, e->w, "ALLOW_LIST_UNAUTH", 1,
+				       "%s %s: not authenticated for it",
+				       filter_list_level_str(lv[i].ignored.level),
+				       lv[i].ignored.entry);
+			break;
+		}
+	return false;
+}
+
 void filter_check(struct filter_engine *e, struct span msg,
 		  const struct filter_facts *facts_in,
 		  struct filter_verdict *v)
@@ -188,8 +309,12 @@ void filter_check(struct filter_engine *e, struct span msg,
 		      (facts.from_domain == NULL ||
 		       !filter_org_hosted(org, facts.from_domain));
 
+	domain_settings(e, facts.rcpt_domain, v);
+	if (check_lists(e, msg, &facts, v))
+		goto decide;	/* the lists decided: no need to score */
 	filter_tokenize(msg, &tok);
 	filter_tokens_free(&tok);
+decide:
 
 	v->score = v->syms.total;
 	v->action = score_action(&e->levels[v->level], v->score);

@@ -173,15 +173,8 @@ void filter_facts_from_headers(struct span msg, struct filter_facts_hdr *fh,
 		p += skip;
 		len -= skip;
 	}
-	for (hlen = 0; hlen < len && hlen < FILTER_FACTS_HEADER_MAX; hlen++) {
-		if (p[hlen] != '\n')
-			continue;
-		if (hlen + 1 < len && p[hlen + 1] == '\n')
-			break;
-		if (hlen + 2 < len && p[hlen + 1] == '\r' && p[hlen + 2] == '\n')
-			break;
-	}
-	struct span hdr = span_make(p, hlen + (hlen < len ? 1 : 0));
+	hlen = len < FILTER_FACTS_HEADER_MAX ? len : FILTER_FACTS_HEADER_MAX;
+	struct span hdr = mime_header_section(span_make(p, hlen), NULL);
 	buf_init(&uv, 4096);
 	while (mime_header_next(hdr, &pos, &name, &value) == 1) {
 		bool recv = name.len == 8 &&

@@ -125,5 +125,14 @@ size_t filter_header_strip(unsigned char *msg, size_t *len, size_t start);
  * there is none); nothing when it is there already. 0, or -1 when msg
  * has no room (unchanged). */
 int filter_subject_tag(struct buf *msg, size_t start);
+/* The banner instead: FILTER_EXTERNAL_BANNER as the first lines of the
+ * body, when the message is one text/plain part in 7bit, 8bit or
+ * quoted-printable (the banner is ASCII, so valid in all three). 1 put,
+ * 0 not such a message (the caller tags the Subject instead), -1 no
+ * room. */
+#define FILTER_EXTERNAL_BANNER \
+	"[External] This message came from outside your organisation. " \
+	"Be careful with links and attachments.\r\n\r\n"
+int filter_body_banner(struct buf *msg, size_t start);
 
 #endif

@@ -103,20 +103,11 @@ int filter_header_format(const struct filter_verdict *v, struct buf *out)
 int filter_subject_tag(struct buf *msg, size_t start)
 {
 	static const char tag[] = FILTER_EXTERNAL_TAG " ";
-	struct span hdr = span_make(msg->data + start, msg->len - start);
+	struct span hdr = mime_header_section(
+		span_make(msg->data + start, msg->len - start), NULL);
 	size_t pos = 0;
 	struct span name, value;
 
-	/* the header ends at the first empty line */
-	for (size_t i = 0; i < hdr.len; i++) {
-		if (hdr.p[i] == '\n' && i + 1 < hdr.len &&
-		    (hdr.p[i + 1] == '\n' ||
-		     (hdr.p[i + 1] == '\r' && i + 2 < hdr.len &&
-		      hdr.p[i + 2] == '\n'))) {
-			hdr.len = i + 1;
-			break;
-		}
-	}
 	while (mime_header_next(hdr, &pos, &name, &value) == 1) {
 		if (name.len != 7 ||
 		    strncasecmp((const char *)name.p, "subject", 7) != 0)
@@ -129,4 +120,33 @@ int filter_subject_tag(struct buf *msg, size_t start)
 	}
 	return buf_insert(msg, start, "Subject: " FILTER_EXTERNAL_TAG "\r\n",
 			  sizeof("Subject: " FILTER_EXTERNAL_TAG "\r\n") - 1);
+}
+
+static bool value_is(struct span v, const char *want)
+{
+	size_t n = strlen(want);
+	return v.len >= n && strncasecmp((const char *)v.p, want, n) == 0 &&
+	       (v.len == n || v.p[n] == ';' || v.p[n] == ' ' ||
+		v.p[n] == '\t' || v.p[n] == '\r' || v.p[n] == '\n');
+}
+
+int filter_body_banner(struct buf *msg, size_t start)
+{
+	size_t body;
+	struct span hdr, ct, cte;
+
+	hdr = mime_header_section(span_make(msg->data + start,
+					    msg->len - start), &body);
+	if (body == msg->len - start)
+		return 0;	/* no body: nothing to put a banner on */
+	body += start;
+	if (mime_header_find(hdr, "content-type", &ct) &&
+	    !value_is(ct, "text/plain"))
+		return 0;
+	if (mime_header_find(hdr, "content-transfer-encoding", &cte) &&
+	    !value_is(cte, "7bit") && !value_is(cte, "8bit") &&
+	    !value_is(cte, "quoted-printable"))
+		return 0;
+	return buf_insert(msg, body, FILTER_EXTERNAL_BANNER,
+			  sizeof(FILTER_EXTERNAL_BANNER) - 1) == 0 ? 1 : -1;
 }

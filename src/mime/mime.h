@@ -125,6 +125,10 @@ uint32_t mime_message_section(const struct mime_message *m,
  * fields are skipped. */
 int mime_header_next(struct span hdr, size_t *pos, struct span *name_out,
 		     struct span *value_out);
+/* The header section of msg: up to and including the line break before
+ * the first empty line (LF or CRLF), or all of msg when it has none.
+ * *body_out (may be NULL) is where the body starts (msg.len if none). */
+struct span mime_header_section(struct span msg, size_t *body_out);
 /* First field called name (ASCII case-insensitive) in hdr. */
 bool mime_header_find(struct span hdr, const char *name,
 		      struct span *value_out);

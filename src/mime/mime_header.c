@@ -56,6 +56,28 @@ int mime_header_next(struct span hdr, size_t *pos, struct span *name_out,
 	return 0;
 }
 
+struct span mime_header_section(struct span msg, size_t *body_out)
+{
+	for (size_t i = 0; i < msg.len; i++) {
+		size_t body;
+		if (msg.p[i] != '\n')
+			continue;
+		if (i + 1 < msg.len && msg.p[i + 1] == '\n')
+			body = i + 2;
+		else if (i + 2 < msg.len && msg.p[i + 1] == '\r' &&
+			 msg.p[i + 2] == '\n')
+			body = i + 3;
+		else
+			continue;
+		if (body_out != NULL)
+			*body_out = body;
+		return span_make(msg.p, i + 1);
+	}
+	if (body_out != NULL)
+		*body_out = msg.len;
+	return msg;
+}
+
 bool mime_header_find(struct span hdr, const char *name,
 		      struct span *value_out)
 {

@@ -12,6 +12,94 @@
 
 #include "core/log.h"
 #include "filter/facts_msgauth.h"
+#include "mime/mime.h"
+
+/* "NAME(score) NAME(score) ..." of v into out. */
+static void symbols_text(const struct filter_verdict *v, char *out,
+			 size_t outsz)
+{
+	size_t len = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < v->syms.n; i++) {
+		int n = snprintf(out + len, outsz - len, "%s%s(%.2f)",
+				 i ? " " : "", v->syms.v[i].name,
+				 v->syms.v[i].score);
+		if (n < 0 || (size_t)n >= outsz - len)
+			break;
+		len += (size_t)n;
+	}
+}
+
+/* On the pool thread: hold the message for each local mailbox, as it
+ * would have been stored (our trace, the verdict's fields and the
+ * Authentication-Results on top; outside copies of both removed).
+ * Blocking here is allowed, and the entries are durable before the
+ * loop says 250. */
+static void quarantine(struct smtp_session *s, struct msgauth_job *j)
+{
+	const struct filter_verdict *v = s->fv;
+	const struct filter_thresholds *t =
+		filter_level_thresholds(s->srv->filter, v->level);
+	struct buf copy, subj;
+	struct span value;
+	char symbols[STORE_QUAR_SYMBOLS_MAX], reason[STORE_QUAR_REASON_MAX];
+	size_t len;
+
+	s->quar_rc = 0;
+	s->quar_id = 0;
+	buf_init(&copy, s->msg.len + SMTP_FILTER_ADDED_MAX + AR_MAX);
+	buf_init(&subj, 4 * STORE_QUAR_SUBJECT_MAX);
+	if (buf_append(&copy, s->msg.data, s->trace_len) != 0 ||
+	    filter_header_format(v, &copy) != 0 ||
+	    (!j->no_checks &&
+	     buf_append(&copy, j->out.ar, j->out.ar_len) != 0)) {
+		s->quar_rc = err_set(&s->quar_err, ERR_ENV, 451, "4.3.0",
+				     "no room for the held copy");
+		goto out;
+	}
+	size_t body_at = copy.len;
+	if (buf_append(&copy, j->in.msg, j->in.len) != 0) {
+		s->quar_rc = err_set(&s->quar_err, ERR_ENV, 451, "4.3.0",
+				     "no room for the held copy");
+		goto out;
+	}
+	len = copy.len;
+	(void)filter_header_strip(copy.data, &len, body_at);
+	(void)ar_strip(copy.data, &len, body_at, s->srv->cfg->hostname);
+	copy.len = len;
+	if (!mime_header_find(mime_header_section(span_make(j->in.msg,
+							    j->in.len), NULL),
+			      "subject", &value) ||
+	    mime_header_decode(value, &subj) != 0)
+		buf_reset(&subj);
+	if (buf_append(&subj, "", 1) != 0)
+		buf_reset(&subj);
+	symbols_text(v, symbols, sizeof(symbols));
+	snprintf(reason, sizeof(reason),
+		 "score %.2f at level %s (quarantine from %.1f)", v->score,
+		 filter_level_str(v->level), t->quarantine);
+	for (size_t i = 0; i < s->n_mailboxes && s->quar_rc == 0; i++) {
+		struct store_quarantine_req q = {
+			.data = copy.data,
+			.len = copy.len,
+			.mailbox_id = s->mailbox_ids[i],
+			.sender = s->from.null_path ? "" : s->from.addr,
+			.subject = subj.len ? (const char *)subj.data : NULL,
+			.score = v->score,
+			.symbols = symbols,
+			.reason = reason,
+			.received = (int64_t)j->in.now,
+		};
+		s->quar_rc = store_quarantine_add(s->srv->store, &q,
+						  &s->quar_err);
+		if (s->quar_rc == 0 && s->quar_id == 0)
+			s->quar_id = q.id;
+	}
+out:
+	buf_release(&subj);
+	buf_release(&copy);
+}
 
 void smtp_filter_run(struct msgauth_job *j)
 {
@@ -35,6 +123,13 @@ void smtp_filter_run(struct msgauth_job *j)
 	f.dns = msgauth_svc_dns(s->srv->msgauth);
 	filter_check(s->srv->filter, span_make(j->in.msg, j->in.len), &f,
 		     s->fv);
+	/* A release could reach only the local mailboxes: a message that
+	 * also goes on to another domain goes to Junk instead. */
+	if (s->fv->action == FILTER_QUARANTINE && s->n_remote > 0)
+		s->fv->action = FILTER_JUNK;
+	if (s->fv->action == FILTER_QUARANTINE &&
+	    (j->no_checks || j->out.action != MSGAUTH_REJECT))
+		quarantine(s, j);
 }
 
 /* The symbols for the log line, most telling first would be nicer but
@@ -73,6 +168,33 @@ bool smtp_filter_apply(struct smtp_session *s)
 		net_conn_reply(c, "%s", v->reply);
 		smtp_back_to_commands(s);
 		return true;
+	}
+	if (v->action == FILTER_QUARANTINE) {
+		s->n_tx++;
+		if (s->quar_rc != 0) {
+			log_error("smtp", c->id, "quarantine failed error=\"%s\"",
+				  s->quar_err.msg);
+			s->failed[verb]++;
+			net_conn_reply(c, "451 4.3.0 Temporary failure storing "
+				       "the message, try again later");
+		} else {
+			log_info("smtp", c->id, "quarantined id=%s.%u "
+				 "quarantine=%lld rcpts=%zu", c->id, s->n_tx,
+				 (long long)s->quar_id, s->n_mailboxes);
+			net_conn_reply(c, "250 2.0.0 Ok: queued as %s.%u",
+				       c->id, s->n_tx);
+		}
+		smtp_back_to_commands(s);
+		return true;
+	}
+	if (v->external && v->tag != FILTER_TAG_OFF) {
+		int put = v->tag == FILTER_TAG_BANNER ?
+			  filter_body_banner(&s->msg, s->trace_len) : 0;
+		if (put == 0)
+			put = filter_subject_tag(&s->msg, s->trace_len) == 0 ?
+			      1 : -1;
+		if (put < 0)
+			log_warn("smtp", c->id, "no room for the [External] tag");
 	}
 	len = s->msg.len;
 	if (filter_header_strip(s->msg.data, &len, s->trace_len) > 0)

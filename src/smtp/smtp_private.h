@@ -74,8 +74,8 @@ struct smtp_rcpt {
 /* Room for the header fields submission adds (From, Date, Message-ID:
  * an address of 320, a date of 40, an id of 32 + host name 255). */
 #define SMTP_SUBMIT_ADDED_MAX 1024
-/* Room for the filter's fields and a Subject tag. */
-#define SMTP_FILTER_ADDED_MAX (FILTER_HEADER_MAX + 64)
+/* Room for the filter's fields and the [External] tag or banner. */
+#define SMTP_FILTER_ADDED_MAX (FILTER_HEADER_MAX + 256)
 
 struct smtp_session {
 	struct net_conn *c;
@@ -133,6 +133,11 @@ struct smtp_session {
 	struct event *ma_ev;		/* the pool finished them */
 	bool junk;			/* their verdict: deliver to Junk */
 	struct filter_verdict *fv;	/* the filter's, with ma */
+	/* a quarantine verdict: held on the pool thread (smtp_filter.c);
+	 * 0 held for every mailbox, -1 failed (quar_err) */
+	int quar_rc;
+	struct err quar_err;
+	int64_t quar_id;		/* the first entry's id */
 	/* whom an ARC seal speaks for (decision 0033): the domain of the
 	 * first RCPT whose expansion reached another domain, and of the
 	 * first RCPT at all; "" none yet */
@@ -204,9 +209,9 @@ void smtp_msgauth_done(evutil_socket_t fd, short what, void *arg);
 /* smtp_filter.c */
 /* On the pool thread after the checks: the filter's verdict into s->fv. */
 void smtp_filter_run(struct msgauth_job *j);
-/* On the loop: act on s->fv. true when the message was refused (replied,
- * back to commands); false: go on to the commit (fields added, s->junk
- * set as the verdict says). */
+/* On the loop: act on s->fv. true when it replied (refused, or held in
+ * quarantine) and went back to commands; false: go on to the commit
+ * (fields and tag added, s->junk set as the verdict says). */
 bool smtp_filter_apply(struct smtp_session *s);
 
 #endif
