@@ -140,6 +140,20 @@ static const struct cfg_key keys[] = {
 	{ "dmarc_report_hour", T_UINT, F(dmarc_report_hour), 0, 23 },
 	{ "dmarc_report_org", T_STR, F(dmarc_report_org), 0, 0 },
 	{ "dmarc_report_email", T_STR, F(dmarc_report_email), 0, 0 },
+	{ "filter_dnsbl_ip", T_STR, F(filter_dnsbl_ip), 0, 0 },
+	{ "filter_dnsbl_domain", T_STR, F(filter_dnsbl_domain), 0, 0 },
+	{ "filter_dnsbl_max_lookups", T_UINT, F(filter_dnsbl_max_lookups), 1,
+	  FILTER_REP_DNS_LOOKUPS_MAX },
+	{ "filter_url_feed", T_STR, F(filter_url_feed), 0, 0 },
+	{ "filter_ti_url", T_STR, F(filter_ti_url), 0, 0 },
+	{ "filter_ti_key_file", T_STR, F(filter_ti_key_file), 0, 0 },
+	{ "filter_ti_ca_file", T_STR, F(filter_ti_ca_file), 0, 0 },
+	{ "filter_ti_timeout", T_SECS, F(filter_ti_timeout), 1, 60 },
+	{ "filter_ti_cache_ttl", T_SECS, F(filter_ti_cache_ttl), 1, 7 * 86400 },
+	{ "filter_ti_cache_size", T_UINT, F(filter_ti_cache_size), 1,
+	  FILTER_REP_TI_CACHE_MAX },
+	{ "filter_ti_max_urls", T_UINT, F(filter_ti_max_urls), 1,
+	  FILTER_REP_TI_URLS_MAX },
 };
 
 static const char *const level_names[] = { "error", "warn", "info", "debug" };
@@ -249,6 +263,11 @@ void cfg_defaults(struct config *cfg)
 	cfg->dns_record_ttl = 3600;
 	cfg->dmarc_reports = true;
 	cfg->dmarc_report_hour = 1;
+	cfg->filter_dnsbl_max_lookups = FILTER_REP_DNS_LOOKUPS_DEFAULT;
+	cfg->filter_ti_timeout = FILTER_REP_TI_TIMEOUT_DEFAULT;
+	cfg->filter_ti_cache_ttl = FILTER_REP_TI_TTL_DEFAULT;
+	cfg->filter_ti_cache_size = FILTER_REP_TI_CACHE_DEFAULT;
+	cfg->filter_ti_max_urls = FILTER_REP_TI_URLS_DEFAULT;
 }
 
 static int parse_uint(const char *s, uint64_t *out, const char **end_out)
