@@ -226,7 +226,8 @@ static int parse_json(struct rep_feed *f, struct span text,
 		if (avail > FILTER_REP_FEED_OBJECT_MAX)
 			avail = FILTER_REP_FEED_OBJECT_MAX;
 		v = json_loadb((const char *)text.p + pos, avail,
-			       JSON_DISABLE_EOF_CHECK | JSON_REJECT_DUPLICATES,
+			       JSON_DISABLE_EOF_CHECK | JSON_DECODE_ANY |
+			       JSON_REJECT_DUPLICATES,
 			       &je);
 		obj++;
 		if (v == NULL)
