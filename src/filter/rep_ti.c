@@ -43,7 +43,7 @@ int rep_ti_expand(const char *tmpl, const char *url, char *out, size_t outsz)
 					    *u == '-' || *u == '.' ||
 					    *u == '_' || *u == '~';
 
-				if (n + 4 > outsz)
+				if (n + (keep ? 1 : 3) >= outsz)
 					return -1;
 				if (keep) {
 					out[n++] = (char)*u;
@@ -56,7 +56,7 @@ int rep_ti_expand(const char *tmpl, const char *url, char *out, size_t outsz)
 			t++;
 			continue;
 		}
-		if (n + 2 > outsz)
+		if (n + 1 >= outsz)
 			return -1;
 		out[n++] = *t;
 		if (t[0] == '%' && t[1] == '%')
