@@ -149,17 +149,24 @@ int rep_zones_parse(const char *spec, struct rep_zones *out, struct err *err)
 	return 0;
 }
 
-int rep_ip_qname(const unsigned char ip[16], const char *zone, char *out,
-		 size_t outsz)
+/* IPv4 held as ::ffff:a.b.c.d */
+static bool is_v4(const unsigned char ip[16])
 {
 	static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
 						  0xff, 0xff };
+
+	return memcmp(ip, mapped, sizeof mapped) == 0;
+}
+
+int rep_ip_qname(const unsigned char ip[16], const char *zone, char *out,
+		 size_t outsz)
+{
 	static const char hex[] = "0123456789abcdef";
 	char b[80];
 	size_t n = 0;
 	int rc;
 
-	if (memcmp(ip, mapped, sizeof mapped) == 0) {
+	if (is_v4(ip)) {
 		rc = snprintf(b, sizeof b, "%u.%u.%u.%u", ip[15], ip[14], ip[13],
 			      ip[12]);
 		if (rc < 0 || (size_t)rc >= sizeof b)
@@ -224,11 +231,9 @@ enum rep_listed rep_dnsbl_ask(const struct ma_dns *d, const struct rep_zone *z,
 
 bool rep_ip_is_local(const unsigned char ip[16])
 {
-	static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-						  0xff, 0xff };
 	static const unsigned char zero[16];
 
-	if (memcmp(ip, mapped, sizeof mapped) == 0) {
+	if (is_v4(ip)) {
 		const unsigned char *a = ip + 12;
 
 		return a[0] == 0 || a[0] == 10 || a[0] == 127 ||
@@ -298,8 +303,7 @@ void rep_dnsbl_check(const struct rep_zones *ipz, const struct rep_zones *dz,
 	rrs = xmalloc(sizeof *rrs);
 	if (facts->have_ip && !facts->internal && !rep_ip_is_local(facts->ip)) {
 		char ipt[INET6_ADDRSTRLEN] = "";
-		bool v4 = facts->ip[10] == 0xff && facts->ip[11] == 0xff &&
-			  memcmp(facts->ip, "\0\0\0\0\0\0\0\0\0\0", 10) == 0;
+		bool v4 = is_v4(facts->ip);
 
 		if (inet_ntop(v4 ? AF_INET : AF_INET6,
 			      v4 ? facts->ip + 12 : facts->ip, ipt,

@@ -197,21 +197,25 @@ static enum rep_feed_format detect(struct span line)
 	return REP_FEED_CSV;
 }
 
+/* The position of the first octet at or after pos that is not JSON
+ * white space (RFC 8259 2). */
+static size_t skip_ws(struct span t, size_t pos)
+{
+	while (pos < t.len && (t.p[pos] == ' ' || t.p[pos] == '\t' ||
+			       t.p[pos] == '\r' || t.p[pos] == '\n'))
+		pos++;
+	return pos;
+}
+
 static int parse_json(struct rep_feed *f, struct span text,
 		      struct rep_feed_info *info, struct err *err)
 {
-	size_t pos = 0, obj = 0;
+	size_t pos = skip_ws(text, 0), obj = 0;
 
-#define SKIP_WS() \
-	while (pos < text.len && (text.p[pos] == ' ' || text.p[pos] == '\t' || \
-	       text.p[pos] == '\r' || text.p[pos] == '\n')) \
-		pos++
-	SKIP_WS();
 	if (pos == text.len || text.p[pos] != '[')
 		return err_set(err, ERR_PEER, 0, NULL, "JSON feed: expected an "
 			       "array of objects");
-	pos++;
-	SKIP_WS();
+	pos = skip_ws(text, pos + 1);
 	if (pos < text.len && text.p[pos] == ']') {
 		pos++;
 		goto end;
@@ -242,10 +246,9 @@ static int parse_json(struct rep_feed *f, struct span text,
 			      info) != 0)
 			bad(info, obj);
 		json_decref(v);
-		SKIP_WS();
+		pos = skip_ws(text, pos);
 		if (pos < text.len && text.p[pos] == ',') {
-			pos++;
-			SKIP_WS();
+			pos = skip_ws(text, pos + 1);
 			continue;
 		}
 		if (pos < text.len && text.p[pos] == ']') {
@@ -256,9 +259,7 @@ static int parse_json(struct rep_feed *f, struct span text,
 			       "or ']' after element %zu", obj);
 	}
 end:
-	SKIP_WS();
-#undef SKIP_WS
-	if (pos != text.len)
+	if (skip_ws(text, pos) != text.len)
 		return err_set(err, ERR_PEER, 0, NULL, "JSON feed: text after "
 			       "the array");
 	return 0;

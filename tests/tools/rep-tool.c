@@ -112,6 +112,7 @@ int main(int argc, char **argv)
 	struct filter_rep *rep = filter_rep_new(&conf, &err);
 	if (rep == NULL) {
 		fprintf(stderr, "rep-tool: %s\n", err.msg);
+		filter_weights_free(&w);
 		return 2;
 	}
 	for (int t = 0; t < nthreads; t++) {
