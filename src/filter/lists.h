@@ -215,6 +215,9 @@ int filter_file_read(const char *path, size_t max, char **text, size_t *len,
 /* true when path does not look as s recorded it (appeared, vanished,
  * replaced, edited; a stat() error other than "missing" counts). */
 bool filter_file_changed(const char *path, const struct filter_file_stamp *s);
+/* What path looks like now (stat), for a file whose read failed: it is
+ * then read again only once it changes. */
+void filter_file_stamp_path(const char *path, struct filter_file_stamp *s);
 
 /* A level's two files, allow.conf and block.conf by habit (either path
  * may be "" for none). Fill the paths, then load; keep it for checks. */

@@ -139,7 +139,7 @@ static void stamp_of(const struct stat *st, struct filter_file_stamp *s)
 
 /* A stat() error other than "not there" counts as a change, so the
  * load that follows reports it. */
-static void stamp_path(const char *path, struct filter_file_stamp *s)
+void filter_file_stamp_path(const char *path, struct filter_file_stamp *s)
 {
 	struct stat st;
 	memset(s, 0, sizeof *s);
@@ -257,6 +257,6 @@ bool filter_list_files_changed(struct filter_list_files *f, time_t now)
 bool filter_file_changed(const char *path, const struct filter_file_stamp *s)
 {
 	struct filter_file_stamp now;
-	stamp_path(path, &now);
+	filter_file_stamp_path(path, &now);
 	return !stamp_eq(&now, s);
 }

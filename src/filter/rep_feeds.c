@@ -145,8 +145,13 @@ void rep_feeds_refresh(struct rep_feeds *fs, time_t now)
 	}
 	memset(st, 0, sizeof st);
 	f = load_all(fs, st, &err);
-	/* the stamps of a failed read too: it is tried again when the file
-	 * changes again, not every few seconds with the same complaint */
+	if (f == NULL) {
+		/* what the files look like now: a broken one is tried again
+		 * when it changes again, not every few seconds with the same
+		 * complaint */
+		for (size_t i = 0; i < fs->n; i++)
+			filter_file_stamp_path(fs->path[i], &st[i]);
+	}
 	memcpy(fs->stamp, st, sizeof fs->stamp);
 	if (f == NULL) {
 		log_warn("filter", NULL, "url feeds not reloaded, the old set "

@@ -57,6 +57,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.wfile.write(body)
             except OSError:
                 pass  # the client gave up reading, as it should
+        elif "stream" in url:
+            # no length: the body runs to the end of the connection
+            self.send_response(200)
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.close_connection = True
+            try:
+                for _ in range(64):
+                    self.wfile.write(b" " * 16384)
+            except OSError:
+                pass  # the client stopped reading at its bound
         elif "chunked" in url:
             self.send_response(200)
             self.send_header("Transfer-Encoding", "chunked")
@@ -177,7 +188,7 @@ def test_verdicts_and_cache(server):
 def test_500_and_huge_are_unknown(server):
     lines, err = run_tool([ti_url(server)], [
         "http://err500.example/", "http://err500.example/",
-        "http://huge.example/",
+        "http://huge.example/", "http://stream.example/",
     ])
     for line in lines:
         assert "URL_TI_MALICIOUS" not in line
@@ -185,6 +196,7 @@ def test_500_and_huge_are_unknown(server):
     assert server.counts["http://err500.example/"] == 2
     assert "status 500" in err
     assert "bad or oversized" in err
+    assert "longer than 65536 octets" in err
     # logs name the API host, never the URL asked
     assert "err500.example" not in err and "huge.example" not in err
 

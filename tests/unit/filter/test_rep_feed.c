@@ -331,17 +331,44 @@ static void test_check_and_reload(void **state)
 	write_file(p2, "[{\"url\": \"http://a.example/\"");
 	rep_feeds_refresh(&fs, 2000);
 	assert_int_equal(rep_feeds_count(&fs), 3);
+	assert_false(filter_file_changed(p2, &fs.stamp[1]));
 	/* and is not read again until it changes */
 	rep_feeds_refresh(&fs, 3000);
 	assert_int_equal(rep_feeds_count(&fs), 3);
 	write_file(p2, "[{\"url\": \"http://a.example/x\"}]");
 	rep_feeds_refresh(&fs, 4000);
 	assert_int_equal(rep_feeds_count(&fs), 2);
-	/* a vanished file fails too */
-	assert_int_equal(unlink(p2), 0);
+	/* a file over the size bound (sparse: no disk used) is refused
+	 * whole, at the bound it is read */
+	FILE *big = fopen(p2, "a");
+	assert_non_null(big);
+	assert_int_equal(ftruncate(fileno(big), FILTER_REP_FEED_FILE_MAX + 1),
+			 0);
+	assert_int_equal(fclose(big), 0);
 	rep_feeds_refresh(&fs, 5000);
 	assert_int_equal(rep_feeds_count(&fs), 2);
+	/* and is not looked at again while it stays so */
+	assert_false(filter_file_changed(p2, &fs.stamp[1]));
+	/* a vanished file fails too */
+	assert_int_equal(unlink(p2), 0);
+	rep_feeds_refresh(&fs, 6000);
+	assert_int_equal(rep_feeds_count(&fs), 2);
+	assert_false(fs.stamp[1].exists);
 	rep_feeds_fini(&fs);
+	/* at startup both stop it */
+	assert_int_equal(rep_feeds_init(&fs, list, NULL, &err), -1);
+	assert_int_equal(err.kind, ERR_ENV);
+	rep_feeds_fini(&fs);
+	big = fopen(p2, "w");
+	assert_non_null(big);
+	assert_int_equal(fputs("http://a.example/\n", big) >= 0, 1);
+	assert_int_equal(ftruncate(fileno(big), FILTER_REP_FEED_FILE_MAX + 1),
+			 0);
+	assert_int_equal(fclose(big), 0);
+	assert_int_equal(rep_feeds_init(&fs, list, NULL, &err), -1);
+	assert_int_equal(err.kind, ERR_LIMIT);
+	rep_feeds_fini(&fs);
+	assert_int_equal(unlink(p2), 0);
 
 	filter_tokens_free(&tok);
 	filter_weights_free(&w);
