@@ -61,9 +61,11 @@ void filter_rep_conf_from_config(const struct config *cfg,
 				 struct filter_rep_conf *out);
 
 /* Check the zones, read the feeds, load the API key and the CA file.
- * NULL with err: ERR_CONFIG for a bad zone or URL template, ERR_ENV for a
- * feed or key that cannot be read (startup stops: the admin asked for
- * it). Later feed reloads that fail keep the old set instead. */
+ * NULL with err, naming the key or file: ERR_CONFIG for a bad zone, URL
+ * template, key or CA file; ERR_ENV for a feed or key that cannot be
+ * read; ERR_LIMIT for a feed over FILTER_REP_FEED_FILE_MAX; ERR_PEER for
+ * a feed that is not one (startup stops: the admin asked for it). Later
+ * feed reloads that fail keep the old set instead. */
 struct filter_rep *filter_rep_new(const struct filter_rep_conf *conf,
 				  struct err *err);
 void filter_rep_free(struct filter_rep **rp);
