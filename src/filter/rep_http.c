@@ -27,6 +27,14 @@ struct rep_http {
 	char *auth;		/* NULL: none */
 };
 
+/* OpenSSL's reason for the last error; never NULL. */
+static const char *ssl_reason(void)
+{
+	const char *r = ERR_reason_error_string(ERR_peek_last_error());
+
+	return r != NULL ? r : "unknown error";
+}
+
 int64_t rep_now_ms(void)
 {
 	struct timespec ts;
@@ -125,7 +133,7 @@ struct rep_http *rep_http_new(const char *ca_file, const char *auth,
 	return h;
 tls_fail:
 	err_set(err, ERR_ENV, 0, NULL, "TLS client context: %s",
-		ERR_reason_error_string(ERR_get_error()));
+		ssl_reason());
 	ERR_clear_error();
 	rep_http_free(&h);
 	return NULL;
@@ -247,7 +255,7 @@ static ssize_t io_step(int fd, SSL *ssl, bool writing, void *b, size_t n,
 	default:
 		err_set(err, ERR_ENV, 0, NULL, "TLS %s: %s",
 			writing ? "write" : "read",
-			ERR_reason_error_string(ERR_peek_last_error()));
+			ssl_reason());
 		ERR_clear_error();
 		return -1;
 	}
@@ -288,7 +296,7 @@ static int handshake(int fd, SSL *ssl, const char *host, int64_t deadline,
 			err_set(err, ERR_ENV, 0, NULL, "%s: TLS handshake: %s",
 				host, v != X509_V_OK ?
 				X509_verify_cert_error_string(v) :
-				ERR_reason_error_string(ERR_peek_last_error()));
+				ssl_reason());
 			ERR_clear_error();
 			return -1;
 		}
