@@ -158,6 +158,20 @@ static const struct cfg_key keys[] = {
 	{ "public_submissions_port", T_UINT, F(public_submissions_port), 0, 65535 },
 	{ "public_submission_port", T_UINT, F(public_submission_port), 0, 65535 },
 	{ "public_autoconfig_port", T_UINT, F(public_autoconfig_port), 0, 65535 },
+	{ "filter_dnsbl_ip", T_STR, F(filter_dnsbl_ip), 0, 0 },
+	{ "filter_dnsbl_domain", T_STR, F(filter_dnsbl_domain), 0, 0 },
+	{ "filter_dnsbl_max_lookups", T_UINT, F(filter_dnsbl_max_lookups), 1,
+	  FILTER_REP_DNS_LOOKUPS_MAX },
+	{ "filter_url_feed", T_STR, F(filter_url_feed), 0, 0 },
+	{ "filter_ti_url", T_STR, F(filter_ti_url), 0, 0 },
+	{ "filter_ti_key_file", T_STR, F(filter_ti_key_file), 0, 0 },
+	{ "filter_ti_ca_file", T_STR, F(filter_ti_ca_file), 0, 0 },
+	{ "filter_ti_timeout", T_SECS, F(filter_ti_timeout), 1, 60 },
+	{ "filter_ti_cache_ttl", T_SECS, F(filter_ti_cache_ttl), 1, 7 * 86400 },
+	{ "filter_ti_cache_size", T_UINT, F(filter_ti_cache_size), 1,
+	  FILTER_REP_TI_CACHE_MAX },
+	{ "filter_ti_max_urls", T_UINT, F(filter_ti_max_urls), 1,
+	  FILTER_REP_TI_URLS_MAX },
 };
 
 static const char *const level_names[] = { "error", "warn", "info", "debug" };
@@ -284,6 +298,11 @@ void cfg_defaults(struct config *cfg)
 	 * 443 and 80 (decision 0041) */
 	listen_default(&cfg->listen_autoconfig, "0.0.0.0", "8443");
 	listen_default(&cfg->listen_autoconfig_http, "0.0.0.0", "8080");
+	cfg->filter_dnsbl_max_lookups = FILTER_REP_DNS_LOOKUPS_DEFAULT;
+	cfg->filter_ti_timeout = FILTER_REP_TI_TIMEOUT_DEFAULT;
+	cfg->filter_ti_cache_ttl = FILTER_REP_TI_TTL_DEFAULT;
+	cfg->filter_ti_cache_size = FILTER_REP_TI_CACHE_DEFAULT;
+	cfg->filter_ti_max_urls = FILTER_REP_TI_URLS_DEFAULT;
 }
 
 static int parse_uint(const char *s, uint64_t *out, const char **end_out)

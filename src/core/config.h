@@ -234,6 +234,18 @@ struct config {
 	unsigned public_pop3s_port, public_pop3_port;
 	unsigned public_submissions_port, public_submission_port;
 	unsigned public_autoconfig_port;	/* 0 = listen_autoconfig's */
+	/* filter reputation (docs/filter.md, decision 0039) */
+	char filter_dnsbl_ip[1024];	/* "zone[=codes][:weight]", ... */
+	char filter_dnsbl_domain[1024];
+	unsigned filter_dnsbl_max_lookups;	/* DNS queries per message */
+	char filter_url_feed[2048];	/* feed files; "" = none */
+	char filter_ti_url[2048];	/* API template with %u; "" = off */
+	char filter_ti_key_file[1024];	/* "" = no Authorization */
+	char filter_ti_ca_file[1024];	/* "" = system trust store */
+	unsigned filter_ti_timeout;	/* seconds for one message */
+	unsigned filter_ti_cache_ttl;	/* seconds */
+	unsigned filter_ti_cache_size;	/* answers */
+	unsigned filter_ti_max_urls;	/* URLs per message */
 };
 
 /* Fill cfg with the built-in defaults. */

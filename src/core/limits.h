@@ -573,6 +573,46 @@
 #define QUARANTINE_RELEASE_WAIT_SECS 10
 /* Lines of the text part a quarantine preview shows. */
 #define QUARANTINE_PREVIEW_LINES 20
+/* ---- Filter reputation: DNS blocklists, URL feeds, threat-intelligence
+ * API (src/filter/rep*.c, decision 0039) ---- */
+/* Zones of each kind (IP, domain) configured. */
+#define FILTER_REP_ZONES_MAX 16
+/* Return-code ranges of one zone ("=127.0.0.2-127.0.0.11|127.0.0.20"). */
+#define FILTER_REP_ZONE_RANGES_MAX 8
+/* DNS queries one message may cause, all zones together (default of
+ * filter_dnsbl_max_lookups, and its ceiling). */
+#define FILTER_REP_DNS_LOOKUPS_DEFAULT 24
+#define FILTER_REP_DNS_LOOKUPS_MAX 256
+/* Distinct registrable domains of one message's URLs looked up. */
+#define FILTER_REP_DOMAINS_MAX 16
+/* Feed files; octets of one file (refused whole past it: keep the old
+ * set); entries kept from all files together; octets of one line (a
+ * longer one is skipped and counted). */
+#define FILTER_REP_FEED_FILES_MAX 8
+#define FILTER_REP_FEED_FILE_MAX (64u * 1024 * 1024)
+#define FILTER_REP_FEED_ENTRIES_MAX 2000000
+#define FILTER_REP_FEED_LINE_MAX 8192
+/* Fields of one feed CSV record (URLhaus has 9, PhishTank 8). */
+#define FILTER_REP_FEED_FIELDS_MAX 32
+/* Octets of one JSON object of a PhishTank JSON feed. */
+#define FILTER_REP_FEED_OBJECT_MAX (64u * 1024)
+/* Threat-intelligence API: URLs asked per message (default, ceiling);
+ * octets of one response, head and body (a longer one is a bad answer);
+ * header lines of one response; default timeout for all the questions of
+ * one message; cache entries and seconds (default, ceiling); seconds the
+ * API is left alone after it failed. */
+#define FILTER_REP_TI_URLS_DEFAULT 5
+#define FILTER_REP_TI_URLS_MAX 50
+#define FILTER_REP_TI_RESPONSE_MAX (64u * 1024)
+#define FILTER_REP_TI_HEADERS_MAX 64
+#define FILTER_REP_TI_TIMEOUT_DEFAULT 2
+#define FILTER_REP_TI_CACHE_DEFAULT 10000
+#define FILTER_REP_TI_CACHE_MAX 1000000
+#define FILTER_REP_TI_TTL_DEFAULT 3600
+#define FILTER_REP_TI_BACKOFF 10
+/* Octets of the API's URL after %u is expanded, and of its key. */
+#define FILTER_REP_TI_URL_MAX 8192
+#define FILTER_REP_TI_KEY_MAX 1024
 
 #endif
 

@@ -227,7 +227,7 @@ static int edit(const char *path, struct span entry, bool add,
 	char *text = NULL;
 	size_t len = 0;
 	struct filter_file_stamp stamp;
-	int rc = lists_read_file(path, &text, &len, &stamp, err);
+	int rc = filter_file_read(path, FILTER_LIST_FILE_MAX, &text, &len, &stamp, err);
 	if (rc == 0) {
 		if (!add)
 			x.out = xmalloc(len + 1);
@@ -307,7 +307,7 @@ int filter_listdir_each(const char *path, filter_listdir_fn *fn, void *arg,
 	char *text = NULL;
 	size_t len = 0;
 	struct filter_file_stamp stamp;
-	if (lists_read_file(path, &text, &len, &stamp, err) < 0)
+	if (filter_file_read(path, FILTER_LIST_FILE_MAX, &text, &len, &stamp, err) < 0)
 		return -1;
 	struct each x = { fn, arg, 0 };
 	lists_lines(span_make(text, len), each_line, &x);

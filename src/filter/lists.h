@@ -203,6 +203,22 @@ struct filter_file_stamp {
 	struct timespec mtime, ctime;
 };
 
+/* The whole regular file at path into *text (NUL-terminated after *len
+ * octets; the caller frees it) and its stamp, taken from the open
+ * descriptor. A missing file is 0 with *text NULL, *len 0 and the stamp
+ * "not there". -1 with err (ERR_ENV: unreadable or not a regular file;
+ * ERR_LIMIT: larger than max). Shared by every filter file that is
+ * reloaded when it changes (lists, URL feeds). */
+int filter_file_read(const char *path, size_t max, char **text, size_t *len,
+		     struct filter_file_stamp *s, struct err *err)
+	__attribute__((warn_unused_result));
+/* true when path does not look as s recorded it (appeared, vanished,
+ * replaced, edited; a stat() error other than "missing" counts). */
+bool filter_file_changed(const char *path, const struct filter_file_stamp *s);
+/* What path looks like now (stat), for a file whose read failed: it is
+ * then read again only once it changes. */
+void filter_file_stamp_path(const char *path, struct filter_file_stamp *s);
+
 /* A level's two files, allow.conf and block.conf by habit (either path
  * may be "" for none). Fill the paths, then load; keep it for checks. */
 struct filter_list_files {

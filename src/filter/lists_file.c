@@ -166,7 +166,7 @@ static void stamp_of(const struct stat *st, struct filter_file_stamp *s)
 
 /* A stat() error other than "not there" counts as a change, so the
  * load that follows reports it. */
-static void stamp_path(const char *path, struct filter_file_stamp *s)
+void filter_file_stamp_path(const char *path, struct filter_file_stamp *s)
 {
 	struct stat st;
 	memset(s, 0, sizeof *s);
@@ -176,8 +176,8 @@ static void stamp_path(const char *path, struct filter_file_stamp *s)
 		s->size = -1;
 }
 
-int lists_read_file(const char *path, char **text, size_t *len,
-		    struct filter_file_stamp *s, struct err *err)
+int filter_file_read(const char *path, size_t max, char **text, size_t *len,
+		     struct filter_file_stamp *s, struct err *err)
 {
 	*text = NULL;
 	*len = 0;
@@ -195,9 +195,9 @@ int lists_read_file(const char *path, char **text, size_t *len,
 		err_set(err, ERR_ENV, 0, NULL, "%s: %s", path, strerror(errno));
 	} else if (!S_ISREG(st.st_mode)) {
 		err_set(err, ERR_ENV, 0, NULL, "%s: not a regular file", path);
-	} else if ((uintmax_t)st.st_size > FILTER_LIST_FILE_MAX) {
-		err_set(err, ERR_LIMIT, 0, NULL, "%s: larger than %u octets",
-			path, FILTER_LIST_FILE_MAX);
+	} else if ((uintmax_t)st.st_size > max) {
+		err_set(err, ERR_LIMIT, 0, NULL, "%s: larger than %zu octets",
+			path, max);
 	} else {
 		/* A file that grows while read is cut at the size fstat saw;
 		 * its new stamp makes the next check read it again. */
@@ -220,6 +220,7 @@ int lists_read_file(const char *path, char **text, size_t *len,
 			err_set(err, ERR_ENV, 0, NULL, "%s: %s", path,
 				strerror(errno));
 		} else {
+			b[got] = '\0';
 			*text = b;
 			*len = got;
 			stamp_of(&st, s);
@@ -250,7 +251,8 @@ int filter_list_files_load(struct filter_list_files *f,
 			continue;
 		char *text;
 		size_t len;
-		if (lists_read_file(path[i], &text, &len, &st[i], err) < 0) {
+		if (filter_file_read(path[i], FILTER_LIST_FILE_MAX, &text, &len,
+				     &st[i], err) < 0) {
 			filter_list_free(&l);
 			return -1;
 		}
@@ -271,15 +273,17 @@ bool filter_list_files_changed(struct filter_list_files *f, time_t now)
 	    now - f->last_check < FILTER_LIST_CHECK_SECONDS)
 		return false;
 	f->last_check = now;
-	struct filter_file_stamp s;
 	bool changed = false;
-	if (f->allow_path[0] != '\0') {
-		stamp_path(f->allow_path, &s);
-		changed |= !stamp_eq(&s, &f->allow_stamp);
-	}
-	if (f->block_path[0] != '\0') {
-		stamp_path(f->block_path, &s);
-		changed |= !stamp_eq(&s, &f->block_stamp);
-	}
+	if (f->allow_path[0] != '\0')
+		changed |= filter_file_changed(f->allow_path, &f->allow_stamp);
+	if (f->block_path[0] != '\0')
+		changed |= filter_file_changed(f->block_path, &f->block_stamp);
 	return changed;
+}
+
+bool filter_file_changed(const char *path, const struct filter_file_stamp *s)
+{
+	struct filter_file_stamp now;
+	filter_file_stamp_path(path, &now);
+	return !stamp_eq(&now, s);
 }

@@ -50,7 +50,5 @@ struct span lists_line_entry(struct span line);
 typedef int lists_line_fn(void *arg, unsigned line, struct span raw,
 			  struct span entry, bool too_long);
 void lists_lines(struct span text, lists_line_fn *fn, void *arg);
-int lists_read_file(const char *path, char **text, size_t *len,
-		    struct filter_file_stamp *s, struct err *err);
 
 #endif

@@ -22,4 +22,8 @@ extern const size_t filter_sym_tables_n;
 extern const struct filter_sym_def filter_syms_engine[];
 extern const size_t filter_syms_engine_n;
 
+/* rep.c: DNS blocklists, URL feeds, threat-intelligence API */
+extern const struct filter_sym_def filter_syms_rep[];
+extern const size_t filter_syms_rep_n;
+
 #endif
