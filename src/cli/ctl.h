@@ -109,4 +109,10 @@ int64_t ctl_parse_since(const char *s, int64_t now);
 int ctl_dmarc_send(struct ctl *c, int argc, char **argv);
 int ctl_dmarc_report(struct ctl *c, int argc, char **argv);
 
+/* ctl_filter.c: filter train|untrain|score|stats (the classifier) */
+int ctl_filter_train(struct ctl *c, int argc, char **argv);
+int ctl_filter_untrain(struct ctl *c, int argc, char **argv);
+int ctl_filter_score(struct ctl *c, int argc, char **argv);
+int ctl_filter_stats(struct ctl *c, int argc, char **argv);
+
 #endif
