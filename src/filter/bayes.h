@@ -159,8 +159,5 @@ void bayes_learner_free(struct bayes_learner **lp);
 void bayes_learner_submit(struct bayes_learner *l, const char *scope,
 			  int64_t folder_id, const uint32_t *uids, size_t n,
 			  enum store_bayes_label label);
-/* Messages learned (changed) so far and batches dropped, for tests. */
-void bayes_learner_counts(struct bayes_learner *l, uint64_t *learned,
-			  uint64_t *dropped);
 
 #endif

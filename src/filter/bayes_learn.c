@@ -96,7 +96,6 @@ struct bayes_learner {
 	struct bayes *b;
 	struct jobs *jobs;
 	atomic_size_t queued;
-	atomic_uint_fast64_t learned, dropped;
 };
 
 struct learn_job {
@@ -129,12 +128,9 @@ static void learn_uid(struct learn_job *j, uint32_t uid)
 	filter_tokenize(msg, &t);
 	unsigned char key[STORE_BAYES_KEY_LEN];
 	bayes_msg_key(msg, key);
-	enum store_bayes_label was;
-	if (bayes_learn(j->l->b, j->scope, &t, j->label, key, &was, &err) != 0)
+	if (bayes_learn(j->l->b, j->scope, &t, j->label, key, NULL, &err) != 0)
 		log_warn("filter", NULL, "op=bayes-learn scope=\"%s\" "
 			 "error=\"%s\"", j->scope, err.msg);
-	else if (was != j->label)
-		atomic_fetch_add(&j->l->learned, 1);
 	filter_tokens_free(&t);
 	free(data);
 }
@@ -160,8 +156,6 @@ struct bayes_learner *bayes_learner_new(struct store *st)
 	l->b = bayes_new(st, NULL);
 	l->jobs = jobs_new(1);
 	atomic_init(&l->queued, 0);
-	atomic_init(&l->learned, 0);
-	atomic_init(&l->dropped, 0);
 	return l;
 }
 
@@ -187,7 +181,6 @@ void bayes_learner_submit(struct bayes_learner *l, const char *scope,
 	if (atomic_fetch_add(&l->queued, 1) >= BAYES_LEARN_QUEUE_MAX ||
 	    strlen(scope) > STORE_BAYES_SCOPE_MAX) {
 		atomic_fetch_sub(&l->queued, 1);
-		atomic_fetch_add(&l->dropped, 1);
 		log_warn("filter", NULL, "op=bayes-learn scope=\"%s\" "
 			 "dropped=%zu reason=busy", scope, n);
 		return;
@@ -202,11 +195,4 @@ void bayes_learner_submit(struct bayes_learner *l, const char *scope,
 	j->n = n;
 	memcpy(j->uids, uids, n * sizeof uids[0]);
 	jobs_submit(l->jobs, &j->job);
-}
-
-void bayes_learner_counts(struct bayes_learner *l, uint64_t *learned,
-			  uint64_t *dropped)
-{
-	*learned = atomic_load(&l->learned);
-	*dropped = atomic_load(&l->dropped);
 }

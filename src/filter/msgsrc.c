@@ -89,10 +89,10 @@ int msgsrc_mbox_next(struct span data, size_t *pos, struct span *msg)
 		i = line;
 		/* the line before must be empty: "\n\n" or "\n\r\n" */
 		size_t end;
-		if (line >= start + 2 && data.p[line - 2] == '\n')
+		if (line >= 2 && line - 1 >= start && data.p[line - 2] == '\n')
 			end = line - 1;
-		else if (line >= start + 3 && data.p[line - 2] == '\r' &&
-			 data.p[line - 3] == '\n')
+		else if (line >= 3 && line - 2 >= start &&
+			 data.p[line - 2] == '\r' && data.p[line - 3] == '\n')
 			end = line - 2;
 		else
 			continue;
@@ -266,6 +266,8 @@ int msgsrc_next(struct msgsrc *m, struct msgsrc_msg *out, struct err *err)
 		if (m->map != NULL && msgsrc_mbox_next(data, &m->pos, &msg)) {
 			const char *file = m->files[m->next - 1];
 			m->count++;
+			if (msg.len == 0)
+				continue;
 			/* a lone message of a "From " file is named by its file */
 			bool more = m->pos < m->map_len || m->count > 1;
 			set_name(m, file, m->mbox && more ? m->count : 0);

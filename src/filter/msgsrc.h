@@ -35,7 +35,8 @@ int msgsrc_open(const char *const *paths, size_t n, struct msgsrc **out,
 		struct err *err) __attribute__((warn_unused_result));
 /* The next message: 1 (*out valid until the next call or close), 0 no
  * more, -1 a file could not be read (err names it; the next call goes
- * on with the next file). Empty files have no message. */
+ * on with the next file). Empty files and empty mbox messages are
+ * skipped (an mbox's messages keep their numbers). */
 int msgsrc_next(struct msgsrc *m, struct msgsrc_msg *out, struct err *err);
 void msgsrc_close(struct msgsrc **mp);
 
