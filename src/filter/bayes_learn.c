@@ -176,8 +176,12 @@ void bayes_learner_submit(struct bayes_learner *l, const char *scope,
 {
 	if (n == 0 || label == STORE_BAYES_NONE)
 		return;
-	if (n > BAYES_LEARN_BATCH_MAX)
+	if (n > BAYES_LEARN_BATCH_MAX) {
+		log_warn("filter", NULL, "op=bayes-learn scope=\"%s\" "
+			 "dropped=%zu reason=batch", scope,
+			 n - BAYES_LEARN_BATCH_MAX);
 		n = BAYES_LEARN_BATCH_MAX;
+	}
 	if (atomic_fetch_add(&l->queued, 1) >= BAYES_LEARN_QUEUE_MAX ||
 	    strlen(scope) > STORE_BAYES_SCOPE_MAX) {
 		atomic_fetch_sub(&l->queued, 1);
