@@ -19,7 +19,7 @@ OPT      ?= -O2 -g
 SAN      ?=
 CFLAGS_ALL = -std=c17 -D_GNU_SOURCE $(OPT) $(SAN) $(WARN) -Isrc -pthread \
              $(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(CFLAGS)
-LIBS      = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -pthread
+LIBS      = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -pthread
 TESTLIBS  = $(shell pkg-config --libs cmocka 2>/dev/null)
 FUZZ_SECONDS ?= 60
 

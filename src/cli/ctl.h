@@ -121,5 +121,10 @@ int ctl_quarantine_show(struct ctl *c, int argc, char **argv);
 int ctl_quarantine_release(struct ctl *c, int argc, char **argv);
 int ctl_quarantine_delete(struct ctl *c, int argc, char **argv);
 int ctl_quarantine_expire(struct ctl *c, int argc, char **argv);
+/* ctl_filter_learn.c: filter train|untrain|score|stats (the classifier) */
+int ctl_filter_train(struct ctl *c, int argc, char **argv);
+int ctl_filter_untrain(struct ctl *c, int argc, char **argv);
+int ctl_filter_score(struct ctl *c, int argc, char **argv);
+int ctl_filter_stats(struct ctl *c, int argc, char **argv);
 
 #endif

@@ -935,6 +935,17 @@ static const struct ctl_command {
 	{ "quarantine", "expire", "",
 	  "drop held messages past their domain's quarantine days now",
 	  ctl_quarantine_expire, true },
+	{ "filter", "train", "--spam PATH... --ham PATH... [--domain D | --user A]",
+	  "teach the classifier messages (files, directories, mbox files)",
+	  ctl_filter_train, true },
+	{ "filter", "untrain", "PATH... [--domain D | --user A]",
+	  "make the classifier forget messages it learned", ctl_filter_untrain,
+	  true },
+	{ "filter", "score", "PATH... [--domain D] [--user A]",
+	  "score messages without sending them: FILE SCORE ACTION SYMBOLS",
+	  ctl_filter_score, true },
+	{ "filter", "stats", "", "messages and tokens the classifier has per scope",
+	  ctl_filter_stats, true },
 };
 
 #define N_COMMANDS (sizeof commands / sizeof *commands)

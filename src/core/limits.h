@@ -613,6 +613,30 @@
 /* Octets of the API's URL after %u is expanded, and of its key. */
 #define FILTER_REP_TI_URL_MAX 8192
 #define FILTER_REP_TI_KEY_MAX 1024
+/* ----- filter: statistical classifier (src/filter/bayes*.c, decision 0037) */
+/* How often (milliseconds) a classifier asks the store whether a scope it
+ * holds in memory was learned into since (by petrelctl or another
+ * process); its own learning drops its copy at once. */
+#define BAYES_CHECK_MS 1000
+/* Scopes held in memory, and tokens of all of them together; past
+ * either the least recently used (not the global one) are dropped and
+ * read again when needed. 16 octets a token: 8M tokens = 128 MiB. */
+#define BAYES_CACHE_SCOPES 256
+#define BAYES_CACHE_TOKENS (8u * 1024 * 1024)
+/* Batches of messages (one IMAP MOVE or COPY each) waiting for the
+ * learning thread, and messages of one batch learned; more are dropped
+ * (logged): learning is a hint, never a reason to hold a session. */
+#define BAYES_LEARN_QUEUE_MAX 64
+#define BAYES_LEARN_BATCH_MAX 1000
+/* Messages learned per store transaction by `petrelctl filter train`. */
+#define BAYES_TRAIN_TX 200
+/* ----- filter: message sources (src/filter/msgsrc.c) ----- */
+/* Octets of one message read from a file or an mbox; the rest is cut
+ * (the tokenizer reads less than this of each part anyway). */
+#define MSGSRC_MESSAGE_MAX (16u * 1024 * 1024)
+/* Files listed from the paths given, and directory levels followed. */
+#define MSGSRC_FILES_MAX 1000000u
+#define MSGSRC_DEPTH_MAX 16
 
 #endif
 

@@ -5,6 +5,7 @@
 const struct filter_sym_table filter_sym_tables[] = {
 	{ filter_syms_engine, &filter_syms_engine_n },
 	{ filter_syms_rep, &filter_syms_rep_n },
+	{ filter_syms_bayes, &filter_syms_bayes_n },
 };
 
 const size_t filter_sym_tables_n =

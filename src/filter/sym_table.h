@@ -21,6 +21,9 @@ extern const size_t filter_sym_tables_n;
 /* engine.c: lists, levels, lookalikes, impersonation */
 extern const struct filter_sym_def filter_syms_engine[];
 extern const size_t filter_syms_engine_n;
+/* bayes.c: the statistical classifier */
+extern const struct filter_sym_def filter_syms_bayes[];
+extern const size_t filter_syms_bayes_n;
 
 /* rep.c: DNS blocklists, URL feeds, threat-intelligence API */
 extern const struct filter_sym_def filter_syms_rep[];

@@ -10,6 +10,7 @@
 
 #include "core/log.h"
 #include "core/xmalloc.h"
+#include "filter/bayes.h"
 
 #define TAG(cmd) ((const char *)(cmd)->tag.p)
 
@@ -168,6 +169,27 @@ void imap_cmd_store(struct imap_session *s, const struct imap_cmd *cmd)
 	imap_ok(s, tag, "%sSTORE completed", cmd->uid ? "UID " : "");
 }
 
+/* A user moving mail into Junk, or out of it, teaches the classifier
+ * (decision 0037); the learner's thread reads and learns the copies in
+ * dst, so the command does not wait for it. */
+static void learn_junk(struct imap_session *s, const struct store_folder *dst,
+		       const uint32_t *new_uids, size_t n, bool move)
+{
+	struct store_folder src;
+	struct err err;
+	char scope[STORE_BAYES_SCOPE_MAX + 1];
+	if (n == 0 || s->srv->learner == NULL ||
+	    store_folder_find(s->srv->store, s->mailbox_id, s->folder_name,
+			      &src, &err) != 1)
+		return;
+	enum store_bayes_label label = bayes_label_for_move(src.special,
+							    dst->special, move);
+	if (label != STORE_BAYES_NONE &&
+	    bayes_scope_name(NULL, s->address, scope, sizeof scope, &err) == 0)
+		bayes_learner_submit(s->srv->learner, scope, dst->id, new_uids,
+				     n, label);
+}
+
 static void copy_or_move(struct imap_session *s, const struct imap_cmd *cmd,
 			 bool move)
 {
@@ -228,6 +250,7 @@ static void copy_or_move(struct imap_session *s, const struct imap_cmd *cmd,
 			map[m] = map[k];
 			m++;
 		}
+	learn_junk(s, &dst, map, m, move);
 	struct buf code;
 	buf_init(&code, IMAP_OUT_MAX);
 	if (m > 0) {

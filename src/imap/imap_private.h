@@ -28,6 +28,7 @@ struct imap_server {
 	struct auth *auth;
 	struct net_userlimit *users;	/* imap_max_sessions_per_user */
 	struct net_iplimit *ips;	/* imap_max_connections_per_ip */
+	struct bayes_learner *learner;	/* moves into / out of Junk */
 };
 
 enum imap_state {

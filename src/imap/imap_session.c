@@ -14,6 +14,7 @@
 
 #include "core/log.h"
 #include "core/xmalloc.h"
+#include "filter/bayes.h"
 #include "imap/imap_context.h"
 #include "net/net.h"
 
@@ -28,6 +29,7 @@ struct imap_server *imap_server_new(const struct config *cfg,
 	srv->auth = auth;
 	srv->users = net_userlimit_new(1024);
 	srv->ips = net_iplimit_new(1024);
+	srv->learner = bayes_learner_new(store);
 	return srv;
 }
 
@@ -37,6 +39,7 @@ void imap_server_free(struct imap_server **sp)
 		return;
 	net_userlimit_free(&(*sp)->users);
 	net_iplimit_free(&(*sp)->ips);
+	bayes_learner_free(&(*sp)->learner);
 	free(*sp);
 	*sp = NULL;
 }

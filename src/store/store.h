@@ -1353,4 +1353,66 @@ int store_quarantine_delete(struct store *st, int64_t id, struct err *err);
 int store_quarantine_expire(struct store *st, int64_t now, uint64_t *n_out,
 			    struct err *err);
 
+/* ---- the statistical classifier's counts (store_bayes.c, decision 0037)
+ * Per scope (a name: "global", "domain:D", "user:A"; at most
+ * STORE_BAYES_SCOPE_MAX octets) the number of spam and ham messages
+ * learned and, per 64-bit token hash (filter/token.h), in how many of
+ * each the token was. A message is known by a key (a hash of its bytes)
+ * with the label it was learned as. Written with the admin connection
+ * (works from petrelctl while petreld runs); src/filter/bayes*.c alone
+ * interprets the numbers. */
+#define STORE_BAYES_SCOPE_MAX 340
+#define STORE_BAYES_KEY_LEN 16
+
+enum store_bayes_label {
+	STORE_BAYES_NONE = 0,	/* not learned / forget */
+	STORE_BAYES_SPAM = 1,
+	STORE_BAYES_HAM = 2,
+};
+
+struct store_bayes_scope {
+	char name[STORE_BAYES_SCOPE_MAX + 1];
+	uint64_t spam, ham;	/* messages learned */
+	uint64_t tokens;	/* distinct tokens (store_bayes_scope_each) */
+	uint64_t generation;	/* changes with every learning */
+};
+
+struct store_bayes_learn {
+	/* in */
+	const char *scope;
+	unsigned char key[STORE_BAYES_KEY_LEN];
+	enum store_bayes_label label;	/* NONE: unlearn */
+	const uint64_t *hashes;		/* the message's distinct tokens */
+	size_t n;
+	/* out: what the message was learned as before (label == was:
+	 * nothing changed) */
+	enum store_bayes_label was;
+};
+
+/* Learn n messages in one transaction: each message's tokens leave the
+ * counts of the label it had in its scope (if any) and join those of
+ * its new label; the scope's totals follow and its generation changes.
+ * Counts never go below 0 and a token at 0 and 0 is removed. All or
+ * nothing. */
+int store_bayes_learn(struct store *st, struct store_bayes_learn *items,
+		      size_t n, struct err *err)
+	__attribute__((warn_unused_result));
+/* The scope's totals and generation (tokens not counted): 1, 0 none
+ * (nothing was ever learned in it), -1. */
+int store_bayes_scope_get(struct store *st, const char *scope,
+			  struct store_bayes_scope *out, struct err *err);
+/* Every scope with its distinct tokens counted, by name. fn != 0 stops. */
+int store_bayes_scope_each(struct store *st,
+			   int (*fn)(const struct store_bayes_scope *s,
+				     void *arg),
+			   void *arg, struct err *err);
+/* The scope's totals (*out; all zero and 0 returned if there is no such
+ * scope) and then fn(hash, spam, ham) for each of its tokens, all from
+ * one read snapshot. 1 / 0 (no scope) / -1. fn != 0 stops early. */
+int store_bayes_load(struct store *st, const char *scope,
+		     struct store_bayes_scope *out,
+		     int (*fn)(uint64_t hash, uint32_t spam, uint32_t ham,
+			       void *arg),
+		     void *arg, struct err *err);
+
 #endif

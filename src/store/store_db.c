@@ -773,7 +773,7 @@ static const char *const store_migrations[] = {
 	"  created INTEGER NOT NULL,"
 	"  done INTEGER NOT NULL DEFAULT 0,"
 	"  result TEXT NOT NULL DEFAULT '');",
-	/* 14 (to be 15 after the merge with the other step 14): the
+	/* 14: the
 	 * filter's settings per domain and the quarantine (decision 0040).
 	 * Both name the domain by text, as dkim_keys does, so removing a
 	 * domain finds nothing to refuse it; an entry outlives its mailbox
@@ -807,6 +807,31 @@ static const char *const store_migrations[] = {
 	"CREATE INDEX quarantine_expires ON quarantine(expires);"
 	"CREATE INDEX quarantine_requested ON quarantine(release_requested) "
 	"  WHERE release_requested != 0;",
+	/* 15: the statistical classifier's counts (decision 0037): per
+	 * scope ("global", "domain:D", "user:A") the messages learned and,
+	 * per token hash, in how many spam and ham messages it was; and
+	 * what each message (by a hash of its bytes) was learned as, so
+	 * that learning it again or the other way moves its counts rather
+	 * than adding them twice. generation changes with every learning
+	 * so that a classifier's in-memory copy knows when to reload. */
+	"CREATE TABLE bayes_scopes ("
+	"  id INTEGER PRIMARY KEY,"
+	"  name TEXT NOT NULL UNIQUE,"
+	"  spam INTEGER NOT NULL DEFAULT 0,"
+	"  ham INTEGER NOT NULL DEFAULT 0,"
+	"  generation INTEGER NOT NULL DEFAULT 0);"
+	"CREATE TABLE bayes_tokens ("
+	"  scope_id INTEGER NOT NULL,"
+	"  hash INTEGER NOT NULL,"
+	"  spam INTEGER NOT NULL,"
+	"  ham INTEGER NOT NULL,"
+	"  PRIMARY KEY (scope_id, hash)) WITHOUT ROWID;"
+	"CREATE TABLE bayes_learned ("
+	"  scope_id INTEGER NOT NULL,"
+	"  key BLOB NOT NULL,"
+	"  label INTEGER NOT NULL,"
+	"  time INTEGER NOT NULL,"
+	"  PRIMARY KEY (scope_id, key)) WITHOUT ROWID;",
 };
 
 #define STORE_SCHEMA_VERSION \

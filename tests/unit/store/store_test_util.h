@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 /* The schema version a store opened by this code has. */
-#define STORE_TEST_SCHEMA 14
+#define STORE_TEST_SCHEMA 15
 
 /* For code running in a forked child, where cmocka cannot report. */
 #define CHILD_CHECK(cond)                                                    \

@@ -1302,7 +1302,9 @@ static void test_blob_past_log_end(void **state)
 	"ALTER TABLE domains DROP COLUMN pw_checks;"                         \
 	"DROP TABLE dkim_keys;"                                              \
 	"DROP TABLE dmarc_rows; DROP TABLE dmarc_requests;"                  \
-	"DROP TABLE filter_settings; DROP TABLE quarantine;"
+	"DROP TABLE filter_settings; DROP TABLE quarantine;"                 \
+	"DROP TABLE bayes_scopes; DROP TABLE bayes_tokens;"                  \
+	"DROP TABLE bayes_learned;"
 
 /* A store of schema 1 holding messages has records this code cannot
  * replay: refused. Without messages it is migrated. */
