@@ -4,6 +4,7 @@
 
 const struct filter_sym_table filter_sym_tables[] = {
 	{ filter_syms_engine, &filter_syms_engine_n },
+	{ filter_syms_rules, &filter_syms_rules_n },
 };
 
 const size_t filter_sym_tables_n =

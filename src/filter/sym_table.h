@@ -22,4 +22,8 @@ extern const size_t filter_sym_tables_n;
 extern const struct filter_sym_def filter_syms_engine[];
 extern const size_t filter_syms_engine_n;
 
+/* rules_syms.c: the message rules (rules.h) */
+extern const struct filter_sym_def filter_syms_rules[];
+extern const size_t filter_syms_rules_n;
+
 #endif
