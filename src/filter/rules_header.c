@@ -31,9 +31,10 @@ static void date(struct rules_ctx *c)
 		return;
 	}
 	/* Judge the Date by when the message arrived: its newest Received
-	 * field, else the clock (a message read from an archive must not be
-	 * judged by today's date). */
-	if (!rules_received_newest(c->hdr, &ref)) {
+	 * field, else the clock; but only a Received date can say a Date is
+	 * old (a message read from an archive is old by today's clock). */
+	bool rcvd = rules_received_newest(c->hdr, &ref);
+	if (!rcvd) {
 		if (c->facts->now <= 0)
 			return;
 		ref = (int64_t)c->facts->now;
@@ -41,7 +42,7 @@ static void date(struct rules_ctx *c)
 	if (t > ref + FUTURE_SLACK)
 		RULES_ADD(c, "DATE_FUTURE", "%lld days ahead",
 			  (long long)((t - ref) / DAY));
-	else if (t < ref - PAST_SLACK)
+	else if (rcvd && t < ref - PAST_SLACK)
 		RULES_ADD(c, "DATE_PAST", "%lld days before arrival",
 			  (long long)((ref - t) / DAY));
 }
@@ -136,7 +137,7 @@ static void addresses(struct rules_ctx *c)
 
 	if (c->from_domain[0] == '\0')
 		RULES_ADD(c, "FROM_MISSING", NULL);
-	if (!mime_header_find(c->hdr, "To", &v) &&
+	if (!c->bulk && !mime_header_find(c->hdr, "To", &v) &&
 	    !mime_header_find(c->hdr, "Cc", &v))
 		RULES_ADD(c, "TO_MISSING", NULL);
 	from_name_addr(c);

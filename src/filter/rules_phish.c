@@ -12,12 +12,11 @@
 /* Words of the "verify your account" request a credential form comes
  * with: one of each group among the body's tokens. */
 static const char *const verbs[] = {
-	"verify", "confirm", "update", "validate", "unlock", "reactivate",
-	"restore", "login", "sign-in",
+	"verify", "confirm", "validate", "unlock", "reactivate", "re-activate",
 };
 static const char *const objects[] = {
-	"account", "password", "login", "identity", "mailbox", "billing",
-	"credentials", "suspended",
+	"password", "identity", "mailbox", "credentials", "suspended",
+	"locked",
 };
 
 static bool any_token(const struct filter_tokens *t, const char *const *w,
@@ -38,7 +37,8 @@ static void forms(struct rules_ctx *c)
 		return;
 	if (f->passwords > 0)
 		RULES_ADD(c, "FORM_PASSWORD", "%u password fields", f->passwords);
-	if (f->inputs == 0)
+	/* one input is a search or subscribe box; credentials take two */
+	if (f->inputs < 2)
 		return;
 	for (size_t i = 0; i < f->nactions; i++)
 		if (rules_org(f->actions[i], strlen(f->actions[i]), norm, org) &&

@@ -29,19 +29,19 @@ const struct filter_sym_def filter_syms_rules[] = {
 	{ "DATE_INVALID", 1.5, "a Date field that is not a date" },
 	{ "DATE_FUTURE", 2.0, "Date more than a day after the message was "
 	  "received" },
-	{ "DATE_PAST", 1.0, "Date more than 30 days before the message was "
-	  "received" },
+	{ "DATE_PAST", 0.8, "Date more than 30 days before the newest "
+	  "Received field" },
 	{ "MSGID_MISSING", 1.0, "no Message-ID field" },
 	{ "MSGID_INVALID", 1.0, "a Message-ID that is not <left@right>" },
 	{ "FROM_MISSING", 2.0, "no From address" },
-	{ "TO_MISSING", 1.0, "neither To nor Cc" },
+	{ "TO_MISSING", 0.5, "neither To nor Cc (not a list)" },
 	{ "SUBJECT_MISSING", 0.5, "no Subject field" },
-	{ "SUBJECT_CAPS", 0.5, "the Subject is written in capitals" },
+	{ "SUBJECT_CAPS", 0.8, "the Subject is written in capitals" },
 	{ "FROM_NAME_ADDR", 2.0, "the From display name shows an address "
 	  "in another domain than the real one" },
 	{ "REPLYTO_FREEMAIL", 2.0, "replies go to a free mail address while "
 	  "From is elsewhere" },
-	{ "REPLYTO_DIFF", 0.5, "replies go to another domain than From "
+	{ "REPLYTO_DIFF", 0.1, "replies go to another domain than From "
 	  "(not a list)" },
 	{ "RETURNPATH_DIFF", 0.3, "the envelope sender's domain is not "
 	  "From's (not a list)" },
@@ -69,19 +69,19 @@ const struct filter_sym_def filter_syms_rules[] = {
 	  "more than its size" },
 	{ "ARCHIVE_OVERSIZE", 1.0, "a ZIP directory too large to read" },
 	/* URLs */
-	{ "URL_SHORTENER", 0.5, "a link through a URL shortener" },
+	{ "URL_SHORTENER", 0.3, "a link through a URL shortener" },
 	{ "URL_IP", 1.5, "a link to a numeric IP address" },
 	{ "URL_IP_OBFUSCATED", 3.0, "a link to an IP address written to "
 	  "hide it (decimal, hex, octal)" },
 	{ "URL_USERINFO", 2.5, "a link with user@ before the host "
 	  "(http://bank.example@evil.example/)" },
 	{ "URL_PORT", 0.5, "a link to an unusual port" },
-	{ "URL_MANY_DOMAINS", 1.0, "links to many different sites" },
+	{ "URL_MANY_DOMAINS", 0.1, "links to many different sites" },
 	/* phishing */
-	{ "PHISH_LINK_MISMATCH", 3.0, "link text shows one site, the link "
-	  "goes to another" },
+	{ "PHISH_LINK_MISMATCH", 2.5, "link text shows one site, the link "
+	  "goes to another (half in list and bulk mail)" },
 	{ "FORM_PASSWORD", 3.5, "an HTML form asking for a password" },
-	{ "FORM_EXTERNAL", 1.5, "an HTML form that posts to another site "
+	{ "FORM_EXTERNAL", 1.0, "an HTML form that posts to another site "
 	  "than the sender's" },
 	{ "FORM_VERIFY_ACCOUNT", 2.0, "an HTML form with a request to verify "
 	  "or update an account" },
@@ -94,8 +94,8 @@ const struct filter_sym_def filter_syms_rules[] = {
 	{ "FROM_IMPERSONATION", 6.0, "an outside sender uses the name of one "
 	  "of the organisation's users" },
 	{ "HTML_HIDDEN", 0.3, "HTML text hidden from the reader" },
-	{ "HTML_TINY", 0.5, "HTML text in a tiny font" },
-	{ "HTML_SAMECOLOR", 1.0, "HTML text in its background colour" },
+	{ "HTML_TINY", 0.3, "HTML text in a tiny font" },
+	{ "HTML_SAMECOLOR", 0.5, "HTML text in its background colour" },
 };
 
 const size_t filter_syms_rules_n =
