@@ -17,7 +17,7 @@ struct tzip_entry {
 	uint32_t csize, usize;	/* claimed in the directory */
 };
 
-static void tz_le(struct buf *b, uint64_t v, int n)
+static inline void tz_le(struct buf *b, uint64_t v, int n)
 {
 	unsigned char x[8];
 	for (int i = 0; i < n; i++)
@@ -26,7 +26,7 @@ static void tz_le(struct buf *b, uint64_t v, int n)
 		abort();
 }
 
-static void tz_put(struct buf *b, const void *p, size_t n)
+static inline void tz_put(struct buf *b, const void *p, size_t n)
 {
 	if (buf_append(b, p, n) < 0)
 		abort();
@@ -35,7 +35,7 @@ static void tz_put(struct buf *b, const void *p, size_t n)
 /* A ZIP with one local header (the magic a reader sees first) and a
  * central directory of n entries; comment appended after the end
  * record. */
-static void tzip_build(struct buf *b, const struct tzip_entry *e, size_t n,
+static inline void tzip_build(struct buf *b, const struct tzip_entry *e, size_t n,
 		       const char *comment)
 {
 	tz_put(b, "PK\x03\x04", 4);
@@ -75,7 +75,7 @@ static void tzip_build(struct buf *b, const struct tzip_entry *e, size_t n,
 }
 
 /* base64 with 76-column lines. */
-static void tb64(struct buf *out, const unsigned char *p, size_t n)
+static inline void tb64(struct buf *out, const unsigned char *p, size_t n)
 {
 	static const char a[] =
 		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
