@@ -29,12 +29,12 @@ const struct filter_sym_def filter_syms_rules[] = {
 	{ "DATE_INVALID", 1.5, "a Date field that is not a date" },
 	{ "DATE_FUTURE", 2.0, "Date more than a day after the message was "
 	  "received" },
-	{ "DATE_PAST", 0.8, "Date more than 30 days before the newest "
+	{ "DATE_PAST", 0.5, "Date more than 30 days before the newest "
 	  "Received field" },
 	{ "MSGID_MISSING", 1.0, "no Message-ID field" },
 	{ "MSGID_INVALID", 1.0, "a Message-ID that is not <left@right>" },
 	{ "FROM_MISSING", 2.0, "no From address" },
-	{ "TO_MISSING", 0.5, "neither To nor Cc (not a list)" },
+	{ "TO_MISSING", 0.3, "neither To nor Cc (not a list)" },
 	{ "SUBJECT_MISSING", 0.5, "no Subject field" },
 	{ "SUBJECT_CAPS", 0.8, "the Subject is written in capitals" },
 	{ "FROM_NAME_ADDR", 2.0, "the From display name shows an address "
