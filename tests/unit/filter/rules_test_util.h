@@ -32,6 +32,30 @@ static inline void tz_put(struct buf *b, const void *p, size_t n)
 		abort();
 }
 
+/* One central directory header; an extra field of xl octets is for the
+ * caller to append after it. */
+static inline void tzip_cdh(struct buf *b, const struct tzip_entry *e,
+			    size_t xl)
+{
+	size_t nl = strlen(e->name);
+
+	tz_put(b, "PK\x01\x02", 4);
+	tz_le(b, 45, 2);
+	tz_le(b, 45, 2);
+	tz_le(b, e->encrypted ? 1 : 0, 2);
+	tz_le(b, 8, 2);			/* deflate */
+	tz_le(b, 0, 4);			/* time, date */
+	tz_le(b, 0, 4);			/* crc */
+	tz_le(b, e->csize, 4);
+	tz_le(b, e->usize, 4);
+	tz_le(b, nl, 2);
+	tz_le(b, xl, 2);
+	tz_le(b, 0, 2);
+	tz_le(b, 0, 8);			/* disk, attributes */
+	tz_le(b, 0, 4);			/* local header offset */
+	tz_put(b, e->name, nl);
+}
+
 /* A ZIP with one local header (the magic a reader sees first) and a
  * central directory of n entries; comment appended after the end
  * record. */
@@ -43,24 +67,8 @@ static inline void tzip_build(struct buf *b, const struct tzip_entry *e, size_t 
 	for (int i = 0; i < 3; i++)	/* the rest of a local header */
 		tz_le(b, 0, 8);
 	size_t cd = b->len;
-	for (size_t i = 0; i < n; i++) {
-		size_t nl = strlen(e[i].name);
-		tz_put(b, "PK\x01\x02", 4);
-		tz_le(b, 20, 2);
-		tz_le(b, 20, 2);
-		tz_le(b, e[i].encrypted ? 1 : 0, 2);
-		tz_le(b, 8, 2);			/* deflate */
-		tz_le(b, 0, 4);			/* time, date */
-		tz_le(b, 0, 4);			/* crc */
-		tz_le(b, e[i].csize, 4);
-		tz_le(b, e[i].usize, 4);
-		tz_le(b, nl, 2);
-		tz_le(b, 0, 2);
-		tz_le(b, 0, 2);
-		tz_le(b, 0, 8);		/* disk, attributes */
-		tz_le(b, 0, 4);			/* local header offset */
-		tz_put(b, e[i].name, nl);
-	}
+	for (size_t i = 0; i < n; i++)
+		tzip_cdh(b, &e[i], 0);
 	size_t cdsize = b->len - cd;
 	size_t cl = comment ? strlen(comment) : 0;
 	tz_put(b, "PK\x05\x06", 4);

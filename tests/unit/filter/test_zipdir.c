@@ -118,20 +118,9 @@ static void test_zip64(void **state)
 		tz_put(&z, "", 1);
 	size_t cd = z.len;
 	/* one entry whose sizes are in a ZIP64 extra field */
-	tz_put(&z, "PK\x01\x02", 4);
-	tz_le(&z, 45, 2);
-	tz_le(&z, 45, 2);
-	tz_le(&z, 0, 2);
-	tz_le(&z, 8, 2);
-	tz_le(&z, 0, 8);
-	tz_le(&z, 0xffffffffu, 4);
-	tz_le(&z, 0xffffffffu, 4);
-	tz_le(&z, 5, 2);		/* name */
-	tz_le(&z, 4 + 16, 2);		/* extra */
-	tz_le(&z, 0, 2);
-	tz_le(&z, 0, 8);
-	tz_le(&z, 0, 4);
-	tz_put(&z, "x.bin", 5);
+	const struct tzip_entry big = { "x.bin", false, 0xffffffffu,
+					0xffffffffu };
+	tzip_cdh(&z, &big, 4 + 16);
 	tz_le(&z, 1, 2);
 	tz_le(&z, 16, 2);
 	tz_le(&z, 1ull << 40, 8);	/* uncompressed: 1 TB */
