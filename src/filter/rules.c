@@ -75,7 +75,8 @@ static void from_identity(struct rules_ctx *c, struct mime_addr_list *l)
 			continue;
 		c->from_name = a->name;
 		size_t ml = a->mailbox.len < 64 ? a->mailbox.len : 64;
-		memcpy(c->from_addr, a->mailbox.p, ml);
+		if (ml > 0)
+			memcpy(c->from_addr, a->mailbox.p, ml);
 		c->from_addr[ml] = '@';
 		memcpy(c->from_addr + ml + 1, c->from_domain,
 		       strlen(c->from_domain) + 1);

@@ -95,7 +95,7 @@ static void subject(struct rules_ctx *c)
 			upper += ch >= 'A' && ch <= 'Z';
 			lower += ch >= 'a' && ch <= 'z';
 		}
-	bool words = memchr(b.data, ' ', b.len) != NULL;
+	bool words = b.len > 0 && memchr(b.data, ' ', b.len) != NULL;
 	buf_release(&b);
 	if (upper >= CAPS_MIN_LETTERS && lower == 0 && words)
 		RULES_ADD(c, "SUBJECT_CAPS", NULL);
@@ -110,7 +110,8 @@ static void from_name_addr(struct rules_ctx *c)
 	if (c->from_name.len == 0 || c->from_org[0] == '\0')
 		return;
 	buf_init(&b, 1024);
-	if (mime_header_decode(c->from_name, &b) == 0 || b.len > 0) {
+	if ((mime_header_decode(c->from_name, &b) == 0 || b.len > 0) &&
+	    b.len > 0) {
 		const unsigned char *at = memchr(b.data, '@', b.len);
 		if (at != NULL) {
 			size_t s = (size_t)(at - b.data) + 1, e = s;

@@ -674,12 +674,15 @@ static void test_html_flags(void **state)
 
 /* ----- bad input ---------------------------------------------------- */
 
+static struct filter_syms bounded_syms;
+
 static void bounded(const char *what, const char *msg, size_t len)
 {
 	struct filter_syms s;
 	clock_t t0 = clock();
 
 	run_conf(msg, len, NULL, NULL, &s);
+	bounded_syms = s;
 	double secs = (double)(clock() - t0) / CLOCKS_PER_SEC;
 	if (secs > 10)
 		fail_msg("%s took %.1f s", what, secs);
@@ -700,6 +703,7 @@ static void test_bad_input(void **state)
 		tz_put(&b, u, (size_t)n);
 	}
 	bounded("100,000 URLs", (const char *)b.data, b.len);
+	expect(&bounded_syms, "URL_MANY_DOMAINS");
 	/* 10 MB of one word */
 	buf_reset(&b);
 	tz_put(&b, BASE_HDR "\r\n", strlen(BASE_HDR) + 2);
@@ -710,11 +714,13 @@ static void test_bad_input(void **state)
 	 * forms and links nested without end */
 	buf_reset(&b);
 	tz_put(&b, HTML_HDR, strlen(HTML_HDR));
+	const char *nest = "<a href=\"http://x.example/\"><form action=\"//y"
+			   ".example\"><input type=password><div style=\"";
 	for (int i = 0; i < 200000; i++)
-		tz_put(&b, "<a href=\"http://x.example/\"><form action=\"//y"
-		       ".example\"><input type=password><div style=\"", 91);
+		tz_put(&b, nest, strlen(nest));
 	tz_put(&b, "<!-- <a href='", 14);
 	bounded("pathological HTML", (const char *)b.data, b.len);
+	expect(&bounded_syms, "FORM_PASSWORD");
 	/* broken charsets and encodings */
 	buf_reset(&b);
 	const char *cs = BASE_HDR "Subject: =?x-unknown?B?////?= =?utf-8?Q?"
@@ -730,8 +736,9 @@ static void test_bad_input(void **state)
 	buf_init(&z, 1 << 20);
 	struct tzip_entry e[] = { { "x.exe", true, 1, 0xffffffffu } };
 	tzip_build(&z, e, 1, NULL);
-	tz_put(&b, BASE_HDR "Content-Type: multipart/mixed; boundary=b\r\n\r\n",
-	       strlen(BASE_HDR) + 48);
+	const char *mh = BASE_HDR "Content-Type: multipart/mixed; boundary=b"
+			 "\r\n\r\n";
+	tz_put(&b, mh, strlen(mh));
 	for (int i = 0; i < 5000; i++) {
 		const char *ph = "--b\r\nContent-Type: application/zip\r\n"
 				 "Content-Transfer-Encoding: base64\r\n\r\n";
@@ -739,6 +746,9 @@ static void test_bad_input(void **state)
 		tb64(&b, z.data, z.len);
 	}
 	bounded("5,000 ZIP parts", (const char *)b.data, b.len);
+	expect(&bounded_syms, "ARCHIVE_EXECUTABLE");
+	expect(&bounded_syms, "ARCHIVE_BOMB");
+	expect(&bounded_syms, "ARCHIVE_ENCRYPTED");
 	buf_release(&z);
 	buf_release(&b);
 }
