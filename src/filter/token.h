@@ -21,6 +21,8 @@
  * stores hashes (decision 0034), so the hash function is part of the
  * stored format and must never change; the strings are for debugging
  * and explanations.
+ * For the rules (rules.h) the set also keeps the message's URLs, the
+ * HTML flags, the <a href> links with visible text and a form summary.
  * Bounds: FILTER_TOKENS_MAX distinct tokens (more counted in dropped),
  * FILTER_MAX_PARTS parts, FILTER_PART_MAX_READ octets of each part, and
  * the HTML and URL bounds. Never fails; memory is O(bounds). */
