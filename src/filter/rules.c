@@ -128,8 +128,8 @@ void filter_rules_run(const struct filter_rules_conf *conf, struct span msg,
 	c.bulk = is_bulk(c.hdr);
 
 	rules_auth(&c);
-	rules_headers(&c);
 	rules_received(&c);
+	rules_headers(&c);
 	rules_attach(&c);
 	rules_urls(&c);
 	rules_phish(&c);

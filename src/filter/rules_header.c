@@ -33,7 +33,8 @@ static void date(struct rules_ctx *c)
 	/* Judge the Date by when the message arrived: its newest Received
 	 * field, else the clock; but only a Received date can say a Date is
 	 * old (a message read from an archive is old by today's clock). */
-	bool rcvd = rules_received_newest(c->hdr, &ref);
+	bool rcvd = c->have_rcvd_date;
+	ref = c->rcvd_date;
 	if (!rcvd) {
 		if (c->facts->now <= 0)
 			return;

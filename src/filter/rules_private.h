@@ -24,9 +24,13 @@ struct rules_ctx {
 	char from_org[DMARC_DOMAIN_MAX + 1];	/* registrable, or domain */
 	struct span from_name;		/* raw display name, may be empty */
 	bool bulk;			/* list or bulk headers present */
+	/* the date of the newest Received field that has one (set by
+	 * rules_received(), which runs before rules_headers()) */
+	bool have_rcvd_date;
+	int64_t rcvd_date;
 };
 
-/* The symbol table (rules_syms.c). */
+/* Add symbol name at its full weight, with a printf detail. */
 #define RULES_ADD(c, name, ...) \
 	filter_sym_add((c)->out, (c)->w, name, 1.0, __VA_ARGS__)
 
@@ -47,8 +51,6 @@ bool rules_freemail(const char *org);
  * registrable domain (DMARC_DOMAIN_MAX + 1 each). false if none. */
 bool rules_field_domain(struct span hdr, const char *name, char *norm,
 			char *org);
-/* The date of the newest (topmost) Received field that has one. */
-bool rules_received_newest(struct span hdr, int64_t *t_out);
 /* Is ext (lower case, no dot) on the executable list or conf's? */
 bool rules_ext_executable(const struct filter_rules_conf *conf,
 			  const char *ext);

@@ -109,7 +109,7 @@ static void rcvd_parse(struct span value, struct rcvd *r)
 	buf_release(&b);
 }
 
-/* Calls fn for each Received field top down, at most FIELDS_MAX. */
+/* The Received fields top down into v, at most max. */
 static size_t rcvd_all(struct span hdr, struct rcvd *v, size_t max)
 {
 	size_t pos = 0, n = 0;
@@ -119,27 +119,6 @@ static size_t rcvd_all(struct span hdr, struct rcvd *v, size_t max)
 		if (span_eq_ci(name, "Received"))
 			rcvd_parse(value, &v[n++]);
 	return n;
-}
-
-bool rules_received_newest(struct span hdr, int64_t *t_out)
-{
-	size_t pos = 0;
-	struct span name, value;
-	struct rcvd r;
-	unsigned seen = 0;
-
-	while (seen < FILTER_RULES_FIELDS_MAX &&
-	       mime_header_next(hdr, &pos, &name, &value) == 1) {
-		if (!span_eq_ci(name, "Received"))
-			continue;
-		seen++;
-		rcvd_parse(value, &r);
-		if (r.have_date) {
-			*t_out = r.date;
-			return true;
-		}
-	}
-	return false;
 }
 
 static bool is_ours(const struct rules_ctx *c, const char *host)
@@ -185,6 +164,11 @@ void rules_received(struct rules_ctx *c)
 		helo_literal(c, helo);
 	}
 	size_t n = rcvd_all(c->hdr, v, FILTER_RULES_FIELDS_MAX);
+	for (size_t i = 0; i < n && !c->have_rcvd_date; i++)
+		if (v[i].have_date) {
+			c->have_rcvd_date = true;
+			c->rcvd_date = v[i].date;
+		}
 	/* our own fields are on top; below the first from elsewhere, a
 	 * field "by" us is a forgery that makes outside mail look internal
 	 * (a list can bring our user's mail back, but it says so: bulk) */

@@ -36,8 +36,8 @@ static void urls(struct rules_ctx *c)
 {
 	const struct filter_urls *l = &c->tok->urls;
 	/* distinct registrable domains: n <= FILTER_URLS_MAX, so a linear
-	 * search of a small array is cheaper than a table */
-	static const size_t max = FILTER_URLS_MAX;
+	 * search of a small array is cheap enough */
+	const size_t max = FILTER_URLS_MAX;
 	char (*orgs)[DMARC_DOMAIN_MAX + 1] = NULL;
 	size_t norgs = 0, looked = 0;
 	char norm[DMARC_DOMAIN_MAX + 1], org[DMARC_DOMAIN_MAX + 1];
