@@ -637,6 +637,26 @@
 /* Files listed from the paths given, and directory levels followed. */
 #define MSGSRC_FILES_MAX 1000000u
 #define MSGSRC_DEPTH_MAX 16
+/* ----- filter: message rules (src/filter/rules*.c, decision 0038) ----- */
+/* HTML links with visible text kept per message for the link-text check,
+ * and form action hosts kept per message. */
+#define FILTER_TOKEN_LINKS_MAX 128
+#define FILTER_FORM_ACTIONS_MAX 8
+/* Header fields of one name the rules read (Received, Reply-To, ...). */
+#define FILTER_RULES_FIELDS_MAX 64
+/* Octets of an attachment decoded from its start (file type magic, OLE
+ * macro names) and from its end (a ZIP central directory), and decoded
+ * octets per message in all: a large attachment costs its base64 scan
+ * and no more. */
+#define FILTER_ATTACH_HEAD_MAX (1024u * 1024)
+#define FILTER_ATTACH_TAIL_MAX (2u * 1024 * 1024)
+#define FILTER_ATTACH_DECODE_BUDGET (16u * 1024 * 1024)
+/* ZIP central directory entries read per archive; a directory with more
+ * is itself a signal. Names longer than the cap are cut for checking. */
+#define FILTER_ZIP_MAX_ENTRIES 4096
+#define FILTER_ZIP_NAME_MAX 255
+/* URL hosts given to the lookalike check per message. */
+#define FILTER_RULES_LOOKALIKE_HOSTS 64
 
 #endif
 

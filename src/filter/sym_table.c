@@ -6,6 +6,7 @@ const struct filter_sym_table filter_sym_tables[] = {
 	{ filter_syms_engine, &filter_syms_engine_n },
 	{ filter_syms_rep, &filter_syms_rep_n },
 	{ filter_syms_bayes, &filter_syms_bayes_n },
+	{ filter_syms_rules, &filter_syms_rules_n },
 };
 
 const size_t filter_sym_tables_n =

@@ -29,4 +29,8 @@ extern const size_t filter_syms_bayes_n;
 extern const struct filter_sym_def filter_syms_rep[];
 extern const size_t filter_syms_rep_n;
 
+/* rules_syms.c: the message rules (rules.h) */
+extern const struct filter_sym_def filter_syms_rules[];
+extern const size_t filter_syms_rules_n;
+
 #endif

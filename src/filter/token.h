@@ -21,6 +21,8 @@
  * stores hashes (decision 0034), so the hash function is part of the
  * stored format and must never change; the strings are for debugging
  * and explanations.
+ * For the rules (rules.h) the set also keeps the message's URLs, the
+ * HTML flags, the <a href> links with visible text and a form summary.
  * Bounds: FILTER_TOKENS_MAX distinct tokens (more counted in dropped),
  * FILTER_MAX_PARTS parts, FILTER_PART_MAX_READ octets of each part, and
  * the HTML and URL bounds. Never fails; memory is O(bounds). */
@@ -32,6 +34,7 @@
 #include <stdint.h>
 
 #include "core/span.h"
+#include "filter/form.h"
 #include "filter/url.h"
 
 struct filter_token {
@@ -40,12 +43,25 @@ struct filter_token {
 	uint32_t len;
 };
 
+/* An HTML link whose visible text is not empty, for the check that the
+ * text shows one site while the href goes to another: both as the HTML
+ * reader gave them (html.h), NUL-terminated, owned by the token set. */
+struct filter_tok_link {
+	char *href;
+	char *text;
+};
+
 struct filter_tokens {
 	struct filter_token *v;	/* in order of first appearance */
 	size_t n;
 	size_t dropped;		/* distinct tokens past FILTER_TOKENS_MAX */
 	unsigned html_flags;	/* enum filter_html_flags of all HTML parts */
 	struct filter_urls urls;	/* the message's URLs, for rules */
+	/* for the phishing rules: <a href> links with visible text (at most
+	 * FILTER_TOKEN_LINKS_MAX, more counted) and the forms */
+	struct filter_tok_link *links;
+	size_t nlinks, links_dropped;
+	struct filter_forms forms;
 	/* private */
 	char *arena;
 	size_t arena_len, arena_cap;

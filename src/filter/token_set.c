@@ -33,6 +33,11 @@ void filter_tokens_free(struct filter_tokens *t)
 	free(t->arena);
 	free(t->slots);
 	filter_urls_free(&t->urls);
+	for (size_t i = 0; i < t->nlinks; i++) {
+		free(t->links[i].href);
+		free(t->links[i].text);
+	}
+	free(t->links);
 	memset(t, 0, sizeof *t);
 }
 

@@ -6,6 +6,7 @@
 
 #include "core/buf.h"
 #include "core/limits.h"
+#include "core/xmalloc.h"
 #include "mime/mime.h"
 #include "msgauth/dmarc.h"
 
@@ -139,6 +140,27 @@ static void part_text(const struct mime_message *m, const struct mime_part *p,
 	buf_release(&raw);
 }
 
+/* The <a href> links with visible text, for the link-text rule. */
+static void keep_links(struct filter_tokens *t, const struct filter_html *h)
+{
+	for (size_t i = 0; i < h->nlinks; i++) {
+		const struct filter_html_link *l = &h->links[i];
+		if (l->kind != FILTER_LINK_HREF || l->text == NULL ||
+		    l->text[0] == '\0')
+			continue;
+		if (t->nlinks >= FILTER_TOKEN_LINKS_MAX) {
+			t->links_dropped++;
+			continue;
+		}
+		if (t->links == NULL)
+			t->links = xcalloc(FILTER_TOKEN_LINKS_MAX,
+					   sizeof t->links[0]);
+		t->links[t->nlinks].href = xstrdup(l->url);
+		t->links[t->nlinks].text = xstrdup(l->text);
+		t->nlinks++;
+	}
+}
+
 static void part_tokens(struct filter_tokens *t, const struct mime_message *m,
 			const struct mime_part *p)
 {
@@ -168,6 +190,8 @@ static void part_tokens(struct filter_tokens *t, const struct mime_message *m,
 		filter_html_parse(buf_span(&text), &h);
 		filter_tokens_text(t, "", buf_span(&h.text));
 		filter_urls_from_html(&t->urls, &h);
+		keep_links(t, &h);
+		filter_forms_scan(buf_span(&text), &t->forms);
 		t->html_flags |= h.flags;
 		filter_html_free(&h);
 	} else {

@@ -1,7 +1,8 @@
 /* fuzz_tokenize.c - libFuzzer target for the tokenizer (src/filter/
  * token*.c and tokenize.c, through src/mime/): any message gives a token
  * set within the bounds, tokens distinct, each within its length cap,
- * NUL-terminated, hashed with filter_token_hash(), and findable. The
+ * NUL-terminated, hashed with filter_token_hash(), and findable; links
+ * with text and form summaries within their caps. The
  * input is also tokenised as bare text. */
 #include <stdint.h>
 #include <string.h>
@@ -16,6 +17,12 @@ static void check(const struct filter_tokens *t)
 {
 	CHECK(t->n <= FILTER_TOKENS_MAX);
 	CHECK(t->urls.n <= FILTER_URLS_MAX);
+	CHECK(t->nlinks <= FILTER_TOKEN_LINKS_MAX);
+	for (size_t i = 0; i < t->nlinks; i++)
+		CHECK(t->links[i].href != NULL && t->links[i].text != NULL &&
+		      t->links[i].text[0] != '\0');
+	CHECK(t->forms.nactions <= FILTER_FORM_ACTIONS_MAX);
+	CHECK(t->forms.passwords <= t->forms.inputs);
 	for (size_t i = 0; i < t->n; i++) {
 		const char *s = filter_token_str(t, i);
 		CHECK(t->v[i].len > 0 && t->v[i].len <= FILTER_TOKEN_MAX + 64);

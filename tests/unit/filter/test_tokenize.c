@@ -220,6 +220,42 @@ static void test_bounds(void **state)
 	free(s);
 }
 
+/* The links with visible text and the forms the phishing rules read. */
+static void test_links_forms(void **state)
+{
+	(void)state;
+	const char *m = "Content-Type: text/html\r\n\r\n"
+		"<a href=\"http://evil.example/x\">www.bank.example</a>"
+		"<a href=\"http://a.example/\"><img src=\"http://i.example/p\">"
+		"</a><form action=\"https://collect.example/p\"><input name=u>"
+		"<input type=password><input type=hidden name=h>"
+		"<input type=submit></form><form action=\"/relative\"></form>";
+	struct filter_tokens t;
+	filter_tokenize(span_cstr(m), &t);
+	assert_int_equal(t.nlinks, 1);
+	assert_string_equal(t.links[0].href, "http://evil.example/x");
+	assert_string_equal(t.links[0].text, "www.bank.example");
+	assert_int_equal(t.forms.forms, 2);
+	assert_int_equal(t.forms.inputs, 2);
+	assert_int_equal(t.forms.passwords, 1);
+	assert_int_equal(t.forms.nactions, 1);
+	assert_string_equal(t.forms.actions[0], "collect.example");
+	filter_tokens_free(&t);
+
+	/* links past the cap are counted */
+	size_t n = FILTER_TOKEN_LINKS_MAX + 5;
+	char *s = malloc(n * 40 + 64);
+	size_t len = (size_t)snprintf(s, 64, "Content-Type: text/html\r\n\r\n");
+	for (size_t i = 0; i < n; i++)
+		len += (size_t)snprintf(s + len, 40, "<a href=\"http://x/\">t%zu</a>",
+					i);
+	filter_tokenize(span_make(s, len), &t);
+	assert_int_equal(t.nlinks, FILTER_TOKEN_LINKS_MAX);
+	assert_int_equal(t.links_dropped, 5);
+	filter_tokens_free(&t);
+	free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -229,6 +265,7 @@ int main(void)
 		cmocka_unit_test(test_message),
 		cmocka_unit_test(test_plain_message),
 		cmocka_unit_test(test_bounds),
+		cmocka_unit_test(test_links_forms),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,194 @@
+/* rules_received.c - the Received chain and the greeting: a stranger
+ * using this server's own name, an address literal that is not the
+ * client's, impossible addresses, and dates that run backwards.
+ * Only what can be decided without knowing the other hosts: whether one
+ * hop's "by" name should equal the next hop's "from" name cannot be
+ * (hosts have internal and public names), so it is not judged. */
+#include "filter/rules_private.h"
+
+#include <arpa/inet.h>
+#include <strings.h>
+#include <string.h>
+
+#include "core/buf.h"
+
+#define RCVD_TEXT_MAX 4096
+#define HOST_MAX 256
+/* Clocks of honest servers disagree by minutes, time zones mislabelled
+ * by hours; a forged line is typically days off. */
+#define ORDER_SLACK (24 * 3600)
+
+struct rcvd {
+	char from[HOST_MAX];	/* the "from" name, or "" */
+	char by[HOST_MAX];	/* the "by" name, or "" */
+	bool have_date;
+	int64_t date;
+	bool bad_ip;
+};
+
+static bool word_char(unsigned char ch)
+{
+	return ch > ' ' && ch != '(' && ch != ')' && ch != ';' && ch < 0x7f;
+}
+
+/* The word after keyword kw (a whole word, any case) in s, into out. */
+static void word_after(struct span s, const char *kw, char *out)
+{
+	size_t k = strlen(kw);
+
+	out[0] = '\0';
+	for (size_t i = 0; i + k < s.len; i++) {
+		if ((i > 0 && s.p[i - 1] != ' ' && s.p[i - 1] != '\t') ||
+		    strncasecmp((const char *)s.p + i, kw, k) != 0 ||
+		    (s.p[i + k] != ' ' && s.p[i + k] != '\t'))
+			continue;
+		size_t j = i + k;
+		while (j < s.len && (s.p[j] == ' ' || s.p[j] == '\t'))
+			j++;
+		size_t n = 0;
+		while (j < s.len && word_char(s.p[j]) && n < HOST_MAX - 1)
+			out[n++] = (char)s.p[j++];
+		out[n] = '\0';
+		return;
+	}
+}
+
+/* A bracketed dotted quad with an octet over 255: "[123.456.7.8]". */
+static bool has_bad_ip(struct span s)
+{
+	for (size_t i = 0; i < s.len; i++) {
+		if (s.p[i] != '[')
+			continue;
+		unsigned parts = 0, val = 0, digits = 0;
+		bool bad = false;
+		size_t j = i + 1;
+		for (; j < s.len && j < i + 20; j++) {
+			unsigned char ch = s.p[j];
+			if (ch >= '0' && ch <= '9') {
+				val = val * 10 + (ch - '0');
+				digits++;
+				if (digits > 3)
+					break;
+			} else if (ch == '.' && digits > 0) {
+				bad |= val > 255;
+				parts++;
+				val = digits = 0;
+			} else {
+				break;
+			}
+		}
+		if (j < s.len && s.p[j] == ']' && parts == 3 && digits > 0 &&
+		    (bad || val > 255))
+			return true;
+	}
+	return false;
+}
+
+static void rcvd_parse(struct span value, struct rcvd *r)
+{
+	struct buf b;
+
+	memset(r, 0, sizeof *r);
+	buf_init(&b, RCVD_TEXT_MAX);
+	/* full: what fitted is read; the date at the end may be lost */
+	int rc = mime_unfold(value, &b);
+	struct span s = buf_span(&b);
+	if (s.len >= 5 && strncasecmp((const char *)s.p, "from", 4) == 0)
+		word_after(s, "from", r->from);
+	word_after(s, "by", r->by);
+	r->bad_ip = has_bad_ip(s);
+	const unsigned char *semi = NULL;
+	for (size_t i = 0; i < s.len; i++)
+		if (s.p[i] == ';')
+			semi = s.p + i;
+	int zone;
+	if (rc == 0 && semi != NULL)
+		r->have_date = mime_date_parse(span_make(semi + 1, (size_t)
+						(s.p + s.len - semi - 1)),
+					       &r->date, &zone) == 0;
+	buf_release(&b);
+}
+
+/* The Received fields top down into v, at most max. */
+static size_t rcvd_all(struct span hdr, struct rcvd *v, size_t max)
+{
+	size_t pos = 0, n = 0;
+	struct span name, value;
+
+	while (n < max && mime_header_next(hdr, &pos, &name, &value) == 1)
+		if (span_eq_ci(name, "Received"))
+			rcvd_parse(value, &v[n++]);
+	return n;
+}
+
+static bool is_ours(const struct rules_ctx *c, const char *host)
+{
+	const char *me = c->conf->host_name;
+
+	return me != NULL && me[0] != '\0' && strcasecmp(host, me) == 0;
+}
+
+/* HELO [a.b.c.d] (or [IPv6:...]) that is not the client's address. */
+static void helo_literal(struct rules_ctx *c, const char *helo)
+{
+	size_t n = strlen(helo);
+	char lit[64];
+	unsigned char a[16];
+
+	if (!c->facts->have_ip || n < 3 || helo[0] != '[' ||
+	    helo[n - 1] != ']' || n - 2 >= sizeof lit)
+		return;
+	memcpy(lit, helo + 1, n - 2);
+	lit[n - 2] = '\0';
+	if (strncasecmp(lit, "IPv6:", 5) == 0) {
+		if (inet_pton(AF_INET6, lit + 5, a) != 1)
+			return;
+	} else {
+		memset(a, 0, 10);
+		a[10] = a[11] = 0xff;
+		if (inet_pton(AF_INET, lit, a + 12) != 1)
+			return;
+	}
+	if (memcmp(a, c->facts->ip, 16) != 0)
+		RULES_ADD(c, "HELO_IP_MISMATCH", "HELO %s", helo);
+}
+
+void rules_received(struct rules_ctx *c)
+{
+	struct rcvd v[FILTER_RULES_FIELDS_MAX];
+	const char *helo = c->facts->helo;
+
+	if (helo != NULL && !c->facts->internal) {
+		if (is_ours(c, helo))
+			RULES_ADD(c, "HELO_OURS", "HELO %s", helo);
+		helo_literal(c, helo);
+	}
+	size_t n = rcvd_all(c->hdr, v, FILTER_RULES_FIELDS_MAX);
+	for (size_t i = 0; i < n && !c->have_rcvd_date; i++)
+		if (v[i].have_date) {
+			c->have_rcvd_date = true;
+			c->rcvd_date = v[i].date;
+		}
+	/* our own fields are on top; below the first from elsewhere, a
+	 * field "by" us is a forgery that makes outside mail look internal
+	 * (a list can bring our user's mail back, but it says so: bulk) */
+	bool outside = false;
+	for (size_t i = 0; i < n; i++) {
+		if (v[i].bad_ip)
+			RULES_ADD(c, "RCVD_BAD_IP", "Received #%zu", i + 1);
+		if (!is_ours(c, v[i].by))
+			outside = true;
+		else if (outside && !c->facts->internal && !c->bulk)
+			RULES_ADD(c, "RCVD_FORGED_OURS", "Received #%zu by %s",
+				  i + 1, v[i].by);
+	}
+	for (size_t i = 0; i + 1 < n; i++) {
+		/* v[i] is newer than v[i + 1] */
+		if (v[i].have_date && v[i + 1].have_date &&
+		    v[i + 1].date > v[i].date + ORDER_SLACK) {
+			RULES_ADD(c, "RCVD_DATE_ORDER", "Received #%zu is dated "
+				  "after #%zu", i + 2, i + 1);
+			break;
+		}
+	}
+}
