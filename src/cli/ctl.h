@@ -126,5 +126,6 @@ int ctl_filter_train(struct ctl *c, int argc, char **argv);
 int ctl_filter_untrain(struct ctl *c, int argc, char **argv);
 int ctl_filter_score(struct ctl *c, int argc, char **argv);
 int ctl_filter_stats(struct ctl *c, int argc, char **argv);
+int ctl_filter_symbols(struct ctl *c, int argc, char **argv);
 
 #endif

@@ -14,6 +14,8 @@
 #include "core/limits.h"
 #include "core/xmalloc.h"
 #include "filter/bayes.h"
+#include "filter/facts_headers.h"
+#include "filter/filter.h"
 #include "filter/msgsrc.h"
 #include "filter/sym.h"
 #include "filter/token.h"
@@ -23,6 +25,7 @@ struct fopts {
 	const char **spam, **ham, **plain;	/* paths */
 	size_t n_spam, n_ham, n_plain;
 	const char *domain, *user;
+	const char *level;		/* score: --level */
 };
 
 static void fopts_free(struct fopts *o)
@@ -53,6 +56,8 @@ static int fopts_parse(struct fopts *o, int argc, char **argv, bool labels)
 			o->domain = argv[++i];
 		else if (!strcmp(argv[i], "--user") && i + 1 < argc)
 			o->user = argv[++i];
+		else if (!labels && !strcmp(argv[i], "--level") && i + 1 < argc)
+			o->level = argv[++i];
 		else if (argv[i][0] == '-')
 			return -1;
 		else if (to == 1)
@@ -203,46 +208,48 @@ int ctl_filter_untrain(struct ctl *c, int argc, char **argv)
 
 /* ---- score ------------------------------------------------------------ */
 
-struct scorer {
-	struct bayes *b;
-	struct filter_weights *w;
-	const char *domain, *user;
-};
-
-/* The verdict of one message: its symbols (their total is the score)
- * and the action. The one place the full verdict engine replaces. */
-static int score_message(struct scorer *sc, struct span msg,
-			 struct filter_syms *syms, const char **action,
-			 struct err *err)
+/* The verdict of one message, by the engine petreld runs (filter.h):
+ * the SMTP facts (client, HELO, MAIL FROM, SPF, DKIM, DMARC) come from
+ * the message's own trace fields where it has them. No DNS: blocklists
+ * are not asked from the command line. */
+static void score_message(struct filter_engine *e, const struct fopts *o,
+			  int level, struct span msg, struct filter_verdict *v)
 {
-	struct filter_tokens t;
-	struct bayes_result r;
-	filter_syms_init(syms);
-	filter_tokenize(msg, &t);
-	int rc = bayes_classify(sc->b, sc->domain, sc->user, &t, &r, err);
-	filter_tokens_free(&t);
-	if (rc != 0)
-		return -1;
-	bayes_symbols(&r, sc->w, syms);
-	*action = syms->total >= 5 ? "junk" : "deliver";
-	return 0;
+	struct filter_facts f = { 0 };
+	struct filter_facts_hdr fh;
+
+	filter_facts_from_headers(msg, &fh, &f);
+	f.rcpt_domain = o->domain;
+	f.rcpt_user = o->user;
+	if (o->user != NULL && o->domain == NULL) {
+		const char *at = strrchr(o->user, '@');
+		f.rcpt_domain = at != NULL ? at + 1 : NULL;
+	}
+	if (level >= 0) {
+		f.have_level = true;
+		f.level = level;
+	}
+	filter_check(e, msg, &f, v);
 }
 
 static void print_score(struct ctl *c, json_t *list, const char *file,
-			const struct filter_syms *s, const char *action)
+			const struct filter_verdict *v)
 {
+	const struct filter_syms *s = &v->syms;
+	const char *action = filter_action_str(v->action);
 	if (c->json) {
-		json_t *v = json_array();
+		json_t *syms = json_array();
 		for (size_t i = 0; i < s->n; i++)
-			json_array_append_new(v, json_pack(
+			json_array_append_new(syms, json_pack(
 				"{s:s, s:f, s:s}", "name", s->v[i].name,
 				"score", s->v[i].score, "detail", s->v[i].detail));
-		json_array_append_new(list, json_pack("{s:s, s:f, s:s, s:o}",
-			"file", file, "score", s->total, "action", action,
-			"symbols", v));
+		json_array_append_new(list, json_pack(
+			"{s:s, s:f, s:s, s:s, s:o}", "file", file, "score",
+			v->score, "action", action, "level",
+			filter_level_str(v->level), "symbols", syms));
 		return;
 	}
-	printf("%s %.2f %s", file, s->total, action);
+	printf("%s %.2f %s", file, v->score, action);
 	for (size_t i = 0; i < s->n; i++)
 		printf(" %s(%.2f)", s->v[i].name, s->v[i].score);
 	printf("\n");
@@ -251,22 +258,23 @@ static void print_score(struct ctl *c, json_t *list, const char *file,
 int ctl_filter_score(struct ctl *c, int argc, char **argv)
 {
 	struct fopts o;
-	if (fopts_parse(&o, argc, argv, false) != 0 || o.n_plain == 0) {
+	int level = -1;
+	if (fopts_parse(&o, argc, argv, false) != 0 || o.n_plain == 0 ||
+	    (o.level != NULL && (level = filter_level_parse(o.level)) < 0)) {
 		fopts_free(&o);
 		return ctl_usage_error("filter score PATH... [--domain DOMAIN] "
-				       "[--user ADDRESS]");
+				       "[--user ADDRESS] "
+				       "[--level standard|enterprise|strict]");
 	}
-	struct scorer sc = { NULL, NULL, o.domain, o.user };
+	struct filter_engine *e = NULL;
 	struct msgsrc *m = NULL;
 	json_t *list = json_array();
 	int ret = 1;
-	if (filter_weights_new(NULL, &sc.w, &c->err) != 0 ||
+	if ((e = filter_engine_new(&c->cfg, c->st, &c->err)) == NULL ||
 	    msgsrc_open(o.plain, o.n_plain, &m, &c->err) != 0)
 		goto out;
-	sc.b = bayes_new(c->st, NULL);
 	struct msgsrc_msg msg;
-	struct filter_syms syms;
-	const char *action;
+	struct filter_verdict *v = xmalloc(sizeof *v);
 	int rc;
 	ret = 0;
 	while ((rc = msgsrc_next(m, &msg, &c->err)) != 0) {
@@ -274,22 +282,44 @@ int ctl_filter_score(struct ctl *c, int argc, char **argv)
 			fprintf(stderr, "petrelctl: %s\n", c->err.msg);
 			continue;
 		}
-		if (score_message(&sc, msg.data, &syms, &action, &c->err) != 0) {
-			ret = 1;
-			break;
-		}
-		print_score(c, list, msg.name, &syms, action);
+		score_message(e, &o, level, msg.data, v);
+		print_score(c, list, msg.name, v);
 	}
-	if (ret == 0 && c->json) {
+	free(v);
+	if (c->json)
 		ctl_doc(c, json_pack("{s:O}", "messages", list));
-	}
 out:
 	json_decref(list);
 	msgsrc_close(&m);
-	bayes_free(&sc.b);
-	filter_weights_free(&sc.w);
+	filter_engine_free(&e);
 	fopts_free(&o);
 	return ret == 0 ? 0 : ctl_fail(c);
+}
+
+/* ---- symbols ---------------------------------------------------------- */
+
+int ctl_filter_symbols(struct ctl *c, int argc, char **argv)
+{
+	(void)argv;
+	if (argc != 0)
+		return ctl_usage_error("filter symbols");
+	struct filter_weights *w;
+	if (filter_weights_new(c->cfg.filter_weights, &w, &c->err) != 0)
+		return ctl_fail(c);
+	ctl_list_begin(c);
+	for (size_t i = 0; i < filter_sym_defs_count(); i++) {
+		const struct filter_sym_def *d = filter_sym_def_at(i);
+		double weight = filter_weight(w, d->name);
+		if (c->json)
+			ctl_item(c, json_pack("{s:s, s:f, s:f, s:s}", "name",
+					      d->name, "weight", weight,
+					      "default", d->weight, "meaning",
+					      d->what));
+		else
+			printf("%-24s %7.2f  %s\n", d->name, weight, d->what);
+	}
+	filter_weights_free(&w);
+	return 0;
 }
 
 /* ---- stats ------------------------------------------------------------ */

@@ -941,9 +941,13 @@ static const struct ctl_command {
 	{ "filter", "untrain", "PATH... [--domain D | --user A]",
 	  "make the classifier forget messages it learned", ctl_filter_untrain,
 	  true },
-	{ "filter", "score", "PATH... [--domain D] [--user A]",
+	{ "filter", "score", "PATH... [--domain D] [--user A] "
+	  "[--level standard|enterprise|strict]",
 	  "score messages without sending them: FILE SCORE ACTION SYMBOLS",
 	  ctl_filter_score, true },
+	{ "filter", "symbols", "",
+	  "every symbol the filter can add, with its weight and meaning",
+	  ctl_filter_symbols, false },
 	{ "filter", "stats", "", "messages and tokens the classifier has per scope",
 	  ctl_filter_stats, true },
 };

@@ -9,8 +9,11 @@
 #include <string.h>
 
 #include "core/xmalloc.h"
+#include "filter/bayes.h"
 #include "filter/engine_org.h"
 #include "filter/listdir.h"
+#include "filter/rep.h"
+#include "filter/rules.h"
 #include "filter/token.h"
 #include "mime/mime.h"
 #include "store/store.h"
@@ -22,6 +25,9 @@ struct filter_engine {
 	struct filter_thresholds levels[FILTER_NLEVELS];
 	struct filter_org_holder org;
 	struct filter_listdir_cache *lists;	/* NULL without a store */
+	struct bayes *bayes;			/* NULL without a store */
+	struct filter_rep *rep;
+	struct filter_rules_conf rules;
 };
 
 /* d= domains an allow may be authenticated by (DKIM_MAX_SIGS at most) */
@@ -103,10 +109,17 @@ struct filter_engine *filter_engine_new(const struct config *cfg,
 			return NULL;
 		}
 	}
-	if (filter_weights_new(cfg->filter_weights, &e->w, err) < 0) {
+	struct filter_rep_conf rc;
+	filter_rep_conf_from_config(cfg, &rc);
+	if (filter_weights_new(cfg->filter_weights, &e->w, err) < 0 ||
+	    (e->rep = filter_rep_new(&rc, err)) == NULL) {
+		filter_weights_free(&e->w);
 		free(e);
 		return NULL;
 	}
+	e->rules.host_name = cfg->hostname;
+	if (st != NULL)
+		e->bayes = bayes_new(st, NULL);
 	filter_org_holder_init(&e->org, st, &cfg->filter_brands);
 	if (st != NULL) {
 		char dir[4096];
@@ -123,6 +136,8 @@ void filter_engine_free(struct filter_engine **ep)
 	if (e == NULL)
 		return;
 	filter_listdir_cache_free(&e->lists);
+	bayes_free(&e->bayes);
+	filter_rep_free(&e->rep);
 	filter_org_holder_free(&e->org);
 	filter_weights_free(&e->w);
 	free(e);
@@ -310,9 +325,20 @@ void filter_check(struct filter_engine *e, struct span msg,
 		       !filter_org_hosted(org, facts.from_domain));
 
 	domain_settings(e, facts.rcpt_domain, v);
+	if (facts.have_level)
+		v->level = facts.level;
 	if (check_lists(e, msg, &facts, v))
 		goto decide;	/* the lists decided: no need to score */
 	filter_tokenize(msg, &tok);
+	filter_rules_run(&e->rules, msg, &tok, &facts, e->w, &v->syms);
+	filter_rep_check(e->rep, &tok, &facts, e->w, &v->syms);
+	if (e->bayes != NULL) {
+		struct bayes_result br;
+		struct err err;
+		if (bayes_classify(e->bayes, facts.rcpt_domain, facts.rcpt_user,
+				   &tok, &br, &err) == 0)
+			bayes_symbols(&br, e->w, &v->syms);
+	}
 	filter_tokens_free(&tok);
 decide:
 

@@ -41,6 +41,10 @@ struct filter_facts {
 	/* DNS for DNS blocklists; NULL: no DNS checks */
 	const struct ma_dns *dns;
 	time_t now;
+	/* score at this level instead of the recipient domain's (the
+	 * command line's --level) */
+	bool have_level;
+	int level;			/* enum filter_level */
 };
 
 #endif

@@ -26,7 +26,9 @@ NEWS_WORDS = ("zorblax gadgetron quibbleware snorkium flumbergast "
 def text_message(words, rnd, n=30, marker=None):
     marker = marker or unique("b")
     body = " ".join(rnd.choice(words) for _ in range(n))
-    return make_message(marker, body=(body + "\r\n").encode())
+    # a well-formed message, so that only the classifier scores it
+    return make_message(marker, body=(body + "\r\n").encode(),
+                        extra_headers=b"Date: Thu, 26 Nov 2026 12:00:00 +0000\r\n")
 
 
 def write_set(dirpath, words, count, seed):
