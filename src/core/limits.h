@@ -511,8 +511,9 @@
 /* Octets of one line of a list file (comment included); a longer line is
  * reported and skipped. */
 #define FILTER_LIST_LINE_MAX 1024
-/* Seconds between two stat() checks of the same list files. */
-#define FILTER_LIST_CHECK_SECONDS 5
+/* Seconds between two stat() checks of the same list files: an edit
+ * (by hand, petrelctl or the API) counts from the next second on. */
+#define FILTER_LIST_CHECK_SECONDS 1
 /* Octets of an entry written out (address: 64 + 1 + 253, IP text + /128),
  * with its NUL. */
 #define FILTER_LIST_TEXT_MAX 328

@@ -427,6 +427,11 @@ int main(int argc, char **argv)
 	if ((cfg->msgauth_inbound || cfg->dkim_sign || cfg->filter) &&
 	    (msgauth = msgauth_svc_new(cfg, &err)) == NULL)
 		goto fatal;
+	/* the spam filter runs on the same pool, after those checks; its
+	 * weights and feed files are read now, before the chroot */
+	struct filter_engine *filter = NULL;
+	if (cfg->filter && (filter = filter_engine_new(cfg, NULL, &err)) == NULL)
+		goto fatal;
 	if (daemon_drop_privileges(cfg, &store_dir, &err) != 0)
 		goto fatal;
 
@@ -455,10 +460,8 @@ int main(int argc, char **argv)
 	struct smtp_server *srv = smtp_server_new(cfg, st, tls);
 	if (msgauth != NULL)
 		msgauth_svc_set_store(msgauth, st);
-	/* the spam filter runs on the same pool, after those checks */
-	struct filter_engine *filter = NULL;
-	if (cfg->filter && (filter = filter_engine_new(cfg, st, &err)) == NULL)
-		goto fatal;
+	if (filter != NULL)
+		filter_engine_set_store(filter, st);
 	smtp_server_set_msgauth(srv, cfg->msgauth_inbound || cfg->filter ?
 				msgauth : NULL);
 	smtp_server_set_checks(srv, cfg->msgauth_inbound, filter);

@@ -98,7 +98,6 @@ struct filter_engine *filter_engine_new(const struct config *cfg,
 					   cfg->filter_strict };
 
 	e->cfg = cfg;
-	e->st = st;
 	for (int i = 0; i < FILTER_NLEVELS; i++) {
 		if (filter_thresholds_parse(lv[i], &e->levels[i], err) < 0) {
 			char m[ERR_MSG_MAX];
@@ -118,15 +117,21 @@ struct filter_engine *filter_engine_new(const struct config *cfg,
 		return NULL;
 	}
 	e->rules.host_name = cfg->hostname;
+	filter_org_holder_init(&e->org, NULL, &cfg->filter_brands);
 	if (st != NULL)
-		e->bayes = bayes_new(st, NULL);
-	filter_org_holder_init(&e->org, st, &cfg->filter_brands);
-	if (st != NULL) {
-		char dir[4096];
-		if (store_dir_name(st, dir, sizeof(dir)) == 0)
-			e->lists = filter_listdir_cache_new(dir);
-	}
+		filter_engine_set_store(e, st);
 	return e;
+}
+
+void filter_engine_set_store(struct filter_engine *e, struct store *st)
+{
+	char dir[4096];
+
+	e->st = st;
+	e->org.st = st;
+	e->bayes = bayes_new(st, NULL);
+	if (store_dir_name(st, dir, sizeof(dir)) == 0)
+		e->lists = filter_listdir_cache_new(dir);
 }
 
 void filter_engine_free(struct filter_engine **ep)

@@ -82,6 +82,10 @@ struct filter_verdict {
 struct filter_engine *filter_engine_new(const struct config *cfg,
 					struct store *st, struct err *err);
 void filter_engine_free(struct filter_engine **e);
+/* Give an engine made without a store its store (once, before the first
+ * check): petreld reads the weights and feed files before it chroots and
+ * opens the store after. */
+void filter_engine_set_store(struct filter_engine *e, struct store *st);
 
 /* The verdict of msg (the message as received, our trace fields left
  * out) with facts. Never fails: a check that cannot run adds nothing. */
