@@ -429,20 +429,7 @@ def test_every_doc_example_runs(srv, token):
                DOMAIN="corp-%s.example" % os.urandom(3).hex(),
                MAILBOX=OTHER, PASSWORD=OTHER_PASSWORD, APPID=appid,
                SESSION=sess["token"])
-    paths = set()
-    for cmd, want in examples:
-        assert cmd.startswith("curl "), cmd
-        script = ('curl() { command curl -w "\\n%%{http_code}" "$@"; }\n%s\n'
-                  % cmd)
-        p = subprocess.run(["sh", "-c", script], env=env, capture_output=True,
-                           timeout=60)
-        assert p.returncode == 0, (cmd, p.stderr)
-        out = p.stdout.decode()
-        body, _, status = out.rpartition("\n")
-        assert int(status) == want, (cmd, out)
-        if body.strip():
-            json.loads(body)
-        paths.update(re.findall(r"/api/v1/[A-Za-z0-9/{}$_@.-]*", cmd))
+    paths = run_doc_examples(examples, env)
     # every endpoint has its example
     routes = ("health", "queue", "queue/stats", "queue/$ID", "queue/$ID/hold",
               "queue/$ID/release", "queue/$ID/retry", "queue/$ID/bounce",
@@ -513,3 +500,24 @@ def test_admin_listener_with_its_own_certificate(make_server):
     assert "admin.listener.test" in subject
     assert reply.startswith(b"HTTP/1.1 200 ")
     assert reply.rstrip().endswith(b'{"status":"ok"}')
+
+
+def run_doc_examples(examples, env):
+    """Run each (curl command, expected status) of the docs as written,
+    with env; each must answer its status and JSON (or nothing). The
+    set of /api/v1 paths they used."""
+    paths = set()
+    for cmd, want in examples:
+        assert cmd.startswith("curl "), cmd
+        script = ('curl() { command curl -w "\\n%%{http_code}" "$@"; }\n%s\n'
+                  % cmd)
+        p = subprocess.run(["sh", "-c", script], env=env, capture_output=True,
+                           timeout=60)
+        assert p.returncode == 0, (cmd, p.stderr)
+        out = p.stdout.decode()
+        body, _, status = out.rpartition("\n")
+        assert int(status) == want, (cmd, out)
+        if body.strip():
+            json.loads(body)
+        paths.update(re.findall(r"/api/v1/[A-Za-z0-9/{}$_@.-]*", cmd))
+    return paths

@@ -22,7 +22,7 @@ import pytest
 import petreltest
 from petreltest import tls_ctx
 from test_api import api, assert_error, base, cafile, curl, make_token, \
-    request
+    request, run_doc_examples
 
 PASSWORD = "Secret-pass-123"    # what Petrel.add_mailbox sets
 DOCS = os.path.join(petreltest.REPO, "docs", "api.md")
@@ -446,20 +446,7 @@ def test_every_doc_example_runs(srv, token):
     env = dict(os.environ, PETREL=base(srv), TOKEN=token, CA=cafile(srv),
                DOMAIN=dom, MAILBOX=user, SESSION=sess["token"],
                QID=str(ids[0]), QID2=str(ids[1]))
-    paths = set()
-    for cmd, want in doc_examples():
-        assert cmd.startswith("curl "), cmd
-        script = ('curl() { command curl -w "\\n%%{http_code}" "$@"; }\n%s\n'
-                  % cmd)
-        p = subprocess.run(["sh", "-c", script], env=env, capture_output=True,
-                           timeout=60)
-        assert p.returncode == 0, (cmd, p.stderr)
-        out = p.stdout.decode()
-        body, _, status = out.rpartition("\n")
-        assert int(status) == want, (cmd, out)
-        if body.strip():
-            json.loads(body)
-        paths.update(re.findall(r"/api/v1/[A-Za-z0-9/{}$_@.-]*", cmd))
+    paths = run_doc_examples(doc_examples(), env)
     for r in ("domains/$DOMAIN/filter", "filter/block", "filter/allow",
               "quarantine", "quarantine/$QID", "quarantine/$QID/release",
               "quarantine/$QID2"):
