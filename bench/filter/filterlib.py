@@ -405,6 +405,13 @@ def petrelctl_path():
                         "petrelctl")
 
 
+def petrel_missing_note(petrelctl):
+    if not os.access(petrelctl, os.X_OK):
+        return "not measured: %s is not built (make)" % petrelctl
+    return ("not measured: %s has no `filter train` / `filter score` yet"
+            % petrelctl)
+
+
 def petrel_has_filter(petrelctl):
     """True if this petrelctl has `filter train` and `filter score`."""
     if not os.access(petrelctl, os.X_OK):
