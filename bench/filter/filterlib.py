@@ -406,10 +406,13 @@ def petrelctl_path():
 
 
 def petrel_missing_note(petrelctl):
+    shown = petrelctl
+    if petrelctl.startswith(bl.ROOT + os.sep):
+        shown = os.path.relpath(petrelctl, bl.ROOT)
     if not os.access(petrelctl, os.X_OK):
-        return "not measured: %s is not built (make)" % petrelctl
+        return "not measured: %s is not built (make)" % shown
     return ("not measured: %s has no `filter train` / `filter score` yet"
-            % petrelctl)
+            % shown)
 
 
 def petrel_has_filter(petrelctl):
