@@ -7,6 +7,8 @@
 #   make fuzz       each libFuzzer target for FUZZ_SECONDS seconds
 #                   (FUZZ="fuzz_imap_session fuzz_pop3_session": only those)
 #   make bench      benchmarks against Postfix and Dovecot (bench/)
+#   make bench-filter  the spam filter against bogofilter and SpamAssassin:
+#                   accuracy (k-fold) and speed (bench/filter/, ~35 minutes)
 
 BUILD    ?= build
 CC       ?= cc
@@ -103,6 +105,11 @@ fuzz:
 bench: all
 	@scripts/install-deps bench
 	bench/smtp-inbound && bench/pop3-retr && bench/imap-ops && bench/imap-idle && bench/tls-handshake && bench/outbound && bench/msgauth
+
+.PHONY: bench-filter
+bench-filter: all
+	@scripts/install-deps bench
+	bench/filter/accuracy && bench/filter/speed
 
 clean:
 	rm -rf build build-asan build-fuzz
