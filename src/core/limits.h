@@ -669,3 +669,8 @@
  * looked through for the client (facts_headers.h). */
 #define FILTER_FACTS_HEADER_MAX (256u * 1024)
 #define FILTER_FACTS_RECEIVED_MAX 16
+/* Header fields the tokenizer reads for the header's shape (field
+ * names, Received words, Message-ID domain), and Received fields of
+ * them whose words it takes. */
+#define FILTER_HDR_FIELDS_MAX 128
+#define FILTER_HDR_RECEIVED_MAX 8

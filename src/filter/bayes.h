@@ -132,8 +132,9 @@ int bayes_unlearn(struct bayes *b, const char *scope,
 
 /* ---- symbols ---------------------------------------------------------- */
 
-/* BAYES_SPAM for p >= 0.9 (weight x a factor from 0.5 at 0.9 to 1 at 1),
- * BAYES_HAM for p <= 0.1 (likewise down to 0); detail
+/* BAYES_SPAM for p > 0.5 (weight x 0.4 from 0.5, 0.65 from 0.6, 0.8 from
+ * 0.8, 0.9 from 0.95, 1 from 0.99), BAYES_HAM for p <= 0.1 (weight x a
+ * factor from 0.5 at 0.1 to 1 at 0); detail
  * "p=0.998 tokens: a b c". Nothing for an untrained result. */
 void bayes_symbols(const struct bayes_result *r,
 		   const struct filter_weights *w, struct filter_syms *s);

@@ -3,6 +3,7 @@
 #include "filter/token.h"
 
 #include <string.h>
+#include <strings.h>
 
 #include "core/buf.h"
 #include "core/limits.h"
@@ -75,14 +76,51 @@ static void header_addr(struct filter_tokens *t, struct span hdr,
 	mime_addr_list_free(&l);
 }
 
+/* The shape of the header as a whole, which bulk mailers and spamware
+ * give away as much as their words: "hdr:" and the name of each field
+ * present, the words of the Received fields (relay names and
+ * addresses, "rcvd:"), the domain of the Message-ID ("msgid:"). Bounded
+ * by FILTER_HDR_FIELDS_MAX fields and FILTER_HDR_RECEIVED_MAX Received
+ * fields. */
+static void header_shape(struct filter_tokens *t, struct span hdr)
+{
+	struct span name, value;
+	size_t pos = 0, fields = 0, received = 0;
+
+	while (fields < FILTER_HDR_FIELDS_MAX &&
+	       mime_header_next(hdr, &pos, &name, &value) == 1) {
+		fields++;
+		if (name.len > 0 && name.len < FILTER_TOKEN_MAX)
+			add_lower(t, "hdr:", name);
+		if (name.len == 8 &&
+		    strncasecmp((const char *)name.p, "received", 8) == 0 &&
+		    received++ < FILTER_HDR_RECEIVED_MAX)
+			filter_tokens_text(t, "rcvd:", value);
+		if (name.len == 10 &&
+		    strncasecmp((const char *)name.p, "message-id", 10) == 0) {
+			const unsigned char *at = memchr(value.p, '@', value.len);
+			if (at != NULL) {
+				struct span dom = span_make(at + 1, value.len -
+					(size_t)(at + 1 - value.p));
+				const unsigned char *gt = memchr(dom.p, '>', dom.len);
+				if (gt != NULL)
+					dom.len = (size_t)(gt - dom.p);
+				add_lower(t, "msgid:", dom);
+			}
+		}
+	}
+}
+
 static void headers(struct filter_tokens *t, struct span hdr)
 {
 	header_words(t, hdr, "Subject", "subject:");
 	header_addr(t, hdr, "From", "from:", true);
 	header_addr(t, hdr, "Reply-To", "reply-to:", false);
 	header_addr(t, hdr, "Return-Path", "return-path:", false);
+	header_addr(t, hdr, "To", "to:", true);
 	header_words(t, hdr, "X-Mailer", "x-mailer:");
 	header_words(t, hdr, "User-Agent", "x-mailer:");
+	header_shape(t, hdr);
 }
 
 /* "ext:" and the extension of an attachment's file name. */

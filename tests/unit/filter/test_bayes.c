@@ -473,8 +473,10 @@ static void test_symbols(void **state)
 	snprintf(r.tell[0].token, sizeof r.tell[0].token, "cash");
 	snprintf(r.tell[1].token, sizeof r.tell[1].token, "prize");
 	static const struct { double p; const char *name; double score; } v[] = {
-		{ 1.0, "BAYES_SPAM", 8 }, { 0.95, "BAYES_SPAM", 6 },
-		{ 0.9, "BAYES_SPAM", 4 }, { 0.5, NULL, 0 }, { 0.89, NULL, 0 },
+		{ 1.0, "BAYES_SPAM", 8 }, { 0.99, "BAYES_SPAM", 8 },
+		{ 0.95, "BAYES_SPAM", 7.2 }, { 0.9, "BAYES_SPAM", 6.4 },
+		{ 0.6, "BAYES_SPAM", 5.2 }, { 0.51, "BAYES_SPAM", 3.2 },
+		{ 0.5, NULL, 0 }, { 0.3, NULL, 0 },
 		{ 0.11, NULL, 0 }, { 0.05, "BAYES_HAM", -2.25 },
 		{ 0.0, "BAYES_HAM", -3 },
 	};
