@@ -342,3 +342,25 @@ def test_ceo_impersonation_caught_and_explained(dns, tmp_path):
         syms = f["x-spam-symbols"][0]
         assert "FROM_IMPERSONATION" in syms, f
         assert "ceo@example.test" in syms, syms
+
+
+def test_symbols_and_score_from_the_command_line(srv, tmp_path):
+    doc = json.loads(srv.ctl("filter", "symbols", "--json").stdout)
+    by = {s["name"]: s for s in doc}
+    assert by["URL_IP"]["weight"] == 8 and by["URL_IP"]["default"] == 1.5
+    assert by["BAYES_SPAM"]["meaning"]
+    f = tmp_path / "m.eml"
+    f.write_bytes(b"Return-Path: <ann@good.test>\r\n"
+                  b"Received: from mail.good.test ([192.0.2.7])\r\n"
+                  b"\tby mx.example.test (petrel); " + DATE.encode() +
+                  b"\r\nAuthentication-Results: mx.example.test; spf=fail "
+                  b"smtp.mailfrom=ann@good.test\r\n" +
+                  ip_link("cli"))
+    for lvl, action in (("standard", "junk"), ("strict", "quarantine")):
+        out = json.loads(srv.ctl("filter", "score", f, "--level", lvl,
+                                 "--json").stdout)["messages"][0]
+        names = [s["name"] for s in out["symbols"]]
+        assert "URL_IP" in names and "SPF_FAIL" in names, out
+        assert out["action"] == action and out["level"] == lvl, out
+    p = srv.ctl("filter", "score", f, "--level", "lax", check=False)
+    assert p.returncode == 2
