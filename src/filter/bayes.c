@@ -220,8 +220,8 @@ out:
 
 const struct filter_sym_def filter_syms_bayes[] = {
 	{ "BAYES_SPAM", 8, "the statistical classifier says spam "
-	  "(probability over 0.5: 0.4 of the weight, 0.65 from 0.6, 0.8 "
-	  "from 0.8, 0.9 from 0.95, all of it from 0.99)" },
+	  "(probability over 0.2: 0.4 of the weight, 0.65 from 0.4, 0.8 "
+	  "from 0.6, 0.9 from 0.9, all of it from 0.99)" },
 	{ "BAYES_HAM", -3, "the statistical classifier says not spam "
 	  "(probability 0.1 and below; full weight at 0)" },
 };
@@ -232,21 +232,23 @@ const size_t filter_syms_bayes_n =
 void bayes_symbols(const struct bayes_result *r,
 		   const struct filter_weights *w, struct filter_syms *s)
 {
-	if (!r->trained)
-		return;
+	if (!r->trained || r->used == 0)
+		return;		/* no evidence either way: p is 0.5 */
 	const char *name;
 	double factor;
 	/* Bands of the spam probability, as SpamAssassin's BAYES_50 ..
-	 * BAYES_99: chi-square combining puts nearly all ham at the bottom
-	 * and spreads spam over the upper half (a spam message often has
-	 * some ham-like words too), so the upper half counts, more the
-	 * surer it is. With the default weight 8: 3.2 from 0.5, 5.2 (Junk
-	 * at enterprise) from 0.6, 6.4 (Junk at standard) from 0.8, 7.2
-	 * from 0.95, 8 from 0.99; quarantine and refusal need other
+	 * BAYES_99 rules, cut where SpamBayes puts its cutoffs: above its
+	 * ham_cutoff 0.20 a message is no longer ham but "unsure", from its
+	 * spam_cutoff 0.90 it is spam. Chi-square combining puts nearly all
+	 * ham near 0 and spreads spam over the rest (a spam message often
+	 * carries ham-like words too), so everything above 0.2 counts, more
+	 * the surer it is. With the default weight 8: 3.2 above 0.2, 5.2
+	 * (Junk at enterprise) from 0.4, 6.4 (Junk at standard) from 0.6,
+	 * 7.2 from 0.9, 8 from 0.99; quarantine and refusal need other
 	 * signals as well. */
 	static const struct { double p, factor; } band[] = {
-		{ 0.99, 1.0 }, { 0.95, 0.9 }, { 0.8, 0.8 }, { 0.6, 0.65 },
-		{ 0.5, 0.4 },
+		{ 0.99, 1.0 }, { 0.9, 0.9 }, { 0.6, 0.8 }, { 0.4, 0.65 },
+		{ 0.2, 0.4 },
 	};
 	factor = 0;
 	for (size_t i = 0; i < sizeof band / sizeof band[0]; i++)
@@ -254,7 +256,7 @@ void bayes_symbols(const struct bayes_result *r,
 			factor = band[i].factor;
 			break;
 		}
-	if (factor > 0 && r->p > 0.5) {
+	if (factor > 0 && r->p > 0.2) {
 		name = "BAYES_SPAM";
 	} else if (r->p <= 0.1) {
 		name = "BAYES_HAM";

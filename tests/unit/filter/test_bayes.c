@@ -469,14 +469,15 @@ static void test_symbols(void **state)
 	struct bayes_result r;
 	memset(&r, 0, sizeof r);
 	r.trained = true;
+	r.used = 10;
 	r.n_tell = 2;
 	snprintf(r.tell[0].token, sizeof r.tell[0].token, "cash");
 	snprintf(r.tell[1].token, sizeof r.tell[1].token, "prize");
 	static const struct { double p; const char *name; double score; } v[] = {
 		{ 1.0, "BAYES_SPAM", 8 }, { 0.99, "BAYES_SPAM", 8 },
-		{ 0.95, "BAYES_SPAM", 7.2 }, { 0.9, "BAYES_SPAM", 6.4 },
-		{ 0.6, "BAYES_SPAM", 5.2 }, { 0.51, "BAYES_SPAM", 3.2 },
-		{ 0.5, NULL, 0 }, { 0.3, NULL, 0 },
+		{ 0.95, "BAYES_SPAM", 7.2 }, { 0.9, "BAYES_SPAM", 7.2 },
+		{ 0.6, "BAYES_SPAM", 6.4 }, { 0.5, "BAYES_SPAM", 5.2 },
+		{ 0.3, "BAYES_SPAM", 3.2 }, { 0.2, NULL, 0 },
 		{ 0.11, NULL, 0 }, { 0.05, "BAYES_HAM", -2.25 },
 		{ 0.0, "BAYES_HAM", -3 },
 	};
@@ -503,6 +504,13 @@ static void test_symbols(void **state)
 	r.p = 1;
 	bayes_symbols(&r, wt, &s);
 	assert_int_equal(s.n, 0);
+	/* trained, but no token of the message was known: no evidence */
+	r.trained = true;
+	r.used = 0;
+	r.p = 0.5;
+	bayes_symbols(&r, wt, &s);
+	assert_int_equal(s.n, 0);
+	r.used = 10;
 	/* many long tokens: the detail is cut, never overflows */
 	r.trained = true;
 	r.n_tell = BAYES_TELL_MAX;

@@ -22,7 +22,7 @@ static void test_format_folds_and_bounds(void **state)
 	v.level = FILTER_ENTERPRISE;
 	filter_sym_add_score(&v.syms, "BAYES_SPAM", 6.2, "p=0.998 (a, b)");
 	for (int i = 0; i < 40; i++) {
-		char name[16];
+		char name[FILTER_SYM_NAME_MAX];
 		snprintf(name, sizeof(name), "RULE_%d", i);
 		filter_sym_add_score(&v.syms, name, 1, "some detail text here");
 	}

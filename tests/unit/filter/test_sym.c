@@ -91,7 +91,7 @@ static void test_syms_add(void **state)
 	assert_true(s.total == 103.25);
 	assert_true(filter_syms_has(&s, "BAYES"));
 	for (int i = 0; i < FILTER_SYMS_MAX + 5; i++) {
-		char name[16];
+		char name[FILTER_SYM_NAME_MAX];
 
 		snprintf(name, sizeof(name), "X%d", i);
 		filter_sym_add_score(&s, name, 1, NULL);
