@@ -220,7 +220,7 @@ out:
 
 const struct filter_sym_def filter_syms_bayes[] = {
 	{ "BAYES_SPAM", 8, "the statistical classifier says spam "
-	  "(probability over 0.2: 0.4 of the weight, 0.65 from 0.4, 0.8 "
+	  "(probability over 0.2: 0.4 of the weight, 0.6 from 0.4, 0.8 "
 	  "from 0.6, 0.9 from 0.9, all of it from 0.99)" },
 	{ "BAYES_HAM", -3, "the statistical classifier says not spam "
 	  "(probability 0.1 and below; full weight at 0)" },
@@ -242,12 +242,12 @@ void bayes_symbols(const struct bayes_result *r,
 	 * spam_cutoff 0.90 it is spam. Chi-square combining puts nearly all
 	 * ham near 0 and spreads spam over the rest (a spam message often
 	 * carries ham-like words too), so everything above 0.2 counts, more
-	 * the surer it is. With the default weight 8: 3.2 above 0.2, 5.2
-	 * (Junk at enterprise) from 0.4, 6.4 (Junk at standard) from 0.6,
-	 * 7.2 from 0.9, 8 from 0.99; quarantine and refusal need other
-	 * signals as well. */
+	 * the surer it is. With the default weight 8: 3.2 above 0.2, 4.8
+	 * from 0.4 (Junk at enterprise with any other signal), 6.4 (Junk at
+	 * both standard and enterprise) from 0.6, 7.2 from 0.9, 8 from
+	 * 0.99; quarantine and refusal need other signals as well. */
 	static const struct { double p, factor; } band[] = {
-		{ 0.99, 1.0 }, { 0.9, 0.9 }, { 0.6, 0.8 }, { 0.4, 0.65 },
+		{ 0.99, 1.0 }, { 0.9, 0.9 }, { 0.6, 0.8 }, { 0.4, 0.6 },
 		{ 0.2, 0.4 },
 	};
 	factor = 0;

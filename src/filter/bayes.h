@@ -132,7 +132,7 @@ int bayes_unlearn(struct bayes *b, const char *scope,
 
 /* ---- symbols ---------------------------------------------------------- */
 
-/* BAYES_SPAM for p > 0.2 (weight x 0.4 above 0.2, 0.65 from 0.4, 0.8 from
+/* BAYES_SPAM for p > 0.2 (weight x 0.4 above 0.2, 0.6 from 0.4, 0.8 from
  * 0.6, 0.9 from 0.9, 1 from 0.99), BAYES_HAM for p <= 0.1 (weight x a
  * factor from 0.5 at 0.1 to 1 at 0); detail
  * "p=0.998 tokens: a b c". Nothing for an untrained result. */
