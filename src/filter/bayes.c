@@ -33,7 +33,6 @@ struct bayes *bayes_new(struct store *st, const struct bayes_params *p)
 	else
 		bayes_params_default(&b->p);
 	pthread_mutex_init(&b->mu, NULL);
-	pthread_mutex_init(&b->load_mu, NULL);
 	b->cache = xcalloc(BAYES_CACHE_SCOPES, bayes_cache_entry_size());
 	return b;
 }
@@ -45,7 +44,6 @@ void bayes_free(struct bayes **bp)
 		return;
 	bayes_snap_clear(b);
 	pthread_mutex_destroy(&b->mu);
-	pthread_mutex_destroy(&b->load_mu);
 	free(b->cache);
 	free(b);
 	*bp = NULL;

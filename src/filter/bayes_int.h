@@ -33,8 +33,7 @@ struct cache_entry;
 struct bayes {
 	struct store *st;
 	struct bayes_params p;
-	pthread_mutex_t mu;		/* the cache */
-	pthread_mutex_t load_mu;	/* one load from the store at a time */
+	pthread_mutex_t mu;		/* the cache, its checks and loads */
 	size_t n_cache;
 	struct cache_entry *cache;	/* BAYES_CACHE_SCOPES */
 };

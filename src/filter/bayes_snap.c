@@ -26,7 +26,6 @@ struct cache_entry {
 	struct bayes_snap *snap;	/* one reference held by the cache */
 	int64_t checked_ms;		/* last asked the store */
 	int64_t used_ms;		/* last classified with */
-	bool checking;			/* a thread asks the store now */
 };
 
 static int64_t now_ms(void)
@@ -156,7 +155,6 @@ static void cache_room(struct bayes *b, size_t n)
 		size_t victim = SIZE_MAX;
 		for (size_t i = 0; i < b->n_cache; i++)
 			if (strcmp(b->cache[i].name, BAYES_SCOPE_GLOBAL) != 0 &&
-			    !b->cache[i].checking &&
 			    (victim == SIZE_MAX ||
 			     b->cache[i].used_ms < b->cache[victim].used_ms))
 				victim = i;
@@ -194,80 +192,52 @@ static void cache_set(struct bayes *b, const char *scope,
 	e->snap = snap;
 	e->checked_ms = now;
 	e->used_ms = now;
-	e->checking = false;
 }
 
+/* Everything under b->mu, the store questions included: a check costs
+ * one small SQLite read per scope and second, a load happens only after
+ * learning changed the scope, and holding the lock makes the cache's
+ * reference counting plain (an earlier version that asked the store
+ * outside the lock freed a snapshot the cache still pointed to when
+ * learning dropped a scope meanwhile). A load of a large global scope
+ * after `filter train` holds the other classifying threads for its
+ * duration, once. */
 struct bayes_snap *bayes_snap_acquire(struct bayes *b, const char *scope,
 				      struct err *err)
 {
 	int64_t now = now_ms();
-	struct bayes_snap *old = NULL;
+	struct bayes_snap *s = NULL;
 	pthread_mutex_lock(&b->mu);
 	struct cache_entry *e = cache_find(b, scope);
 	if (e != NULL) {
 		e->used_ms = now;
-		atomic_fetch_add(&e->snap->refs, 1);
-		if (e->checking || now - e->checked_ms < BAYES_CHECK_MS) {
-			pthread_mutex_unlock(&b->mu);
-			return e->snap;
+		bool fresh = now - e->checked_ms < BAYES_CHECK_MS;
+		if (!fresh) {
+			struct store_bayes_scope sc;
+			int rc = store_bayes_scope_get(b->st, scope, &sc, err);
+			uint64_t gen = rc == 1 ? sc.generation : 0;
+			/* a store error: go on with the counts we have */
+			fresh = rc < 0 || gen == e->snap->generation;
+			if (rc >= 0 && fresh)
+				e->checked_ms = now;
 		}
-		/* this thread asks the store; the others go on with the old */
-		e->checking = true;
-		old = e->snap;
-	}
-	pthread_mutex_unlock(&b->mu);
-
-	if (old != NULL) {
-		struct store_bayes_scope sc;
-		int rc = store_bayes_scope_get(b->st, scope, &sc, err);
-		uint64_t gen = rc == 1 ? sc.generation : 0;
-		if (rc < 0 || gen == old->generation) {
-			pthread_mutex_lock(&b->mu);
-			e = cache_find(b, scope);
-			if (e != NULL && e->snap == old) {
-				e->checking = false;
-				if (rc >= 0)
-					e->checked_ms = now;
-			}
+		if (fresh) {
+			s = e->snap;
+			atomic_fetch_add(&s->refs, 1);
 			pthread_mutex_unlock(&b->mu);
-			return old;	/* a store error: the old counts */
+			return s;
 		}
 	}
-	/* one load at a time: a second thread wanting the same scope
-	 * finds it in the cache afterwards */
-	pthread_mutex_lock(&b->load_mu);
-	pthread_mutex_lock(&b->mu);
-	e = cache_find(b, scope);
-	struct bayes_snap *have = NULL;
-	if (e != NULL && e->snap != old &&
-	    (old != NULL || now_ms() - e->checked_ms < BAYES_CHECK_MS)) {
-		have = e->snap;
-		atomic_fetch_add(&have->refs, 1);
+	s = snap_load(b->st, scope, err);
+	if (s != NULL) {
+		atomic_fetch_add(&s->refs, 1);	/* the cache's */
+		cache_set(b, scope, s, now);
+	} else if ((e = cache_find(b, scope)) != NULL) {
+		s = e->snap;	/* keep the old counts on a store error */
+		atomic_fetch_add(&s->refs, 1);
 	}
 	pthread_mutex_unlock(&b->mu);
-	if (have != NULL) {
-		pthread_mutex_unlock(&b->load_mu);
-		bayes_snap_release(old);
-		return have;
-	}
-	struct bayes_snap *snap = snap_load(b->st, scope, err);
-	if (snap != NULL) {
-		pthread_mutex_lock(&b->mu);
-		atomic_fetch_add(&snap->refs, 1);
-		cache_set(b, scope, snap, now_ms());
-		pthread_mutex_unlock(&b->mu);
-	} else if (old != NULL) {
-		pthread_mutex_lock(&b->mu);
-		e = cache_find(b, scope);
-		if (e != NULL && e->snap == old)
-			e->checking = false;
-		pthread_mutex_unlock(&b->mu);
-	}
-	pthread_mutex_unlock(&b->load_mu);
-	if (snap == NULL)
-		return old;	/* NULL on a first load that failed */
-	bayes_snap_release(old);
-	return snap;
+	return s;	/* NULL on a first load that failed */
 }
 
 void bayes_snap_forget(struct bayes *b, const char *scope)
