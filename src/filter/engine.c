@@ -281,10 +281,15 @@ static bool check_lists(struct filter_engine *e, struct span msg,
 		const struct filter_list_match *m = &lv[i].match;
 		if (lv[i].action != FILTER_LIST_BLOCK)
 			continue;
-		filter_sym_add(&v->syms, e->w, "BLOCK_LIST", 1, "%s %s%s%s:%u",
-			       filter_list_level_str(m->level), m->entry,
-			       m->file ? " in " : "", m->file ? m->file : "",
-			       m->line);
+		if (m->file != NULL)
+			filter_sym_add(&v->syms, e->w, "BLOCK_LIST", 1,
+				       "%s %s in %s:%u",
+				       filter_list_level_str(m->level),
+				       m->entry, m->file, m->line);
+		else
+			filter_sym_add(&v->syms, e->w, "BLOCK_LIST", 1, "%s %s",
+				       filter_list_level_str(m->level),
+				       m->entry);
 		v->listed = FILTER_BLOCKED;
 		return true;
 	}

@@ -18,7 +18,7 @@ struct filter_sym_table {
 extern const struct filter_sym_table filter_sym_tables[];
 extern const size_t filter_sym_tables_n;
 
-/* engine.c: lists, levels, lookalikes, impersonation */
+/* engine_syms.c: the allow and block lists */
 extern const struct filter_sym_def filter_syms_engine[];
 extern const size_t filter_syms_engine_n;
 /* bayes.c: the statistical classifier */
