@@ -22,19 +22,11 @@
 #include <cmocka.h>
 
 #include "filter/listdir.h"
+#include "../store/store_test_util.h"
 
 struct fx {
 	char dir[64];
 };
-
-static int rm_entry(const char *path, const struct stat *sb, int flag,
-		    struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
 
 static int setup(void **state)
 {

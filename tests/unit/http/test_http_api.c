@@ -20,6 +20,7 @@
 
 #include "http/http_private.h"
 #include "store/store.h"
+#include "../store/store_test_util.h"
 
 /* ---- target ---------------------------------------------------------------- */
 
@@ -216,15 +217,6 @@ struct fixture {
 	char scoped[HTTP_TOKEN_LEN + 1];
 	char revoked[HTTP_TOKEN_LEN + 1];
 };
-
-static int rm_entry(const char *path, const struct stat *sb, int flag,
-		    struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
-}
 
 static int setup(void **state)
 {

@@ -12,6 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "store/store.h"
+
 /* The schema version a store opened by this code has. */
 #define STORE_TEST_SCHEMA 15
 
