@@ -79,6 +79,11 @@ struct train {
 	struct bayes_lesson v[BAYES_TRAIN_TX];
 	struct filter_tokens t[BAYES_TRAIN_TX];
 	size_t n;
+	/* the logistic model's features of the messages learned, trained in
+	 * one go (bayes_lr_train) every BAYES_LR_TRAIN_MAX and at the end */
+	struct lr_feats *lf;
+	bool *lspam;
+	size_t ln;
 	/* what happened: new, moved from the other label, already so,
 	 * forgotten, messages cut to MSGSRC_MESSAGE_MAX */
 	uint64_t spam, ham, moved, same, forgotten, cut;
@@ -108,6 +113,32 @@ static int flush(struct train *tr)
 	return rc;
 }
 
+static int flush_lr(struct train *tr)
+{
+	int rc = bayes_lr_train(tr->b, tr->scope, tr->lf, tr->lspam, tr->ln,
+				&tr->c->err);
+	for (size_t i = 0; i < tr->ln; i++)
+		lr_feats_free(&tr->lf[i]);
+	tr->ln = 0;
+	return rc;
+}
+
+/* Keep msg's features for the logistic model (not when forgetting: a
+ * model has no counts to take back; decision 0044). */
+static int keep_lr(struct train *tr, struct span msg,
+		   const struct filter_tokens *t, enum store_bayes_label label)
+{
+	if (label == STORE_BAYES_NONE)
+		return 0;
+	if (tr->lf == NULL) {
+		tr->lf = xcalloc(BAYES_LR_TRAIN_MAX, sizeof *tr->lf);
+		tr->lspam = xcalloc(BAYES_LR_TRAIN_MAX, sizeof *tr->lspam);
+	}
+	lr_features(msg, t, &tr->lf[tr->ln]);
+	tr->lspam[tr->ln++] = label == STORE_BAYES_SPAM;
+	return tr->ln == BAYES_LR_TRAIN_MAX ? flush_lr(tr) : 0;
+}
+
 static int train_paths(struct train *tr, const char **paths, size_t n,
 		       enum store_bayes_label label)
 {
@@ -126,11 +157,12 @@ static int train_paths(struct train *tr, const char **paths, size_t n,
 		tr->cut += msg.cut;
 		struct bayes_lesson *l = &tr->v[tr->n];
 		filter_tokenize(msg.data, &tr->t[tr->n]);
+		ret = keep_lr(tr, msg.data, &tr->t[tr->n], label);
 		l->scope = tr->scope;
 		l->tokens = &tr->t[tr->n];
 		bayes_msg_key(msg.data, l->key);
 		l->label = label;
-		if (++tr->n == BAYES_TRAIN_TX)
+		if (++tr->n == BAYES_TRAIN_TX && ret == 0)
 			ret = flush(tr);
 	}
 	if (ret == 0 && tr->n > 0)
@@ -164,7 +196,8 @@ static int train(struct ctl *c, int argc, char **argv, bool forget)
 			STORE_BAYES_SPAM) != 0 ||
 	    train_paths(tr, o.ham, o.n_ham, forget ? STORE_BAYES_NONE :
 			STORE_BAYES_HAM) != 0 ||
-	    train_paths(tr, o.plain, o.n_plain, STORE_BAYES_NONE) != 0)
+	    train_paths(tr, o.plain, o.n_plain, STORE_BAYES_NONE) != 0 ||
+	    flush_lr(tr) != 0)
 		goto out;
 	ret = 0;
 	if (forget)
@@ -190,6 +223,10 @@ static int train(struct ctl *c, int argc, char **argv, bool forget)
 out:
 	for (size_t i = 0; i < tr->n; i++)
 		filter_tokens_free(&tr->t[i]);
+	for (size_t i = 0; i < tr->ln; i++)
+		lr_feats_free(&tr->lf[i]);
+	free(tr->lf);
+	free(tr->lspam);
 	bayes_free(&tr->b);
 	free(tr);
 	fopts_free(&o);

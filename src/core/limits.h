@@ -631,6 +631,23 @@
 #define BAYES_LEARN_BATCH_MAX 1000
 /* Messages learned per store transaction by `petrelctl filter train`. */
 #define BAYES_TRAIN_TX 200
+/* The logistic model (decision 0044): a judgement moves the message's
+ * margin BAYES_LR_MARGIN onto its side (when it is not already); bulk training makes BAYES_LR_EPOCHS passes over at most
+ * BAYES_LR_TRAIN_MAX messages' features held at once (about 12 KiB
+ * each), more are trained in further rounds of that many. The symbol
+ * (bayes_symbols) has all its weight from margin BAYES_LR_FULL, BAYES_HAM
+ * starts below -BAYES_LR_HAM and is full BAYES_LR_HAM_SPAN further. */
+#define BAYES_LR_MARGIN 4.0
+/* The model gives the verdict only once the scopes pooled hold this
+ * many messages learned (spam and ham together): with fewer, the counts'
+ * Robinson-Fisher does better (a generative model reaches its best with
+ * less data: Ng and Jordan 2002). */
+#define BAYES_LR_MIN_MESSAGES 500
+#define BAYES_LR_EPOCHS 3
+#define BAYES_LR_TRAIN_MAX 20000
+#define BAYES_LR_FULL 6.5
+#define BAYES_LR_HAM 2.0
+#define BAYES_LR_HAM_SPAN 4.0
 /* ----- filter: message sources (src/filter/msgsrc.c) ----- */
 /* Octets of one message read from a file or an mbox; the rest is cut
  * (the tokenizer reads less than this of each part anyway). */

@@ -140,8 +140,8 @@ static void tell_fill(struct bayes_result *out, const struct filter_tokens *t,
 }
 
 int bayes_classify(struct bayes *b, const char *domain, const char *user,
-		   const struct filter_tokens *t, struct bayes_result *out,
-		   struct err *err)
+		   const struct filter_tokens *t, const struct lr_feats *f,
+		   struct bayes_result *out, struct err *err)
 {
 	memset(out, 0, sizeof *out);
 	out->p = 0.5;
@@ -168,6 +168,13 @@ int bayes_classify(struct bayes *b, const char *domain, const char *user,
 		out->spam += w[l] * (double)s[l]->spam;
 		out->ham += w[l] * (double)s[l]->ham;
 	}
+	/* the model's margin even when the counts are too few for a verdict
+	 * (then it is only reported, bayes_symbols says nothing) */
+	for (int l = 0; l < LEVELS && f != NULL; l++)
+		if (s[l] != NULL && s[l]->lr != NULL) {
+			out->lr = true;
+			out->margin += lr_model_margin(s[l]->lr, f);
+		}
 	if (out->spam < b->p.min_messages || out->ham < b->p.min_messages)
 		goto out;
 	out->trained = true;
@@ -188,11 +195,11 @@ int bayes_classify(struct bayes *b, const char *domain, const char *user,
 			continue;
 		double bs = sp / out->spam, gs = hm / out->ham;
 		double p = bs / (bs + gs), n = sp + hm;
-		double f = (b->p.s * b->p.x + n * p) / (b->p.s + n);
-		double dev = fabs(f - 0.5);
+		double ft = (b->p.s * b->p.x + n * p) / (b->p.s + n);
+		double dev = fabs(ft - 0.5);
 		if (dev < b->p.min_dev)
 			continue;
-		c[k].f = f;
+		c[k].f = ft;
 		c[k].dev = dev;
 		c[k].token = i;
 		k++;
@@ -200,14 +207,16 @@ int bayes_classify(struct bayes *b, const char *domain, const char *user,
 	qsort(c, k, sizeof *c, clue_cmp);
 	if (k > b->p.max_tokens)
 		k = b->p.max_tokens;
-	double *f = xreallocarray(NULL, k ? k : 1, sizeof *f);
+	double *fv = xreallocarray(NULL, k ? k : 1, sizeof *fv);
 	for (size_t i = 0; i < k; i++)
-		f[i] = c[i].f;
-	out->p = bayes_combine(f, k);
+		fv[i] = c[i].f;
+	out->p = out->p_counts = bayes_combine(fv, k);
 	out->used = k;
 	tell_fill(out, t, c, k);
-	free(f);
+	free(fv);
 	free(c);
+	if (out->lr && out->spam + out->ham >= BAYES_LR_MIN_MESSAGES)
+		out->p = 1.0 / (1.0 + exp(-fmax(-30, fmin(30, out->margin))));
 out:
 	for (int l = 0; l < LEVELS; l++)
 		bayes_snap_release(s[l]);
@@ -227,9 +236,56 @@ const struct filter_sym_def filter_syms_bayes[] = {
 const size_t filter_syms_bayes_n =
 	sizeof(filter_syms_bayes) / sizeof(filter_syms_bayes[0]);
 
+/* The most telling tokens, space-separated, into out. */
+static void tell_text(const struct bayes_result *r, char *out, size_t size)
+{
+	size_t len = 0;
+	out[0] = '\0';
+	for (size_t i = 0; i < r->n_tell; i++) {
+		int n = snprintf(out + len, size - len, "%s%s",
+				 i ? " " : "", r->tell[i].token);
+		if (n < 0 || (size_t)n >= size - len) {
+			out[len] = '\0';
+			break;
+		}
+		len += (size_t)n;
+	}
+}
+
+/* With the logistic model the symbol follows its margin continuously,
+ * so that the total keeps the model's ranking (bands would tie every
+ * message inside one): BAYES_SPAM gets margin / BAYES_LR_FULL of its
+ * weight (all of it from there up), BAYES_HAM its weight times
+ * (-margin - BAYES_LR_HAM) / BAYES_LR_HAM_SPAN below -BAYES_LR_HAM.
+ * A margin of 0 is p = 0.5: nothing to say. */
+static void lr_symbols(const struct bayes_result *r,
+		       const struct filter_weights *w, struct filter_syms *s)
+{
+	char tokens[FILTER_SYM_DETAIL_MAX];
+	double m = r->margin, factor;
+	const char *name;
+	if (m > 0) {
+		name = "BAYES_SPAM";
+		factor = m / BAYES_LR_FULL;
+	} else if (m < -BAYES_LR_HAM) {
+		name = "BAYES_HAM";
+		factor = (-m - BAYES_LR_HAM) / BAYES_LR_HAM_SPAN;
+	} else {
+		return;
+	}
+	tell_text(r, tokens, sizeof tokens);
+	filter_sym_add(s, w, name, factor > 1 ? 1 : factor,
+		       "p=%.3f margin=%.2f tokens: %s", r->p, m, tokens);
+}
+
 void bayes_symbols(const struct bayes_result *r,
 		   const struct filter_weights *w, struct filter_syms *s)
 {
+	if (r->trained && r->lr &&
+	    r->spam + r->ham >= BAYES_LR_MIN_MESSAGES) {
+		lr_symbols(r, w, s);
+		return;
+	}
 	if (!r->trained || r->used == 0)
 		return;		/* no evidence either way: p is 0.5 */
 	const char *name;
@@ -263,17 +319,7 @@ void bayes_symbols(const struct bayes_result *r,
 		return;
 	}
 	char tokens[FILTER_SYM_DETAIL_MAX];
-	size_t len = 0;
-	tokens[0] = '\0';
-	for (size_t i = 0; i < r->n_tell; i++) {
-		int n = snprintf(tokens + len, sizeof tokens - len, "%s%s",
-				 i ? " " : "", r->tell[i].token);
-		if (n < 0 || (size_t)n >= sizeof tokens - len) {
-			tokens[len] = '\0';
-			break;
-		}
-		len += (size_t)n;
-	}
+	tell_text(r, tokens, sizeof tokens);
 	filter_sym_add(s, w, name, factor > 1 ? 1 : factor,
 		       "p=%.3f tokens: %s", r->p, tokens);
 }

@@ -33,6 +33,7 @@
 
 #include "core/err.h"
 #include "core/span.h"
+#include "filter/lr.h"
 #include "filter/sym.h"
 #include "filter/token.h"
 #include "store/store.h"
@@ -80,16 +81,22 @@ struct bayes_result {
 	double p;		/* spam probability; 0.5 when not trained */
 	size_t used;		/* tokens combined */
 	double spam, ham;	/* pooled (weighted) messages */
+	/* the logistic model (lr.h), when any scope pooled has one: its
+	 * summed margin, and p is then 1 / (1 + e^-margin) */
+	bool lr;
+	double margin;
+	double p_counts;	/* Robinson-Fisher's p of the counts */
 	size_t n_tell;		/* most extreme first */
 	struct bayes_tell tell[BAYES_TELL_MAX];
 };
 
-/* Classify the message whose tokens are t for a recipient in domain and
- * user (either may be NULL: not pooled). 0, or -1 with err when the
- * store could not be read (out is then untrained). Thread-safe. */
+/* Classify the message whose tokens are t and features f (lr.h; NULL:
+ * the counts alone) for a recipient in domain and user (either may be
+ * NULL: not pooled). 0, or -1 with err when the store could not be read
+ * (out is then untrained). Thread-safe. */
 int bayes_classify(struct bayes *b, const char *domain, const char *user,
-		   const struct filter_tokens *t, struct bayes_result *out,
-		   struct err *err);
+		   const struct filter_tokens *t, const struct lr_feats *f,
+		   struct bayes_result *out, struct err *err);
 
 /* The chi-square combination of k probabilities f (each in (0, 1)):
  * the formula above; 0.5 for k == 0. For tests and tools. */
@@ -129,6 +136,20 @@ int bayes_unlearn(struct bayes *b, const char *scope,
 		  const unsigned char key[STORE_BAYES_KEY_LEN],
 		  enum store_bayes_label *was_out, struct err *err)
 	__attribute__((warn_unused_result));
+
+/* The logistic model learns apart from the counts (decision 0044):
+ * bayes_lr_learn for one judgement (steps until the message's summed
+ * margin in scope and its parents is on the label's side by
+ * BAYES_LR_MARGIN, at most BAYES_LR_STEPS), bayes_lr_train for a bulk
+ * of n messages (BAYES_LR_EPOCHS passes in a seeded shuffled order, so
+ * that the result depends on the set, not on the order of the files).
+ * One store transaction each. 0 or -1 (err). */
+int bayes_lr_learn(struct bayes *b, const char *scope,
+		   const struct lr_feats *f, bool spam, struct err *err)
+	__attribute__((warn_unused_result));
+int bayes_lr_train(struct bayes *b, const char *scope,
+		   const struct lr_feats *f, const bool *spam, size_t n,
+		   struct err *err) __attribute__((warn_unused_result));
 
 /* ---- symbols ---------------------------------------------------------- */
 

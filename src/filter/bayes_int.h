@@ -9,6 +9,7 @@
 
 #include "core/limits.h"
 #include "filter/bayes.h"
+#include "filter/lr.h"
 
 #define BAYES_SCOPE_GLOBAL "global"
 
@@ -26,6 +27,7 @@ struct bayes_snap {
 	size_t n;		/* tokens */
 	size_t mask;		/* slots - 1 (a power of two), 0 if v NULL */
 	struct bayes_slot *v;
+	struct lr_model *lr;	/* the scope's logistic model, or NULL */
 };
 
 struct cache_entry;

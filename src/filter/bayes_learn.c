@@ -128,9 +128,14 @@ static void learn_uid(struct learn_job *j, uint32_t uid)
 	filter_tokenize(msg, &t);
 	unsigned char key[STORE_BAYES_KEY_LEN];
 	bayes_msg_key(msg, key);
-	if (bayes_learn(j->l->b, j->scope, &t, j->label, key, NULL, &err) != 0)
+	struct lr_feats f;
+	lr_features(msg, &t, &f);
+	if (bayes_learn(j->l->b, j->scope, &t, j->label, key, NULL, &err) != 0 ||
+	    bayes_lr_learn(j->l->b, j->scope, &f, j->label == STORE_BAYES_SPAM,
+			   &err) != 0)
 		log_warn("filter", NULL, "op=bayes-learn scope=\"%s\" "
 			 "error=\"%s\"", j->scope, err.msg);
+	lr_feats_free(&f);
 	filter_tokens_free(&t);
 	free(data);
 }

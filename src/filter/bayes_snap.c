@@ -104,7 +104,26 @@ void bayes_snap_release(struct bayes_snap *s)
 	if (s == NULL || atomic_fetch_sub(&s->refs, 1) != 1)
 		return;
 	free(s->v);
+	lr_model_free(&s->lr);
 	free(s);
+}
+
+/* The scope's logistic model, NULL if it has none or it cannot be read
+ * (logged: the counts still classify). */
+static struct lr_model *model_load(struct store *st, const char *scope)
+{
+	void *blob;
+	size_t len;
+	struct err err;
+	struct lr_model *m = NULL;
+	if (store_bayes_model_get(st, scope, &blob, &len, NULL, &err) < 0 ||
+	    (len > 0 && (m = lr_model_parse(blob, len, &err)) == NULL))
+		log_warn("filter", NULL, "op=bayes-model scope=\"%s\" "
+			 "error=\"%s\"", scope, err.msg);
+	free(blob);
+	if (m != NULL && lr_model_size(m) == 0)
+		lr_model_free(&m);
+	return m;
 }
 
 /* A new snapshot of scope from the store (one reference), or NULL. */
@@ -129,6 +148,8 @@ static struct bayes_snap *snap_load(struct store *st, const char *scope,
 	s->spam = sc.spam;
 	s->ham = sc.ham;
 	s->generation = sc.generation;
+	if (rc == 1)
+		s->lr = model_load(st, scope);
 	return s;
 }
 

@@ -344,10 +344,13 @@ void filter_check(struct filter_engine *e, struct span msg,
 	filter_rep_check(e->rep, &tok, &facts, e->w, &v->syms);
 	if (e->bayes != NULL) {
 		struct bayes_result br;
+		struct lr_feats lf;
 		struct err err;
+		lr_features(msg, &tok, &lf);
 		if (bayes_classify(e->bayes, facts.rcpt_domain, facts.rcpt_user,
-				   &tok, &br, &err) == 0)
+				   &tok, &lf, &br, &err) == 0)
 			bayes_symbols(&br, e->w, &v->syms);
+		lr_feats_free(&lf);
 	}
 	filter_tokens_free(&tok);
 decide:

@@ -1415,4 +1415,23 @@ int store_bayes_load(struct store *st, const char *scope,
 			       void *arg),
 		     void *arg, struct err *err);
 
+/* The scope's logistic model (an opaque blob of src/filter/lr.c,
+ * decision 0044) into *blob (malloc'd, free it; NULL and *len 0 when the
+ * scope has none) and its generation. 1 the scope exists, 0 it does not
+ * (*blob NULL), -1. */
+int store_bayes_model_get(struct store *st, const char *scope, void **blob,
+			  size_t *len, uint64_t *generation, struct err *err);
+/* Read, change and write the scope's model in one admin transaction (so
+ * that two learners never lose each other's steps): fn gets the stored
+ * blob (NULL, 0 when none) and sets *out (malloc'd; the store frees it)
+ * and *out_len, or returns -1 with err to change nothing. The scope is
+ * made if it is missing and its generation changes. 0 or -1. */
+typedef int (*store_bayes_model_fn)(void *arg, const void *old,
+				    size_t old_len, void **out,
+				    size_t *out_len, struct err *err);
+int store_bayes_model_update(struct store *st, const char *scope,
+			     store_bayes_model_fn fn, void *arg,
+			     struct err *err)
+	__attribute__((warn_unused_result));
+
 #endif

@@ -832,6 +832,10 @@ static const char *const store_migrations[] = {
 	"  label INTEGER NOT NULL,"
 	"  time INTEGER NOT NULL,"
 	"  PRIMARY KEY (scope_id, key)) WITHOUT ROWID;",
+	/* 16: the classifier's logistic model per scope (decision 0044), a
+	 * blob only src/filter/lr.c reads; written with the scope's
+	 * generation bumped so that cached copies are read again. */
+	"ALTER TABLE bayes_scopes ADD COLUMN model BLOB;",
 };
 
 #define STORE_SCHEMA_VERSION \

@@ -97,7 +97,7 @@ static struct bayes_result classify(struct bayes *b, const char *domain,
 	struct bayes_result r;
 	struct err err;
 	toks(&t, words);
-	assert_int_equal(bayes_classify(b, domain, user, &t, &r, &err), 0);
+	assert_int_equal(bayes_classify(b, domain, user, &t, NULL, &r, &err), 0);
 	filter_tokens_free(&t);
 	return r;
 }
@@ -425,7 +425,7 @@ static void *classify_loop(void *arg)
 		struct err err;
 		const char *user = i % 3 == 0 ? "u1@t.test" : i % 3 == 1 ?
 				   "u2@t.test" : NULL;
-		if (bayes_classify(w->b, "t.test", user, &t, &r, &err) != 0 ||
+		if (bayes_classify(w->b, "t.test", user, &t, NULL, &r, &err) != 0 ||
 		    !r.trained || !(r.p >= 0 && r.p <= 1))
 			w->bad++;
 	}

@@ -15,7 +15,7 @@
 #include "store/store.h"
 
 /* The schema version a store opened by this code has. */
-#define STORE_TEST_SCHEMA 15
+#define STORE_TEST_SCHEMA 16
 
 /* For code running in a forked child, where cmocka cannot report. */
 #define CHILD_CHECK(cond)                                                    \
