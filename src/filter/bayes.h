@@ -1,7 +1,9 @@
-/* bayes.h - the statistical classifier (issue 7 item 2, decision 0037):
- * Robinson's per-token probabilities combined with Fisher's chi-square
- * method, as bogofilter and SpamBayes do, over the 64-bit token hashes
- * of filter_tokenize() (token.h).
+/* bayes.h - the statistical classifier (issue 7 item 2, decisions 0037
+ * and 0044): Robinson's per-token probabilities combined with Fisher's
+ * chi-square method, as bogofilter and SpamBayes do, over the 64-bit
+ * token hashes of filter_tokenize() (token.h); and next to the counts a
+ * logistic model per scope (lr.h), which gives the probability once the
+ * scopes pooled hold BAYES_LR_MIN_MESSAGES learned messages.
  *
  * Counts live in the store (store_bayes_*) per scope: "global" (the
  * installation), "domain:D" and "user:A". A message is classified with
@@ -153,9 +155,12 @@ int bayes_lr_train(struct bayes *b, const char *scope,
 
 /* ---- symbols ---------------------------------------------------------- */
 
-/* BAYES_SPAM for p > 0.2 (weight x 0.4 above 0.2, 0.6 from 0.4, 0.8 from
- * 0.6, 0.9 from 0.9, 1 from 0.99), BAYES_HAM for p <= 0.1 (weight x a
- * factor from 0.5 at 0.1 to 1 at 0); detail
+/* With the logistic model (BAYES_LR_MIN_MESSAGES pooled): BAYES_SPAM for
+ * margin > 0 (weight x margin / BAYES_LR_FULL, at most 1), BAYES_HAM
+ * below -BAYES_LR_HAM; detail "p=0.998 margin=6.21 tokens: a b c".
+ * With the counts: BAYES_SPAM for p > 0.2 (weight x 0.4 above 0.2, 0.6
+ * from 0.4, 0.8 from 0.6, 0.9 from 0.9, 1 from 0.99), BAYES_HAM for p <=
+ * 0.1 (weight x a factor from 0.5 at 0.1 to 1 at 0); detail
  * "p=0.998 tokens: a b c". Nothing for an untrained result. */
 void bayes_symbols(const struct bayes_result *r,
 		   const struct filter_weights *w, struct filter_syms *s);

@@ -20,7 +20,7 @@
 #include "filter/lr.h"
 #include "store/store.h"
 
-#include "../store/store_test_util.h"
+#include "bayes_fx.h"
 
 static struct lr_feats feats_of(const char *msg)
 {
@@ -203,31 +203,6 @@ static void test_shuffle(void **state)
 }
 
 /* ---- with the store: bulk training and scopes -------------------------- */
-
-struct fx {
-	char root[128], dir[160];
-	struct store *st;
-	struct bayes *b;
-};
-
-static int setup(void **state)
-{
-	struct fx *f = calloc(1, sizeof *f);
-	f->st = temp_store_open("lr", f->root, sizeof f->root, f->dir,
-				sizeof f->dir);
-	f->b = bayes_new(f->st, NULL);
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fx *f = *state;
-	bayes_free(&f->b);
-	temp_store_close(&f->st, f->root);
-	free(f);
-	return 0;
-}
 
 static double margin(struct bayes *b, const char *domain, const char *user,
 		     const char *msg)
