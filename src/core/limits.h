@@ -621,7 +621,8 @@
 #define BAYES_CHECK_MS 1000
 /* Scopes held in memory, and tokens of all of them together; past
  * either the least recently used (not the global one) are dropped and
- * read again when needed. 16 octets a token: 8M tokens = 128 MiB. */
+ * read again when needed. 16 octets a token (a scope's logistic model
+ * counts as its octets / 16): 8M tokens = 128 MiB. */
 #define BAYES_CACHE_SCOPES 256
 #define BAYES_CACHE_TOKENS (8u * 1024 * 1024)
 /* Batches of messages (one IMAP MOVE or COPY each) waiting for the

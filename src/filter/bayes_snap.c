@@ -153,11 +153,18 @@ static struct bayes_snap *snap_load(struct store *st, const char *scope,
 	return s;
 }
 
+/* A snapshot's size in tokens' worth (16 octets): its counts and its
+ * model (decision 0044). */
+static size_t snap_weight(const struct bayes_snap *s)
+{
+	return s->n + lr_model_bytes(s->lr) / sizeof(struct bayes_slot);
+}
+
 static size_t cache_tokens(const struct bayes *b)
 {
 	size_t n = 0;
 	for (size_t i = 0; i < b->n_cache; i++)
-		n += b->cache[i].snap->n;
+		n += snap_weight(b->cache[i].snap);
 	return n;
 }
 
@@ -199,7 +206,7 @@ static void cache_set(struct bayes *b, const char *scope,
 {
 	struct cache_entry *e = cache_find(b, scope);
 	if (e == NULL) {
-		cache_room(b, snap->n);
+		cache_room(b, snap_weight(snap));
 		if (b->n_cache == BAYES_CACHE_SCOPES) {
 			bayes_snap_release(snap);	/* all busy: not kept */
 			return;

@@ -15,10 +15,34 @@
 
 /* ---- features --------------------------------------------------------- */
 
-static int cmp_u32(const void *a, const void *b)
+/* Sort v[0..n) (values <= LR_DIM < 2^22) with tmp of n: two LSD radix
+ * passes of 11 bits. qsort's comparisons cost 0.1 ms for the ~3,000
+ * features of a 10 KB message, most of the model's share of a verdict. */
+#define RADIX_BITS 11
+#define RADIX (1u << RADIX_BITS)
+
+static void radix_sort(uint32_t *v, uint32_t *tmp, size_t n)
 {
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-	return x < y ? -1 : x > y;
+	size_t count[RADIX];
+	uint32_t *src = v, *dst = tmp;
+	for (unsigned shift = 0; shift < 2 * RADIX_BITS; shift += RADIX_BITS) {
+		memset(count, 0, sizeof count);
+		for (size_t i = 0; i < n; i++)
+			count[(src[i] >> shift) & (RADIX - 1)]++;
+		size_t sum = 0;
+		for (size_t b = 0; b < RADIX; b++) {
+			size_t c = count[b];
+			count[b] = sum;
+			sum += c;
+		}
+		for (size_t i = 0; i < n; i++)
+			dst[count[(src[i] >> shift) & (RADIX - 1)]++] = src[i];
+		uint32_t *t = src;
+		src = dst;
+		dst = t;
+	}
+	/* an even number of passes: the result is back in v */
+	_Static_assert(LR_BITS + 1 <= 2 * RADIX_BITS, "radix passes cover the indices");
 }
 
 static uint32_t gram_index(const unsigned char *p)
@@ -46,12 +70,14 @@ void lr_features(struct span msg, const struct filter_tokens *t,
 	size_t grams = len >= 4 ? len - 3 : 0;
 	size_t cap = grams + (t != NULL ? t->n : 0) + 1, n = 0;
 	uint32_t *v = xmalloc(cap * sizeof *v);
+	uint32_t *tmp = xmalloc(cap * sizeof *tmp);
 	for (size_t i = 0; i < grams; i++)
 		v[n++] = gram_index(msg.p + i);
 	for (size_t i = 0; t != NULL && i < t->n; i++)
 		v[n++] = token_index(t->v[i].hash);
 	v[n++] = LR_DIM;	/* the bias */
-	qsort(v, n, sizeof *v, cmp_u32);
+	radix_sort(v, tmp, n);
+	free(tmp);
 	size_t k = 0;
 	for (size_t i = 0; i < n; i++)
 		if (k == 0 || v[k - 1] != v[i])
@@ -185,6 +211,15 @@ void lr_model_free(struct lr_model **mp)
 size_t lr_model_size(const struct lr_model *m)
 {
 	return m != NULL ? m->n : 0;
+}
+
+size_t lr_model_bytes(const struct lr_model *m)
+{
+	if (m == NULL)
+		return 0;
+	return sizeof *m + (m->dense != NULL ?
+			    (size_t)(LR_DIM + 1) * sizeof *m->dense :
+			    m->n * (sizeof *m->idx + sizeof *m->w));
 }
 
 double lr_model_margin(const struct lr_model *m, const struct lr_feats *f)

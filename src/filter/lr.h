@@ -57,8 +57,9 @@ struct lr_model;
 struct lr_model *lr_model_parse(const void *blob, size_t len,
 				struct err *err);
 void lr_model_free(struct lr_model **mp);
-/* Weights stored. */
+/* Weights stored, and the octets the model holds in memory. */
 size_t lr_model_size(const struct lr_model *m);
+size_t lr_model_bytes(const struct lr_model *m);
 /* The sum of the weights of f's features (and the bias) in m. */
 double lr_model_margin(const struct lr_model *m, const struct lr_feats *f);
 
