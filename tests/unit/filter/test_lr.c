@@ -299,6 +299,13 @@ static void test_bulk_order(void **state)
 	temp_store_close(&st2, root);
 }
 
+static int weights_of(const struct store_bayes_scope *s, void *arg)
+{
+	if (strcmp(s->name, "user:ann@t.test") == 0)
+		*(uint64_t *)arg = s->weights;
+	return 0;
+}
+
 static void test_user_scope(void **state)
 {
 	struct fx *f = *state;
@@ -319,6 +326,10 @@ static void test_user_scope(void **state)
 	assert_true(fabs(margin(f->b, "t.test", "bob@t.test", news) - before)
 		    < 1e-9);
 	assert_true(fabs(margin(f->b, NULL, NULL, news) - before) < 1e-9);
+	/* the scope's model is listed with its weights */
+	uint64_t w = 0;
+	assert_int_equal(store_bayes_scope_each(f->st, weights_of, &w, &err), 0);
+	assert_true(w >= lf.n - 1 && w <= lf.n);
 	/* and the other way round */
 	assert_int_equal(bayes_lr_learn(f->b, "user:ann@t.test", &lf, true,
 					&err), 0);
