@@ -365,14 +365,16 @@ static int print_scope(const struct store_bayes_scope *s, void *arg)
 {
 	struct ctl *c = arg;
 	if (c->json)
-		ctl_item(c, json_pack("{s:s, s:I, s:I, s:I}", "scope", s->name,
-				      "spam", (json_int_t)s->spam,
+		ctl_item(c, json_pack("{s:s, s:I, s:I, s:I, s:I}", "scope",
+				      s->name, "spam", (json_int_t)s->spam,
 				      "ham", (json_int_t)s->ham,
-				      "tokens", (json_int_t)s->tokens));
+				      "tokens", (json_int_t)s->tokens,
+				      "weights", (json_int_t)s->weights));
 	else
-		printf("%-40s %10llu %10llu %12llu\n", s->name,
+		printf("%-40s %10llu %10llu %12llu %10llu\n", s->name,
 		       (unsigned long long)s->spam, (unsigned long long)s->ham,
-		       (unsigned long long)s->tokens);
+		       (unsigned long long)s->tokens,
+		       (unsigned long long)s->weights);
 	return 0;
 }
 
@@ -382,7 +384,8 @@ int ctl_filter_stats(struct ctl *c, int argc, char **argv)
 	if (argc != 0)
 		return ctl_usage_error("filter stats");
 	if (!c->json)
-		printf("%-40s %10s %10s %12s\n", "SCOPE", "SPAM", "HAM", "TOKENS");
+		printf("%-40s %10s %10s %12s %10s\n", "SCOPE", "SPAM", "HAM",
+		       "TOKENS", "WEIGHTS");
 	ctl_list_begin(c);
 	if (store_bayes_scope_each(c->st, print_scope, c, &c->err) != 0)
 		return ctl_fail(c);

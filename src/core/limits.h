@@ -644,9 +644,9 @@
  * Robinson-Fisher does better (a generative model reaches its best with
  * less data: Ng and Jordan 2002). */
 #define BAYES_LR_MIN_MESSAGES 500
-#define BAYES_LR_EPOCHS 3
+#define BAYES_LR_EPOCHS 10
 #define BAYES_LR_TRAIN_MAX 20000
-#define BAYES_LR_FULL 6.5
+#define BAYES_LR_FULL 9.0
 #define BAYES_LR_HAM 2.0
 #define BAYES_LR_HAM_SPAN 4.0
 /* ----- filter: message sources (src/filter/msgsrc.c) ----- */

@@ -109,12 +109,15 @@ static int update(void *arg, const void *old, size_t old_len, void **out,
 		size_t *order = in_content_order(l->f, l->n);
 		for (unsigned e = 0; e < BAYES_LR_EPOCHS; e++) {
 			lr_shuffle(order, l->n, e);
+			if (e + 1 == BAYES_LR_EPOCHS)
+				lr_train_average(t);
 			for (size_t i = 0; i < l->n; i++) {
 				size_t k = order[i];
 				(void)lr_train_step(t, &l->f[k], l->base[k],
 						    l->spam[k]);
 			}
 		}
+		lr_train_average_end(t);
 		free(order);
 	}
 	lr_train_blob(t, out, out_len);

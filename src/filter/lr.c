@@ -252,6 +252,11 @@ double lr_model_margin(const struct lr_model *m, const struct lr_feats *f)
 
 struct lr_train {
 	float *w;	/* LR_DIM + 1 */
+	/* averaging (lr_train_average): u sums (steps before) x change,
+	 * so that the mean of the weights after each of the steps is
+	 * w - u / steps */
+	double *u;
+	double steps;
 };
 
 static void train_fill(void *arg, uint32_t i, float w)
@@ -275,6 +280,7 @@ void lr_train_free(struct lr_train **tp)
 	if (*tp == NULL)
 		return;
 	free((*tp)->w);
+	free((*tp)->u);
 	free(*tp);
 	*tp = NULL;
 }
@@ -300,10 +306,32 @@ double lr_train_step(struct lr_train *t, const struct lr_feats *f,
 		     double base, bool spam)
 {
 	double z = base + own_margin(t, f);
-	float g = (float)(LR_RATE * ((spam ? 1.0 : 0.0) - sigmoid(z)));
+	double g = LR_RATE * ((spam ? 1.0 : 0.0) - sigmoid(z));
 	for (size_t i = 0; i < f->n; i++)
-		t->w[f->v[i]] += g;
+		t->w[f->v[i]] += (float)g;
+	if (t->u != NULL) {
+		double cg = t->steps * g;
+		for (size_t i = 0; i < f->n; i++)
+			t->u[f->v[i]] += cg;
+		t->steps += 1;
+	}
 	return z;
+}
+
+void lr_train_average(struct lr_train *t)
+{
+	free(t->u);
+	t->u = xcalloc(LR_DIM + 1, sizeof *t->u);
+	t->steps = 0;
+}
+
+void lr_train_average_end(struct lr_train *t)
+{
+	for (size_t i = 0; t->u != NULL && t->steps > 0 && i <= LR_DIM; i++)
+		if (t->u[i] != 0)
+			t->w[i] -= (float)(t->u[i] / t->steps);
+	free(t->u);
+	t->u = NULL;
 }
 
 bool lr_train_pa(struct lr_train *t, const struct lr_feats *f, double base,

@@ -34,7 +34,7 @@
 #define LR_BITS 20
 #define LR_DIM (1u << LR_BITS)	/* feature weights; the bias is LR_DIM */
 #define LR_PREFIX 3000		/* raw octets whose 4-grams are features */
-#define LR_RATE 0.002		/* step of one lesson */
+#define LR_RATE 0.004		/* step of one lesson */
 #define LR_KEEP 1e-6f
 
 /* A message's features: distinct indices in increasing order. */
@@ -75,6 +75,12 @@ void lr_train_free(struct lr_train **tp);
  * the step. */
 double lr_train_step(struct lr_train *t, const struct lr_feats *f,
 		     double base, bool spam);
+/* Averaging: from lr_train_average on, the steps are remembered so
+ * that lr_train_average_end makes the weights their mean over those
+ * steps (averaged SGD: the last pass's noise cancels; Polyak and
+ * Juditsky 1992, as used by Bottou's SGD and Vowpal Wabbit). */
+void lr_train_average(struct lr_train *t);
+void lr_train_average_end(struct lr_train *t);
 /* A passive-aggressive step (Crammer et al. 2006) for a judgement: if
  * the summed margin is not on the label's side by at least margin, the
  * smallest change that puts it there (spread evenly over f's features);

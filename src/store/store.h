@@ -1374,6 +1374,7 @@ struct store_bayes_scope {
 	char name[STORE_BAYES_SCOPE_MAX + 1];
 	uint64_t spam, ham;	/* messages learned */
 	uint64_t tokens;	/* distinct tokens (store_bayes_scope_each) */
+	uint64_t weights;	/* the model's stored weights (same) */
 	uint64_t generation;	/* changes with every learning */
 };
 

@@ -159,8 +159,10 @@ static void scope_cols(sqlite3_stmt *s, struct store_bayes_scope *out)
 	out->spam = (uint64_t)sqlite3_column_int64(s, 1);
 	out->ham = (uint64_t)sqlite3_column_int64(s, 2);
 	out->generation = (uint64_t)sqlite3_column_int64(s, 3);
-	if (sqlite3_column_count(s) > 4)
+	if (sqlite3_column_count(s) > 5) {
 		out->tokens = (uint64_t)sqlite3_column_int64(s, 4);
+		out->weights = (uint64_t)sqlite3_column_int64(s, 5);
+	}
 }
 
 struct scope_ctx {
@@ -237,10 +239,12 @@ int store_bayes_scope_each(struct store *st,
 		return -1;
 	sqlite3_stmt *s = NULL;
 	int rc;
+	/* a model blob is an 8-octet header and 8 octets a weight (lr.h) */
 	if (sqlite3_prepare_v2(c->db, "SELECT name, spam, ham, generation, "
 			       "(SELECT count(*) FROM bayes_tokens t WHERE "
-			       "t.scope_id = b.id) FROM bayes_scopes b ORDER "
-			       "BY name", -1, &s, NULL) != SQLITE_OK) {
+			       "t.scope_id = b.id), max(coalesce(length(model), "
+			       "8) - 8, 0) / 8 FROM bayes_scopes b ORDER BY "
+			       "name", -1, &s, NULL) != SQLITE_OK) {
 		rc = store_db_fail(err, c, "prepare bayes scopes");
 	} else {
 		struct each_ctx e = { fn, arg };

@@ -87,7 +87,7 @@ def test_train_score_stats_untrain(server, tmp_path):
     assert (stats["global"]["spam"], stats["global"]["ham"]) == (15, 15)
     assert stats["global"]["tokens"] > 20
     text = server.ctl("filter", "stats").stdout.decode()
-    assert text.splitlines()[0].split() == ["SCOPE", "SPAM", "HAM", "TOKENS"]
+    assert text.splitlines()[0].split() == ["SCOPE", "SPAM", "HAM", "TOKENS", "WEIGHTS"]
 
     rnd = random.Random(4)
     (tmp_path / "new-spam.eml").write_bytes(text_message(SPAM_WORDS, rnd))

@@ -184,6 +184,42 @@ static void test_train_and_blob(void **state)
 		lr_feats_free(&h[i]);
 }
 
+/* Averaging makes the weights the mean of those after each step. */
+static void test_average(void **state)
+{
+	(void)state;
+	struct err err;
+	struct lr_train *t = lr_train_new(NULL, 0, &err);
+	uint32_t idx[2] = { 5, LR_DIM };
+	struct lr_feats f = { idx, 2 };
+	bool spam[4] = { true, false, true, true };
+	/* the weights after every step tracked by hand */
+	(void)lr_train_step(t, &f, 0, true);
+	lr_train_average(t);
+	double mean = 0, w = 0;
+	for (int i = 0; i < 4; i++) {
+		(void)lr_train_step(t, &f, 0, spam[i]);
+		void *blob;
+		size_t len;
+		lr_train_blob(t, &blob, &len);
+		struct lr_model *m = lr_model_parse(blob, len, &err);
+		w = lr_model_margin(m, &f) / 2;
+		mean += w / 4;
+		lr_model_free(&m);
+		free(blob);
+	}
+	lr_train_average_end(t);
+	void *blob;
+	size_t len;
+	lr_train_blob(t, &blob, &len);
+	struct lr_model *m = lr_model_parse(blob, len, &err);
+	assert_true(fabs(lr_model_margin(m, &f) / 2 - mean) < 1e-6);
+	assert_true(fabs(mean - w) > 1e-6);	/* not simply the last */
+	lr_model_free(&m);
+	free(blob);
+	lr_train_free(&t);
+}
+
 static void test_shuffle(void **state)
 {
 	(void)state;
@@ -263,6 +299,13 @@ static void test_bulk_order(void **state)
 	temp_store_close(&st2, root);
 }
 
+static int weights_of(const struct store_bayes_scope *s, void *arg)
+{
+	if (strcmp(s->name, "user:ann@t.test") == 0)
+		*(uint64_t *)arg = s->weights;
+	return 0;
+}
+
 static void test_user_scope(void **state)
 {
 	struct fx *f = *state;
@@ -283,6 +326,10 @@ static void test_user_scope(void **state)
 	assert_true(fabs(margin(f->b, "t.test", "bob@t.test", news) - before)
 		    < 1e-9);
 	assert_true(fabs(margin(f->b, NULL, NULL, news) - before) < 1e-9);
+	/* the scope's model is listed with its weights */
+	uint64_t w = 0;
+	assert_int_equal(store_bayes_scope_each(f->st, weights_of, &w, &err), 0);
+	assert_true(w >= lf.n - 1 && w <= lf.n);
 	/* and the other way round */
 	assert_int_equal(bayes_lr_learn(f->b, "user:ann@t.test", &lf, true,
 					&err), 0);
@@ -297,6 +344,7 @@ int main(void)
 		cmocka_unit_test(test_features),
 		cmocka_unit_test(test_train_and_blob),
 		cmocka_unit_test(test_shuffle),
+		cmocka_unit_test(test_average),
 		cmocka_unit_test_setup_teardown(test_bulk_order, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_user_scope, setup,
