@@ -45,6 +45,11 @@ struct bayes {
  * the store cannot be read and no older copy is held. */
 struct bayes_snap *bayes_snap_acquire(struct bayes *b, const char *scope,
 				      struct err *err);
+/* The same, asking the store for the scope's generation whatever the
+ * time of the last check: for learning, whose step depends on the
+ * parents' models as they are now. */
+struct bayes_snap *bayes_snap_acquire_now(struct bayes *b, const char *scope,
+					  struct err *err);
 void bayes_snap_release(struct bayes_snap *s);
 /* Counts of hash in s: true if it has any. */
 bool bayes_snap_get(const struct bayes_snap *s, uint64_t hash,

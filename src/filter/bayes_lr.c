@@ -38,7 +38,7 @@ static int parent_margins(struct bayes *b, const char *scope,
 	for (size_t i = 0; i < n; i++)
 		base[i] = 0;
 	for (size_t k = 0; k < np; k++) {
-		struct bayes_snap *s = bayes_snap_acquire(b, names[k], err);
+		struct bayes_snap *s = bayes_snap_acquire_now(b, names[k], err);
 		if (s == NULL)
 			return -1;
 		for (size_t i = 0; s->lr != NULL && i < n; i++)

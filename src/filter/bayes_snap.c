@@ -230,8 +230,8 @@ static void cache_set(struct bayes *b, const char *scope,
  * learning dropped a scope meanwhile). A load of a large global scope
  * after `filter train` holds the other classifying threads for its
  * duration, once. */
-struct bayes_snap *bayes_snap_acquire(struct bayes *b, const char *scope,
-				      struct err *err)
+static struct bayes_snap *acquire(struct bayes *b, const char *scope,
+				  bool check, struct err *err)
 {
 	int64_t now = now_ms();
 	struct bayes_snap *s = NULL;
@@ -239,7 +239,7 @@ struct bayes_snap *bayes_snap_acquire(struct bayes *b, const char *scope,
 	struct cache_entry *e = cache_find(b, scope);
 	if (e != NULL) {
 		e->used_ms = now;
-		bool fresh = now - e->checked_ms < BAYES_CHECK_MS;
+		bool fresh = !check && now - e->checked_ms < BAYES_CHECK_MS;
 		if (!fresh) {
 			struct store_bayes_scope sc;
 			int rc = store_bayes_scope_get(b->st, scope, &sc, err);
@@ -266,6 +266,18 @@ struct bayes_snap *bayes_snap_acquire(struct bayes *b, const char *scope,
 	}
 	pthread_mutex_unlock(&b->mu);
 	return s;	/* NULL on a first load that failed */
+}
+
+struct bayes_snap *bayes_snap_acquire(struct bayes *b, const char *scope,
+				      struct err *err)
+{
+	return acquire(b, scope, false, err);
+}
+
+struct bayes_snap *bayes_snap_acquire_now(struct bayes *b, const char *scope,
+					  struct err *err)
+{
+	return acquire(b, scope, true, err);
 }
 
 void bayes_snap_forget(struct bayes *b, const char *scope)

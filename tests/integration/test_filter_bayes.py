@@ -177,3 +177,65 @@ def test_imap_junk_moves_teach_the_user(server, tmp_path):
     ok(m._simple_command("MOVE", "1", "INBOX"))
     assert wait_counts(server, scope, (2, 1)) == (2, 1)
     m.logout()
+
+
+def bayes_margin(doc):
+    """The logistic model's margin from the BAYES_* symbol's detail
+    ("p=0.999 margin=7.31 tokens: ..."), 0 when there is no symbol."""
+    for s in doc["symbols"]:
+        if s["name"].startswith("BAYES_"):
+            for part in s["detail"].split():
+                if part.startswith("margin="):
+                    return float(part[len("margin="):])
+            raise AssertionError("no margin in %r" % s["detail"])
+    return 0.0
+
+
+def wait_margin(server, path, mbox, before, timeout=20):
+    deadline = time.monotonic() + timeout
+    while True:
+        doc = score(server, path, "--user", mbox)
+        if bayes_margin(doc) != before or time.monotonic() > deadline:
+            return doc
+        time.sleep(0.1)
+
+
+def test_imap_judgement_moves_the_model(server, tmp_path):
+    # 600 messages learned: the logistic model gives the verdict
+    write_set(tmp_path / "ham", HAM_WORDS, 300, 21)
+    write_set(tmp_path / "spam", SPAM_WORDS, 300, 22)
+    server.ctl("filter", "train", "--spam", tmp_path / "spam", "--ham",
+               tmp_path / "ham")
+    rnd = random.Random(23)
+    (tmp_path / "ham.eml").write_bytes(text_message(HAM_WORDS, rnd))
+    (tmp_path / "spam.eml").write_bytes(text_message(SPAM_WORDS, rnd))
+    ham = score(server, tmp_path / "ham.eml", "--level", "enterprise")
+    spam = score(server, tmp_path / "spam.eml", "--level", "enterprise")
+    assert ham["action"] == "deliver" and bayes_margin(ham) < -2, ham
+    assert spam["action"] == "junk" and bayes_margin(spam) > 4, spam
+    stats = {s["scope"]: s for s in ctl_json(server, "filter", "stats")["scopes"]}
+    assert stats["global"]["weights"] > 1000, stats
+
+    mbox = server.new_mailbox("model")
+    other = server.new_mailbox("model")
+    news = text_message(NEWS_WORDS + HAM_WORDS, rnd, marker=unique("news"))
+    deliver(server, mbox, [news])
+    m = login(server, mbox)
+    ok(m.select("INBOX"))
+    # the message as the user got it (with petrel's trace fields), which
+    # is what the judgement teaches
+    typ, data = m.fetch("1", "(BODY.PEEK[])")
+    ok((typ, data))
+    (tmp_path / "news.eml").write_bytes(data[0][1])
+    before = bayes_margin(score(server, tmp_path / "news.eml", "--user", mbox))
+    ok(m._simple_command("MOVE", "1", "Junk"))
+    m.logout()
+    # the judgement is one step of the user's model: that message, as
+    # the user got it, is now 4 on the spam side for them
+    after = wait_margin(server, tmp_path / "news.eml", mbox, before)
+    assert bayes_margin(after) >= 3.99 and bayes_margin(after) > before, \
+        (before, after)
+    assert after["symbols"][0]["name"] == "BAYES_SPAM", after
+    # nobody else's verdict moved
+    assert bayes_margin(score(server, tmp_path / "news.eml", "--user",
+                              other)) == before
