@@ -80,10 +80,13 @@ struct train {
 	struct filter_tokens t[BAYES_TRAIN_TX];
 	size_t n;
 	/* the logistic model's features of the messages learned, trained in
-	 * one go (bayes_lr_train) every BAYES_LR_TRAIN_MAX and at the end */
+	 * one go (bayes_lr_train) at the end: all of them, or past
+	 * BAYES_LR_TRAIN_MAX a uniform sample of that many (reservoir
+	 * sampling with a fixed seed) */
 	struct lr_feats *lf;
 	bool *lspam;
 	size_t ln;
+	uint64_t seen, rand;
 	/* what happened: new, moved from the other label, already so,
 	 * forgotten, messages cut to MSGSRC_MESSAGE_MAX */
 	uint64_t spam, ham, moved, same, forgotten, cut;
@@ -124,19 +127,35 @@ static int flush_lr(struct train *tr)
 }
 
 /* Keep msg's features for the logistic model (not when forgetting: a
- * model has no counts to take back; decision 0044). */
-static int keep_lr(struct train *tr, struct span msg,
-		   const struct filter_tokens *t, enum store_bayes_label label)
+ * model has no counts to take back; decision 0044). Past
+ * BAYES_LR_TRAIN_MAX a message replaces a kept one with the chance that
+ * keeps every message equally likely to be trained on (Vitter's
+ * algorithm R): training chunks in file order instead would end on the
+ * last directory given (all ham, say) and teach mostly that. */
+static void keep_lr(struct train *tr, struct span msg,
+		    const struct filter_tokens *t, enum store_bayes_label label)
 {
 	if (label == STORE_BAYES_NONE)
-		return 0;
+		return;
 	if (tr->lf == NULL) {
 		tr->lf = xcalloc(BAYES_LR_TRAIN_MAX, sizeof *tr->lf);
 		tr->lspam = xcalloc(BAYES_LR_TRAIN_MAX, sizeof *tr->lspam);
 	}
-	lr_features(msg, t, &tr->lf[tr->ln]);
-	tr->lspam[tr->ln++] = label == STORE_BAYES_SPAM;
-	return tr->ln == BAYES_LR_TRAIN_MAX ? flush_lr(tr) : 0;
+	size_t slot = tr->ln;
+	if (tr->ln == BAYES_LR_TRAIN_MAX) {
+		uint64_t j = lr_rand(&tr->rand) % (tr->seen + 1);
+		if (j >= BAYES_LR_TRAIN_MAX) {
+			tr->seen++;
+			return;
+		}
+		slot = (size_t)j;
+		lr_feats_free(&tr->lf[slot]);
+	} else {
+		tr->ln++;
+	}
+	tr->seen++;
+	lr_features(msg, t, &tr->lf[slot]);
+	tr->lspam[slot] = label == STORE_BAYES_SPAM;
 }
 
 static int train_paths(struct train *tr, const char **paths, size_t n,
@@ -157,12 +176,12 @@ static int train_paths(struct train *tr, const char **paths, size_t n,
 		tr->cut += msg.cut;
 		struct bayes_lesson *l = &tr->v[tr->n];
 		filter_tokenize(msg.data, &tr->t[tr->n]);
-		ret = keep_lr(tr, msg.data, &tr->t[tr->n], label);
+		keep_lr(tr, msg.data, &tr->t[tr->n], label);
 		l->scope = tr->scope;
 		l->tokens = &tr->t[tr->n];
 		bayes_msg_key(msg.data, l->key);
 		l->label = label;
-		if (++tr->n == BAYES_TRAIN_TX && ret == 0)
+		if (++tr->n == BAYES_TRAIN_TX)
 			ret = flush(tr);
 	}
 	if (ret == 0 && tr->n > 0)

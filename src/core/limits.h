@@ -633,9 +633,11 @@
 /* Messages learned per store transaction by `petrelctl filter train`. */
 #define BAYES_TRAIN_TX 200
 /* The logistic model (decision 0044): a judgement moves the message's
- * margin BAYES_LR_MARGIN onto its side (when it is not already); bulk training makes BAYES_LR_EPOCHS passes over at most
- * BAYES_LR_TRAIN_MAX messages' features held at once (about 12 KiB
- * each), more are trained in further rounds of that many. The symbol
+ * margin BAYES_LR_MARGIN onto its side (when it is not already); bulk
+ * training makes BAYES_LR_EPOCHS passes over the features of the
+ * messages given, held in memory (about 12 KiB each): all of them up
+ * to BAYES_LR_TRAIN_MAX, past that a uniform sample of that many (the
+ * counts learn every message). The symbol
  * (bayes_symbols) has all its weight from margin BAYES_LR_FULL, BAYES_HAM
  * starts below -BAYES_LR_HAM and is full BAYES_LR_HAM_SPAN further. */
 #define BAYES_LR_MARGIN 4.0

@@ -372,17 +372,19 @@ void lr_train_blob(const struct lr_train *t, void **blob, size_t *len)
 	*len = k;
 }
 
+uint64_t lr_rand(uint64_t *state)
+{
+	uint64_t z = (*state += 0x9E3779B97F4A7C15ULL);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
 void lr_shuffle(size_t *idx, size_t n, uint64_t seed)
 {
 	uint64_t s = seed ^ 0x9E3779B97F4A7C15ULL;
 	for (size_t i = n; i > 1; i--) {
-		/* splitmix64 */
-		s += 0x9E3779B97F4A7C15ULL;
-		uint64_t z = s;
-		z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-		z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-		z ^= z >> 31;
-		size_t j = (size_t)(z % i);
+		size_t j = (size_t)(lr_rand(&s) % i);
 		size_t tmp = idx[i - 1];
 		idx[i - 1] = idx[j];
 		idx[j] = tmp;

@@ -94,5 +94,8 @@ void lr_train_blob(const struct lr_train *t, void **blob, size_t *len);
 /* Deterministic shuffle of n indices (seed any): for bulk training, whose
  * result must not depend on the order of the files given. */
 void lr_shuffle(size_t *idx, size_t n, uint64_t seed);
+/* The next number of a seeded sequence (splitmix64): for choices that
+ * must come out the same on every run. */
+uint64_t lr_rand(uint64_t *state);
 
 #endif
