@@ -140,11 +140,12 @@ int bayes_unlearn(struct bayes *b, const char *scope,
 	__attribute__((warn_unused_result));
 
 /* The logistic model learns apart from the counts (decision 0044):
- * bayes_lr_learn for one judgement (steps until the message's summed
- * margin in scope and its parents is on the label's side by
- * BAYES_LR_MARGIN, at most BAYES_LR_STEPS), bayes_lr_train for a bulk
- * of n messages (BAYES_LR_EPOCHS passes in a seeded shuffled order, so
- * that the result depends on the set, not on the order of the files).
+ * bayes_lr_learn for one judgement (a passive-aggressive step that puts
+ * the message's summed margin in scope and its parents BAYES_LR_MARGIN
+ * on the label's side), bayes_lr_train for a bulk of n messages
+ * (BAYES_LR_EPOCHS passes in a seeded shuffled order, so that the result
+ * depends on the set, not on the order of the files, the weights
+ * averaged over the last pass).
  * One store transaction each. 0 or -1 (err). */
 int bayes_lr_learn(struct bayes *b, const char *scope,
 		   const struct lr_feats *f, bool spam, struct err *err)
