@@ -3,8 +3,8 @@
  * with the daemon's (reloadable) certificate, or plain HTTP when
  * admin_plaintext says so. It copies what the dispatcher needs out of the
  * evhttp request and sends the response back; everything else is in
- * http_api.c. Header size, body size, timeouts and (with TLS) the number
- * of open connections are bounded here. */
+ * http_api.c. Header size, body size, timeouts and the number of open
+ * connections are bounded here. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,8 +34,14 @@ struct http_server {
 	struct event *stop_ev;
 	struct http_api *api;
 	struct net_tls_ref *tls;
-	/* open TLS connections (counted through their SSL objects' lives);
-	 * at the cap the listeners pause; only the server thread touches */
+	const char *what;	/* "admin" or "autoconfig", for the log */
+	/* plain HTTP: connections made but not yet given a close callback */
+	struct event *adopt_ev;
+	struct bufferevent **pending;
+	size_t npending, pending_cap;
+	/* open connections (counted through the lives of their SSL objects,
+	 * or evhttp's close callbacks on plain HTTP); at the cap the
+	 * listeners pause; only the server thread touches */
 	unsigned nconn;
 	bool paused, stopping;
 	struct evconnlistener *listeners[CFG_MAX_LISTEN];
@@ -58,8 +64,21 @@ static void set_paused(struct http_server *srv, bool pause)
 		else
 			evconnlistener_enable(srv->listeners[i]);
 	if (pause)
-		log_warn("http", NULL, "admin connections at the cap max=%d; "
-			 "new ones wait", HTTP_MAX_CONNECTIONS);
+		log_warn("http", NULL, "%s connections at the cap max=%d; "
+			 "new ones wait", srv->what, HTTP_MAX_CONNECTIONS);
+}
+
+static void conn_closed(struct http_server *srv)
+{
+	srv->nconn--;
+	if (srv->nconn < HTTP_MAX_CONNECTIONS)
+		set_paused(srv, false);
+}
+
+static void conn_opened(struct http_server *srv)
+{
+	if (++srv->nconn >= HTTP_MAX_CONNECTIONS)
+		set_paused(srv, true);
 }
 
 static void conn_gone(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx,
@@ -70,12 +89,61 @@ static void conn_gone(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx,
 	(void)idx;
 	(void)argl;
 	(void)argp;
-	struct http_server *srv = ptr;
-	if (srv == NULL)
-		return;
-	srv->nconn--;
-	if (srv->nconn < HTTP_MAX_CONNECTIONS)
-		set_paused(srv, false);
+	if (ptr != NULL)
+		conn_closed(ptr);
+}
+
+/* Plain HTTP: evhttp frees a socket bufferevent with no hook to see it
+ * go, and it makes the connection (whose close callback would) only
+ * after on_new_conn returns. So the new bufferevent is held (a reference)
+ * until the loop's next turn, when the connection exists: it gets a
+ * close callback then, or, if evhttp freed it meanwhile (its callbacks
+ * are cleared), its close is counted at once. A plain listener faces the
+ * internet on port 80; uncounted, a client could hold the daemon's
+ * descriptors until SMTP and IMAP had none. */
+static void plain_closed(struct evhttp_connection *evcon, void *arg)
+{
+	(void)evcon;
+	conn_closed(arg);
+}
+
+static void plain_adopt(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct http_server *srv = arg;
+	for (size_t i = 0; i < srv->npending; i++) {
+		struct bufferevent *bev = srv->pending[i];
+		bufferevent_event_cb eventcb = NULL;
+		void *evcon = NULL;
+		bufferevent_getcb(bev, NULL, NULL, &eventcb, &evcon);
+		if (eventcb != NULL && evcon != NULL)
+			evhttp_connection_set_closecb(evcon, plain_closed, srv);
+		else
+			conn_closed(srv);
+		bufferevent_decref(bev);
+	}
+	srv->npending = 0;
+}
+
+static struct bufferevent *plain_conn(struct http_server *srv,
+				      struct event_base *base)
+{
+	struct bufferevent *bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+	if (bev == NULL) {
+		log_error("http", NULL, "cannot make a bufferevent; stopping");
+		abort();
+	}
+	if (srv->npending == srv->pending_cap) {
+		srv->pending_cap = srv->pending_cap ? 2 * srv->pending_cap : 16;
+		srv->pending = xreallocarray(srv->pending, srv->pending_cap,
+					     sizeof *srv->pending);
+	}
+	bufferevent_incref(bev);
+	srv->pending[srv->npending++] = bev;
+	event_active(srv->adopt_ev, EV_TIMEOUT, 0);
+	conn_opened(srv);
+	return bev;
 }
 
 static void conn_idx_init(void)
@@ -87,7 +155,7 @@ static struct bufferevent *on_new_conn(struct event_base *base, void *arg)
 {
 	struct http_server *srv = arg;
 	if (srv->tls == NULL)
-		return bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+		return plain_conn(srv, base);
 	SSL_CTX *ctx = net_tls_ref_get(srv->tls);
 	SSL *ssl = ctx ? SSL_new(ctx) : NULL;
 	SSL_CTX_free(ctx);
@@ -106,8 +174,7 @@ static struct bufferevent *on_new_conn(struct event_base *base, void *arg)
 	SSL_set_ex_data(ssl, conn_idx, srv);
 	/* clients that close without close_notify are the norm for HTTP */
 	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
-	if (++srv->nconn >= HTTP_MAX_CONNECTIONS)
-		set_paused(srv, true);
+	conn_opened(srv);
 	return bev;
 }
 
@@ -216,13 +283,15 @@ static int start(const struct http_api_options *o, struct store *st,
 		return err_set(err, ERR_ENV, 0, NULL, "admin API: no SSL ex_data slot");
 	struct http_server *srv = xcalloc(1, sizeof *srv);
 	srv->tls = tls;
+	srv->what = o->public_only ? "autoconfig" : "admin";
 	srv->api = http_api_new(st, o);
 	srv->base = event_base_new();
 	if (srv->base == NULL)
 		goto fail;
 	srv->http = evhttp_new(srv->base);
 	srv->stop_ev = event_new(srv->base, -1, 0, on_stop, srv);
-	if (srv->http == NULL || srv->stop_ev == NULL)
+	srv->adopt_ev = event_new(srv->base, -1, 0, plain_adopt, srv);
+	if (srv->http == NULL || srv->stop_ev == NULL || srv->adopt_ev == NULL)
 		goto fail;
 	evhttp_set_max_headers_size(srv->http, HTTP_MAX_HEADERS_SIZE);
 	evhttp_set_max_body_size(srv->http, max_body);
@@ -254,6 +323,8 @@ fail:
 		evhttp_free(srv->http);
 	if (srv->stop_ev)
 		event_free(srv->stop_ev);
+	if (srv->adopt_ev)
+		event_free(srv->adopt_ev);
 	if (srv->base)
 		event_base_free(srv->base);
 	http_api_free(&srv->api);
@@ -300,8 +371,13 @@ void http_server_stop(struct http_server **sp)
 	/* the listeners go first inside evhttp_free; the connections'
 	 * SSL objects then must not resume them */
 	srv->stopping = true;
+	/* references still held (the loop stopped before their turn) */
+	for (size_t i = 0; i < srv->npending; i++)
+		bufferevent_decref(srv->pending[i]);
+	free(srv->pending);
 	evhttp_free(srv->http);
 	event_free(srv->stop_ev);
+	event_free(srv->adopt_ev);
 	event_base_free(srv->base);
 	http_api_free(&srv->api);
 	free(srv);

@@ -490,3 +490,41 @@ def test_public_names_and_srv_records(make_server):
         mine = [c for c in out["checks"] if c["check"] in ("srv", "autoconfig")]
         assert len(mine) == 7, mine
         assert all(c["status"] == "ok" for c in mine), mine
+
+
+def test_plain_listener_caps_open_connections(srv):
+    """The plain listener counts its connections as the HTTPS one does:
+    at 64 open it stops accepting (a request waits in the kernel's
+    queue), and every close is counted, so when the holders go the
+    waiting client is served; three rounds show no count is lost."""
+    addr = ("127.0.0.1", srv.autoconfig_http_port)
+    cap_line = "autoconfig connections at the cap max=64"
+    for rnd in range(1, 4):
+        held = [socket.create_connection(addr, timeout=20) for _ in range(64)]
+        try:
+            deadline = time.monotonic() + 20
+            while srv.stderr_text().count(cap_line) < rnd:
+                assert time.monotonic() < deadline, "the cap was never reached"
+                time.sleep(0.05)
+            waiting = socket.create_connection(addr, timeout=20)
+            waiting.sendall(b"GET /api/v1/health HTTP/1.1\r\nHost: x\r\n"
+                            b"Connection: close\r\n\r\n")
+            waiting.settimeout(1)
+            with pytest.raises(socket.timeout):
+                waiting.recv(1)     # not accepted while the cap holds
+        finally:
+            for s in held:
+                s.close()
+        waiting.settimeout(20)
+        got = b""
+        while True:
+            d = waiting.recv(4096)
+            if not d:
+                break
+            got += d
+        waiting.close()
+        assert got.startswith(b"HTTP/1.1 404"), got[:200]
+    srv.assert_alive()
+    # and the listener serves normally afterwards
+    st, _, _ = request(srv, "GET", "/api/v1/health")
+    assert st == 404
