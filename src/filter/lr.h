@@ -33,7 +33,7 @@
 
 #define LR_BITS 20
 #define LR_DIM (1u << LR_BITS)	/* feature weights; the bias is LR_DIM */
-#define LR_PREFIX 3000		/* raw octets whose 4-grams are features */
+#define LR_PREFIX 2000		/* raw octets whose 4-grams are features */
 #define LR_RATE 0.004		/* step of one lesson */
 #define LR_KEEP 1e-6f
 
