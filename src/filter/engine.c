@@ -339,8 +339,10 @@ void filter_check(struct filter_engine *e, struct span msg,
 		v->level = facts.level;
 	if (check_lists(e, msg, &facts, v))
 		goto decide;	/* the lists decided: no need to score */
-	filter_tokenize(msg, &tok);
-	filter_rules_run(&e->rules, msg, &tok, &facts, e->w, &v->syms);
+	struct mime_message *mm = mime_parse(msg.p, msg.len, NULL);
+	filter_tokenize_mime(mm, &tok);
+	filter_rules_run_mime(&e->rules, mm, &tok, &facts, e->w, &v->syms);
+	mime_message_free(&mm);
 	filter_rep_check(e->rep, &tok, &facts, e->w, &v->syms);
 	if (e->bayes != NULL) {
 		struct bayes_result br;

@@ -110,6 +110,18 @@ void filter_rules_run(const struct filter_rules_conf *conf, struct span msg,
 		      const struct filter_facts *facts,
 		      const struct filter_weights *w, struct filter_syms *out)
 {
+	struct mime_message *m = mime_parse(msg.p, msg.len, NULL);
+	filter_rules_run_mime(conf, m, tok, facts, w, out);
+	mime_message_free(&m);
+}
+
+void filter_rules_run_mime(const struct filter_rules_conf *conf,
+			   const struct mime_message *m,
+			   const struct filter_tokens *tok,
+			   const struct filter_facts *facts,
+			   const struct filter_weights *w,
+			   struct filter_syms *out)
+{
 	static const struct filter_rules_conf none;
 	static const struct filter_facts no_facts;
 	struct rules_ctx c;
@@ -121,7 +133,6 @@ void filter_rules_run(const struct filter_rules_conf *conf, struct span msg,
 	c.facts = facts ? facts : &no_facts;
 	c.w = w;
 	c.out = out;
-	struct mime_message *m = mime_parse(msg.p, msg.len, NULL);
 	c.m = m;
 	c.hdr = mime_part_header(m, mime_message_part(m, 0));
 	from_identity(&c, &from);
@@ -135,5 +146,4 @@ void filter_rules_run(const struct filter_rules_conf *conf, struct span msg,
 	rules_phish(&c);
 
 	mime_addr_list_free(&from);
-	mime_message_free(&m);
 }

@@ -6,8 +6,9 @@
  * Not here: DNS blocklists and URL reputation (their own module), the
  * statistical classifier, the verdict.
  * filter_rules_run() is pure: it reads the message, its tokens and the
- * facts and only adds symbols to *out. It parses the message's MIME
- * structure once more (the tokenizer does not keep it) and decodes no
+ * facts and only adds symbols to *out. It reads the message's MIME
+ * structure (parsed once for the tokenizer and the rules by the engine:
+ * filter_rules_run_mime) and decodes no
  * more of each attachment than its first FILTER_ATTACH_HEAD_MAX and last
  * FILTER_ATTACH_TAIL_MAX octets (FILTER_ATTACH_DECODE_BUDGET in all); a
  * ZIP archive is read from its central directory only, never unpacked.
@@ -42,5 +43,13 @@ void filter_rules_run(const struct filter_rules_conf *conf, struct span msg,
 		      const struct filter_tokens *tok,
 		      const struct filter_facts *facts,
 		      const struct filter_weights *w, struct filter_syms *out);
+/* The same on the message already parsed (m = mime_parse(msg)). */
+struct mime_message;
+void filter_rules_run_mime(const struct filter_rules_conf *conf,
+			   const struct mime_message *m,
+			   const struct filter_tokens *tok,
+			   const struct filter_facts *facts,
+			   const struct filter_weights *w,
+			   struct filter_syms *out);
 
 #endif

@@ -81,6 +81,11 @@ uint64_t filter_token_hash(const void *p, size_t n);
 /* Tokens of the message msg[0..len) (any bytes) into *out, which the call
  * initialises. Free with filter_tokens_free(). */
 void filter_tokenize(struct span msg, struct filter_tokens *out);
+/* The same from the message already parsed (mime_parse), for a caller
+ * that needs the structure again (filter_rules_run_mime). */
+struct mime_message;
+void filter_tokenize_mime(const struct mime_message *m,
+			  struct filter_tokens *out);
 
 void filter_tokens_init(struct filter_tokens *t);
 void filter_tokens_free(struct filter_tokens *t);

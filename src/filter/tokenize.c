@@ -279,6 +279,12 @@ static void url_tokens(struct filter_tokens *t)
 void filter_tokenize(struct span msg, struct filter_tokens *t)
 {
 	struct mime_message *m = mime_parse(msg.p, msg.len, NULL);
+	filter_tokenize_mime(m, t);
+	mime_message_free(&m);
+}
+
+void filter_tokenize_mime(const struct mime_message *m, struct filter_tokens *t)
+{
 	uint32_t nparts = mime_message_nparts(m);
 
 	filter_tokens_init(t);
@@ -292,5 +298,4 @@ void filter_tokenize(struct span msg, struct filter_tokens *t)
 			filter_tokens_add(t, "", html_signals[k].token,
 					  strlen(html_signals[k].token));
 	url_tokens(t);
-	mime_message_free(&m);
 }
