@@ -477,6 +477,17 @@ def tail(text, n=120):
     return "\n".join(lines[-n:])
 
 
+def recv_all(sock):
+    """Everything the peer sends until it closes (within the socket's
+    timeout)."""
+    got = b""
+    while True:
+        chunk = sock.recv(4096)
+        if not chunk:
+            return got
+        got += chunk
+
+
 # ---------------------------------------------------------------- SMTP
 
 # RFC 2034 / RFC 3463: "class.subject.detail", class matching the reply.

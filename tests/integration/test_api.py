@@ -490,12 +490,7 @@ def test_admin_listener_with_its_own_certificate(make_server):
             der = t.getpeercert(binary_form=True)
             t.sendall(b"GET /api/v1/health HTTP/1.1\r\nHost: x\r\n"
                       b"Connection: close\r\n\r\n")
-            reply = b""
-            while True:
-                chunk = t.recv(4096)
-                if not chunk:
-                    break
-                reply += chunk
+            reply = petreltest.recv_all(t)
     subject = x509.load_der_x509_certificate(der).subject.rfc4514_string()
     assert "admin.listener.test" in subject
     assert reply.startswith(b"HTTP/1.1 200 ")

@@ -516,12 +516,7 @@ def test_plain_listener_caps_open_connections(srv):
             for s in held:
                 s.close()
         waiting.settimeout(20)
-        got = b""
-        while True:
-            d = waiting.recv(4096)
-            if not d:
-                break
-            got += d
+        got = petreltest.recv_all(waiting)
         waiting.close()
         assert got.startswith(b"HTTP/1.1 404"), got[:200]
     srv.assert_alive()
