@@ -4,7 +4,9 @@
 #include "filter/rules_private.h"
 
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/buf.h"
 
@@ -15,6 +17,12 @@
 #define PAST_SLACK (30 * DAY)
 /* A Subject shorter than this in capitals is an acronym, not shouting. */
 #define CAPS_MIN_LETTERS 10
+/* Zones in use run from UTC-12 to UTC+14. */
+#define ZONE_WEST_MAX (12 * 60)
+#define ZONE_EAST_MAX (14 * 60)
+/* Blanks in a row inside a Subject: nobody types them; mass mailers
+ * pad a subject to push a per-copy tag out of sight. */
+#define PAD_MIN 8
 
 static void date(struct rules_ctx *c)
 {
@@ -28,6 +36,13 @@ static void date(struct rules_ctx *c)
 	}
 	if (mime_date_parse(v, &t, &zone) < 0) {
 		RULES_ADD(c, "DATE_INVALID", NULL);
+		return;
+	}
+	/* "-1900": a sending program that computes its zone wrongly; the
+	 * time it gives is no basis for judging the age */
+	if (zone < -ZONE_WEST_MAX || zone > ZONE_EAST_MAX) {
+		RULES_ADD(c, "DATE_ZONE_BAD", "zone %c%02d%02d",
+			  zone < 0 ? '-' : '+', abs(zone) / 60, abs(zone) % 60);
 		return;
 	}
 	/* Judge the Date by when the message arrived: its newest Received
@@ -79,6 +94,49 @@ static void msgid(struct rules_ctx *c)
 		RULES_ADD(c, "MSGID_INVALID", NULL);
 }
 
+/* A run of PAD_MIN blanks between text, in the raw field: a line
+ * break and the blanks that continue the field count as one (folding
+ * indents with as many as the folder likes). */
+static bool subject_padded(struct span v)
+{
+	size_t run = 0;
+
+	v = span_trim(v);
+	for (size_t i = 0; i < v.len; i++) {
+		unsigned char ch = v.p[i];
+		if (ch == '\r' || ch == '\n') {
+			while (i + 1 < v.len && (v.p[i + 1] == '\r' ||
+						 v.p[i + 1] == '\n' ||
+						 v.p[i + 1] == ' ' ||
+						 v.p[i + 1] == '\t'))
+				i++;
+			run++;
+		} else if (ch == ' ' || ch == '\t') {
+			run++;
+		} else {
+			if (run >= PAD_MIN)
+				return true;
+			run = 0;
+		}
+	}
+	return false;
+}
+
+/* "ADV:" opens the subject of an advertisement where laws ask senders
+ * of unsolicited ones to label them so. */
+static bool subject_adv(const unsigned char *p, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n && (p[i] == ' ' || p[i] == '\t'))
+		i++;
+	if (n - i < 4 || strncasecmp((const char *)p + i, "adv", 3) != 0)
+		return false;
+	for (i += 3; i < n && p[i] == ' '; i++)
+		;
+	return i < n && p[i] == ':';
+}
+
 static void subject(struct rules_ctx *c)
 {
 	struct span v;
@@ -97,9 +155,14 @@ static void subject(struct rules_ctx *c)
 			lower += ch >= 'a' && ch <= 'z';
 		}
 	bool words = b.len > 0 && memchr(b.data, ' ', b.len) != NULL;
+	bool adv = subject_adv(b.data, b.len);
 	buf_release(&b);
 	if (upper >= CAPS_MIN_LETTERS && lower == 0 && words)
 		RULES_ADD(c, "SUBJECT_CAPS", NULL);
+	if (adv)
+		RULES_ADD(c, "SUBJECT_ADV", NULL);
+	if (subject_padded(v))
+		RULES_ADD(c, "SUBJECT_PADDED", NULL);
 }
 
 /* "support@bank.example" <x@elsewhere.example>: the name shows an

@@ -3,7 +3,9 @@
  * client's, impossible addresses, and dates that run backwards.
  * Only what can be decided without knowing the other hosts: whether one
  * hop's "by" name should equal the next hop's "from" name cannot be
- * (hosts have internal and public names), so it is not judged. */
+ * (hosts have internal and public names), so it is not judged; but a
+ * client that greets with a free mail provider's name from an address
+ * whose reverse name is another owner's is not that provider. */
 #include "filter/rules_private.h"
 
 #include <arpa/inet.h>
@@ -21,6 +23,8 @@
 struct rcvd {
 	char from[HOST_MAX];	/* the "from" name, or "" */
 	char by[HOST_MAX];	/* the "by" name, or "" */
+	char helo[HOST_MAX];	/* the name the client greeted with, or "" */
+	char rdns[HOST_MAX];	/* the name its address resolved to, or "" */
 	bool have_date;
 	int64_t date;
 	bool bad_ip;
@@ -84,6 +88,66 @@ static bool has_bad_ip(struct span s)
 	return false;
 }
 
+/* The word after marker (any case) inside comment c, up to a blank,
+ * bracket or parenthesis, into out; false if the marker is not there. */
+static bool comment_word(struct span c, const char *marker, char *out)
+{
+	size_t k = strlen(marker), n = 0;
+
+	for (size_t i = 0; i + k <= c.len; i++) {
+		if (strncasecmp((const char *)c.p + i, marker, k) != 0 ||
+		    (i > 0 && c.p[i - 1] != ' ' && c.p[i - 1] != '\t' &&
+		     c.p[i - 1] != '('))
+			continue;
+		for (size_t j = i + k; j < c.len && n < HOST_MAX - 1 &&
+		     word_char(c.p[j]) && c.p[j] != '[' && c.p[j] != ']'; j++)
+			out[n++] = (char)c.p[j];
+		out[n] = '\0';
+		return true;
+	}
+	return false;
+}
+
+/* Who greeted and who it was, from "from A (B [ip])": the MTAs write
+ * the greeting first and the reverse name inside (Postfix, Sendmail),
+ * or the reverse name first and "helo=" (Exim) or "HELO " (qmail)
+ * inside. "unknown" and address literals are no name. */
+static void rcvd_names(struct span s, struct rcvd *r)
+{
+	size_t i = 0;
+
+	if (r->from[0] == '\0')
+		return;
+	while (i < s.len && s.p[i] != '(')
+		i++;
+	size_t e = i;
+	while (e < s.len && s.p[e] != ')')
+		e++;
+	if (e >= s.len)
+		return;
+	struct span c = span_make(s.p + i + 1, e - i - 1);
+	if (comment_word(c, "helo=", r->helo) ||
+	    comment_word(c, "HELO ", r->helo)) {
+		memcpy(r->rdns, r->from, sizeof r->rdns);
+	} else {
+		memcpy(r->helo, r->from, sizeof r->helo);
+		size_t n = 0, j = 0;
+		while (j < c.len && word_char(c.p[j]) && c.p[j] != '[' &&
+		       n < HOST_MAX - 1)
+			r->rdns[n++] = (char)c.p[j++];
+		r->rdns[n] = '\0';
+		/* the reverse name is followed by the address */
+		while (j < c.len && (c.p[j] == ' ' || c.p[j] == '\t'))
+			j++;
+		if (j >= c.len || c.p[j] != '[')
+			r->rdns[0] = '\0';
+	}
+	/* no name: "unknown", a literal, or the address written as one */
+	if (strcasecmp(r->rdns, "unknown") == 0 || r->rdns[0] == '[' ||
+	    strspn(r->rdns, "0123456789.") == strlen(r->rdns))
+		r->rdns[0] = '\0';
+}
+
 static void rcvd_parse(struct span value, struct rcvd *r)
 {
 	struct buf b;
@@ -96,6 +160,7 @@ static void rcvd_parse(struct span value, struct rcvd *r)
 	if (s.len >= 5 && strncasecmp((const char *)s.p, "from", 4) == 0)
 		word_after(s, "from", r->from);
 	word_after(s, "by", r->by);
+	rcvd_names(s, r);
 	r->bad_ip = has_bad_ip(s);
 	const unsigned char *semi = NULL;
 	for (size_t i = 0; i < s.len; i++)
@@ -153,6 +218,49 @@ static void helo_literal(struct rules_ctx *c, const char *helo)
 		RULES_ADD(c, "HELO_IP_MISMATCH", "HELO %s", helo);
 }
 
+/* Who stands behind a registrable domain, where one owner runs several
+ * (Gmail's servers are named google.com, Hotmail's outlook.com). */
+static const char *owner_of(const char *org)
+{
+	static const struct {
+		const char *prefix, *owner;
+	} same[] = {
+		{ "gmail.", "google" }, { "googlemail.", "google" },
+		{ "google.", "google" }, { "hotmail.", "microsoft" },
+		{ "outlook.", "microsoft" }, { "live.", "microsoft" },
+		{ "msn.", "microsoft" }, { "ymail.", "yahoo" },
+		{ "yahoo.", "yahoo" }, { "yahoodns.", "yahoo" },
+		{ "me.", "apple" }, { "icloud.", "apple" },
+		{ "gmx.", "gmx" }, { "mail.com", "gmx" },
+		{ "web.de", "gmx" }, { "cinetic.de", "gmx" },
+		{ "163.", "netease" },
+		{ "126.", "netease" },
+	};
+	for (size_t i = 0; i < sizeof same / sizeof same[0]; i++)
+		if (strncmp(org, same[i].prefix, strlen(same[i].prefix)) == 0)
+			return same[i].owner;
+	return org;
+}
+
+/* A greeting with a free mail provider's name from a host whose
+ * reverse name belongs to someone else. */
+static void helo_forged(struct rules_ctx *c, const struct rcvd *r,
+			size_t nth)
+{
+	char hn[DMARC_DOMAIN_MAX + 1], ho[DMARC_DOMAIN_MAX + 1];
+	char rn[DMARC_DOMAIN_MAX + 1], ro[DMARC_DOMAIN_MAX + 1];
+
+	if (r->helo[0] == '\0' || r->rdns[0] == '\0' ||
+	    strchr(r->helo, '.') == NULL || strchr(r->rdns, '.') == NULL ||
+	    !rules_org(r->helo, strlen(r->helo), hn, ho) ||
+	    !rules_org(r->rdns, strlen(r->rdns), rn, ro) ||
+	    !rules_freemail(ho))
+		return;
+	if (strcmp(owner_of(ho), owner_of(ro)) != 0)
+		RULES_ADD(c, "RCVD_HELO_FORGED", "Received #%zu: HELO %s "
+			  "from %s", nth, hn, rn);
+}
+
 void rules_received(struct rules_ctx *c)
 {
 	struct rcvd v[FILTER_RULES_FIELDS_MAX];
@@ -176,6 +284,7 @@ void rules_received(struct rules_ctx *c)
 	for (size_t i = 0; i < n; i++) {
 		if (v[i].bad_ip)
 			RULES_ADD(c, "RCVD_BAD_IP", "Received #%zu", i + 1);
+		helo_forged(c, &v[i], i + 1);
 		if (!is_ours(c, v[i].by))
 			outside = true;
 		else if (outside && !c->facts->internal && !c->bulk)

@@ -31,12 +31,18 @@ const struct filter_sym_def filter_syms_rules[] = {
 	  "received" },
 	{ "DATE_PAST", 0.5, "Date more than 30 days before the newest "
 	  "Received field" },
+	{ "DATE_ZONE_BAD", 2.5, "a Date whose time zone does not exist "
+	  "(-1900): a sender that computes it wrongly" },
 	{ "MSGID_MISSING", 1.0, "no Message-ID field" },
 	{ "MSGID_INVALID", 1.0, "a Message-ID that is not <left@right>" },
 	{ "FROM_MISSING", 2.0, "no From address" },
 	{ "TO_MISSING", 0.3, "neither To nor Cc (not a list)" },
 	{ "SUBJECT_MISSING", 0.5, "no Subject field" },
 	{ "SUBJECT_CAPS", 0.8, "the Subject is written in capitals" },
+	{ "SUBJECT_ADV", 1.5, "the Subject opens with ADV:, the label of "
+	  "an unsolicited advertisement" },
+	{ "SUBJECT_PADDED", 1.5, "the Subject hides text behind a run of "
+	  "blanks (a mass mailer's per-copy tag)" },
 	{ "FROM_NAME_ADDR", 2.0, "the From display name shows an address "
 	  "in another domain than the real one" },
 	{ "REPLYTO_FREEMAIL", 2.0, "replies go to a free mail address while "
@@ -53,6 +59,8 @@ const struct filter_sym_def filter_syms_rules[] = {
 	  "this server received the message" },
 	{ "RCVD_BAD_IP", 1.0, "a Received field holds an impossible IPv4 "
 	  "address" },
+	{ "RCVD_HELO_FORGED", 1.5, "a client greeted with a free mail "
+	  "provider's name from a host of another owner" },
 	{ "RCVD_DATE_ORDER", 1.0, "an older Received field is dated more "
 	  "than a day after a newer one" },
 	/* attachments */

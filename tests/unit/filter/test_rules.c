@@ -190,6 +190,27 @@ static void test_date(void **state)
 	f.now = 1000000000;	/* 2001 */
 	run(old, &f, &s);
 	expect(&s, "DATE_FUTURE");
+	/* a zone that does not exist: no zone is west of -1200 or east of
+	 * +1400; the time it gives is not judged */
+	expect_msg(RCVD "From: a@sender.example\r\nTo: b@petrel.test\r\n"
+		   "Date: Sun, 04 Aug 2002 16:01:24 -1900\r\nSubject: x\r\n"
+		   "Message-ID: <1@x>\r\n\r\nhi\r\n", "DATE_ZONE_BAD");
+	expect_msg_not(RCVD "From: a@sender.example\r\nTo: b@petrel.test\r\n"
+		       "Date: Sun, 04 Aug 2002 16:01:24 -1900\r\nSubject: x\r\n"
+		       "Message-ID: <1@x>\r\n\r\nhi\r\n", "DATE_PAST");
+	static const char *const zones[] = { "+1400", "-1200", "+0545",
+					     "-0930", "+0000" };
+	for (size_t i = 0; i < sizeof zones / sizeof zones[0]; i++) {
+		char m[512];
+		snprintf(m, sizeof m, RCVD "From: a@sender.example\r\n"
+			 "To: b@petrel.test\r\nSubject: x\r\n"
+			 "Date: Tue, 1 May 2007 09:59:00 %s\r\n"
+			 "Message-ID: <1@x>\r\n\r\nhi\r\n", zones[i]);
+		expect_msg_not(m, "DATE_ZONE_BAD");
+	}
+	expect_msg(RCVD "From: a@sender.example\r\nTo: b@petrel.test\r\n"
+		   "Date: Tue, 1 May 2007 09:59:00 +1500\r\nSubject: x\r\n"
+		   "Message-ID: <1@x>\r\n\r\nhi\r\n", "DATE_ZONE_BAD");
 }
 
 static void test_msgid(void **state)
@@ -231,6 +252,35 @@ static void test_addresses(void **state)
 		       "Subject: FYI NASA\r\n\r\nhi\r\n", "SUBJECT_CAPS");
 	expect_msg(RCVD "From: a@sender.example\r\nTo: b@petrel.test\r\n"
 		   "\r\nhi\r\n", "SUBJECT_MISSING");
+	/* the advertisement label, in any case, encoded or not */
+	expect_msg(RCVD "From: a@sender.example\r\nTo: b@petrel.test\r\n"
+		   "Subject: ADV: buyers sellers agents\r\n\r\nhi\r\n",
+		   "SUBJECT_ADV");
+	expect_msg(RCVD "From: a@sender.example\r\nTo: b@petrel.test\r\n"
+		   "Subject: =?us-ascii?Q?Adv_=3A_cheap_toner?=\r\n\r\nhi\r\n",
+		   "SUBJECT_ADV");
+	expect_msg_not(RCVD "From: a@sender.example\r\nTo: b@petrel.test\r\n"
+		       "Subject: Advice: how to file\r\n\r\nhi\r\n",
+		       "SUBJECT_ADV");
+	expect_msg_not(RCVD "From: a@sender.example\r\nTo: b@petrel.test\r\n"
+		       "Subject: Re: ADV: seen this?\r\n\r\nhi\r\n",
+		       "SUBJECT_ADV");
+	/* a tag pushed out of sight by blanks */
+	expect_msg(RCVD "From: a@sender.example\r\nTo: b@petrel.test\r\n"
+		   "Subject: Herbal Viagra 30 day trial....            OV\r\n"
+		   "\r\nhi\r\n", "SUBJECT_PADDED");
+	expect_msg(RCVD "From: a@sender.example\r\nTo: b@petrel.test\r\n"
+		   "Subject: Your quote\t\t\t\t\t\t\t\t19283\r\n"
+		   "\r\nhi\r\n", "SUBJECT_PADDED");
+	/* folding indents as deep as it likes; trailing blanks hide
+	 * nothing */
+	expect_msg_not(RCVD "From: a@sender.example\r\nTo: b@petrel.test\r\n"
+		       "Subject: Minutes of the meeting on the budget for\r\n"
+		       "                 next year\r\n\r\nhi\r\n",
+		       "SUBJECT_PADDED");
+	expect_msg_not(RCVD "From: a@sender.example\r\nTo: b@petrel.test\r\n"
+		       "Subject:          Lunch   on Friday            \r\n"
+		       "\r\nhi\r\n", "SUBJECT_PADDED");
 	/* the display name shows somebody else's address */
 	expect_msg(RCVD "From: \"service@paypal.com\" <x@evil.example>\r\n"
 		   "To: b@petrel.test\r\nSubject: x\r\n\r\nhi\r\n",
@@ -312,6 +362,44 @@ static void test_received(void **state)
 	expect_msg_not("Received: from x ([10.1.2.3]) by y; Tue, 1 May 2007 "
 		       "10:00:00 +0000\r\n" BASE_HDR "\r\nhi\r\n",
 		       "RCVD_BAD_IP");
+	/* a free mail provider's name from someone else's host, in the
+	 * Postfix and Sendmail form (greeting first), Exim's (helo=) and
+	 * qmail's (HELO) */
+	expect_msg("Received: from mx1.mail.yahoo.com (ACBEEEF9.ipt.aol.com "
+		   "[172.190.238.249]) by mail.cks; Tue, 1 May 2007 10:00:00 "
+		   "+0000\r\n" BASE_HDR "\r\nhi\r\n", "RCVD_HELO_FORGED");
+	expect_msg("Received: from host-7.dsl.example.net ([198.51.100.7] "
+		   "helo=smtp.hotmail.com) by mx.sender.example; Tue, 1 May "
+		   "2007 10:00:00 +0000\r\n" BASE_HDR "\r\nhi\r\n",
+		   "RCVD_HELO_FORGED");
+	expect_msg("Received: from pool-9.example.net (HELO mail.gmail.com) "
+		   "(198.51.100.9) by mx.sender.example; Tue, 1 May 2007 "
+		   "10:00:00 +0000\r\n" BASE_HDR "\r\nhi\r\n",
+		   "RCVD_HELO_FORGED");
+	/* the provider's own servers under its other names; no reverse
+	 * name; a greeting that is not a provider's */
+	static const char *const honest[] = {
+		"from mail-wr1-f54.google.com (mail-wr1-f54.google.com "
+		"[209.85.221.54])",
+		"from mail-yw0-f44.googlemail.com (mail-yw0-f44.google.com "
+		"[209.85.211.44])",
+		"from EUR05-DB8-obe.outbound.protection.outlook.com (mail-db8"
+		"eur05olkn2087.outbound.protection.outlook.com [40.92.89.87])",
+		"from bay0-omc1-s10.bay0.hotmail.com (bay0-omc1-s10.bay0."
+		"hotmail.com [65.54.246.146])",
+		"from smtp.yahoo.com (unknown [198.51.100.9])",
+		"from smtp.yahoo.com ([198.51.100.9])",
+		"from smtp.yahoo.com (198.51.100.9 [198.51.100.9])",
+		"from mx.sender.example (host-7.dsl.example.net "
+		"[198.51.100.7])",
+	};
+	for (size_t i = 0; i < sizeof honest / sizeof honest[0]; i++) {
+		char m[1024];
+		snprintf(m, sizeof m, "Received: %s by mx.petrel.test; Tue, 1 "
+			 "May 2007 10:00:00 +0000\r\n" BASE_HDR "\r\nhi\r\n",
+			 honest[i]);
+		expect_msg_not(m, "RCVD_HELO_FORGED");
+	}
 	/* the older hop is dated days after the newer one */
 	expect_msg(RCVD "Received: from a by mx.sender.example; Fri, 4 May "
 		   "2007 10:00:00 +0000\r\n" BASE_HDR "\r\nhi\r\n",
