@@ -477,21 +477,28 @@ int main(int argc, char **argv)
 		.ip_ranges = cfg->login_ip_max_failures_ranges,
 	};
 	auth_set_guard(auth, &gconf);
+	/* the HTTP listeners count per address with the mail ones */
+	struct net_limits limits;
+	net_limits_init(&limits, cfg->max_connections, cfg->max_connections_per_ip,
+			cfg->limit_loopback);
+	net_limits_set_keepalive(&limits, cfg->tcp_keepalive_idle,
+				 cfg->tcp_keepalive_timeout);
+	net_limits_set_ranges(&limits, &cfg->max_connections_per_ip_ranges);
 	/* the API's logins count and lock with the mail protocols' */
 	struct http_server *admin = NULL;
 	if (n_admin > 0 &&
-	    http_server_start(cfg, st, auth, admin_tls, admin_fds, n_admin,
-			      &admin, &err) != 0)
+	    http_server_start(cfg, st, auth, admin_tls, &limits, admin_fds,
+			      n_admin, &admin, &err) != 0)
 		goto fatal;
 	struct http_server *ac = NULL, *ac_http = NULL;
 	if (cfg->listen_autoconfig.n > 0 &&
-	    http_server_start_public(cfg, st, ac_tls, ac_tls, ac_fds,
+	    http_server_start_public(cfg, st, ac_tls, ac_tls, &limits, ac_fds,
 				     cfg->listen_autoconfig.n, &ac, &err) != 0)
 		goto fatal;
 	if (cfg->listen_autoconfig_http.n > 0 &&
-	    http_server_start_public(cfg, st, NULL, ac_tls, ac_http_fds,
-				     cfg->listen_autoconfig_http.n, &ac_http,
-				     &err) != 0)
+	    http_server_start_public(cfg, st, NULL, ac_tls, &limits,
+				     ac_http_fds, cfg->listen_autoconfig_http.n,
+				     &ac_http, &err) != 0)
 		goto fatal;
 	struct pop3_server *pop3 = pop3_server_new(cfg, st, tls, jobs, auth);
 	struct imap_server *imap = imap_server_new(cfg, st, tls, auth);
@@ -503,12 +510,6 @@ int main(int argc, char **argv)
 	for (size_t s = 0; s < nsets; s++)
 		if (!strncmp(sets[s].name, "submission", 10))
 			sets[s].server = subm;
-	struct net_limits limits;
-	net_limits_init(&limits, cfg->max_connections, cfg->max_connections_per_ip,
-			cfg->limit_loopback);
-	net_limits_set_keepalive(&limits, cfg->tcp_keepalive_idle,
-				 cfg->tcp_keepalive_timeout);
-	net_limits_set_ranges(&limits, &cfg->max_connections_per_ip_ranges);
 	struct worker *workers = xcalloc((size_t)nworkers, sizeof *workers);
 	for (int i = 0; i < nworkers; i++) {
 		struct worker *w = &workers[i];

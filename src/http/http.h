@@ -131,10 +131,15 @@ struct http_server;
  * privilege drop; the server takes them over) on a new thread with its
  * own event loop. tls: the context new connections take (reloadable;
  * borrowed, must outlive the server); NULL = plain HTTP (admin_plaintext).
- * The store and auth (NULL: none) are borrowed until http_server_stop. */
+ * The store and auth (NULL: none) are borrowed until http_server_stop.
+ * limits: the daemon's per-address caps (max_connections_per_ip and its
+ * ranges), counted together with the mail listeners' connections; NULL:
+ * none. Borrowed too. */
 struct auth;
+struct net_limits;
 int http_server_start(const struct config *cfg, struct store *st,
-		      struct auth *auth, struct net_tls_ref *tls, const int *fds, size_t nfds,
+		      struct auth *auth, struct net_tls_ref *tls,
+		      struct net_limits *limits, const int *fds, size_t nfds,
 		      struct http_server **out, struct err *err)
 	__attribute__((warn_unused_result));
 /* The same for the public autoconfig listeners (listen_autoconfig with
@@ -143,8 +148,9 @@ int http_server_start(const struct config *cfg, struct store *st,
  * the certificate Apple profiles are signed with (NULL: unsigned). */
 int http_server_start_public(const struct config *cfg, struct store *st,
 			     struct net_tls_ref *tls, struct net_tls_ref *sign,
-			     const int *fds, size_t nfds,
-			     struct http_server **out, struct err *err)
+			     struct net_limits *limits, const int *fds,
+			     size_t nfds, struct http_server **out,
+			     struct err *err)
 	__attribute__((warn_unused_result));
 /* Stop serving, close every connection, join the thread; *sp = NULL. */
 void http_server_stop(struct http_server **sp);

@@ -7,6 +7,7 @@
  * connections are bounded here. */
 #include <pthread.h>
 #include <stdio.h>
+#include <sys/socket.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -24,7 +25,23 @@
 #include "core/log.h"
 #include "core/xmalloc.h"
 #include "http/http_private.h"
+#include "net/conn.h"
+#include "net/net.h"
 #include "net/tls_ref.h"
+
+/* One connection's bookkeeping, from its bufferevent to its close. */
+struct http_conn {
+	struct http_server *srv;
+	bool tls;		/* released by its SSL object's end */
+	bool counted;		/* holds a place in limits->iplimit */
+	struct sockaddr_storage addr;
+};
+
+/* A connection not yet seen on the loop's next turn. */
+struct pending {
+	struct bufferevent *bev;	/* a reference of ours */
+	struct http_conn *conn;
+};
 
 struct http_server {
 	pthread_t thread;
@@ -35,9 +52,14 @@ struct http_server {
 	struct http_api *api;
 	struct net_tls_ref *tls;
 	const char *what;	/* "admin" or "autoconfig", for the log */
-	/* plain HTTP: connections made but not yet given a close callback */
+	/* the daemon's caps per client address, shared with the mail
+	 * listeners (NULL: none) */
+	struct net_limits *limits;
+	/* new connections, seen on the loop's next turn, when evhttp has
+	 * given them their socket: checked against the per-address cap,
+	 * and plain ones given a close callback */
 	struct event *adopt_ev;
-	struct bufferevent **pending;
+	struct pending *pending;
 	size_t npending, pending_cap;
 	/* open connections (counted through the lives of their SSL objects,
 	 * or evhttp's close callbacks on plain HTTP); at the cap the
@@ -81,6 +103,16 @@ static void conn_opened(struct http_server *srv)
 		set_paused(srv, true);
 }
 
+/* A connection is gone: its places under both caps are free. */
+static void conn_release(struct http_conn *c)
+{
+	if (c->counted)
+		net_iplimit_release(c->srv->limits->iplimit,
+				    (const struct sockaddr *)&c->addr);
+	conn_closed(c->srv);
+	free(c);
+}
+
 static void conn_gone(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx,
 		      long argl, void *argp)
 {
@@ -90,40 +122,108 @@ static void conn_gone(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx,
 	(void)argl;
 	(void)argp;
 	if (ptr != NULL)
-		conn_closed(ptr);
+		conn_release(ptr);
 }
 
-/* Plain HTTP: evhttp frees a socket bufferevent with no hook to see it
- * go, and it makes the connection (whose close callback would) only
- * after on_new_conn returns. So the new bufferevent is held (a reference)
- * until the loop's next turn, when the connection exists: it gets a
- * close callback then, or, if evhttp freed it meanwhile (its callbacks
- * are cleared), its close is counted at once. A plain listener faces the
+/* Take a place for the client under max_connections_per_ip (and its
+ * ranges), counted with the mail listeners' connections; loopback is
+ * exempt unless limit_loopback. false: the address is at its cap. */
+static bool ip_admit(struct http_server *srv, struct bufferevent *bev,
+		     struct http_conn *c)
+{
+	struct net_limits *lim = srv->limits;
+	socklen_t len = sizeof c->addr;
+	evutil_socket_t fd = bufferevent_getfd(bev);
+
+	if (lim == NULL || fd < 0 ||
+	    getpeername(fd, (struct sockaddr *)&c->addr, &len) != 0)
+		return true;
+	const struct sockaddr *sa = (const struct sockaddr *)&c->addr;
+	if (!lim->limit_loopback && net_addr_is_loopback(sa))
+		return true;
+	unsigned max = net_limits_per_ip(lim, sa);
+	if (!net_iplimit_acquire(lim->iplimit, sa, max)) {
+		char ip[64];
+		int port;
+		net_addr_text(sa, ip, sizeof ip, &port);
+		log_info("http", NULL, "%s reject ip=%s "
+			 "reason=too_many_connections_from_ip max=%u",
+			 srv->what, ip, max);
+		return false;
+	}
+	c->counted = true;
+	return true;
+}
+
+/* evhttp makes a connection's bufferevent (on_new_conn) before it has a
+ * socket, and the connection itself after. So the new bufferevent is
+ * held (a reference) until the loop's next turn, when the connection
+ * exists and its client's address is known: a client past its
+ * address's cap is closed then, before a byte is read (the mail
+ * listeners refuse the same way). And plain HTTP, whose socket
+ * bufferevent evhttp frees with no hook to see it go, gets a close
+ * callback then, or, if evhttp freed it meanwhile (its callbacks are
+ * cleared), its close is counted at once. A plain listener faces the
  * internet on port 80; uncounted, a client could hold the daemon's
  * descriptors until SMTP and IMAP had none. */
 static void plain_closed(struct evhttp_connection *evcon, void *arg)
 {
 	(void)evcon;
-	conn_closed(arg);
+	conn_release(arg);
 }
 
-static void plain_adopt(evutil_socket_t fd, short what, void *arg)
+static void conn_adopt(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
 	struct http_server *srv = arg;
 	for (size_t i = 0; i < srv->npending; i++) {
-		struct bufferevent *bev = srv->pending[i];
+		struct bufferevent *bev = srv->pending[i].bev;
+		struct http_conn *c = srv->pending[i].conn;
 		bufferevent_event_cb eventcb = NULL;
 		void *evcon = NULL;
 		bufferevent_getcb(bev, NULL, NULL, &eventcb, &evcon);
-		if (eventcb != NULL && evcon != NULL)
-			evhttp_connection_set_closecb(evcon, plain_closed, srv);
-		else
-			conn_closed(srv);
+		bool alive = eventcb != NULL && evcon != NULL;
+		if (alive && !ip_admit(srv, bev, c)) {
+			evhttp_connection_free(evcon);
+			alive = false;
+		}
+		/* a TLS connection is released when its SSL object goes,
+		 * at the latest with our reference below */
+		if (!c->tls) {
+			if (alive)
+				evhttp_connection_set_closecb(evcon,
+							      plain_closed, c);
+			else
+				conn_release(c);
+		}
 		bufferevent_decref(bev);
 	}
 	srv->npending = 0;
+}
+
+/* Hold bev until the loop's next turn (conn_adopt) and count it. */
+static void hold(struct http_server *srv, struct bufferevent *bev,
+		 struct http_conn *c)
+{
+	if (srv->npending == srv->pending_cap) {
+		srv->pending_cap = srv->pending_cap ? 2 * srv->pending_cap : 16;
+		srv->pending = xreallocarray(srv->pending, srv->pending_cap,
+					     sizeof *srv->pending);
+	}
+	bufferevent_incref(bev);
+	srv->pending[srv->npending].bev = bev;
+	srv->pending[srv->npending++].conn = c;
+	event_active(srv->adopt_ev, EV_TIMEOUT, 0);
+	conn_opened(srv);
+}
+
+static struct http_conn *conn_new(struct http_server *srv, bool tls)
+{
+	struct http_conn *c = xcalloc(1, sizeof *c);
+	c->srv = srv;
+	c->tls = tls;
+	return c;
 }
 
 static struct bufferevent *plain_conn(struct http_server *srv,
@@ -134,15 +234,7 @@ static struct bufferevent *plain_conn(struct http_server *srv,
 		log_error("http", NULL, "cannot make a bufferevent; stopping");
 		abort();
 	}
-	if (srv->npending == srv->pending_cap) {
-		srv->pending_cap = srv->pending_cap ? 2 * srv->pending_cap : 16;
-		srv->pending = xreallocarray(srv->pending, srv->pending_cap,
-					     sizeof *srv->pending);
-	}
-	bufferevent_incref(bev);
-	srv->pending[srv->npending++] = bev;
-	event_active(srv->adopt_ev, EV_TIMEOUT, 0);
-	conn_opened(srv);
+	hold(srv, bev, conn_new(srv, false));
 	return bev;
 }
 
@@ -171,10 +263,11 @@ static struct bufferevent *on_new_conn(struct event_base *base, void *arg)
 		log_error("http", NULL, "cannot make a TLS bufferevent; stopping");
 		abort();
 	}
-	SSL_set_ex_data(ssl, conn_idx, srv);
+	struct http_conn *c = conn_new(srv, true);
+	SSL_set_ex_data(ssl, conn_idx, c);
 	/* clients that close without close_notify are the norm for HTTP */
 	bufferevent_openssl_set_allow_dirty_shutdown(bev, 1);
-	conn_opened(srv);
+	hold(srv, bev, c);
 	return bev;
 }
 
@@ -275,14 +368,16 @@ static void *server_main(void *arg)
 }
 
 static int start(const struct http_api_options *o, struct store *st,
-		 struct net_tls_ref *tls, const int *fds, size_t nfds,
-		 size_t max_body, struct http_server **out, struct err *err)
+		 struct net_tls_ref *tls, struct net_limits *limits,
+		 const int *fds, size_t nfds, size_t max_body,
+		 struct http_server **out, struct err *err)
 {
 	pthread_once(&conn_idx_once, conn_idx_init);
 	if (tls != NULL && conn_idx < 0)
 		return err_set(err, ERR_ENV, 0, NULL, "admin API: no SSL ex_data slot");
 	struct http_server *srv = xcalloc(1, sizeof *srv);
 	srv->tls = tls;
+	srv->limits = limits;
 	srv->what = o->public_only ? "autoconfig" : "admin";
 	srv->api = http_api_new(st, o);
 	srv->base = event_base_new();
@@ -290,7 +385,7 @@ static int start(const struct http_api_options *o, struct store *st,
 		goto fail;
 	srv->http = evhttp_new(srv->base);
 	srv->stop_ev = event_new(srv->base, -1, 0, on_stop, srv);
-	srv->adopt_ev = event_new(srv->base, -1, 0, plain_adopt, srv);
+	srv->adopt_ev = event_new(srv->base, -1, 0, conn_adopt, srv);
 	if (srv->http == NULL || srv->stop_ev == NULL || srv->adopt_ev == NULL)
 		goto fail;
 	evhttp_set_max_headers_size(srv->http, HTTP_MAX_HEADERS_SIZE);
@@ -333,7 +428,8 @@ fail:
 }
 
 int http_server_start(const struct config *cfg, struct store *st,
-		      struct auth *auth, struct net_tls_ref *tls, const int *fds, size_t nfds,
+		      struct auth *auth, struct net_tls_ref *tls,
+		      struct net_limits *limits, const int *fds, size_t nfds,
 		      struct http_server **out, struct err *err)
 {
 	struct http_api_options o;
@@ -341,13 +437,15 @@ int http_server_start(const struct config *cfg, struct store *st,
 	o.default_quota = cfg->default_quota;
 	o.auth = auth;
 	o.cfg = cfg;
-	return start(&o, st, tls, fds, nfds, HTTP_MAX_BODY_BACKSTOP, out, err);
+	return start(&o, st, tls, limits, fds, nfds, HTTP_MAX_BODY_BACKSTOP,
+		     out, err);
 }
 
 int http_server_start_public(const struct config *cfg, struct store *st,
 			     struct net_tls_ref *tls, struct net_tls_ref *sign,
-			     const int *fds, size_t nfds,
-			     struct http_server **out, struct err *err)
+			     struct net_limits *limits, const int *fds,
+			     size_t nfds, struct http_server **out,
+			     struct err *err)
 {
 	struct http_api_options o;
 	http_api_options_default(&o);
@@ -355,8 +453,8 @@ int http_server_start_public(const struct config *cfg, struct store *st,
 	o.public_only = true;
 	o.sign_tls = sign;
 	o.max_json_body = AUTOCONF_AD_BODY_MAX;
-	return start(&o, st, tls, fds, nfds, AUTOCONF_HTTP_BODY_BACKSTOP, out,
-		     err);
+	return start(&o, st, tls, limits, fds, nfds,
+		     AUTOCONF_HTTP_BODY_BACKSTOP, out, err);
 }
 
 void http_server_stop(struct http_server **sp)
@@ -371,9 +469,13 @@ void http_server_stop(struct http_server **sp)
 	/* the listeners go first inside evhttp_free; the connections'
 	 * SSL objects then must not resume them */
 	srv->stopping = true;
-	/* references still held (the loop stopped before their turn) */
-	for (size_t i = 0; i < srv->npending; i++)
-		bufferevent_decref(srv->pending[i]);
+	/* references still held (the loop stopped before their turn); a
+	 * TLS one is released with its bufferevent */
+	for (size_t i = 0; i < srv->npending; i++) {
+		if (!srv->pending[i].conn->tls)
+			conn_release(srv->pending[i].conn);
+		bufferevent_decref(srv->pending[i].bev);
+	}
 	free(srv->pending);
 	evhttp_free(srv->http);
 	event_free(srv->stop_ev);

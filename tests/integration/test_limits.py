@@ -11,11 +11,14 @@ words (BYE, -ERR, end of stream), not for the clock."""
 import base64
 import imaplib
 import poplib
+import smtplib
 import socket
+import ssl
 import time
 
 import pytest
 
+import petreltest
 from petreltest import tls_ctx
 
 PASSWORD = "Secret-pass-123"        # petreltest.add_mailbox's password
@@ -223,6 +226,76 @@ def test_per_service_per_ip_caps(make_server):
     d = retry(again, "IMAP after a close")
     for x in (b, d, p):
         x.close()
+
+
+def test_http_listeners_count_per_address_with_mail(make_server):
+    """max_connections_per_ip holds on the HTTP listeners (admin API,
+    autoconfig) too, in one count with the mail listeners: one client
+    cannot hold every connection of the autoconfig listener, and a
+    client at its cap is closed before a byte is read."""
+    srv = make_server("limit_loopback = yes", "max_connections_per_ip = 3")
+    a = Line(srv.imap_port, tls=False)
+    b = Line(srv.imap_port, tls=False)
+    assert a.line().startswith(b"* OK") and b.line().startswith(b"* OK")
+    held = socket.create_connection(("127.0.0.1", srv.autoconfig_http_port),
+                                    timeout=WAIT)
+
+    def refused(port, tls):
+        s = socket.create_connection(("127.0.0.1", port), timeout=WAIT)
+        try:
+            if tls:
+                with pytest.raises((ssl.SSLError, ConnectionError, OSError)):
+                    tls_ctx().wrap_socket(s).recv(1)
+            else:
+                s.sendall(b"GET /api/v1/health HTTP/1.1\r\nHost: x\r\n\r\n")
+                assert s.recv(1) == b""     # closed, nothing answered
+        except ConnectionResetError:
+            pass
+        finally:
+            s.close()
+
+    # the fourth, on either HTTP listener, is closed unanswered
+    refused(srv.autoconfig_http_port, tls=False)
+    refused(srv.admin_port, tls=True)
+    assert "autoconfig reject ip=127.0.0.1 reason=too_many_connections_" \
+           "from_ip max=3" in srv.stderr_text()
+    assert "admin reject ip=127.0.0.1" in srv.stderr_text()
+    # and the HTTP one counts against the mail listeners
+    c = Line(srv.imap_port, tls=False)
+    assert b"Too many connections" in c.line()
+    c.close()
+    with pytest.raises(smtplib.SMTPConnectError) as e:
+        srv.smtplib()
+    assert e.value.smtp_code == 421
+
+    # the HTTP connection's close gives its place back
+    held.close()
+
+    def served():
+        s = socket.create_connection(("127.0.0.1", srv.autoconfig_http_port),
+                                     timeout=WAIT)
+        s.sendall(b"GET /api/v1/health HTTP/1.1\r\nHost: x\r\n"
+                  b"Connection: close\r\n\r\n")
+        got = petreltest.recv_all(s)
+        s.close()
+        if not got:
+            raise EOFError(got)
+        return got
+
+    assert retry(served, "autoconfig after a close").startswith(b"HTTP/1.1 404")
+    # served and gone: its place is back too (the IMAP pair keeps two)
+    def imap():
+        d = Line(srv.imap_port, tls=False)
+        line = d.line()
+        if not line.startswith(b"* OK"):
+            d.close()
+            raise EOFError(line)
+        return d
+
+    d = retry(imap, "IMAP after HTTP")
+    for x in (a, b, d):
+        x.close()
+    srv.assert_alive()
 
 
 # ---------------------------------------------------------------- timers
