@@ -66,13 +66,14 @@ static uint32_t token_index(uint64_t h)
 void lr_features(struct span msg, const struct filter_tokens *t,
 		 struct lr_feats *out)
 {
-	size_t len = msg.len < LR_PREFIX ? msg.len : LR_PREFIX;
+	unsigned char win[LR_PREFIX];
+	size_t len = lr_window(msg, win);
 	size_t grams = len >= 4 ? len - 3 : 0;
 	size_t cap = grams + (t != NULL ? t->n : 0) + 1, n = 0;
 	uint32_t *v = xmalloc(cap * sizeof *v);
 	uint32_t *tmp = xmalloc(cap * sizeof *tmp);
 	for (size_t i = 0; i < grams; i++)
-		v[n++] = gram_index(msg.p + i);
+		v[n++] = gram_index(win + i);
 	for (size_t i = 0; t != NULL && i < t->n; i++)
 		v[n++] = token_index(t->v[i].hash);
 	v[n++] = LR_DIM;	/* the bias */

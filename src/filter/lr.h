@@ -6,7 +6,8 @@
  * Features (lr_features): every distinct 4-octet sequence of the first
  * LR_PREFIX octets of the raw message (header and the start of the body
  * as they were sent: the Received chain, the mailer's quirks, the shape
- * of the MIME structure), every token of filter_tokenize() (decoded
+ * of the MIME structure; signatures' hash values left out, lr_window),
+ * every token of filter_tokenize() (decoded
  * text, so base64 bodies and CJK count too) and a bias. Each is hashed
  * into LR_DIM weights; a feature is 1 when present, so the margin is the
  * sum of the present features' weights and p(spam) = 1 / (1 + e^-margin).
@@ -42,6 +43,12 @@ struct lr_feats {
 	uint32_t *v;
 	size_t n;
 };
+
+/* The octets of msg whose 4-grams are features, into out (LR_PREFIX
+ * octets): its first LR_PREFIX octets, but for the random values (b=,
+ * bh=) of signature fields and the bodies of a provider's opaque fields
+ * (lr_window.c). Returns how many. */
+size_t lr_window(struct span msg, unsigned char *out);
 
 /* The features of msg with tokens t (t may be NULL: raw octets only). */
 void lr_features(struct span msg, const struct filter_tokens *t,

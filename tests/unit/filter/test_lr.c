@@ -1,5 +1,6 @@
 /* test_lr.c - the classifier's logistic model (lr.h, bayes_lr.c):
  * features (sorted, distinct, the bias, the raw prefix bound, tokens),
+ * the window without signatures' hash values,
  * the stored form read back and every kind of damage refused, training
  * that separates two kinds of message, a judgement (passive-aggressive
  * step) that moves its message past the margin, bulk training that does not depend on the
@@ -79,6 +80,78 @@ static void test_features(void **state)
 	filter_tokens_free(&t);
 	lr_feats_free(&f);
 	lr_feats_free(&g);
+}
+
+/* A window as a string, for comparing (lr_window's octets, NUL added). */
+static char *window_of(const char *msg)
+{
+	static char w[LR_PREFIX + 1];
+	size_t n = lr_window(span_make(msg, strlen(msg)), (unsigned char *)w);
+	assert_true(n <= LR_PREFIX);
+	w[n] = '\0';
+	return w;
+}
+
+/* Signatures' hash values and times are noise: two copies of a message
+ * that differ only there have the same window, who signed stays, and a
+ * long run of signature fields does not push the rest out. */
+static void test_window(void **state)
+{
+	(void)state;
+	const char *a =
+		"DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed;\r\n"
+		"        d=example.com; s=sel1; t=1700000000;\r\n"
+		"        h=from:to:subject; bh=AAAAqqqq=;\r\n"
+		"        b=BBBBbbbbCCCCcccc\r\n        DDDDdddd\r\n"
+		"X-Gm-Message-State: AOJu0YzOPAQUE\r\n"
+		"From: a@example.com\r\nSubject: hi\r\n\r\nbody\r\n";
+	const char *b =
+		"DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed;\r\n"
+		"        d=example.com; s=sel1; t=1700009999;\r\n"
+		"        h=from:to:subject; bh=ZZZZzzzz=;\r\n"
+		"        b=YYYYyyyy\r\n"
+		"X-Gm-Message-State: AOJu0YxOTHER\r\n"
+		"From: a@example.com\r\nSubject: hi\r\n\r\nbody\r\n";
+	char wa[LR_PREFIX + 1];
+	snprintf(wa, sizeof wa, "%s", window_of(a));
+	assert_string_equal(wa, window_of(b));
+	assert_string_equal(wa, "DKIM-Signature: d=example.com; s=sel1;\r\n"
+			    "X-Gm-Message-State:\r\n"
+			    "From: a@example.com\r\nSubject: hi\r\n\r\n"
+			    "body\r\n");
+	/* another signer is another window */
+	const char *c = "DKIM-Signature: d=other.example; s=sel1; b=x\r\n"
+			"\r\nbody\r\n";
+	assert_non_null(strstr(window_of(c), "d=other.example;"));
+	/* no signature: the message's first LR_PREFIX octets as they are */
+	const char *plain = "Received: from x (x [192.0.2.1]) by y; Tue, 1 May"
+			    " 2007 10:00:00 +0000\nFrom: a@b\n\nbody\n";
+	assert_string_equal(window_of(plain), plain);
+
+	/* ten signatures (8 KB) and the Subject still in the window */
+	char *big = malloc(16384);
+	size_t o = 0;
+	for (int i = 0; i < 10; i++) {
+		o += (size_t)snprintf(big + o, 16384 - o,
+				      "ARC-Seal: i=%d; a=rsa-sha256; t=17000; "
+				      "cv=none; d=google.com; s=arc; b=", i);
+		for (int k = 0; k < 700; k++)
+			big[o++] = (char)('A' + (k * 7 + i) % 26);
+		o += (size_t)snprintf(big + o, 16384 - o, "\r\n");
+	}
+	snprintf(big + o, 16384 - o, "Subject: the-marker\r\n\r\nbody\r\n");
+	assert_true(strlen(big) > 2 * LR_PREFIX);
+	assert_non_null(strstr(window_of(big), "the-marker"));
+	free(big);
+
+	/* damage: a field cut short, no colon, no line end; all bounded */
+	static const char *const bad[] = {
+		"DKIM-Signature:", "DKIM-Signature: b=", "DKIM-Signature: d",
+		"DKIM-Signature: ;;;;d=;s=", "DKIM-Signature\r\n\r\n",
+		"\n\n", "", "X-Gm-Message-State:\r\n\tfolded",
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		(void)window_of(bad[i]);
 }
 
 static const char *const SPAMS[] = {
@@ -342,6 +415,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_features),
+		cmocka_unit_test(test_window),
 		cmocka_unit_test(test_train_and_blob),
 		cmocka_unit_test(test_shuffle),
 		cmocka_unit_test(test_average),
