@@ -86,6 +86,17 @@ def retry(fn, what, tries=100):
     pytest.fail("%s: still refused after %d tries" % (what, tries))
 
 
+def imap_greeted(srv):
+    """A clear-text IMAP connection that got its greeting; EOFError (for
+    retry) with the refusal line if it was turned away."""
+    d = Line(srv.imap_port, tls=False)
+    line = d.line()
+    if not line.startswith(b"* OK"):
+        d.close()
+        raise EOFError(line)
+    return d
+
+
 def vanish(sock):
     """Go away without a word (the client library's file object would keep
     the descriptor open past a plain close())."""
@@ -215,15 +226,7 @@ def test_per_service_per_ip_caps(make_server):
     assert a.until(b"x")[1].startswith(b"x OK")
     a.close()
 
-    def again():
-        d = Line(srv.imap_port, tls=False)
-        line = d.line()
-        if not line.startswith(b"* OK"):
-            d.close()
-            raise EOFError(line)
-        return d
-
-    d = retry(again, "IMAP after a close")
+    d = retry(lambda: imap_greeted(srv), "IMAP after a close")
     for x in (b, d, p):
         x.close()
 
@@ -284,15 +287,7 @@ def test_http_listeners_count_per_address_with_mail(make_server):
 
     assert retry(served, "autoconfig after a close").startswith(b"HTTP/1.1 404")
     # served and gone: its place is back too (the IMAP pair keeps two)
-    def imap():
-        d = Line(srv.imap_port, tls=False)
-        line = d.line()
-        if not line.startswith(b"* OK"):
-            d.close()
-            raise EOFError(line)
-        return d
-
-    d = retry(imap, "IMAP after HTTP")
+    d = retry(lambda: imap_greeted(srv), "IMAP after HTTP")
     for x in (a, b, d):
         x.close()
     srv.assert_alive()

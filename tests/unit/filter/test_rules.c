@@ -87,6 +87,23 @@ static void expect_msg_not(const char *msg, const char *name)
 	expect_not(&s, name);
 }
 
+/* Messages of header fields before, one of vals, after (after RCVD, with
+ * a body): name fires on every one, or on none. */
+static void expect_each(const char *before, const char *const *vals,
+			size_t n, const char *after, const char *name,
+			bool fires)
+{
+	for (size_t i = 0; i < n; i++) {
+		char m[1024];
+		snprintf(m, sizeof m, RCVD "%s%s%s\r\nhi\r\n", before, vals[i],
+			 after);
+		if (fires)
+			expect_msg(m, name);
+		else
+			expect_msg_not(m, name);
+	}
+}
+
 static void test_clean(void **state)
 {
 	struct filter_syms s;
@@ -200,14 +217,10 @@ static void test_date(void **state)
 		       "Message-ID: <1@x>\r\n\r\nhi\r\n", "DATE_PAST");
 	static const char *const zones[] = { "+1400", "-1200", "+0545",
 					     "-0930", "+0000" };
-	for (size_t i = 0; i < sizeof zones / sizeof zones[0]; i++) {
-		char m[512];
-		snprintf(m, sizeof m, RCVD "From: a@sender.example\r\n"
-			 "To: b@petrel.test\r\nSubject: x\r\n"
-			 "Date: Tue, 1 May 2007 09:59:00 %s\r\n"
-			 "Message-ID: <1@x>\r\n\r\nhi\r\n", zones[i]);
-		expect_msg_not(m, "DATE_ZONE_BAD");
-	}
+	expect_each("From: a@sender.example\r\nTo: b@petrel.test\r\n"
+		    "Subject: x\r\nDate: Tue, 1 May 2007 09:59:00 ", zones,
+		    sizeof zones / sizeof zones[0],
+		    "\r\nMessage-ID: <1@x>\r\n", "DATE_ZONE_BAD", false);
 	expect_msg(RCVD "From: a@sender.example\r\nTo: b@petrel.test\r\n"
 		   "Date: Tue, 1 May 2007 09:59:00 +1500\r\nSubject: x\r\n"
 		   "Message-ID: <1@x>\r\n\r\nhi\r\n", "DATE_ZONE_BAD");
@@ -223,14 +236,10 @@ static void test_msgid(void **state)
 		"<nodomain>", "no-brackets@x", "<a@b@c>", "<@x>", "<a@>",
 		"<a b@c>", "",
 	};
-	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-		char m[512];
-		snprintf(m, sizeof m, RCVD "From: a@sender.example\r\n"
-			 "To: b@petrel.test\r\nSubject: x\r\n"
-			 "Date: Tue, 1 May 2007 09:59:00 +0000\r\n"
-			 "Message-ID: %s\r\n\r\nhi\r\n", bad[i]);
-		expect_msg(m, "MSGID_INVALID");
-	}
+	expect_each("From: a@sender.example\r\nTo: b@petrel.test\r\n"
+		    "Subject: x\r\nDate: Tue, 1 May 2007 09:59:00 +0000\r\n"
+		    "Message-ID: ", bad, sizeof bad / sizeof bad[0], "\r\n",
+		    "MSGID_INVALID", true);
 	expect_msg_not(BASE_HDR "\r\nhi\r\n", "MSGID_INVALID");
 }
 
