@@ -19,6 +19,7 @@
 #include "filter/msgsrc.h"
 #include "filter/sym.h"
 #include "filter/token.h"
+#include "msgauth/ma_dns_ub.h"
 
 /* The options every filter command shares. */
 struct fopts {
@@ -26,6 +27,7 @@ struct fopts {
 	size_t n_spam, n_ham, n_plain;
 	const char *domain, *user;
 	const char *level;		/* score: --level */
+	bool dns;			/* score: --dns */
 };
 
 static void fopts_free(struct fopts *o)
@@ -58,6 +60,8 @@ static int fopts_parse(struct fopts *o, int argc, char **argv, bool labels)
 			o->user = argv[++i];
 		else if (!labels && !strcmp(argv[i], "--level") && i + 1 < argc)
 			o->level = argv[++i];
+		else if (!labels && !strcmp(argv[i], "--dns"))
+			o->dns = true;
 		else if (argv[i][0] == '-')
 			return -1;
 		else if (to == 1)
@@ -266,15 +270,17 @@ int ctl_filter_untrain(struct ctl *c, int argc, char **argv)
 
 /* The verdict of one message, by the engine petreld runs (filter.h):
  * the SMTP facts (client, HELO, MAIL FROM, SPF, DKIM, DMARC) come from
- * the message's own trace fields where it has them. No DNS: blocklists
- * are not asked from the command line. */
+ * the message's own trace fields where it has them. dns (NULL: none,
+ * the default) asks the configured blocklists, as petreld would. */
 static void score_message(struct filter_engine *e, const struct fopts *o,
-			  int level, struct span msg, struct filter_verdict *v)
+			  int level, const struct ma_dns *dns, struct span msg,
+			  struct filter_verdict *v)
 {
 	struct filter_facts f = { 0 };
 	struct filter_facts_hdr fh;
 
 	filter_facts_from_headers(msg, &fh, &f);
+	f.dns = dns;
 	f.rcpt_domain = o->domain;
 	f.rcpt_user = o->user;
 	if (o->user != NULL && o->domain == NULL) {
@@ -320,12 +326,21 @@ int ctl_filter_score(struct ctl *c, int argc, char **argv)
 		fopts_free(&o);
 		return ctl_usage_error("filter score PATH... [--domain DOMAIN] "
 				       "[--user ADDRESS] "
-				       "[--level standard|enterprise|strict]");
+				       "[--level standard|enterprise|strict] "
+				       "[--dns]");
 	}
 	struct filter_engine *e = NULL;
 	struct msgsrc *m = NULL;
+	struct ma_dns_ub *ub = NULL;
+	struct ma_dns dns;
 	json_t *list = json_array();
 	int ret = 1;
+	struct dns_options dopt = { .forwarder = c->cfg.dns_forwarder,
+				    .timeout = c->cfg.dns_timeout };
+	if (o.dns && (ub = ma_dns_ub_new(&dopt, &c->err)) == NULL)
+		goto out;
+	if (ub != NULL)
+		ma_dns_ub_dns(ub, &dns);
 	if ((e = filter_engine_new(&c->cfg, c->st, &c->err)) == NULL ||
 	    msgsrc_open(o.plain, o.n_plain, &m, &c->err) != 0)
 		goto out;
@@ -338,7 +353,8 @@ int ctl_filter_score(struct ctl *c, int argc, char **argv)
 			fprintf(stderr, "petrelctl: %s\n", c->err.msg);
 			continue;
 		}
-		score_message(e, &o, level, msg.data, v);
+		score_message(e, &o, level, ub != NULL ? &dns : NULL, msg.data,
+			      v);
 		print_score(c, list, msg.name, v);
 	}
 	free(v);
@@ -348,6 +364,7 @@ out:
 	json_decref(list);
 	msgsrc_close(&m);
 	filter_engine_free(&e);
+	ma_dns_ub_free(&ub);
 	fopts_free(&o);
 	return ret == 0 ? 0 : ctl_fail(c);
 }

@@ -942,8 +942,9 @@ static const struct ctl_command {
 	  "make the classifier forget messages it learned", ctl_filter_untrain,
 	  true },
 	{ "filter", "score", "PATH... [--domain D] [--user A] "
-	  "[--level standard|enterprise|strict]",
-	  "score messages without sending them: FILE SCORE ACTION SYMBOLS",
+	  "[--level standard|enterprise|strict] [--dns]",
+	  "score messages without sending them: FILE SCORE ACTION SYMBOLS "
+	  "(--dns: ask the blocklists too)",
 	  ctl_filter_score, true },
 	{ "filter", "symbols", "",
 	  "every symbol the filter can add, with its weight and meaning",

@@ -32,6 +32,10 @@ ZONES = {
         ("_dmarc.good.test.", "TXT", '"v=DMARC1; p=none"'),
         # no SPF at all: anyone can claim it
         ("nospf.test.", "A", "192.0.2.1"),
+        # blocklists: 192.0.2.66 on an IP list, listed.test on a domain
+        # list (filter score --dns)
+        ("66.2.0.192.bl.test.", "A", "127.0.0.2"),
+        ("listed.test.dbl.test.", "A", "127.0.1.2"),
     ],
 }
 
@@ -52,7 +56,9 @@ def srv(dns, tmp_path_factory):
     weights.write_text(WEIGHTS)
     yield from petreltest.running(
         "filter = yes", "msgauth_inbound = yes", "dmarc_reports = no",
-        "dns_forwarder = " + dns.forwarder, "filter_weights = %s" % weights)
+        "dns_forwarder = " + dns.forwarder, "filter_weights = %s" % weights,
+        "filter_dnsbl_ip = bl.test",
+        "filter_dnsbl_domain = dbl.test=127.0.1.2-127.0.1.99")
 
 
 def message(from_hdr, marker, body="hello", extra=""):
@@ -368,3 +374,25 @@ def test_symbols_and_score_from_the_command_line(srv, tmp_path):
         assert out["action"] == want and out["level"] == lvl, out
     p = srv.ctl("filter", "score", f, "--level", "lax", check=False)
     assert p.returncode == 2
+
+
+def test_score_from_the_command_line_asks_blocklists_with_dns(srv, tmp_path):
+    """filter score --dns asks the configured blocklists about the client
+    of the message's Received field and its links' domains, through
+    dns_forwarder, as petreld would; without --dns it asks nothing."""
+    f = tmp_path / "listed.eml"
+    f.write_bytes(b"Received: from mail.spam.test ([192.0.2.66])\r\n"
+                  b"\tby mx.example.test (petrel); " + DATE.encode() +
+                  b"\r\n" + message("<x@spam.test>", "bl",
+                                     body="see http://www.listed.test/offer"))
+
+    def names(*opts):
+        out = json.loads(srv.ctl("filter", "score", f, "--json",
+                                 *opts).stdout)["messages"][0]
+        return {s["name"]: s["detail"] for s in out["symbols"]}
+
+    quiet = names()
+    assert "DNSBL_IP" not in quiet and "DNSBL_DOMAIN" not in quiet, quiet
+    asked = names("--dns")
+    assert "bl.test" in asked.get("DNSBL_IP", ""), asked
+    assert "listed.test" in asked.get("DNSBL_DOMAIN", ""), asked
