@@ -126,23 +126,21 @@ static void conn_gone(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx,
 }
 
 /* Take a place for the client under max_connections_per_ip (and its
- * ranges), counted with the mail listeners' connections; loopback is
- * exempt unless limit_loopback. false: the address is at its cap. */
+ * ranges), counted with the mail listeners' connections (the same
+ * net_limits_admit). false: the address is at its cap. */
 static bool ip_admit(struct http_server *srv, struct bufferevent *bev,
 		     struct http_conn *c)
 {
-	struct net_limits *lim = srv->limits;
 	socklen_t len = sizeof c->addr;
 	evutil_socket_t fd = bufferevent_getfd(bev);
+	unsigned max;
 
-	if (lim == NULL || fd < 0 ||
+	if (srv->limits == NULL || fd < 0 ||
 	    getpeername(fd, (struct sockaddr *)&c->addr, &len) != 0)
 		return true;
 	const struct sockaddr *sa = (const struct sockaddr *)&c->addr;
-	if (!lim->limit_loopback && net_addr_is_loopback(sa))
-		return true;
-	unsigned max = net_limits_per_ip(lim, sa);
-	if (!net_iplimit_acquire(lim->iplimit, sa, max)) {
+	int admit = net_limits_admit(srv->limits, sa, &max);
+	if (admit < 0) {
 		char ip[64];
 		int port;
 		net_addr_text(sa, ip, sizeof ip, &port);
@@ -151,7 +149,7 @@ static bool ip_admit(struct http_server *srv, struct bufferevent *bev,
 			 srv->what, ip, max);
 		return false;
 	}
-	c->counted = true;
+	c->counted = admit > 0;
 	return true;
 }
 

@@ -145,10 +145,25 @@ static void conn_free(struct net_conn *c)
 		w->on_idle(w->idle_arg);
 }
 
+static bool limits_exempt(const struct net_limits *l,
+			  const struct sockaddr *sa)
+{
+	return !l->limit_loopback && net_addr_is_loopback(sa);
+}
+
 static bool ip_exempt(const struct net_conn *c)
 {
-	return !c->limits->limit_loopback &&
-	       net_addr_is_loopback((const struct sockaddr *)&c->addr);
+	return limits_exempt(c->limits, (const struct sockaddr *)&c->addr);
+}
+
+int net_limits_admit(struct net_limits *l, const struct sockaddr *sa,
+		     unsigned *max)
+{
+	*max = 0;
+	if (limits_exempt(l, sa))
+		return 0;
+	*max = net_limits_per_ip(l, sa);
+	return net_iplimit_acquire(l->iplimit, sa, *max) ? 1 : -1;
 }
 
 bool net_conn_ip_acquire(struct net_conn *c, struct net_iplimit *l,
@@ -514,9 +529,9 @@ void net_conn_accept(struct net_worker *w, struct net_limits *limits,
 		reject_now(fd, ops->refuse_line);
 		return;
 	}
-	bool exempt = !limits->limit_loopback && net_addr_is_loopback(sa);
-	unsigned per_ip = exempt ? 0 : net_limits_per_ip(limits, sa);
-	if (!exempt && !net_iplimit_acquire(limits->iplimit, sa, per_ip)) {
+	unsigned per_ip;
+	int admit = net_limits_admit(limits, sa, &per_ip);
+	if (admit < 0) {
 		atomic_fetch_sub(&limits->connections, 1);
 		log_info(ops->name, NULL,
 			 "reject ip=%s reason=too_many_connections_from_ip max=%u",
@@ -541,7 +556,7 @@ void net_conn_accept(struct net_worker *w, struct net_limits *limits,
 	if (tls_ctx != NULL && SSL_CTX_up_ref(tls_ctx) == 1)
 		c->tls_ctx = tls_ctx;
 	c->fd = fd;
-	c->ip_counted = !exempt;
+	c->ip_counted = admit > 0;
 	c->timeout = 300;
 	/* accept() never returns more than a sockaddr_storage */
 	memcpy(&c->addr, sa, salen < (socklen_t)sizeof c->addr ? salen

@@ -57,6 +57,13 @@ void net_limits_set_ranges(struct net_limits *l,
 /* The per-address cap for sa's address (0 = no limit). */
 unsigned net_limits_per_ip(const struct net_limits *l,
 			   const struct sockaddr *sa);
+/* Take a place for a new client sa under its per-address cap, counted
+ * across every listener; loopback is exempt unless limit_loopback.
+ * 1: a place is taken (give it back with net_iplimit_release(l->iplimit,
+ * sa)); 0: exempt, nothing taken; -1: sa is at its cap, *max (for the
+ * log). */
+int net_limits_admit(struct net_limits *l, const struct sockaddr *sa,
+		     unsigned *max);
 
 struct net_proto {
 	const char *name;	/* log subsystem: "smtp", "pop3" */
