@@ -18,6 +18,10 @@ struct filter_facts {
 	bool have_ip;
 	unsigned char ip[16];		/* the client; IPv4 as ::ffff:a.b.c.d */
 	const char *helo;
+	/* its forward-confirmed reverse name (petreld) or the one the
+	 * receiving MTA wrote into the Received field ("" none, NULL not
+	 * known) */
+	const char *rdns;
 	const char *mail_from;		/* without <>; "" the null sender */
 	const char *rcpt_domain;	/* the first recipient's domain */
 	const char *rcpt_user;		/* its address when the message has

@@ -9,6 +9,8 @@
 #include "core/buf.h"
 #include "mime/mime.h"
 #include "msgauth/dmarc.h"
+#include "filter/received.h"
+#include "filter/rep_private.h"
 
 /* Copy a token of v (up to a character of stop or white space) into out,
  * lower-cased. */
@@ -23,25 +25,6 @@ static void copy_token(const char *v, const char *stop, char *out,
 	       i + 1 < outsz; v++)
 		out[i++] = (char)tolower((unsigned char)*v);
 	out[i] = '\0';
-}
-
-/* A public address worth calling the client. */
-static bool public_ip(const unsigned char ip[16])
-{
-	static const unsigned char mapped[12] = {
-		0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-
-	if (memcmp(ip, mapped, 12) == 0) {
-		const unsigned char *a = ip + 12;
-		return !(a[0] == 0 || a[0] == 10 || a[0] == 127 ||
-			 (a[0] == 169 && a[1] == 254) ||
-			 (a[0] == 172 && (a[1] & 0xf0) == 16) ||
-			 (a[0] == 192 && a[1] == 168) ||
-			 (a[0] == 100 && (a[1] & 0xc0) == 64));
-	}
-	static const unsigned char loop6[16] = { [15] = 1 };
-	return memcmp(ip, loop6, 16) != 0 && (ip[0] & 0xfe) != 0xfc &&
-	       !(ip[0] == 0xfe && (ip[1] & 0xc0) == 0x80);
 }
 
 /* "from HELO (... [IP])": 1 with the client, 0 if not of that form. */
@@ -76,12 +59,27 @@ static int received_client(const char *v, struct filter_facts_hdr *fh,
 	} else if (inet_pton(AF_INET6, ips, ip) != 1) {
 		return 0;
 	}
-	if (!public_ip(ip))
+	if (rep_ip_is_local(ip))
 		return 0;
 	memcpy(f->ip, ip, 16);
 	f->have_ip = true;
-	copy_token(p + 4, "();", fh->helo, sizeof(fh->helo));
+	struct received_names rn;
+	received_names(span_make(p, strlen(p)), &rn);
+	if (rn.helo[0] != '\0')
+		memcpy(fh->helo, rn.helo, sizeof fh->helo);
+	else
+		copy_token(p + 4, "();", fh->helo, sizeof(fh->helo));
+	for (char *h = fh->helo; *h != '\0'; h++)
+		*h = (char)tolower((unsigned char)*h);
 	f->helo = fh->helo;
+	/* The receiving MTA looked the name up, and no name is its word for
+	 * none; but petreld writes "unknown" for none, and no name only
+	 * when it did not look (msgauth_inbound = no, DNS trouble). */
+	if (rn.rdns[0] != '\0' || strstr(p, " (petrel)") == NULL ||
+	    strstr(p, "(unknown [") != NULL) {
+		memcpy(fh->rdns, rn.rdns, sizeof fh->rdns);
+		f->rdns = fh->rdns;
+	}
 	return 1;
 }
 

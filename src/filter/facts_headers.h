@@ -3,7 +3,8 @@
  *  - the client: the first Received field (from the top, at most
  *    FILTER_FACTS_RECEIVED_MAX) of the form "from HELO (... [IP])" whose
  *    IP is public (loopback, private and link-local hops such as a local
- *    fetchmail are passed over), with its HELO;
+ *    fetchmail are passed over), with its HELO and the reverse name the
+ *    receiving MTA wrote (received.h; "" when it wrote none);
  *  - MAIL FROM: Return-Path;
  *  - SPF, DKIM and DMARC: the topmost Authentication-Results field (ours
  *    when the message was stored by petrel), else Received-SPF;
@@ -22,6 +23,7 @@
 /* Storage the facts point into: keep it as long as the facts. */
 struct filter_facts_hdr {
 	char helo[256];
+	char rdns[256];
 	char mail_from[321];
 	char spf[16], spf_domain[254];
 	char dkim[16];

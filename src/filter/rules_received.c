@@ -13,49 +13,21 @@
 #include <string.h>
 
 #include "core/buf.h"
+#include "filter/received.h"
+#include "filter/rep_private.h"
 
 #define RCVD_TEXT_MAX 4096
-#define HOST_MAX 256
 /* Clocks of honest servers disagree by minutes, time zones mislabelled
  * by hours; a forged line is typically days off. */
 #define ORDER_SLACK (24 * 3600)
 
 struct rcvd {
-	char from[HOST_MAX];	/* the "from" name, or "" */
-	char by[HOST_MAX];	/* the "by" name, or "" */
-	char helo[HOST_MAX];	/* the name the client greeted with, or "" */
-	char rdns[HOST_MAX];	/* the name its address resolved to, or "" */
+	struct received_names n;	/* from, helo, reverse name */
+	char by[RECEIVED_HOST_MAX];	/* the "by" name, or "" */
 	bool have_date;
 	int64_t date;
 	bool bad_ip;
 };
-
-static bool word_char(unsigned char ch)
-{
-	return ch > ' ' && ch != '(' && ch != ')' && ch != ';' && ch < 0x7f;
-}
-
-/* The word after keyword kw (a whole word, any case) in s, into out. */
-static void word_after(struct span s, const char *kw, char *out)
-{
-	size_t k = strlen(kw);
-
-	out[0] = '\0';
-	for (size_t i = 0; i + k < s.len; i++) {
-		if ((i > 0 && s.p[i - 1] != ' ' && s.p[i - 1] != '\t') ||
-		    strncasecmp((const char *)s.p + i, kw, k) != 0 ||
-		    (s.p[i + k] != ' ' && s.p[i + k] != '\t'))
-			continue;
-		size_t j = i + k;
-		while (j < s.len && (s.p[j] == ' ' || s.p[j] == '\t'))
-			j++;
-		size_t n = 0;
-		while (j < s.len && word_char(s.p[j]) && n < HOST_MAX - 1)
-			out[n++] = (char)s.p[j++];
-		out[n] = '\0';
-		return;
-	}
-}
 
 /* A bracketed dotted quad with an octet over 255: "[123.456.7.8]". */
 static bool has_bad_ip(struct span s)
@@ -88,66 +60,6 @@ static bool has_bad_ip(struct span s)
 	return false;
 }
 
-/* The word after marker (any case) inside comment c, up to a blank,
- * bracket or parenthesis, into out; false if the marker is not there. */
-static bool comment_word(struct span c, const char *marker, char *out)
-{
-	size_t k = strlen(marker), n = 0;
-
-	for (size_t i = 0; i + k <= c.len; i++) {
-		if (strncasecmp((const char *)c.p + i, marker, k) != 0 ||
-		    (i > 0 && c.p[i - 1] != ' ' && c.p[i - 1] != '\t' &&
-		     c.p[i - 1] != '('))
-			continue;
-		for (size_t j = i + k; j < c.len && n < HOST_MAX - 1 &&
-		     word_char(c.p[j]) && c.p[j] != '[' && c.p[j] != ']'; j++)
-			out[n++] = (char)c.p[j];
-		out[n] = '\0';
-		return true;
-	}
-	return false;
-}
-
-/* Who greeted and who it was, from "from A (B [ip])": the MTAs write
- * the greeting first and the reverse name inside (Postfix, Sendmail),
- * or the reverse name first and "helo=" (Exim) or "HELO " (qmail)
- * inside. "unknown" and address literals are no name. */
-static void rcvd_names(struct span s, struct rcvd *r)
-{
-	size_t i = 0;
-
-	if (r->from[0] == '\0')
-		return;
-	while (i < s.len && s.p[i] != '(')
-		i++;
-	size_t e = i;
-	while (e < s.len && s.p[e] != ')')
-		e++;
-	if (e >= s.len)
-		return;
-	struct span c = span_make(s.p + i + 1, e - i - 1);
-	if (comment_word(c, "helo=", r->helo) ||
-	    comment_word(c, "HELO ", r->helo)) {
-		memcpy(r->rdns, r->from, sizeof r->rdns);
-	} else {
-		memcpy(r->helo, r->from, sizeof r->helo);
-		size_t n = 0, j = 0;
-		while (j < c.len && word_char(c.p[j]) && c.p[j] != '[' &&
-		       n < HOST_MAX - 1)
-			r->rdns[n++] = (char)c.p[j++];
-		r->rdns[n] = '\0';
-		/* the reverse name is followed by the address */
-		while (j < c.len && (c.p[j] == ' ' || c.p[j] == '\t'))
-			j++;
-		if (j >= c.len || c.p[j] != '[')
-			r->rdns[0] = '\0';
-	}
-	/* no name: "unknown", a literal, or the address written as one */
-	if (strcasecmp(r->rdns, "unknown") == 0 || r->rdns[0] == '[' ||
-	    strspn(r->rdns, "0123456789.") == strlen(r->rdns))
-		r->rdns[0] = '\0';
-}
-
 static void rcvd_parse(struct span value, struct rcvd *r)
 {
 	struct buf b;
@@ -157,10 +69,8 @@ static void rcvd_parse(struct span value, struct rcvd *r)
 	/* full: what fitted is read; the date at the end may be lost */
 	int rc = mime_unfold(value, &b);
 	struct span s = buf_span(&b);
-	if (s.len >= 5 && strncasecmp((const char *)s.p, "from", 4) == 0)
-		word_after(s, "from", r->from);
-	word_after(s, "by", r->by);
-	rcvd_names(s, r);
+	received_names(s, &r->n);
+	received_word_after(s, "by", r->by);
 	r->bad_ip = has_bad_ip(s);
 	const unsigned char *semi = NULL;
 	for (size_t i = 0; i < s.len; i++)
@@ -250,15 +160,65 @@ static void helo_forged(struct rules_ctx *c, const struct rcvd *r,
 	char hn[DMARC_DOMAIN_MAX + 1], ho[DMARC_DOMAIN_MAX + 1];
 	char rn[DMARC_DOMAIN_MAX + 1], ro[DMARC_DOMAIN_MAX + 1];
 
-	if (r->helo[0] == '\0' || r->rdns[0] == '\0' ||
-	    strchr(r->helo, '.') == NULL || strchr(r->rdns, '.') == NULL ||
-	    !rules_org(r->helo, strlen(r->helo), hn, ho) ||
-	    !rules_org(r->rdns, strlen(r->rdns), rn, ro) ||
+	const char *helo = r->n.helo, *rdns = r->n.rdns;
+
+	if (helo[0] == '\0' || rdns[0] == '\0' ||
+	    strchr(helo, '.') == NULL || strchr(rdns, '.') == NULL ||
+	    !rules_org(helo, strlen(helo), hn, ho) ||
+	    !rules_org(rdns, strlen(rdns), rn, ro) ||
 	    !rules_freemail(ho))
 		return;
 	if (strcmp(owner_of(ho), owner_of(ro)) != 0)
 		RULES_ADD(c, "RCVD_HELO_FORGED", "Received #%zu: HELO %s "
 			  "from %s", nth, hn, rn);
+}
+
+/* A name made from the address itself, as access providers name their
+ * customers' lines ("dsl-24-132-246-246.example.net",
+ * "246.246.132.24.dyn.example.net"): three or more of the four octets
+ * written as numbers in it. Mail servers are named by their owners. */
+static bool rdns_dynamic(const char *name, const unsigned char ip[16])
+{
+	static const unsigned char mapped[12] = {
+		0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+	bool used[4] = { false, false, false, false };
+	unsigned hits = 0;
+
+	if (memcmp(ip, mapped, sizeof mapped) != 0)
+		return false;	/* IPv6: names of its own kind, not judged */
+	for (const char *p = name; *p != '\0';) {
+		if (*p < '0' || *p > '9') {
+			p++;
+			continue;
+		}
+		unsigned val = 0, digits = 0;
+		for (; *p >= '0' && *p <= '9'; p++)
+			if (++digits <= 3)
+				val = val * 10 + (unsigned)(*p - '0');
+		for (int k = 0; k < 4 && digits <= 3; k++)
+			if (!used[k] && ip[12 + k] == val) {
+				used[k] = true;
+				hits++;
+				break;
+			}
+	}
+	return hits >= 3;
+}
+
+/* The client's reverse name: none (or, in petreld, one that does not
+ * lead back to the address) or an access line's. Not for our own
+ * users, nor for local addresses, which have no public names. */
+static void client_rdns(struct rules_ctx *c)
+{
+	const struct filter_facts *f = c->facts;
+
+	if (f->internal || !f->have_ip || f->rdns == NULL ||
+	    rep_ip_is_local(f->ip))
+		return;
+	if (f->rdns[0] == '\0')
+		RULES_ADD(c, "RDNS_NONE", "the client's address has no name");
+	else if (rdns_dynamic(f->rdns, f->ip))
+		RULES_ADD(c, "RDNS_DYNAMIC", "%s", f->rdns);
 }
 
 void rules_received(struct rules_ctx *c)
@@ -271,6 +231,7 @@ void rules_received(struct rules_ctx *c)
 			RULES_ADD(c, "HELO_OURS", "HELO %s", helo);
 		helo_literal(c, helo);
 	}
+	client_rdns(c);
 	size_t n = rcvd_all(c->hdr, v, FILTER_RULES_FIELDS_MAX);
 	for (size_t i = 0; i < n && !c->have_rcvd_date; i++)
 		if (v[i].have_date) {

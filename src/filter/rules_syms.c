@@ -59,6 +59,11 @@ const struct filter_sym_def filter_syms_rules[] = {
 	  "this server received the message" },
 	{ "RCVD_BAD_IP", 1.0, "a Received field holds an impossible IPv4 "
 	  "address" },
+	{ "RDNS_NONE", 0.5, "the client's address has no reverse name (in "
+	  "petreld: none that leads back to the address; from a stored "
+	  "message: the receiving MTA's Received field says so)" },
+	{ "RDNS_DYNAMIC", 2.0, "the client's reverse name is made from its "
+	  "address, as an access provider names a customer's line" },
 	{ "RCVD_HELO_FORGED", 1.5, "a client greeted with a free mail "
 	  "provider's name from a host of another owner" },
 	{ "RCVD_DATE_ORDER", 1.0, "an older Received field is dated more "

@@ -620,32 +620,13 @@ static void check_srv(struct ctx *c)
 
 /* ---- PTR (reverse DNS) ------------------------------------------------------ */
 
-static void reverse_name(const unsigned char *ip, bool v6, char *out,
-			 size_t outsz)
-{
-	size_t j = 0;
-	if (!v6) {
-		snprintf(out, outsz, "%u.%u.%u.%u.in-addr.arpa", ip[3], ip[2],
-			 ip[1], ip[0]);
-		return;
-	}
-	static const char hex[] = "0123456789abcdef";
-	for (int i = 15; i >= 0 && j + 4 < outsz; i--) {
-		out[j++] = hex[ip[i] & 15];
-		out[j++] = '.';
-		out[j++] = hex[ip[i] >> 4];
-		out[j++] = '.';
-	}
-	snprintf(out + j, outsz - j, "ip6.arpa");
-}
-
 static void check_ptr(struct ctx *c, const char *addr, bool v6)
 {
 	unsigned char ip[16];
 	if (addr[0] == '\0' || inet_pton(v6 ? AF_INET6 : AF_INET, addr, ip) != 1)
 		return;
-	char rev[80];
-	reverse_name(ip, v6, rev, sizeof rev);
+	char rev[MA_REVERSE_NAME_MAX];
+	ma_reverse_name(ip, v6, rev, sizeof rev);
 	const char *host = c->s->hostname;
 	ask(c, rev, MA_RR_PTR);
 	if (dns_failed(c, "ptr", rev))

@@ -86,4 +86,28 @@ void ma_dns_query(const struct ma_dns *d, const char *name, enum ma_rr type,
 		  struct ma_rrset *out);
 const char *ma_dns_rc_str(enum ma_dns_rc rc);
 
+/* The PTR owner of an address: "4.3.2.1.in-addr.arpa" for IPv4 (ip is
+ * its 4 bytes), the nibbles under ip6.arpa for IPv6 (16 bytes). outsz
+ * of MA_REVERSE_NAME_MAX always fits. */
+#define MA_REVERSE_NAME_MAX 80
+void ma_reverse_name(const unsigned char *ip, bool v6, char *out,
+		     size_t outsz);
+
+/* The client's forward-confirmed reverse name (FCrDNS), the name an MX
+ * writes into its Received field and a filter judges the client by:
+ * one of the PTR names of the address (the first MA_RDNS_NAMES_MAX) whose
+ * own A or AAAA records hold the address again. A PTR name that does
+ * not lead back is anyone's to write, so it counts as none, as in
+ * Postfix ("unknown"). */
+#define MA_RDNS_NAMES_MAX 4
+enum ma_rdns {
+	MA_RDNS_UNKNOWN = 0,	/* not looked up, or DNS trouble */
+	MA_RDNS_NONE,		/* no PTR name, or none that leads back */
+	MA_RDNS_OK,		/* name holds it */
+};
+/* family AF_INET (ip: 4 bytes) or AF_INET6 (16); name of DNS_NAME_MAX + 1
+ * bytes is "" unless MA_RDNS_OK. */
+enum ma_rdns ma_rdns_lookup(const struct ma_dns *d, int family,
+			    const unsigned char *ip, char *name, size_t namesz);
+
 #endif

@@ -65,6 +65,11 @@ struct msgauth_out {
 	bool dmarc_checked;		/* a From domain to check */
 	struct dmarc_eval dmarc;
 	bool arc_override;		/* DMARC failed, a trusted ARC chain vouched */
+	/* the client's forward-confirmed reverse name (ma_rdns_lookup): for
+	 * our Received field and the filter; filled by the pool job
+	 * (msgauth_svc.h), not by msgauth_inbound */
+	enum ma_rdns rdns;
+	char rdns_name[DNS_NAME_MAX + 1];
 };
 
 /* Run every check on in and decide. Never fails: DNS trouble becomes

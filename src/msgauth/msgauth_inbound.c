@@ -246,9 +246,12 @@ void msgauth_summary(const struct msgauth_out *out, char *buf, size_t bufsz)
 	for (size_t i = 0; i < out->dkim.n; i++)
 		if (out->dkim.r[i].result == DKIM_PASS)
 			dkim = "pass";
-	snprintf(buf, bufsz, "spf=%s dkim=%s arc=%s dmarc=%s action=%s%s",
+	const char *rdns = out->rdns == MA_RDNS_OK ? out->rdns_name :
+			   out->rdns == MA_RDNS_NONE ? "none" : "temperror";
+	snprintf(buf, bufsz, "spf=%s dkim=%s arc=%s dmarc=%s action=%s%s rdns=%s",
 		 spf_result_str(out->spf.result), dkim,
 		 out->arc.sets ? arc_cv_str(out->arc.cv) : "none",
 		 out->dmarc_checked ? dmarc_result_str(out->dmarc.result) : "none",
-		 actions[out->action], out->arc_override ? " arc-override" : "");
+		 actions[out->action], out->arc_override ? " arc-override" : "",
+		 rdns);
 }

@@ -84,6 +84,12 @@ static void job_run(struct job *job)
 		memset(&j->out, 0, sizeof j->out);
 	else
 		msgauth_inbound(&j->svc_->dns, &j->svc_->conf, &j->in, &j->out);
+	/* With the checks, where DNS is expected to answer: without them
+	 * (msgauth_inbound = no) a resolver may not be there at all. */
+	if (j->kind == MSGAUTH_CHECK && !j->no_checks)
+		j->out.rdns = ma_rdns_lookup(&j->svc_->dns, j->in.family,
+					     j->in.ip, j->out.rdns_name,
+					     sizeof j->out.rdns_name);
 	if (j->kind == MSGAUTH_CHECK && !j->no_checks &&
 	    j->out.action != MSGAUTH_REJECT &&
 	    (j->seal_domain[0] != NULL || j->seal_domain[1] != NULL))

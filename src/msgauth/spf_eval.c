@@ -166,30 +166,15 @@ static int host_match(struct eval *ev, const char *name, unsigned cidr4,
 
 /* ---- the client's PTR names (5.5) */
 
-static void reverse_name(const struct eval *ev, char *buf, size_t bufsz)
-{
-	size_t n = 0;
-
-	if (!ev->v6) {
-		snprintf(buf, bufsz, "%u.%u.%u.%u.in-addr.arpa", ev->ip[3],
-			 ev->ip[2], ev->ip[1], ev->ip[0]);
-		return;
-	}
-	for (int k = 15; k >= 0 && n + 4 < bufsz; k--)
-		n += (size_t)snprintf(buf + n, bufsz - n, "%x.%x.",
-				      ev->ip[k] & 0xf, ev->ip[k] >> 4);
-	snprintf(buf + n, bufsz - n, "ip6.arpa");
-}
-
 /* Fetch the PTR names once (for the ptr term and %{p}). */
 static void ptr_fetch(struct eval *ev)
 {
-	char rev[80];
+	char rev[MA_REVERSE_NAME_MAX];
 
 	if (ev->ptr_done)
 		return;
 	ev->ptr_done = true;
-	reverse_name(ev, rev, sizeof rev);
+	ma_reverse_name(ev->ip, ev->v6, rev, sizeof rev);
 	query(ev, rev, MA_RR_PTR);
 	/* 5.5: "If a DNS error occurs while doing the PTR RR lookup, then
 	 * this mechanism fails to match" */

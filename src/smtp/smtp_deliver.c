@@ -48,25 +48,35 @@ void smtp_msg_begin(struct smtp_session *s, bool bdat)
 	else
 		tlsline[0] = '\0';
 	char fromline[512];
-	if (s->authenticated && cfg->submission_hide_client_ip)
+	const char *rpath = s->from.null_path ? "" : s->from.addr;
+	/* where the reverse name goes once known: "from HELO (" here "[" */
+	s->trace_rdns_at = 0;
+	if (s->authenticated && cfg->submission_hide_client_ip) {
 		/* The client's address and name say where an employee is
 		 * (home, hotel) to every recipient: kept out (RFC 6409 8). */
 		snprintf(fromline, sizeof fromline, "from [authenticated]");
-	else
+	} else {
 		snprintf(fromline, sizeof fromline, "from %s ([%s%s])%s", s->helo,
 			 strchr(s->c->ip, ':') ? "IPv6:" : "", s->c->ip, tlsline);
+		s->trace_rdns_at = strlen("Return-Path: <") + strlen(rpath) +
+				   strlen(">\r\nReceived: from ") +
+				   strlen(s->helo) + strlen(" (");
+	}
 	int n = snprintf(trace, sizeof trace,
 			 "Return-Path: <%s>\r\n"
 			 "Received: %s\r\n"
 			 "\tby %s (petrel) with %s id %s.%u%s;\r\n"
 			 "\t%s\r\n",
-			 s->from.null_path ? "" : s->from.addr,
-			 fromline, cfg->hostname, proto, s->c->id, s->n_tx + 1, forpart, date);
-	if (n < 0 || (size_t)n >= sizeof trace)
+			 rpath, fromline, cfg->hostname, proto, s->c->id,
+			 s->n_tx + 1, forpart, date);
+	if (n < 0 || (size_t)n >= sizeof trace) {
 		n = snprintf(trace, sizeof trace, "Received: by %s (petrel); %s\r\n",
 			     cfg->hostname, date);
+		s->trace_rdns_at = 0;
+	}
 	/* UNSAFE: n < SMTP_TRACE_MAX by the snprintf checks above. */
-	buf_reset_max(&s->msg, (size_t)n + cfg->smtp_max_message_size +
+	buf_reset_max(&s->msg, (size_t)n + SMTP_RDNS_ADDED_MAX +
+		      cfg->smtp_max_message_size +
 		      (s->srv->submission ? SMTP_SUBMIT_ADDED_MAX : 0) +
 		      (s->srv->msgauth != NULL ?
 		       (s->srv->submission ? MSGAUTH_SIGN_MAX : AR_MAX) : 0) +
@@ -82,6 +92,46 @@ void smtp_msg_begin(struct smtp_session *s, bool bdat)
 	else
 		smtp_data_begin(&s->data, &s->msg, cfg->smtp_max_message_size,
 				cfg->smtp_max_data_line);
+}
+
+/* What goes before "[ip]" in our Received field once the checks know
+ * the client's name: "name " (forward-confirmed), "unknown " (none, as
+ * Postfix writes it), or nothing (not looked up, DNS trouble). */
+static size_t rdns_text(const struct smtp_session *s,
+			const struct msgauth_out *out, char *buf, size_t size)
+{
+	int n = 0;
+	if (s->trace_rdns_at == 0 || s->trace_rdns_at >= s->trace_len)
+		return 0;
+	if (out->rdns == MA_RDNS_OK)
+		n = snprintf(buf, size, "%s ", out->rdns_name);
+	else if (out->rdns == MA_RDNS_NONE)
+		n = snprintf(buf, size, "unknown ");
+	return n > 0 && (size_t)n < size ? (size_t)n : 0;
+}
+
+int smtp_trace_copy(const struct smtp_session *s,
+		    const struct msgauth_out *out, struct buf *dst)
+{
+	char name[SMTP_RDNS_ADDED_MAX];
+	size_t n = rdns_text(s, out, name, sizeof name);
+	size_t at = n ? s->trace_rdns_at : s->trace_len;
+	if (buf_append(dst, s->msg.data, at) != 0 ||
+	    buf_append(dst, name, n) != 0 ||
+	    buf_append(dst, s->msg.data + at, s->trace_len - at) != 0)
+		return -1;
+	return 0;
+}
+
+void smtp_trace_rdns(struct smtp_session *s, const struct msgauth_out *out)
+{
+	char name[SMTP_RDNS_ADDED_MAX];
+	size_t n = rdns_text(s, out, name, sizeof name);
+	/* room for it was reserved at DATA (smtp_msg_begin) */
+	if (n == 0 || buf_insert(&s->msg, s->trace_rdns_at, name, n) != 0)
+		return;
+	s->trace_len += n;
+	s->trace_rdns_at = 0;
 }
 
 /* On the committer thread: wake the session's loop; touch nothing else. */

@@ -48,9 +48,10 @@ static void quarantine(struct smtp_session *s, struct msgauth_job *j)
 
 	s->quar_rc = 0;
 	s->quar_id = 0;
-	buf_init(&copy, s->msg.len + SMTP_FILTER_ADDED_MAX + AR_MAX);
+	buf_init(&copy, s->msg.len + SMTP_FILTER_ADDED_MAX + AR_MAX +
+		 SMTP_RDNS_ADDED_MAX);
 	buf_init(&subj, 4 * STORE_QUAR_SUBJECT_MAX);
-	if (buf_append(&copy, s->msg.data, s->trace_len) != 0 ||
+	if (smtp_trace_copy(s, &j->out, &copy) != 0 ||
 	    filter_header_format(v, &copy) != 0 ||
 	    (!j->no_checks &&
 	     buf_append(&copy, j->out.ar, j->out.ar_len) != 0)) {
@@ -110,6 +111,8 @@ void smtp_filter_run(struct msgauth_job *j)
 
 	filter_facts_from_msgauth(&j->in, j->no_checks ? NULL : &j->out, &fs,
 				  &f);
+	if (!j->no_checks && j->out.rdns != MA_RDNS_UNKNOWN)
+		f.rdns = j->out.rdns == MA_RDNS_OK ? j->out.rdns_name : "";
 	f.rcpt_domain = s->rcpt_domain[0] ? s->rcpt_domain : NULL;
 	if (s->n_mailboxes == 1) {
 		for (size_t i = 0; i < s->n_rcpts; i++) {

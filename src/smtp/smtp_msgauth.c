@@ -154,6 +154,7 @@ void smtp_msgauth_done(evutil_socket_t fd, short what, void *arg)
 		(void)net_conn_done_busy(c);
 		return;
 	}
+	smtp_trace_rdns(s, out);
 	size_t len = s->msg.len;
 	size_t n = ar_strip(s->msg.data, &len, s->trace_len,
 			    s->srv->cfg->hostname);

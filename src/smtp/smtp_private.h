@@ -76,6 +76,8 @@ struct smtp_rcpt {
 #define SMTP_SUBMIT_ADDED_MAX 1024
 /* Room for the filter's fields and the [External] tag or banner. */
 #define SMTP_FILTER_ADDED_MAX (FILTER_HEADER_MAX + 256)
+/* the client's reverse name and a blank in our Received field */
+#define SMTP_RDNS_ADDED_MAX (DNS_NAME_MAX + 2)
 
 struct smtp_session {
 	struct net_conn *c;
@@ -102,6 +104,8 @@ struct smtp_session {
 	struct buf msg;		/* trace headers + body */
 	struct buf meta;	/* the MIME parse cache stored with msg */
 	size_t trace_len;	/* bytes of msg that are our trace headers */
+	size_t trace_rdns_at;	/* where in them the client's reverse name
+				 * goes: "(" here "[ip])"; 0 none */
 	struct smtp_data data;
 	bool bdat_active;	/* a BDAT transaction has started */
 	bool bdat_discard;	/* chunk to be read and thrown away */
@@ -189,6 +193,12 @@ bool smtp_submit_headers(struct smtp_session *s);
 /* Put Return-Path and Received at the start of s->msg (at DATA / first
  * BDAT) and begin reading the body after them. */
 void smtp_msg_begin(struct smtp_session *s, bool bdat);
+/* Our trace fields with the client's reverse name from the checks put in
+ * (the held copy of a quarantined message), appended to dst; and the
+ * same into msg itself, on the loop once the checks are done. */
+int smtp_trace_copy(const struct smtp_session *s,
+		    const struct msgauth_out *out, struct buf *dst);
+void smtp_trace_rdns(struct smtp_session *s, const struct msgauth_out *out);
 /* The body is complete: check it, then hand it to the store (state COMMIT)
  * or reply with the error. */
 void smtp_msg_finish(struct smtp_session *s);

@@ -1,12 +1,13 @@
 /* fuzz_rules.c - libFuzzer target for the message rules (src/filter/
  * rules*.c, through the tokenizer and src/mime/): any message, with the
- * facts set and with none, gives a bounded list of declared symbols and
- * a finite total. */
+ * facts set, with none and with those of its own trace fields, gives a
+ * bounded list of declared symbols and a finite total. */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "filter/facts_headers.h"
 #include "filter/lookalike.h"
 #include "filter/rules.h"
 #include "fuzz_check.h"
@@ -72,6 +73,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	f.lookalike = looks;
 	f.imperson = people;
 	f.now = 1700000000;
+	filter_syms_init(&s);
+	filter_rules_run(&conf, msg, &t, &f, weights, &s);
+	check(&s);
+	/* and with the facts read from the message's own trace fields, as
+	 * `petrelctl filter score` reads them (the client's reverse name) */
+	struct filter_facts_hdr fh;
+	memset(&f, 0, sizeof f);
+	filter_facts_from_headers(msg, &fh, &f);
 	filter_syms_init(&s);
 	filter_rules_run(&conf, msg, &t, &f, weights, &s);
 	check(&s);

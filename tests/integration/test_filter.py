@@ -376,6 +376,34 @@ def test_symbols_and_score_from_the_command_line(srv, tmp_path):
     assert p.returncode == 2
 
 
+def test_score_from_the_command_line_judges_the_clients_name(srv, tmp_path):
+    """filter score reads the client's reverse name from the receiving
+    MTA's Received field: none ("unknown", Sendmail's bare address) and a
+    name made from the address are signs of a spam source; a server's
+    own name and petreld's unlooked-up form are not."""
+    def symbols(rcvd):
+        f = tmp_path / "rdns.eml"
+        f.write_bytes(rcvd.encode() + b" by mx.example.test; " +
+                      DATE.encode() + b"\r\n" +
+                      message("<x@sender.test>", "rdns"))
+        out = json.loads(srv.ctl("filter", "score", f, "--json").stdout)
+        return {s["name"] for s in out["messages"][0]["symbols"]}
+
+    assert "RDNS_NONE" in symbols(
+        "Received: from mail.sender.test (unknown [198.51.100.7])")
+    assert "RDNS_NONE" in symbols(
+        "Received: from mail.sender.test ([198.51.100.7])")
+    assert "RDNS_DYNAMIC" in symbols(
+        "Received: from mail.sender.test (dsl-198-51-100-7.isp.test "
+        "[198.51.100.7])")
+    for fine in ("Received: from mail.sender.test (mx.sender.test "
+                 "[198.51.100.7])",
+                 "Received: from mail.sender.test ([198.51.100.7])\r\n"
+                 "\tby mx.example.test (petrel) with ESMTP id x.1;"):
+        got = symbols(fine)
+        assert not got & {"RDNS_NONE", "RDNS_DYNAMIC"}, (fine, got)
+
+
 def test_score_from_the_command_line_asks_blocklists_with_dns(srv, tmp_path):
     """filter score --dns asks the configured blocklists about the client
     of the message's Received field and its links' domains, through

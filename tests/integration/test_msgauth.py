@@ -2,7 +2,7 @@
 end: a real NSD on loopback serves the senders' records, smtplib sends
 from 127.0.0.1 to petreld's MX port, and what a user would see is
 checked: the Authentication-Results field on the stored message (and no
-forged one naming us), DMARC p=reject refused with 550 5.7.1 saying why
+forged one naming us), the client's confirmed name in our Received field, DMARC p=reject refused with 550 5.7.1 saying why
 and where to look, p=quarantine delivered to Junk, a DKIM signature made
 by dkimpy verified, temporary DNS trouble never refusing mail."""
 
@@ -60,6 +60,14 @@ ZONES = {
         # the domain's org domain publishes for a subdomain
         ("sub.org.test.", "TXT", txt("v=spf1 -all")),
         ("_dmarc.org.test.", "TXT", txt("v=DMARC1; p=none; sp=reject")),
+        # clients' names: one leads back to its address, one does not
+        ("relay.soft.test.", "A", "127.0.0.2"),
+        ("claimed.soft.test.", "A", "127.0.0.9"),
+    ],
+    # reverse names of 127.0.0.2 and .3; 127.0.0.4 has none
+    "0.0.127.in-addr.arpa.": [
+        ("2", "PTR", "relay.soft.test."),
+        ("3", "PTR", "claimed.soft.test."),
     ],
 }
 
@@ -212,13 +220,42 @@ def test_null_sender_checks_helo(srv):
     assert "smtp.helo=client.test" in a, a
 
 
+def first_received(msg):
+    head = msg.split(b"\r\n\r\n", 1)[0].decode()
+    at = head.index("\r\nReceived: ") + 2
+    end = head.index("\r\n", at)
+    return head[at:end]
+
+
+def test_client_reverse_name_in_received(srv):
+    """The checks look the client's name up and confirm it: our Received
+    field then says "(name [ip])" as Postfix does, or "(unknown [ip])"
+    when the address has no name or its name leads elsewhere; the log's
+    checks line says the same."""
+    for addr, want in (("127.0.0.2", "relay.soft.test"),
+                       ("127.0.0.3", "unknown"), ("127.0.0.4", "unknown")):
+        marker = petreltest.unique("rdns")
+        with smtplib.SMTP("127.0.0.1", srv.port, local_hostname="client.test",
+                          source_address=(addr, 0), timeout=30) as s:
+            s.sendmail("ann@soft.test", ["demo@example.test"],
+                       message("ann@soft.test", marker))
+        r = first_received(stored(srv, marker))
+        assert r == "Received: from client.test (%s [%s])" % (want, addr), r
+    log = srv.stderr_text()
+    assert "rdns=relay.soft.test" in log and "rdns=none" in log
+
+
 def test_checks_off(dns):
     """msgauth_inbound = no: stored as sent, no header, no refusal."""
     for s in petreltest.running("dns_forwarder = " + dns.forwarder,
                                 "msgauth_inbound = no"):
         marker = petreltest.unique("off")
         send(s, "bob@strict.test", message("bob@strict.test", marker))
-        assert ar_of(stored(s, marker)) == []
+        m = stored(s, marker)
+        assert ar_of(m) == []
+        # nor is the client's name looked up
+        assert first_received(m) == \
+            "Received: from client.test ([127.0.0.1])", first_received(m)
 
 
 def test_enforce_off_only_records(dns):

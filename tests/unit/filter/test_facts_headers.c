@@ -2,6 +2,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -37,6 +38,7 @@ static void test_petrel_stored(void **state)
 	assert_int_equal(f.ip[12], 192);
 	assert_int_equal(f.ip[15], 7);
 	assert_string_equal(f.helo, "mail.sender.test");
+	assert_null(f.rdns);	/* petreld did not look the name up */
 	assert_string_equal(f.mail_from, "bob@sender.test");
 	assert_string_equal(f.spf, "softfail");
 	assert_string_equal(f.spf_domain, "sender.test");
@@ -91,12 +93,56 @@ static void test_nothing_known(void **state)
 	assert_null(f.spf);
 }
 
+/* The client's reverse name as each MTA writes it, and none. */
+static void test_reverse_names(void **state)
+{
+	static const struct {
+		const char *rcvd, *helo, *rdns;
+	} cases[] = {
+		/* Postfix; its "unknown" is no name, or none that leads back */
+		{ "from mail.a.test (mx.a.test [192.0.2.7]) by mx.b.test",
+		  "mail.a.test", "mx.a.test" },
+		{ "from mail.a.test (unknown [192.0.2.7]) by mx.b.test",
+		  "mail.a.test", "" },
+		/* Sendmail: the address alone, an ident before the name */
+		{ "from xent.com ([192.0.2.7]) by mx.b.test (8.11.6)",
+		  "xent.com", "" },
+		{ "from lugh.test (root@lugh.tuatha.test [192.0.2.7]) by x",
+		  "lugh.test", "lugh.tuatha.test" },
+		/* Exim and qmail: the name first, the greeting inside */
+		{ "from c-7.dsl.test ([192.0.2.7] helo=Mail.A.test) by x",
+		  "mail.a.test", "c-7.dsl.test" },
+		{ "from [192.0.2.7] (helo=mail.a.test) by x", "mail.a.test", "" },
+		/* petreld: "unknown" when it looked and found none */
+		{ "from mail.a.test (unknown [192.0.2.7])\r\n\tby mx.b.test "
+		  "(petrel) with ESMTP id x.1", "mail.a.test", "" },
+		{ "from mail.a.test (mx.a.test [192.0.2.7])\r\n\tby mx.b.test "
+		  "(petrel) with ESMTP id x.1", "mail.a.test", "mx.a.test" },
+	};
+	struct filter_facts_hdr fh;
+	struct filter_facts f;
+	char msg[512];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		snprintf(msg, sizeof msg, "Received: %s; Tue, 1 May 2007 "
+			 "10:00:00 +0000\r\nFrom: a@a.test\r\n\r\nhi\r\n",
+			 cases[i].rcvd);
+		read_facts(msg, &fh, &f);
+		assert_true(f.have_ip);
+		assert_string_equal(f.helo, cases[i].helo);
+		assert_non_null(f.rdns);
+		assert_string_equal(f.rdns, cases[i].rdns);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_petrel_stored),
 		cmocka_unit_test(test_local_hops_passed_over),
 		cmocka_unit_test(test_nothing_known),
+		cmocka_unit_test(test_reverse_names),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -882,11 +882,73 @@ static int teardown(void **state)
 	return 0;
 }
 
+/* The client's reverse name: none, or an access line's made from the
+ * address; neither for local addresses, our own users or IPv6. */
+static void test_rdns(void **state)
+{
+	static const unsigned char v4[16] = {
+		0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 24, 132, 246, 246 };
+	static const unsigned char lan[16] = {
+		0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 10, 1, 2, 3 };
+	static const unsigned char v6[16] = {
+		0x20, 0x01, 0x0d, 0xb8, [15] = 0x18 };
+	static const char *const dynamic[] = {
+		"c-24-132-246-246.hsd1.example.net",
+		"246.246.132.24.dyn.example.net",
+		"ip024-132-246.cable.example.nl",
+		"node246-246.a132-24.example.nl",
+	};
+	static const char *const named[] = {
+		"mx.sender.example", "mail24.example.com",
+		"smtp-132-1.example.com", "246.example.net",
+	};
+	const char *msg = BASE_HDR "\r\nhi\r\n";
+	struct filter_facts f;
+	struct filter_syms s;
+
+	(void)state;
+	memset(&f, 0, sizeof f);
+	f.have_ip = true;
+	memcpy(f.ip, v4, 16);
+	f.rdns = "";
+	run(msg, &f, &s);
+	expect(&s, "RDNS_NONE");
+	expect_not(&s, "RDNS_DYNAMIC");
+	for (size_t i = 0; i < sizeof dynamic / sizeof dynamic[0]; i++) {
+		f.rdns = dynamic[i];
+		run(msg, &f, &s);
+		expect(&s, "RDNS_DYNAMIC");
+		expect_not(&s, "RDNS_NONE");
+	}
+	for (size_t i = 0; i < sizeof named / sizeof named[0]; i++) {
+		f.rdns = named[i];
+		run(msg, &f, &s);
+		expect_not(&s, "RDNS_DYNAMIC");
+		expect_not(&s, "RDNS_NONE");
+	}
+	f.rdns = NULL;			/* not known */
+	run(msg, &f, &s);
+	expect_not(&s, "RDNS_NONE");
+	f.rdns = "";
+	f.internal = true;		/* our own user */
+	run(msg, &f, &s);
+	expect_not(&s, "RDNS_NONE");
+	f.internal = false;
+	memcpy(f.ip, lan, 16);		/* a host of the LAN */
+	run(msg, &f, &s);
+	expect_not(&s, "RDNS_NONE");
+	memcpy(f.ip, v6, 16);
+	f.rdns = "24-132-246-246.example.net";
+	run(msg, &f, &s);
+	expect_not(&s, "RDNS_DYNAMIC");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_clean),
 		cmocka_unit_test(test_auth),
+		cmocka_unit_test(test_rdns),
 		cmocka_unit_test(test_date),
 		cmocka_unit_test(test_msgid),
 		cmocka_unit_test(test_addresses),
