@@ -29,6 +29,23 @@ void ma_reverse_name(const unsigned char *ip, bool v6, char *out,
 	snprintf(out + j, outsz - j, "ip6.arpa");
 }
 
+/* A host name as a Received field may carry it: letters, digits, '-',
+ * '_' and dots. DNS allows any printable octet in a label (ma_dns_ub.c
+ * lets through no blank or control), and the owner of a reverse zone
+ * writes what they like; "(", ")" or "[" would change how readers of
+ * the field, ours included, split it. */
+static bool host_syntax(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		char c = s[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+		      c == '.'))
+			return false;
+	}
+	return len > 0;
+}
+
 enum ma_rdns ma_rdns_lookup(const struct ma_dns *d, int family,
 			    const unsigned char *ip, char *name, size_t namesz)
 {
@@ -49,7 +66,8 @@ enum ma_rdns ma_rdns_lookup(const struct ma_dns *d, int family,
 	r = MA_RDNS_NONE;
 	for (size_t i = 0; i < ptr->n && i < MA_RDNS_NAMES_MAX; i++) {
 		const char *host = (const char *)ptr->rr[i].data;
-		if (ptr->rr[i].len == 0 || ptr->rr[i].len >= namesz)
+		if (!host_syntax(host, ptr->rr[i].len) ||
+		    ptr->rr[i].len >= namesz)
 			continue;
 		ma_dns_query(d, host, v6 ? MA_RR_AAAA : MA_RR_A, addr);
 		if (addr->rc == MA_DNS_TEMPFAIL)

@@ -32,6 +32,9 @@ static const char ZONE[] =
 	"1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa "
 	"PTR v6.d.test\n"
 	"v6.d.test AAAA 2001:db8::1\n"
+	/* a name that would split our Received field differently */
+	"13.2.0.192.in-addr.arpa PTR x)(y.test\n"
+	"x)(y.test A 192.0.2.13\n"
 	/* many names, none leading back: only the first few are asked */
 	"12.2.0.192.in-addr.arpa PTR n1.test\n"
 	"12.2.0.192.in-addr.arpa PTR n2.test\n"
@@ -67,6 +70,7 @@ static void test_rdns(void **state)
 	assert_int_equal(look(z, "192.0.2.9", name), MA_RDNS_OK);
 	assert_string_equal(name, "mail.c.test");
 	assert_int_equal(look(z, "192.0.2.20", name), MA_RDNS_NONE);
+	assert_int_equal(look(z, "192.0.2.13", name), MA_RDNS_NONE);
 	assert_int_equal(look(z, "192.0.2.10", name), MA_RDNS_UNKNOWN);
 	assert_int_equal(look(z, "192.0.2.11", name), MA_RDNS_UNKNOWN);
 	assert_int_equal(look(z, "2001:db8::1", name), MA_RDNS_OK);
