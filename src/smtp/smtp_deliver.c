@@ -101,7 +101,11 @@ static size_t rdns_text(const struct smtp_session *s,
 			const struct msgauth_out *out, char *buf, size_t size)
 {
 	int n = 0;
-	if (s->trace_rdns_at == 0 || s->trace_rdns_at >= s->trace_len)
+	size_t at = s->trace_rdns_at;
+	/* the place is counted from the format in smtp_msg_begin: if the
+	 * two ever disagree, the field stays as it is rather than broken */
+	if (at == 0 || at >= s->trace_len || s->msg.data[at - 1] != '(' ||
+	    s->msg.data[at] != '[')
 		return 0;
 	if (out->rdns == MA_RDNS_OK)
 		n = snprintf(buf, size, "%s ", out->rdns_name);
