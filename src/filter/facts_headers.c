@@ -65,10 +65,7 @@ static int received_client(const char *v, struct filter_facts_hdr *fh,
 	f->have_ip = true;
 	struct received_names rn;
 	received_names(span_make(p, strlen(p)), &rn);
-	if (rn.helo[0] != '\0')
-		memcpy(fh->helo, rn.helo, sizeof fh->helo);
-	else
-		copy_token(p + 4, "();", fh->helo, sizeof(fh->helo));
+	memcpy(fh->helo, rn.helo, sizeof fh->helo);
 	for (char *h = fh->helo; *h != '\0'; h++)
 		*h = (char)tolower((unsigned char)*h);
 	f->helo = fh->helo;

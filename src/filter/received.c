@@ -62,6 +62,8 @@ void received_names(struct span s, struct received_names *r)
 	received_word_after(s, "from", r->from);
 	if (r->from[0] == '\0')
 		return;
+	/* the greeting is the "from" name unless the comment says another */
+	memcpy(r->helo, r->from, sizeof r->helo);
 	while (i < s.len && s.p[i] != '(')
 		i++;
 	size_t e = i;
@@ -74,7 +76,6 @@ void received_names(struct span s, struct received_names *r)
 	    comment_word(c, "HELO ", r->helo)) {
 		memcpy(r->rdns, r->from, sizeof r->rdns);
 	} else {
-		memcpy(r->helo, r->from, sizeof r->helo);
 		size_t n = 0, j = 0;
 		while (j < c.len && word_char(c.p[j]) && c.p[j] != '[' &&
 		       n < RECEIVED_HOST_MAX - 1)

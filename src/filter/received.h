@@ -19,8 +19,9 @@ struct received_names {
  * first and the reverse name inside (Postfix, Sendmail; Sendmail writes
  * "([ip])" when the address has no name, Postfix "unknown"), "from B
  * ([ip] helo=A)" (Exim) and "from B (HELO A)" (qmail) the other way
- * round. "unknown", address literals and a name without an address
- * after it are no name; an ident ("user@host") is dropped. */
+ * round; without a comment the greeting is the "from" name. "unknown",
+ * address literals and a name without an address after it are no name;
+ * an ident ("user@host") is dropped. */
 void received_names(struct span s, struct received_names *out);
 
 /* The word after keyword kw (a whole word, any case) in s, into out of
