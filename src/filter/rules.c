@@ -141,6 +141,7 @@ void filter_rules_run_mime(const struct filter_rules_conf *conf,
 	rules_auth(&c);
 	rules_received(&c);
 	rules_headers(&c);
+	rules_mime(&c);
 	rules_attach(&c);
 	rules_urls(&c);
 	rules_phish(&c);

@@ -230,10 +230,47 @@ static void addresses(struct rules_ctx *c)
 			  c->from_domain);
 }
 
+/* Outlook Express 4 to 6 for Windows and Outlook 98 to 2003 ("Outlook,
+ * Build 10.0.2616", "Outlook IMO, Build 9.0.2416") wrote their MIME with
+ * Microsoft's MimeOLE and always named it in X-MimeOLE. Bulk mailers
+ * copy the X-Mailer line alone. Outlook Express for the Macintosh and
+ * Outlook from 2007 write no X-MimeOLE and are not judged. */
+static bool mailer_writes_mimeole(struct span xm)
+{
+	static const char *const builds[] = { ", Build ", " Build ",
+		" IMO, Build ", " IMO Build ", " CWS, Build ", " CWS Build " };
+	const unsigned char *p = memmem(xm.p, xm.len, "Outlook", 7);
+
+	if (p == NULL)
+		return false;
+	p += 7;
+	size_t rest = xm.len - (size_t)(p - xm.p);
+	if (rest >= 11 && memcmp(p, " Express ", 9) == 0)
+		return p[9] >= '4' && p[9] <= '6' && p[10] == '.';
+	for (size_t i = 0; i < sizeof builds / sizeof builds[0]; i++) {
+		size_t n = strlen(builds[i]);
+		if (rest > n && memcmp(p, builds[i], n) == 0)
+			return p[n] >= '0' && p[n] <= '9';
+	}
+	return false;
+}
+
+static void mailer(struct rules_ctx *c)
+{
+	struct span v, ole;
+
+	if (mime_header_find(c->hdr, "X-Mailer", &v) &&
+	    mailer_writes_mimeole(v) &&
+	    !mime_header_find(c->hdr, "X-MimeOLE", &ole))
+		RULES_ADD(c, "MUA_FORGED", "an Outlook%s without X-MimeOLE",
+			  memmem(v.p, v.len, "Express", 7) ? " Express" : "");
+}
+
 void rules_headers(struct rules_ctx *c)
 {
 	date(c);
 	msgid(c);
+	mailer(c);
 	subject(c);
 	addresses(c);
 }

@@ -38,6 +38,7 @@ void rules_auth(struct rules_ctx *c);
 void rules_headers(struct rules_ctx *c);
 void rules_received(struct rules_ctx *c);
 void rules_attach(struct rules_ctx *c);
+void rules_mime(struct rules_ctx *c);
 void rules_urls(struct rules_ctx *c);
 void rules_phish(struct rules_ctx *c);
 

@@ -221,6 +221,46 @@ static void client_rdns(struct rules_ctx *c)
 		RULES_ADD(c, "RDNS_DYNAMIC", "%s", f->rdns);
 }
 
+/* The owner of host's registrable domain is owner. */
+static bool host_of(const char *host, const char *owner)
+{
+	char hn[DMARC_DOMAIN_MAX + 1], ho[DMARC_DOMAIN_MAX + 1];
+
+	return host[0] != '\0' && strchr(host, '.') != NULL &&
+	       rules_org(host, strlen(host), hn, ho) &&
+	       strcmp(owner_of(ho), owner) == 0;
+}
+
+/* A free mail address in From on mail that never passed the provider's
+ * servers: no hop of the chain was sent, greeted or received by one of
+ * them. Lists resend their posters' mail from their own hosts and cut
+ * the chain (bulk); DKIM or DMARC passing for the From domain proves the
+ * provider's hand whatever the chain says. */
+static void freemail_forged(struct rules_ctx *c, const struct rcvd *v,
+			    size_t n)
+{
+	const struct filter_facts *f = c->facts;
+
+	if (n == 0 || c->bulk || f->internal || c->from_org[0] == '\0' ||
+	    !rules_freemail(c->from_org) ||
+	    (f->dmarc != NULL && strcmp(f->dmarc, "pass") == 0))
+		return;
+	for (size_t i = 0; i < f->n_dkim_pass; i++) {
+		char dn[DMARC_DOMAIN_MAX + 1], dorg[DMARC_DOMAIN_MAX + 1];
+		const char *d = f->dkim_pass_domains[i];
+		if (rules_org(d, strlen(d), dn, dorg) &&
+		    strcmp(dorg, c->from_org) == 0)
+			return;
+	}
+	const char *owner = owner_of(c->from_org);
+	for (size_t i = 0; i < n; i++)
+		if (host_of(v[i].n.from, owner) || host_of(v[i].n.helo, owner) ||
+		    host_of(v[i].n.rdns, owner) || host_of(v[i].by, owner))
+			return;
+	RULES_ADD(c, "FROM_FREEMAIL_FORGED", "%s, through none of its "
+		  "servers", c->from_domain);
+}
+
 void rules_received(struct rules_ctx *c)
 {
 	struct rcvd v[FILTER_RULES_FIELDS_MAX];
@@ -252,6 +292,7 @@ void rules_received(struct rules_ctx *c)
 			RULES_ADD(c, "RCVD_FORGED_OURS", "Received #%zu by %s",
 				  i + 1, v[i].by);
 	}
+	freemail_forged(c, v, n);
 	for (size_t i = 0; i + 1 < n; i++) {
 		/* v[i] is newer than v[i + 1] */
 		if (v[i].have_date && v[i + 1].have_date &&

@@ -35,6 +35,10 @@ const struct filter_sym_def filter_syms_rules[] = {
 	  "(-1900): a sender that computes it wrongly" },
 	{ "MSGID_MISSING", 1.0, "no Message-ID field" },
 	{ "MSGID_INVALID", 1.0, "a Message-ID that is not <left@right>" },
+	{ "MUA_FORGED", 2.0, "X-Mailer names an Outlook that always wrote "
+	  "X-MimeOLE, and there is none (a bulk mailer's copied line)" },
+	{ "MIME_QP_LONG", 1.0, "a quoted-printable line longer than 76 "
+	  "characters (MIME written by hand, as mass mailers do)" },
 	{ "FROM_MISSING", 2.0, "no From address" },
 	{ "TO_MISSING", 0.3, "neither To nor Cc (not a list)" },
 	{ "SUBJECT_MISSING", 0.5, "no Subject field" },
@@ -66,6 +70,8 @@ const struct filter_sym_def filter_syms_rules[] = {
 	  "address, as an access provider names a customer's line" },
 	{ "RCVD_HELO_FORGED", 1.5, "a client greeted with a free mail "
 	  "provider's name from a host of another owner" },
+	{ "FROM_FREEMAIL_FORGED", 1.5, "From is a free mail address, but "
+	  "the message passed none of the provider's servers (not a list)" },
 	{ "RCVD_DATE_ORDER", 1.0, "an older Received field is dated more "
 	  "than a day after a newer one" },
 	/* attachments */

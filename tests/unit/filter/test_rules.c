@@ -943,6 +943,138 @@ static void test_rdns(void **state)
 	expect_not(&s, "RDNS_DYNAMIC");
 }
 
+/* What Outlook wrote beside its X-Mailer, and what a hand-made MIME
+ * encoding gives away. */
+static void test_mailer_mime(void **state)
+{
+	(void)state;
+	static const char *const forged[] = {
+		"X-Mailer: Microsoft Outlook Express 6.00.2600.0000\r\n",
+		"X-Mailer: Microsoft Outlook Express 5.50.4133.2400\r\n",
+		"X-Mailer: Microsoft Outlook, Build 10.0.2616\r\n",
+		"X-Mailer: Microsoft Outlook IMO, Build 9.0.2416 (9.0.2910.0)"
+		"\r\n",
+		"X-Mailer: Microsoft Office Outlook, Build 11.0.5510\r\n",
+	};
+	expect_each(BASE_HDR, forged, sizeof forged / sizeof forged[0], "",
+		    "MUA_FORGED", true);
+	/* the real thing names its MIME writer */
+	expect_each(BASE_HDR "X-MimeOLE: Produced By Microsoft MimeOLE "
+		    "V6.00.2600.0000\r\n", forged,
+		    sizeof forged / sizeof forged[0], "", "MUA_FORGED", false);
+	/* Outlook Express for the Macintosh, Outlook from 2007, other
+	 * mailers: they never wrote X-MimeOLE */
+	static const char *const others[] = {
+		"X-Mailer: Microsoft Outlook Express Macintosh Edition - 4.5 "
+		"(0410)\r\n",
+		"X-Mailer: Microsoft Office Outlook 12.0\r\n",
+		"X-Mailer: Microsoft Outlook 16.0\r\n",
+		"X-Mailer: Apple Mail (2.3654)\r\n",
+		"X-Mailer: Outlook\r\n",
+		"X-Mailer: Microsoft Outlook Express 6\r\n",
+	};
+	expect_each(BASE_HDR, others, sizeof others / sizeof others[0], "",
+		    "MUA_FORGED", false);
+
+	/* a quoted-printable line over 76 characters, in any part */
+	char line[200];
+	memset(line, 'a', 77);
+	line[77] = '\0';
+	char m[1024];
+	snprintf(m, sizeof m, BASE_HDR "MIME-Version: 1.0\r\n"
+		 "Content-Type: multipart/alternative; boundary=b\r\n\r\n"
+		 "--b\r\nContent-Type: text/plain\r\n\r\nhi\r\n"
+		 "--b\r\nContent-Type: text/html\r\n"
+		 "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
+		 "<p>%s</p>\r\nmore\r\n--b--\r\n", line);
+	expect_msg(m, "MIME_QP_LONG");
+	/* 76 with the soft break's "=" is the most a line may have */
+	memset(line, 'a', 75);
+	line[75] = '=';
+	line[76] = '\0';
+	snprintf(m, sizeof m, BASE_HDR "MIME-Version: 1.0\r\n"
+		 "Content-Type: text/plain\r\n"
+		 "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
+		 "%s\r\n%s\r\nend\r\n", line, line);
+	expect_msg_not(m, "MIME_QP_LONG");
+	/* long lines in another encoding are no fault */
+	memset(line, 'a', 150);
+	line[150] = '\0';
+	snprintf(m, sizeof m, BASE_HDR "MIME-Version: 1.0\r\n"
+		 "Content-Type: text/plain\r\n"
+		 "Content-Transfer-Encoding: 8bit\r\n\r\n%s\r\nend\r\n",
+		 line);
+	expect_msg_not(m, "MIME_QP_LONG");
+}
+
+/* A free mail From: the provider's servers must be somewhere in the
+ * chain, unless a list resent it or a signature proves it. */
+static void test_freemail_forged(void **state)
+{
+	static const char *const froms[] = {
+		"From: Ann <ann1977@yahoo.com>\r\n",
+		"From: bob@hotmail.com\r\n",
+		"From: \"Carol\" <carol@gmail.com>\r\n",
+	};
+#define SPAMHOP "Received: from pc7 (dsl-9.example.net [192.0.2.9]) by " \
+	"mx.petrel.test; Tue, 1 May 2007 10:00:00 +0000\r\n"
+#define TAIL "To: b@petrel.test\r\nSubject: hello\r\n" \
+	"Date: Tue, 1 May 2007 09:59:00 +0000\r\nMessage-ID: <1@x.example>\r\n"
+	(void)state;
+	char m[1024];
+	for (size_t i = 0; i < sizeof froms / sizeof froms[0]; i++) {
+		snprintf(m, sizeof m, SPAMHOP "%s" TAIL "\r\nhi\r\n",
+			 froms[i]);
+		expect_msg(m, "FROM_FREEMAIL_FORGED");
+		/* the same through a list */
+		snprintf(m, sizeof m, SPAMHOP "%sList-Id: <talk.lists.example>"
+			 "\r\n" TAIL "\r\nhi\r\n", froms[i]);
+		expect_msg_not(m, "FROM_FREEMAIL_FORGED");
+	}
+	/* the provider's hop, by any of its names: sent from, greeted as,
+	 * received by */
+	static const char *const real[] = {
+		"Received: from web12.mail.yahoo.com (web12.mail.yahoo.com "
+		"[192.0.2.7]) by mx.petrel.test; Tue, 1 May 2007 10:00:00 "
+		"+0000\r\nFrom: ann1977@yahoo.com\r\n",
+		"Received: from [192.0.2.9] by web12.mail.yahoo.com via HTTP; "
+		"Tue, 1 May 2007 10:00:00 +0000\r\n"
+		"From: ann1977@yahoo.com\r\n",
+		"Received: from mail-ot1.google.com (mail-ot1.google.com "
+		"[192.0.2.8]) by mx.petrel.test; Tue, 1 May 2007 10:00:00 "
+		"+0000\r\nFrom: carol@gmail.com\r\n",
+		"Received: from BAY4-F1 ([192.0.2.6]) by outlook.com with "
+		"Microsoft SMTPSVC; Tue, 1 May 2007 10:00:00 +0000\r\n"
+		"From: bob@hotmail.com\r\n",
+	};
+	for (size_t i = 0; i < sizeof real / sizeof real[0]; i++) {
+		snprintf(m, sizeof m, SPAMHOP "%s" TAIL "\r\nhi\r\n",
+			 real[i]);
+		expect_msg_not(m, "FROM_FREEMAIL_FORGED");
+	}
+	/* a signature of the provider proves its hand */
+	struct filter_facts f;
+	struct filter_syms s;
+	static const char *const signers[] = { "yahoo.com" };
+	memset(&f, 0, sizeof f);
+	f.dkim = "pass";
+	f.dkim_pass_domains = signers;
+	f.n_dkim_pass = 1;
+	snprintf(m, sizeof m, SPAMHOP "%s" TAIL "\r\nhi\r\n", froms[0]);
+	run(m, &f, &s);
+	expect_not(&s, "FROM_FREEMAIL_FORGED");
+	f.n_dkim_pass = 0;
+	f.dmarc = "pass";
+	run(m, &f, &s);
+	expect_not(&s, "FROM_FREEMAIL_FORGED");
+	/* an address of an ordinary domain is not judged */
+	snprintf(m, sizeof m, SPAMHOP "From: d@sender.example\r\n" TAIL
+		 "\r\nhi\r\n");
+	expect_msg_not(m, "FROM_FREEMAIL_FORGED");
+#undef SPAMHOP
+#undef TAIL
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -951,9 +1083,11 @@ int main(void)
 		cmocka_unit_test(test_rdns),
 		cmocka_unit_test(test_date),
 		cmocka_unit_test(test_msgid),
+		cmocka_unit_test(test_mailer_mime),
 		cmocka_unit_test(test_addresses),
 		cmocka_unit_test(test_reply_return),
 		cmocka_unit_test(test_received),
+		cmocka_unit_test(test_freemail_forged),
 		cmocka_unit_test(test_attach_names),
 		cmocka_unit_test(test_attach_content),
 		cmocka_unit_test(test_zip),
