@@ -129,7 +129,8 @@ static void helo_literal(struct rules_ctx *c, const char *helo)
 }
 
 /* Who stands behind a registrable domain, where one owner runs several
- * (Gmail's servers are named google.com, Hotmail's outlook.com). */
+ * (Gmail's servers are named google.com, Hotmail's outlook.com,
+ * Yandex's yandex.net). */
 static const char *owner_of(const char *org)
 {
 	static const struct {
@@ -143,8 +144,13 @@ static const char *owner_of(const char *org)
 		{ "me.", "apple" }, { "icloud.", "apple" },
 		{ "gmx.", "gmx" }, { "mail.com", "gmx" },
 		{ "web.de", "gmx" }, { "cinetic.de", "gmx" },
-		{ "163.", "netease" },
-		{ "126.", "netease" },
+		{ "mac.", "apple" },
+		{ "163.", "netease" }, { "126.", "netease" },
+		{ "yandex.", "yandex" }, { "protonmail.", "proton" },
+		{ "proton.", "proton" }, { "tutanota.", "tutanota" },
+		{ "tuta.", "tutanota" }, { "zoho.", "zoho" },
+		{ "zohomail.", "zoho" }, { "sina.", "sina" },
+		{ "hanmail.", "daum" }, { "daum.", "daum" },
 	};
 	for (size_t i = 0; i < sizeof same / sizeof same[0]; i++)
 		if (strncmp(org, same[i].prefix, strlen(same[i].prefix)) == 0)
@@ -252,11 +258,17 @@ static void freemail_forged(struct rules_ctx *c, const struct rcvd *v,
 		    strcmp(dorg, c->from_org) == 0)
 			return;
 	}
-	const char *owner = owner_of(c->from_org);
+	/* AOL's mail has left through Yahoo's servers since Yahoo took it
+	 * over; their greetings are still told apart (owner_of) */
+	const char *owners[2] = { owner_of(c->from_org),
+		strncmp(c->from_org, "aol.", 4) == 0 ? "yahoo" : NULL };
 	for (size_t i = 0; i < n; i++)
-		if (host_of(v[i].n.from, owner) || host_of(v[i].n.helo, owner) ||
-		    host_of(v[i].n.rdns, owner) || host_of(v[i].by, owner))
-			return;
+		for (size_t k = 0; k < 2 && owners[k] != NULL; k++)
+			if (host_of(v[i].n.from, owners[k]) ||
+			    host_of(v[i].n.helo, owners[k]) ||
+			    host_of(v[i].n.rdns, owners[k]) ||
+			    host_of(v[i].by, owners[k]))
+				return;
 	RULES_ADD(c, "FROM_FREEMAIL_FORGED", "%s, through none of its "
 		  "servers", c->from_domain);
 }

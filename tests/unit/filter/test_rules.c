@@ -1046,6 +1046,16 @@ static void test_freemail_forged(void **state)
 		"Received: from BAY4-F1 ([192.0.2.6]) by outlook.com with "
 		"Microsoft SMTPSVC; Tue, 1 May 2007 10:00:00 +0000\r\n"
 		"From: bob@hotmail.com\r\n",
+		/* providers whose servers carry another of their names */
+		"Received: from forward100.mail.yandex.net (forward100.mail."
+		"yandex.net [192.0.2.5]) by mx.petrel.test; Tue, 1 May 2007 "
+		"10:00:00 +0000\r\nFrom: ivan@yandex.ru\r\n",
+		"Received: from sonic3.consmr.mail.ne1.yahoo.com (sonic3.consmr"
+		".mail.ne1.yahoo.com [192.0.2.4]) by mx.petrel.test; Tue, 1 "
+		"May 2007 10:00:00 +0000\r\nFrom: dave@aol.com\r\n",
+		"Received: from mail-4321.protonmail.ch (mail-4321.protonmail.ch"
+		" [192.0.2.3]) by mx.petrel.test; Tue, 1 May 2007 10:00:00 "
+		"+0000\r\nFrom: eve@proton.me\r\n",
 	};
 	for (size_t i = 0; i < sizeof real / sizeof real[0]; i++) {
 		snprintf(m, sizeof m, SPAMHOP "%s" TAIL "\r\nhi\r\n",
