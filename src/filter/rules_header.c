@@ -255,15 +255,24 @@ static bool mailer_writes_mimeole(struct span xm)
 	return false;
 }
 
+/* Those Outlooks also sent HTML only beside a plain text copy
+ * (multipart/alternative), never as the whole message. */
 static void mailer(struct rules_ctx *c)
 {
 	struct span v, ole;
 
-	if (mime_header_find(c->hdr, "X-Mailer", &v) &&
-	    mailer_writes_mimeole(v) &&
-	    !mime_header_find(c->hdr, "X-MimeOLE", &ole))
+	if (!mime_header_find(c->hdr, "X-Mailer", &v) ||
+	    !mailer_writes_mimeole(v))
+		return;
+	const char *which = memmem(v.p, v.len, "Express", 7) ? " Express" : "";
+	const struct mime_part *top = mime_message_part(c->m, 0);
+	if (!mime_header_find(c->hdr, "X-MimeOLE", &ole))
 		RULES_ADD(c, "MUA_FORGED", "an Outlook%s without X-MimeOLE",
-			  memmem(v.p, v.len, "Express", 7) ? " Express" : "");
+			  which);
+	else if (top != NULL && span_eq_ci(top->type, "text") &&
+		 span_eq_ci(top->subtype, "html"))
+		RULES_ADD(c, "MUA_FORGED", "an Outlook%s sending HTML without "
+			  "its plain text copy", which);
 }
 
 void rules_headers(struct rules_ctx *c)

@@ -36,7 +36,8 @@ const struct filter_sym_def filter_syms_rules[] = {
 	{ "MSGID_MISSING", 1.0, "no Message-ID field" },
 	{ "MSGID_INVALID", 1.0, "a Message-ID that is not <left@right>" },
 	{ "MUA_FORGED", 2.0, "X-Mailer names an Outlook that always wrote "
-	  "X-MimeOLE, and there is none (a bulk mailer's copied line)" },
+	  "X-MimeOLE and sent HTML with a plain text copy, and the message "
+	  "has no X-MimeOLE or is HTML alone (a bulk mailer's copied line)" },
 	{ "MIME_QP_LONG", 1.0, "a quoted-printable line longer than 76 "
 	  "characters (MIME written by hand, as mass mailers do)" },
 	{ "FROM_MISSING", 2.0, "no From address" },

@@ -975,6 +975,21 @@ static void test_mailer_mime(void **state)
 	};
 	expect_each(BASE_HDR, others, sizeof others / sizeof others[0], "",
 		    "MUA_FORGED", false);
+	/* with X-MimeOLE, but HTML alone where Outlook sent it beside a
+	 * plain text copy */
+	expect_each(BASE_HDR "X-MimeOLE: Produced By Microsoft MimeOLE "
+		    "V6.00.2600.0000\r\n", forged,
+		    sizeof forged / sizeof forged[0],
+		    "MIME-Version: 1.0\r\nContent-Type: text/html\r\n",
+		    "MUA_FORGED", true);
+	expect_each(BASE_HDR "X-MimeOLE: Produced By Microsoft MimeOLE "
+		    "V6.00.2600.0000\r\n", forged,
+		    sizeof forged / sizeof forged[0],
+		    "MIME-Version: 1.0\r\nContent-Type: multipart/alternative;"
+		    " boundary=b\r\n", "MUA_FORGED", false);
+	expect_each(BASE_HDR, others, sizeof others / sizeof others[0],
+		    "MIME-Version: 1.0\r\nContent-Type: text/html\r\n",
+		    "MUA_FORGED", false);
 
 	/* a quoted-printable line over 76 characters, in any part */
 	char line[200];
