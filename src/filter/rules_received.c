@@ -251,13 +251,11 @@ static void freemail_forged(struct rules_ctx *c, const struct rcvd *v,
 	    !rules_freemail(c->from_org) ||
 	    (f->dmarc != NULL && strcmp(f->dmarc, "pass") == 0))
 		return;
-	for (size_t i = 0; i < f->n_dkim_pass; i++) {
-		char dn[DMARC_DOMAIN_MAX + 1], dorg[DMARC_DOMAIN_MAX + 1];
-		const char *d = f->dkim_pass_domains[i];
-		if (rules_org(d, strlen(d), dn, dorg) &&
-		    strcmp(dorg, c->from_org) == 0)
+	for (size_t i = 0; f->dkim_pass_domains && i < f->n_dkim_pass; i++)
+		if (f->dkim_pass_domains[i] != NULL &&
+		    dmarc_aligned(f->dkim_pass_domains[i], c->from_domain,
+				  DMARC_ALIGN_RELAXED))
 			return;
-	}
 	/* AOL's mail has left through Yahoo's servers since Yahoo took it
 	 * over; their greetings are still told apart (owner_of) */
 	const char *owners[2] = { owner_of(c->from_org),
