@@ -638,8 +638,12 @@
  * messages given, held in memory (about 12 KiB each): all of them up
  * to BAYES_LR_TRAIN_MAX, past that a uniform sample of that many (the
  * counts learn every message). The symbol
- * (bayes_symbols) has all its weight from margin BAYES_LR_FULL, BAYES_HAM
- * starts below -BAYES_LR_HAM and is full BAYES_LR_HAM_SPAN further. */
+ * (bayes_symbols) has all its weight from margin BAYES_LR_FULL_FEW when
+ * the scopes pooled learned BAYES_LR_FEW messages or fewer, from
+ * BAYES_LR_FULL_MANY when they learned BAYES_LR_MANY or more, and from
+ * a margin in proportion between (bayes_lr_full, decision 0046);
+ * BAYES_HAM starts below -BAYES_LR_HAM and is full BAYES_LR_HAM_SPAN
+ * further. */
 #define BAYES_LR_MARGIN 4.0
 /* The model gives the verdict only once the scopes pooled hold this
  * many messages learned (spam and ham together): with fewer, the counts'
@@ -648,7 +652,10 @@
 #define BAYES_LR_MIN_MESSAGES 500
 #define BAYES_LR_EPOCHS 10
 #define BAYES_LR_TRAIN_MAX 20000
-#define BAYES_LR_FULL 9.0
+#define BAYES_LR_FULL_FEW 9.0
+#define BAYES_LR_FULL_MANY 6.5
+#define BAYES_LR_FEW 8000.0
+#define BAYES_LR_MANY 24000.0
 #define BAYES_LR_HAM 2.0
 #define BAYES_LR_HAM_SPAN 4.0
 /* ----- filter: message sources (src/filter/msgsrc.c) ----- */

@@ -255,9 +255,19 @@ static void tell_text(const struct bayes_result *r, char *out, size_t size)
 	}
 }
 
+double bayes_lr_full(double learned)
+{
+	if (learned <= BAYES_LR_FEW)
+		return BAYES_LR_FULL_FEW;
+	if (learned >= BAYES_LR_MANY)
+		return BAYES_LR_FULL_MANY;
+	return BAYES_LR_FULL_FEW + (BAYES_LR_FULL_MANY - BAYES_LR_FULL_FEW) *
+	       (learned - BAYES_LR_FEW) / (BAYES_LR_MANY - BAYES_LR_FEW);
+}
+
 /* With the logistic model the symbol follows its margin continuously,
  * so that the total keeps the model's ranking (bands would tie every
- * message inside one): BAYES_SPAM gets margin / BAYES_LR_FULL of its
+ * message inside one): BAYES_SPAM gets margin / bayes_lr_full() of its
  * weight (all of it from there up), BAYES_HAM its weight times
  * (-margin - BAYES_LR_HAM) / BAYES_LR_HAM_SPAN below -BAYES_LR_HAM.
  * A margin of 0 is p = 0.5: nothing to say. */
@@ -269,7 +279,7 @@ static void lr_symbols(const struct bayes_result *r,
 	const char *name;
 	if (m > 0) {
 		name = "BAYES_SPAM";
-		factor = m / BAYES_LR_FULL;
+		factor = m / bayes_lr_full(r->spam + r->ham);
 	} else if (m < -BAYES_LR_HAM) {
 		name = "BAYES_HAM";
 		factor = (-m - BAYES_LR_HAM) / BAYES_LR_HAM_SPAN;

@@ -156,8 +156,14 @@ int bayes_lr_train(struct bayes *b, const char *scope,
 
 /* ---- symbols ---------------------------------------------------------- */
 
+/* The margin from which BAYES_SPAM has all its weight when the scopes
+ * pooled learned `learned` messages (weighted as bayes_result.spam and
+ * .ham): the more a model learned from, the further its margin is
+ * trusted (limits.h, decision 0046). */
+double bayes_lr_full(double learned);
+
 /* With the logistic model (BAYES_LR_MIN_MESSAGES pooled): BAYES_SPAM for
- * margin > 0 (weight x margin / BAYES_LR_FULL, at most 1), BAYES_HAM
+ * margin > 0 (weight x margin / bayes_lr_full(), at most 1), BAYES_HAM
  * below -BAYES_LR_HAM; detail "p=0.998 margin=6.21 tokens: a b c".
  * With the counts: BAYES_SPAM for p > 0.2 (weight x 0.4 above 0.2, 0.6
  * from 0.4, 0.8 from 0.6, 0.9 from 0.9, 1 from 0.99), BAYES_HAM for p <=

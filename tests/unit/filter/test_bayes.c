@@ -435,6 +435,70 @@ static void test_threads(void **state)
 
 /* ---- symbols and moves ------------------------------------------------ */
 
+/* With the logistic model the symbol follows the margin, and the margin
+ * that earns all of BAYES_SPAM's weight falls as the scopes pooled
+ * learned more messages (decision 0046). */
+static void test_lr_symbols(void **state)
+{
+	(void)state;
+	struct filter_weights *wt;
+	struct err err;
+	assert_int_equal(filter_weights_new(NULL, &wt, &err), 0);
+	assert_float_equal(bayes_lr_full(600), BAYES_LR_FULL_FEW, 1e-12);
+	assert_float_equal(bayes_lr_full(BAYES_LR_FEW), BAYES_LR_FULL_FEW,
+			   1e-12);
+	assert_float_equal(bayes_lr_full((BAYES_LR_FEW + BAYES_LR_MANY) / 2),
+			   (BAYES_LR_FULL_FEW + BAYES_LR_FULL_MANY) / 2, 1e-9);
+	assert_float_equal(bayes_lr_full(BAYES_LR_MANY), BAYES_LR_FULL_MANY,
+			   1e-12);
+	assert_float_equal(bayes_lr_full(1e9), BAYES_LR_FULL_MANY, 1e-12);
+	static const struct {
+		double spam, ham, margin;
+		const char *name;
+		double score;
+	} v[] = {
+		/* few messages learned: 8 x margin / 9 */
+		{ 300, 300, 4.5, "BAYES_SPAM", 4.0 },
+		{ 300, 300, 9.0, "BAYES_SPAM", 8.0 },
+		{ 300, 300, 20.0, "BAYES_SPAM", 8.0 },
+		/* many: 8 x margin / 6.5, over the enterprise Junk threshold */
+		{ 20000, 10000, 4.5, "BAYES_SPAM", 8.0 * 4.5 / 6.5 },
+		{ 20000, 10000, 6.5, "BAYES_SPAM", 8.0 },
+		/* half way */
+		{ 10000, 6000, 3.0, "BAYES_SPAM", 8.0 * 3.0 / 7.75 },
+		/* p = 0.5 and a little below: nothing */
+		{ 20000, 10000, 0.0, NULL, 0 },
+		{ 20000, 10000, -2.0, NULL, 0 },
+		/* BAYES_HAM does not depend on how many were learned */
+		{ 300, 300, -4.0, "BAYES_HAM", -1.5 },
+		{ 20000, 10000, -4.0, "BAYES_HAM", -1.5 },
+		{ 20000, 10000, -30.0, "BAYES_HAM", -3.0 },
+	};
+	for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+		struct bayes_result r;
+		memset(&r, 0, sizeof r);
+		r.trained = true;
+		r.lr = true;
+		r.used = 10;
+		r.spam = v[i].spam;
+		r.ham = v[i].ham;
+		r.margin = v[i].margin;
+		r.p = 1.0 / (1.0 + exp(-v[i].margin));
+		struct filter_syms s;
+		filter_syms_init(&s);
+		bayes_symbols(&r, wt, &s);
+		if (v[i].name == NULL) {
+			assert_int_equal(s.n, 0);
+			continue;
+		}
+		assert_int_equal(s.n, 1);
+		assert_string_equal(s.v[0].name, v[i].name);
+		assert_float_equal(s.v[0].score, v[i].score, 1e-9);
+		assert_non_null(strstr(s.v[0].detail, "margin="));
+	}
+	filter_weights_free(&wt);
+}
+
 static void test_symbols(void **state)
 {
 	(void)state;
@@ -576,6 +640,7 @@ int main(void)
 		cmocka_unit_test(test_combine),
 		cmocka_unit_test(test_scope_names),
 		cmocka_unit_test(test_symbols),
+		cmocka_unit_test(test_lr_symbols),
 		cmocka_unit_test(test_label_for_move),
 		cmocka_unit_test_setup_teardown(test_robinson_f, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_untrained, setup, teardown),
