@@ -227,7 +227,8 @@ out:
 
 const struct filter_sym_def filter_syms_bayes[] = {
 	{ "BAYES_SPAM", 8, "the statistical classifier says spam (its "
-	  "logistic model: margin / 9 of the weight; with the counts "
+	  "logistic model: margin / 9 of the weight, down to margin / 6.5 "
+	  "from 24,000 messages learned; with the counts "
 	  "alone, under 500 messages learned: probability over 0.2: 0.4 "
 	  "of the weight, 0.6 from 0.4, 0.8 from 0.6, 0.9 from 0.9, all of "
 	  "it from 0.99)" },
