@@ -113,6 +113,10 @@ const struct filter_sym_def filter_syms_rules[] = {
 	  "domain" },
 	{ "FROM_IMPERSONATION", 6.0, "an outside sender uses the name of one "
 	  "of the organisation's users" },
+	{ "ADVANCE_FEE", 3.0, "the body reads as an advance-fee fraud "
+	  "letter: phrases of three kinds, two of them the fraud's own "
+	  "(secrecy, a next of kin, a deceased client, millions of "
+	  "dollars...)" },
 	{ "HTML_HIDDEN", 0.3, "HTML text hidden from the reader" },
 	{ "HTML_TINY", 0.3, "HTML text in a tiny font" },
 	{ "HTML_SAMECOLOR", 0.5, "HTML text in its background colour" },

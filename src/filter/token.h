@@ -56,6 +56,7 @@ struct filter_tokens {
 	size_t n;
 	size_t dropped;		/* distinct tokens past FILTER_TOKENS_MAX */
 	unsigned html_flags;	/* enum filter_html_flags of all HTML parts */
+	uint32_t fraud;		/* fraud.h phrase groups in the body's text */
 	struct filter_urls urls;	/* the message's URLs, for rules */
 	/* for the phishing rules: <a href> links with visible text (at most
 	 * FILTER_TOKEN_LINKS_MAX, more counted) and the forms */

@@ -9,6 +9,7 @@
 
 #include "core/limits.h"
 #include "filter/chars.h"
+#include "filter/fraud.h"
 
 struct words {
 	struct filter_tokens *t;
@@ -18,6 +19,8 @@ struct words {
 	bool digits_only;
 	uint32_t cjk_prev;	/* last CJK code point of the run, or 0 */
 	size_t cjk_run;
+	bool body;		/* the body's text: look for fraud phrases */
+	struct fraud_seq fs;
 };
 
 static bool is_cjk(uint32_t c)
@@ -88,6 +91,9 @@ static void word_end(struct words *s)
 		s->wlen--;
 	size_t n = s->wlen;
 	s->wlen = 0;
+	if (s->body && n > 0)
+		fraud_word(&s->fs, s->w, n <= sizeof s->w ? n : sizeof s->w + 1,
+			   &s->t->fraud);
 	if (n < FILTER_TOKEN_MIN) {
 		s->digits_only = true;
 		return;
@@ -139,7 +145,8 @@ static void word_put(struct words *s, uint32_t c)
 void filter_tokens_text(struct filter_tokens *t, const char *prefix,
 			struct span text)
 {
-	struct words s = { .t = t, .prefix = prefix, .digits_only = true };
+	struct words s = { .t = t, .prefix = prefix, .digits_only = true,
+			   .body = prefix[0] == '\0' };
 	size_t i = 0;
 
 	while (i < text.len) {
@@ -150,6 +157,7 @@ void filter_tokens_text(struct filter_tokens *t, const char *prefix,
 			continue;
 		if (is_cjk(c)) {
 			word_end(&s);
+			fraud_break(&s.fs);
 			if (s.cjk_prev != 0) {
 				unsigned char u[8];
 				size_t l = filter_utf8_put(s.cjk_prev, u);

@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include "filter/fraud.h"
 #include "filter/lookalike.h"
 #include "filter/rules.h"
 #include "rules_test_util.h"
@@ -708,6 +709,53 @@ static void test_forms(void **state)
 	expect_not(&s, "FORM_PASSWORD");
 }
 
+/* An advance-fee letter: three groups of its phrases, two the fraud's
+ * own; ordinary business mail with the common ones alone, or two of the
+ * fraud's own without a third, does not fire. */
+static void test_advance_fee(void **state)
+{
+	struct filter_syms s;
+
+	(void)state;
+	assert_int_equal(fraud_table_ok(), 1);
+	run(BASE_HDR "\r\nDear Sir,\r\n\r\nI am Barrister James Okon. "
+	    "My late client left USD 15.5 Million United States Dollars;\r\n"
+	    "as his next of kin you will receive 30%. Treat this in the\r\n"
+	    "STRICTEST CONFIDENCE.\r\n", NULL, &s);
+	expect(&s, "ADVANCE_FEE");
+	assert_non_null(strstr(names(&s), "ADVANCE_FEE(secrecy next-of-kin "
+				"deceased barrister millions greeting)"));
+	/* the same in HTML, the phrase split by markup and a line break */
+	run(HTML_HDR "<p>Dear Friend,</p><p>the <b>next</b> of\r\nkin of my "
+	    "<i>deceased client</i> in Lagos</p>", NULL, &s);
+	expect(&s, "ADVANCE_FEE");
+	/* business mail: a fund transfer, a beneficiary, "dear sir" */
+	expect_msg_not(BASE_HDR "\r\nDear Sir,\r\nthe fund transfer to the "
+		       "beneficiary named in the central bank form is done."
+		       "\r\n", "ADVANCE_FEE");
+	/* news: two of the fraud's own groups and nothing else */
+	expect_msg_not(BASE_HDR "\r\nThe diplomatic mission in Abuja "
+		       "opened.\r\n", "ADVANCE_FEE");
+	/* the words apart are not the phrases */
+	expect_msg_not(BASE_HDR "\r\nDear Sir, next week the kin of the "
+		       "client, late as usual, paid a million. Dollars "
+		       "are strict.\r\n", "ADVANCE_FEE");
+	/* a phrase does not run from one part into the next */
+	expect_msg_not(BASE_HDR "MIME-Version: 1.0\r\nContent-Type: "
+		       "multipart/mixed; boundary=b\r\n\r\n--b\r\n\r\n"
+		       "Dear Sir, a note from Lagos on the next of"
+		       "\r\n--b\r\n\r\nkin\r\n--b--\r\n", "ADVANCE_FEE");
+	expect_msg(BASE_HDR "MIME-Version: 1.0\r\nContent-Type: "
+		   "multipart/mixed; boundary=b\r\n\r\n--b\r\n\r\n"
+		   "Dear Sir, a note from Lagos on the next of"
+		   "\r\n--b\r\n\r\nkin next of kin\r\n--b--\r\n",
+		   "ADVANCE_FEE");
+	/* phrases in the Subject are not the body's */
+	expect_msg_not(RCVD "From: a@sender.example\r\nSubject: next of kin"
+		       " barrister strictest confidence\r\n\r\nhello\r\n",
+		       "ADVANCE_FEE");
+}
+
 static void test_lookalike_imperson(void **state)
 {
 	struct lookalike_set *ls;
@@ -1120,6 +1168,7 @@ int main(void)
 		cmocka_unit_test(test_urls),
 		cmocka_unit_test(test_link_mismatch),
 		cmocka_unit_test(test_forms),
+		cmocka_unit_test(test_advance_fee),
 		cmocka_unit_test(test_lookalike_imperson),
 		cmocka_unit_test(test_html_flags),
 		cmocka_unit_test(test_bad_input),
