@@ -435,6 +435,24 @@ static void test_threads(void **state)
 
 /* ---- symbols and moves ------------------------------------------------ */
 
+/* bayes_symbols(r) into s: nothing when name is NULL, else that one
+ * symbol with that score. True if there is a symbol. */
+static bool symbol_is(const struct bayes_result *r,
+		      const struct filter_weights *wt, const char *name,
+		      double score, struct filter_syms *s)
+{
+	filter_syms_init(s);
+	bayes_symbols(r, wt, s);
+	if (name == NULL) {
+		assert_int_equal(s->n, 0);
+		return false;
+	}
+	assert_int_equal(s->n, 1);
+	assert_string_equal(s->v[0].name, name);
+	assert_float_equal(s->v[0].score, score, 1e-9);
+	return true;
+}
+
 /* With the logistic model the symbol follows the margin, and the margin
  * that earns all of BAYES_SPAM's weight falls as the scopes pooled
  * learned more messages (decision 0046). */
@@ -485,16 +503,8 @@ static void test_lr_symbols(void **state)
 		r.margin = v[i].margin;
 		r.p = 1.0 / (1.0 + exp(-v[i].margin));
 		struct filter_syms s;
-		filter_syms_init(&s);
-		bayes_symbols(&r, wt, &s);
-		if (v[i].name == NULL) {
-			assert_int_equal(s.n, 0);
-			continue;
-		}
-		assert_int_equal(s.n, 1);
-		assert_string_equal(s.v[0].name, v[i].name);
-		assert_float_equal(s.v[0].score, v[i].score, 1e-9);
-		assert_non_null(strstr(s.v[0].detail, "margin="));
+		if (symbol_is(&r, wt, v[i].name, v[i].score, &s))
+			assert_non_null(strstr(s.v[0].detail, "margin="));
 	}
 	filter_weights_free(&wt);
 }
@@ -522,16 +532,9 @@ static void test_symbols(void **state)
 	};
 	for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
 		struct filter_syms s;
-		filter_syms_init(&s);
 		r.p = v[i].p;
-		bayes_symbols(&r, wt, &s);
-		if (v[i].name == NULL) {
-			assert_int_equal(s.n, 0);
+		if (!symbol_is(&r, wt, v[i].name, v[i].score, &s))
 			continue;
-		}
-		assert_int_equal(s.n, 1);
-		assert_string_equal(s.v[0].name, v[i].name);
-		assert_float_equal(s.v[0].score, v[i].score, 1e-9);
 		char want[64];
 		snprintf(want, sizeof want, "p=%.3f tokens: cash prize", v[i].p);
 		assert_string_equal(s.v[0].detail, want);
