@@ -8,7 +8,7 @@
 #                   (FUZZ="fuzz_imap_session fuzz_pop3_session": only those)
 #   make bench      benchmarks against Postfix and Dovecot (bench/)
 #   make bench-filter  the spam filter against bogofilter and SpamAssassin:
-#                   accuracy (k-fold) and speed (bench/filter/, ~35 minutes)
+#                   accuracy (k-fold) and speed (bench/filter/, ~60 minutes)
 
 BUILD    ?= build
 CC       ?= cc
